@@ -1,0 +1,62 @@
+#include "models/compute/gpu_spec.hpp"
+
+namespace kvsim {
+
+double GpuSpec::peak_flops(DType t) const {
+  switch (t) {
+    case DType::kFp32: return fp32_flops;
+    case DType::kFp16: return fp16_flops;
+    case DType::kBf16: return bf16_flops;
+    case DType::kFp8: return fp8_flops > 0 ? fp8_flops : (int8_ops > 0 ? int8_ops : fp16_flops);
+    case DType::kInt8: return int8_ops > 0 ? int8_ops : fp16_flops;
+  }
+  return fp16_flops;
+}
+
+GpuSpec parse_gpu_spec(const ConfigNode& node) {
+  GpuSpec g;
+  g.name = node.string("name");
+  g.source = node.string("source");
+  g.fp16_flops = node.at("fp16_dense").as_flop_rate();
+  g.bf16_flops = node.at("bf16_dense").as_flop_rate();
+  g.fp8_flops = node.has("fp8_dense") ? node.at("fp8_dense").as_flop_rate() : 0.0;
+  g.int8_ops = node.at("int8_dense").as_flop_rate();
+  g.fp32_flops = node.at("fp32").as_flop_rate();
+  g.hbm_bytes = node.at("hbm_capacity").as_bytes();
+  g.hbm_bandwidth = node.at("hbm_bandwidth").as_bandwidth();
+  g.sm_count = static_cast<int>(node.count("sm_count"));
+  g.l2_bytes = node.at("l2_cache").as_bytes();
+  g.nvlink_bandwidth = node.at("nvlink_bandwidth").as_bandwidth();
+  g.pcie_generation = static_cast<int>(node.count("pcie_generation", 3));
+  g.pcie_bandwidth = node.at("pcie_bandwidth").as_bandwidth();
+  const auto positive = [&](double v, const char* key) {
+    if (v <= 0) node.at(key).fail("must be positive");
+  };
+  positive(g.fp16_flops, "fp16_dense");
+  positive(g.bf16_flops, "bf16_dense");
+  positive(g.fp32_flops, "fp32");
+  positive(g.hbm_bytes, "hbm_capacity");
+  positive(g.hbm_bandwidth, "hbm_bandwidth");
+  positive(g.pcie_bandwidth, "pcie_bandwidth");
+  node.finish();
+  return g;
+}
+
+Json to_json(const GpuSpec& g) {
+  return Json{{"name", g.name},
+              {"source", g.source},
+              {"fp16_flops_per_s", g.fp16_flops},
+              {"bf16_flops_per_s", g.bf16_flops},
+              {"fp8_flops_per_s", g.fp8_flops},
+              {"int8_ops_per_s", g.int8_ops},
+              {"fp32_flops_per_s", g.fp32_flops},
+              {"hbm_bytes", g.hbm_bytes},
+              {"hbm_bytes_per_s", g.hbm_bandwidth},
+              {"sm_count", g.sm_count},
+              {"l2_bytes", g.l2_bytes},
+              {"nvlink_bytes_per_s", g.nvlink_bandwidth},
+              {"pcie_generation", g.pcie_generation},
+              {"pcie_bytes_per_s", g.pcie_bandwidth}};
+}
+
+}  // namespace kvsim

@@ -1,0 +1,53 @@
+#include "models/compute/roofline.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace kvsim {
+
+std::string to_string(Provenance p) {
+  switch (p) {
+    case Provenance::kMeasured: return "measured";
+    case Provenance::kInterpolated: return "interpolated";
+    case Provenance::kExtrapolated: return "extrapolated";
+    case Provenance::kRoofline: return "roofline";
+  }
+  return "?";
+}
+
+double total_seconds(const ComputeModel& model, std::span<const Operation> ops) {
+  double t = 0;
+  for (const Operation& op : ops) t += model.cost(op).seconds;
+  return t;
+}
+
+RooflineModel::Params RooflineModel::Params::from_config(const ConfigNode& node) {
+  Params p;
+  p.compute_efficiency = node.number_or("compute_efficiency", p.compute_efficiency, 1e-3, 1.0);
+  p.memory_efficiency = node.number_or("memory_efficiency", p.memory_efficiency, 1e-3, 1.0);
+  if (const auto launch = node.find("launch_overhead")) p.launch_overhead = launch->as_seconds();
+  return p;
+}
+
+OpCost RooflineModel::cost(const Operation& op) const {
+  const double compute = op.flops / (gpu_.peak_flops(op.dtype) * params_.compute_efficiency);
+  const double memory = op.bytes() / (gpu_.hbm_bandwidth * params_.memory_efficiency);
+  return OpCost{std::max(compute, memory) + params_.launch_overhead, Provenance::kRoofline};
+}
+
+std::string RooflineModel::describe() const {
+  return fmt::format("roofline on {} (compute efficiency {}, memory efficiency {}, launch {} us)",
+                     gpu_.name, params_.compute_efficiency, params_.memory_efficiency,
+                     params_.launch_overhead * 1e6);
+}
+
+Json RooflineModel::to_json() const {
+  return Json{{"type", "roofline"},
+              {"gpu", gpu_.name},
+              {"compute_efficiency", params_.compute_efficiency},
+              {"memory_efficiency", params_.memory_efficiency},
+              {"launch_overhead", fmt::format("{}us", params_.launch_overhead * 1e6)}};
+}
+
+}  // namespace kvsim

@@ -1,0 +1,50 @@
+#pragma once
+// An LLM's architecture: the numbers that decide its cost and memory. Data, not code: shipped
+// specs live in models/catalog/llms/*.json, and a Hugging Face config.json can be imported.
+
+#include <cstdint>
+#include <string>
+
+#include "models/llm/dtype.hpp"
+#include "sim/core/config.hpp"
+
+namespace kvsim {
+
+enum class NormKind { kRmsNorm, kLayerNorm };
+enum class PositionalKind { kRope, kAlibi, kLearned };
+
+struct LlmSpec {
+  std::string name;
+  std::string source;  // where the numbers come from
+  std::string note;    // what the model leaves out or approximates, if anything
+  std::int64_t layers = 0;
+  std::int64_t hidden_size = 0;
+  std::int64_t heads = 0;
+  std::int64_t kv_heads = 0;  // == heads for MHA, fewer for GQA, 1 for MQA
+  std::int64_t head_dim = 0;
+  std::int64_t intermediate_size = 0;
+  std::int64_t vocab_size = 0;
+  std::int64_t max_context = 0;
+  bool gated_mlp = true;            // SwiGLU-style gate+up projection
+  bool parallel_attention = false;  // attention and MLP read the same input (Falcon, Phi-2)
+  bool tied_embeddings = false;     // LM head shares the embedding matrix
+  NormKind norm = NormKind::kRmsNorm;
+  PositionalKind positional = PositionalKind::kRope;
+  DType dtype = DType::kFp16;
+
+  /// Parameters (weights) without biases.
+  std::int64_t parameters() const;
+  /// K and V bytes for one token across all layers: 2 x layers x kv_heads x head_dim x bytes.
+  double kv_bytes_per_token(DType kv) const;
+  /// K and V bytes for one token in one layer.
+  double kv_bytes_per_token_layer(DType kv) const;
+};
+
+/// Reads kvsim's own catalog format (every field required except the defaulted booleans).
+LlmSpec parse_llm_spec(const ConfigNode& node);
+/// Imports a Hugging Face config.json (Llama, Mistral, Qwen2, Falcon, Phi, InternLM names).
+LlmSpec import_hf_config(const ConfigNode& node, const std::string& name);
+/// The spec as kvsim's catalog JSON (used for the resolved scenario).
+Json to_json(const LlmSpec& spec);
+
+}  // namespace kvsim

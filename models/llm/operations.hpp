@@ -1,0 +1,120 @@
+#pragma once
+// An LLM forward pass decomposed into operations (kernels) with their FLOPs and bytes.
+//
+// Per layer: input norm, QKV projection, rotary, attention (fused, or eager as three kernels),
+// output projection, residual add, post-attention norm, MLP (gate+up, activation, down), residual
+// add. Per model: embedding, final norm, LM head, sampling. Each operation says which stage of
+// the layer it belongs to, so parallel strategies can schedule "QKV", "attention" and "rest"
+// separately, and carries its GEMM or attention shape for calibrated cost models.
+//
+// Units: FLOPs and bytes are per call of the kernel on one GPU (after tensor-parallel sharding).
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "models/llm/dtype.hpp"
+#include "models/llm/llm_spec.hpp"
+
+namespace kvsim {
+
+enum class OpKind {
+  kEmbedding,
+  kInputNorm,
+  kQkvProj,
+  kRotary,
+  kAttention,       // fused (FlashAttention-like) attention
+  kAttnScores,      // eager: Q K^T written to memory
+  kAttnSoftmax,     // eager: mask + softmax in fp32 + cast back
+  kAttnValue,       // eager: probabilities times V
+  kOutProj,
+  kResidualAdd,
+  kPostAttnNorm,
+  kMlpUp,           // gate and up projections fused, or the single up projection
+  kMlpAct,          // SiLU-and-multiply or GeLU
+  kMlpDown,
+  kFinalNorm,
+  kLmHead,
+  kSampling,
+};
+
+/// Which kind of kernel: decides how a calibrated model looks the cost up.
+enum class OpClass { kGemm, kAttention, kElementwise };
+
+/// Where in a transformer layer an op runs (for strategies that split a layer).
+enum class LayerStage { kPreAttention, kAttention, kPostAttention, kModel };
+
+enum class AttentionImpl { kFused, kEager };
+
+struct GemmShape {
+  std::int64_t m = 0;  // tokens (rows)
+  std::int64_t n = 0;  // output features
+  std::int64_t k = 0;  // input features
+};
+
+struct AttentionShape {
+  std::int64_t batch = 1;      // requests
+  std::int64_t q_tokens = 0;   // new tokens (queries), summed over the batch
+  std::int64_t kv_tokens = 0;  // keys attended, summed over the batch
+  std::int64_t pairs = 0;      // query-key pairs computed, per head
+  std::int64_t heads = 0;
+  std::int64_t kv_heads = 0;
+  std::int64_t head_dim = 0;
+  bool prefill = true;
+};
+
+struct Operation {
+  OpKind kind{};
+  OpClass op_class{};
+  LayerStage stage{};
+  DType dtype = DType::kFp16;  // the format of the arithmetic
+  double flops = 0;
+  double bytes_read = 0;
+  double bytes_written = 0;
+  double weight_bytes = 0;  // part of bytes_read that is weights
+  GemmShape gemm;
+  AttentionShape attention;
+
+  double bytes() const { return bytes_read + bytes_written; }
+};
+
+std::string to_string(OpKind kind);
+
+/// How queries see keys in a prefill chunk.
+enum class Mask {
+  kCausal,  // the q queries are the last q of the kv keys; each sees keys up to itself
+  kDense,   // every query against every key (the TSP baseline's rectangle)
+};
+
+struct PrefillChunk {
+  std::int64_t q_tokens = 0;   // new tokens in this chunk
+  std::int64_t kv_tokens = 0;  // keys visible: earlier tokens plus this chunk
+  Mask mask = Mask::kCausal;
+};
+
+struct DecomposeOptions {
+  Precision precision;
+  AttentionImpl attention = AttentionImpl::kFused;
+  std::int64_t tensor_parallel = 1;  // weights and heads sharded over this many GPUs
+};
+
+/// Query-key pairs of a causal chunk: q (kv - q) + q (q + 1) / 2.
+std::int64_t causal_pairs(std::int64_t q_tokens, std::int64_t kv_tokens);
+
+/// Operations of one layer for a prefill chunk.
+std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& chunk,
+                                     const DecomposeOptions& options);
+/// Operations of one layer for a decode step of a batch; one entry per request's KV length
+/// (the KV length includes the token being generated).
+std::vector<Operation> decode_layer(const LlmSpec& spec, std::span<const std::int64_t> kv_lengths,
+                                    const DecomposeOptions& options);
+/// Embedding of `input_tokens`, final norm and LM head over `output_rows`, and sampling.
+std::vector<Operation> model_ends(const LlmSpec& spec, std::int64_t input_tokens,
+                                  std::int64_t output_rows, const DecomposeOptions& options);
+
+/// Totals over a list.
+double total_flops(std::span<const Operation> ops);
+double total_bytes(std::span<const Operation> ops);
+
+}  // namespace kvsim
