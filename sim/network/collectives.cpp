@@ -1,0 +1,238 @@
+#include "sim/network/collectives.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace kvsim::net {
+namespace {
+
+int tree_depth(int rank) {
+  int depth = 0;
+  for (int r = rank; r > 0; r = (r - 1) / 2) ++depth;
+  return depth;
+}
+
+// Binary tree over ranks (parent of r is (r-1)/2): one step per level, deepest first when
+// reducing, root first when broadcasting.
+std::vector<Step> tree_steps(int ranks, double bytes, bool upward) {
+  const int max_depth = tree_depth(ranks - 1);
+  std::vector<Step> steps;
+  for (int level = 1; level <= max_depth; ++level) {
+    const int depth = upward ? max_depth - level + 1 : level;
+    Step step;
+    for (int r = 1; r < ranks; ++r) {
+      if (tree_depth(r) != depth) continue;
+      const int parent = (r - 1) / 2;
+      step.push_back(upward ? Transfer{r, parent, bytes} : Transfer{parent, r, bytes});
+    }
+    steps.push_back(std::move(step));
+  }
+  return steps;
+}
+
+std::vector<Step> ring_steps(int ranks, int count, double piece, int shift_growth) {
+  std::vector<Step> steps;
+  for (int s = 0; s < count; ++s) {
+    const int shift = shift_growth != 0 ? s + 1 : 1;  // all-to-all shifts by one more each step
+    Step step;
+    for (int r = 0; r < ranks; ++r) step.push_back(Transfer{r, (r + shift) % ranks, piece});
+    steps.push_back(std::move(step));
+  }
+  return steps;
+}
+
+Step all_pairs(int ranks, double piece) {
+  Step step;
+  for (int r = 0; r < ranks; ++r) {
+    for (int q = 0; q < ranks; ++q) {
+      if (q != r) step.push_back(Transfer{r, q, piece});
+    }
+  }
+  return step;
+}
+
+}  // namespace
+
+std::string to_string(CollectiveKind kind) {
+  switch (kind) {
+    case CollectiveKind::kAllGather: return "all-gather";
+    case CollectiveKind::kReduceScatter: return "reduce-scatter";
+    case CollectiveKind::kAllReduce: return "all-reduce";
+    case CollectiveKind::kAllToAll: return "all-to-all";
+    case CollectiveKind::kBroadcast: return "broadcast";
+  }
+  return "?";
+}
+
+std::string to_string(CollectiveAlgorithm algorithm) {
+  switch (algorithm) {
+    case CollectiveAlgorithm::kRing: return "ring";
+    case CollectiveAlgorithm::kTree: return "tree";
+    case CollectiveAlgorithm::kDirect: return "direct";
+  }
+  return "?";
+}
+
+std::vector<Step> plan_collective(CollectiveKind kind, CollectiveAlgorithm algorithm, int p,
+                                  double bytes) {
+  if (p < 1) throw std::invalid_argument("a collective needs at least one participant");
+  if (p == 1) return {};
+  const double piece = bytes / p;
+  using A = CollectiveAlgorithm;
+  using K = CollectiveKind;
+  if (algorithm == A::kTree) {
+    if (kind == K::kAllReduce) {
+      std::vector<Step> steps = tree_steps(p, bytes, true);
+      std::vector<Step> down = tree_steps(p, bytes, false);
+      steps.insert(steps.end(), down.begin(), down.end());
+      return steps;
+    }
+    if (kind == K::kBroadcast) return tree_steps(p, bytes, false);
+    throw std::invalid_argument(fmt::format("the tree algorithm has no {} (use ring or direct)",
+                                            to_string(kind)));
+  }
+  switch (kind) {
+    case K::kAllGather:
+    case K::kReduceScatter:
+      return algorithm == A::kRing ? ring_steps(p, p - 1, piece, 0)
+                                   : std::vector<Step>{all_pairs(p, piece)};
+    case K::kAllReduce:
+      // Ring: reduce-scatter then all-gather, 2(p-1) steps of S/p (Patarasuk & Yuan 2009).
+      // Direct: one-shot, every rank sends its whole buffer to every other rank.
+      return algorithm == A::kRing ? ring_steps(p, 2 * (p - 1), piece, 0)
+                                   : std::vector<Step>{all_pairs(p, bytes)};
+    case K::kAllToAll:
+      return algorithm == A::kRing ? ring_steps(p, p - 1, piece, 1)
+                                   : std::vector<Step>{all_pairs(p, piece)};
+    case K::kBroadcast: {
+      if (algorithm == A::kRing) {
+        throw std::invalid_argument("broadcast has tree and direct algorithms, not ring");
+      }
+      Step step;
+      for (int r = 1; r < p; ++r) step.push_back(Transfer{0, r, bytes});
+      return {step};
+    }
+  }
+  return {};
+}
+
+Duration collective_time(const Topology& topology, const std::vector<int>& gpus,
+                         CollectiveKind kind, CollectiveAlgorithm algorithm, double bytes,
+                         const Protocol& protocol) {
+  Duration total{0};
+  for (const Step& step : plan_collective(kind, algorithm, static_cast<int>(gpus.size()), bytes)) {
+    Duration slowest{0};
+    for (const Transfer& t : step) {
+      const Route& r = topology.gpu_route(gpus[t.from], gpus[t.to]);
+      slowest = std::max(slowest, r.latency + from_seconds_ceil(t.bytes / protocol.efficiency /
+                                                                r.bottleneck));
+    }
+    total += protocol.step_latency + slowest;
+  }
+  return total;
+}
+
+const Protocol& choose_protocol(const Topology& topology, const std::vector<int>& gpus,
+                                CollectiveKind kind, const CollectiveConfig& config,
+                                double bytes) {
+  const Protocol* best = &config.protocols.front();
+  if (config.protocols.size() == 1) return *best;
+  Duration best_time = Duration::max();
+  for (const Protocol& p : config.protocols) {
+    const Duration t = collective_time(topology, gpus, kind, config.algorithm, bytes, p);
+    if (t < best_time) {
+      best_time = t;
+      best = &p;
+    }
+  }
+  return *best;
+}
+
+void CollectiveEngine::start(CollectiveKind kind, const std::vector<int>& gpus, double bytes,
+                             InlineCallback done) {
+  std::uint32_t id;
+  if (free_.empty()) {
+    id = static_cast<std::uint32_t>(running_.size());
+    running_.emplace_back();
+  } else {
+    id = free_.back();
+    free_.pop_back();
+  }
+  Running& c = running_[id];
+  c.steps = plan_collective(kind, config_.algorithm, static_cast<int>(gpus.size()), bytes);
+  c.gpus = gpus;
+  c.protocol = &choose_protocol(network_.topology(), gpus, kind, config_, bytes);
+  c.step = 0;
+  c.pending = 0;
+  c.done = done;
+  if (c.steps.empty()) {
+    network_.queue().schedule_in(Duration{0}, Phase::kCompletion, [this, id] {
+      const InlineCallback finished = running_[id].done;
+      free_.push_back(id);
+      finished();
+    });
+    return;
+  }
+  network_.queue().schedule_in(c.protocol->step_latency, Phase::kDecision,
+                               [this, id] { begin_step(id); });
+}
+
+void CollectiveEngine::begin_step(std::uint32_t id) {
+  Running& c = running_[id];
+  const Step& step = c.steps[c.step];
+  c.pending = static_cast<int>(step.size());
+  const double efficiency = c.protocol->efficiency;
+  for (const Transfer& t : step) {
+    network_.start_between_gpus(c.gpus[t.from], c.gpus[t.to], t.bytes / efficiency,
+                                [this, id] { on_transfer(id); });
+  }
+}
+
+void CollectiveEngine::on_transfer(std::uint32_t id) {
+  Running& c = running_[id];
+  if (--c.pending > 0) return;
+  if (++c.step < c.steps.size()) {
+    network_.queue().schedule_in(c.protocol->step_latency, Phase::kDecision,
+                                 [this, id] { begin_step(id); });
+    return;
+  }
+  const InlineCallback finished = c.done;
+  free_.push_back(id);
+  finished();
+}
+
+CollectiveConfig CollectiveConfig::from_config(const ConfigNode& node) {
+  CollectiveConfig c;
+  const std::string a = node.one_of_or("algorithm", "ring", {"ring", "tree", "direct"});
+  c.algorithm = a == "ring"   ? CollectiveAlgorithm::kRing
+                : a == "tree" ? CollectiveAlgorithm::kTree
+                              : CollectiveAlgorithm::kDirect;
+  if (const auto protocols = node.find("protocols")) {
+    c.protocols.clear();
+    for (const ConfigNode& p : protocols->elements()) {
+      Protocol proto;
+      proto.name = p.string_or("name", "simple");
+      if (const auto lat = p.find("step_latency")) proto.step_latency = lat->as_duration();
+      proto.efficiency = p.number_or("efficiency", 1.0, 1e-3, 1.0);
+      p.finish();
+      c.protocols.push_back(proto);
+    }
+    if (c.protocols.empty()) protocols->fail("needs at least one protocol");
+  }
+  node.finish();
+  return c;
+}
+
+Json CollectiveConfig::to_json() const {
+  Json list = Json::array();
+  for (const Protocol& p : protocols) {
+    list.push_back({{"name", p.name},
+                         {"step_latency", fmt::format("{}ns", p.step_latency.count())},
+                         {"efficiency", p.efficiency}});
+  }
+  return Json{{"algorithm", to_string(algorithm)}, {"protocols", list}};
+}
+
+}  // namespace kvsim::net

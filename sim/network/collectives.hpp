@@ -1,0 +1,89 @@
+#pragma once
+// Collectives (all-gather, reduce-scatter, all-reduce, all-to-all, broadcast) built from flows
+// over the real topology, so a slow link slows exactly the collectives that cross it.
+//
+// A collective is planned as steps; each step is a set of transfers that start together once the
+// previous step has completed everywhere, after the protocol's per-step latency. Each transfer
+// moves bytes / efficiency on the wire. Several protocols may be given (NCCL's LL, LL128 and
+// Simple trade latency for bandwidth); like NCCL's tuner, each call uses the protocol whose
+// closed-form time is smallest for its size.
+//
+// `bytes` is always the size of the full buffer S: the all-gather output, the reduce-scatter
+// input, the all-reduce buffer, the all-to-all send buffer, the broadcast message.
+
+#include <string>
+#include <vector>
+
+#include "sim/network/flow_network.hpp"
+
+namespace kvsim::net {
+
+enum class CollectiveKind { kAllGather, kReduceScatter, kAllReduce, kAllToAll, kBroadcast };
+enum class CollectiveAlgorithm { kRing, kTree, kDirect };
+std::string to_string(CollectiveKind kind);
+std::string to_string(CollectiveAlgorithm algorithm);
+
+struct Protocol {
+  std::string name = "simple";
+  Duration step_latency{0};  // fixed cost per step (kernel launch, synchronisation)
+  double efficiency = 1.0;   // fraction of link bandwidth the protocol achieves
+};
+
+struct CollectiveConfig {
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::kRing;
+  std::vector<Protocol> protocols{Protocol{}};
+  /// Reads {"algorithm": "ring", "protocols": [{"name", "step_latency", "efficiency"}]}.
+  static CollectiveConfig from_config(const ConfigNode& node);
+  Json to_json() const;
+};
+
+struct Transfer {
+  int from = 0;  // ranks (positions in the participant list)
+  int to = 0;
+  double bytes = 0;
+};
+using Step = std::vector<Transfer>;
+
+/// The steps of a collective over `ranks` participants; throws std::invalid_argument for an
+/// algorithm the collective does not have (tree exists for all-reduce and broadcast only).
+std::vector<Step> plan_collective(CollectiveKind kind, CollectiveAlgorithm algorithm, int ranks,
+                                  double bytes);
+
+/// Time when no other traffic shares the routes: for each step, step latency plus the slowest
+/// transfer's route latency + ceil_ns(bytes / (efficiency x bottleneck)).
+Duration collective_time(const Topology& topology, const std::vector<int>& gpus,
+                         CollectiveKind kind, CollectiveAlgorithm algorithm, double bytes,
+                         const Protocol& protocol);
+/// The protocol with the smallest closed-form time for this call.
+const Protocol& choose_protocol(const Topology& topology, const std::vector<int>& gpus,
+                                CollectiveKind kind, const CollectiveConfig& config, double bytes);
+
+/// Runs collectives as flows on a FlowNetwork.
+class CollectiveEngine {
+ public:
+  CollectiveEngine(FlowNetwork& network, CollectiveConfig config)
+      : network_(network), config_(std::move(config)) {}
+  /// Starts a collective among `gpus` now; `done` runs when every rank has finished.
+  void start(CollectiveKind kind, const std::vector<int>& gpus, double bytes,
+             InlineCallback done);
+  const CollectiveConfig& config() const { return config_; }
+
+ private:
+  struct Running {
+    std::vector<Step> steps;
+    std::vector<int> gpus;
+    const Protocol* protocol = nullptr;
+    std::size_t step = 0;
+    int pending = 0;
+    InlineCallback done;
+  };
+  void begin_step(std::uint32_t id);
+  void on_transfer(std::uint32_t id);
+
+  FlowNetwork& network_;
+  CollectiveConfig config_;
+  std::vector<Running> running_;
+  std::vector<std::uint32_t> free_;
+};
+
+}  // namespace kvsim::net
