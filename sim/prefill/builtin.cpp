@@ -1,0 +1,67 @@
+#include "sim/prefill/builtin.hpp"
+
+#include "sim/prefill/impl/kvr.hpp"
+#include "sim/prefill/impl/synchronous.hpp"
+#include "sim/prefill/partitioner.hpp"
+
+namespace kvsim::prefill {
+namespace {
+
+std::unique_ptr<PrefillStrategy> make_kvr(const ConfigNode& n) {
+  std::unique_ptr<Partitioner> partitioner;
+  if (const auto p = n.find("partitioner")) {
+    partitioner = partitioners().create(*p);
+  } else {
+    partitioner = partitioners().find("even")->make(n);
+  }
+  KvrOptions o;
+  o.send_before_attention =
+      n.one_of_or("send", "before-attention", {"before-attention", "after-attention"}) ==
+      "before-attention";
+  o.relay = n.one_of_or("routing", "relay", {"relay", "direct"}) == "relay";
+  o.closed_form_network = n.one_of_or("network", "flows", {"flows", "closed-form"}) ==
+                          "closed-form";
+  if (o.closed_form_network && !o.relay) {
+    n.at("network").fail("the closed-form network needs \"routing\": \"relay\"");
+  }
+  return std::make_unique<KvrStrategy>(std::move(partitioner), o);
+}
+
+}  // namespace
+
+const StrategyRegistry& strategies() {
+  static const StrategyRegistry registry = [] {
+    StrategyRegistry r("prefill strategy", "how one prompt's prefill is spread over GPUs");
+    r.add("single", "all layers on one GPU (the first of the GPUs)", {},
+          [](const ConfigNode&) -> std::unique_ptr<PrefillStrategy> {
+            return std::make_unique<SingleStrategy>();
+          });
+    r.add("tsp",
+          "KV-Runahead's baseline: even split, K and V all-gathered every layer, dense "
+          "(C/p) x C attention",
+          {{"causal_aware", "bool", "false", "skip the masked part of the attention rectangle"}},
+          [](const ConfigNode& n) -> std::unique_ptr<PrefillStrategy> {
+            return std::make_unique<TspStrategy>(n.boolean_or("causal_aware", false));
+          });
+    r.add("tp", "Megatron tensor parallelism: sharded weights, all-reduces every layer",
+          {{"sequence_parallel", "bool", "false",
+            "reduce-scatter + all-gather instead of all-reduce"}},
+          [](const ConfigNode& n) -> std::unique_ptr<PrefillStrategy> {
+            return std::make_unique<TpStrategy>(n.boolean_or("sequence_parallel", false));
+          });
+    r.add("kvr", "KV-Runahead: a chain passing the growing KV cache, layer by layer, async",
+          {{"partitioner", "{type, ...}", "{\"type\": \"even\"}",
+            "how the context is split (see `kvsim explain partitioner`)"},
+           {"send", "before-attention|after-attention", "before-attention",
+            "when a process forwards its KV prefix"},
+           {"routing", "relay|direct", "relay",
+            "relay the growing prefix, or send own KV to every later process"},
+           {"network", "flows|closed-form", "flows",
+            "simulate flows, or price messages in closed form (no contention; faster)"}},
+          make_kvr);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace kvsim::prefill

@@ -1,0 +1,219 @@
+#include "sim/prefill/impl/synchronous.hpp"
+
+#include "sim/prefill/impl/kvr.hpp"
+#include "sim/prefill/network_run.hpp"
+#include "sim/prefill/partitioner.hpp"
+#include "sim/prefill/stage_costs.hpp"
+#include "sim/prefill/timeline.hpp"
+
+namespace kvsim::prefill {
+namespace {
+
+// One block of a layer: compute on every rank, then optionally a collective.
+struct Block {
+  const char* name;
+  std::vector<Duration> compute;  // per rank
+  bool has_collective = false;
+  net::CollectiveKind kind{};
+  double bytes = 0;  // collective buffer size
+  const char* collective_name = "";
+};
+
+// Runs `layers` repetitions of a list of blocks on all ranks. Ranks proceed independently
+// through compute and meet at each collective (it starts when the last rank arrives).
+class SynchronousRun {
+ public:
+  SynchronousRun(const PrefillSetup& setup, std::vector<Block> blocks, Duration embedding,
+                 Duration head, bool record_trace)
+      : setup_(setup),
+        blocks_(std::move(blocks)),
+        embedding_(embedding),
+        head_(head),
+        p_(static_cast<int>(setup.gpus.size())),
+        net_(setup, record_trace),
+        timeline_(p_, record_trace),
+        last_(static_cast<std::size_t>(p_), Timeline::kNone),
+        position_(static_cast<std::size_t>(p_), 0) {}
+
+  PrefillResult run() {
+    for (int r = 0; r < p_; ++r) {
+      net_.queue.schedule_at(SimTime{0}, Phase::kDecision, [this, r] {
+        compute(r, embedding_, Timeline::kNone, "embedding", -1, [this, r] { step(r); });
+      });
+    }
+    net_.run();
+    PrefillResult out;
+    timeline_.finish(ttft_, final_activity_, out);
+    net_.finish(out);
+    return out;
+  }
+
+ private:
+  template <class F>
+  void compute(int r, Duration d, int after, const char* stage, int layer, F next) {
+    const SimTime now = net_.queue.now();
+    last_[r] = timeline_.compute(r, now, now + d, after, stage, layer);
+    net_.queue.schedule_in(d, Phase::kCompletion, next);
+  }
+
+  int total_steps() const {
+    return static_cast<int>(setup_.model->layers) * static_cast<int>(blocks_.size());
+  }
+
+  // Rank r runs its next block's compute, then joins the block's collective.
+  void step(int r) {
+    const int s = position_[r];
+    if (s == total_steps()) {
+      finish(r);
+      return;
+    }
+    const Block& b = blocks_[static_cast<std::size_t>(s) % blocks_.size()];
+    const int layer = s / static_cast<int>(blocks_.size());
+    const int after = timeline_.later(last_[r], collective_activity_);
+    compute(r, b.compute[r], after, b.name, layer, [this, r] { arrive(r); });
+  }
+
+  void arrive(int r) {
+    const int s = position_[r]++;
+    const Block& b = blocks_[static_cast<std::size_t>(s) % blocks_.size()];
+    if (!b.has_collective) {
+      step(r);
+      return;
+    }
+    if (++arrived_ < p_) return;
+    arrived_ = 0;
+    collective_start_ = net_.queue.now();
+    collective_after_ = last_[r];  // the last rank to arrive released the collective
+    collective_layer_ = s / static_cast<int>(blocks_.size());
+    collective_name_ = b.collective_name;
+    net_.collectives.start(b.kind, setup_.gpus, b.bytes, [this] { released(); });
+  }
+
+  void released() {
+    collective_activity_ = timeline_.communication(collective_start_, net_.queue.now(),
+                                                   collective_after_, collective_name_,
+                                                   collective_layer_);
+    for (int r = 0; r < p_; ++r) step(r);
+  }
+
+  void finish(int r) {
+    if (r != p_ - 1) return;  // the last part's GPU produces the first token
+    const int after = timeline_.later(last_[r], collective_activity_);
+    compute(r, head_, after, "lm_head", -1, [this, r] {
+      ttft_ = net_.queue.now();
+      final_activity_ = last_[r];
+      net_.queue.stop();
+    });
+  }
+
+  const PrefillSetup& setup_;
+  std::vector<Block> blocks_;
+  Duration embedding_;
+  Duration head_;
+  int p_;
+  NetworkRun net_;
+  Timeline timeline_;
+  std::vector<int> last_;
+  std::vector<int> position_;  // blocks completed per rank
+  int arrived_ = 0;
+  int collective_activity_ = Timeline::kNone;
+  int collective_after_ = Timeline::kNone;
+  SimTime collective_start_{0};
+  int collective_layer_ = 0;
+  const char* collective_name_ = "";
+  SimTime ttft_{0};
+  int final_activity_ = Timeline::kNone;
+};
+
+}  // namespace
+
+PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) const {
+  const int p = static_cast<int>(setup.gpus.size());
+  const Partition parts = even_partition(setup.context_tokens, p);
+  Block qkv{"qkv", {}, true, net::CollectiveKind::kAllGather,
+            static_cast<double>(setup.context_tokens) * kv_bytes_per_token_layer(setup),
+            "all-gather kv"};
+  Block rest{"attention+rest", {}, false, {}, 0, ""};
+  std::vector<StageCosts> costs;
+  std::int64_t prefix = 0;
+  for (int i = 0; i < p; ++i) {
+    prefix += parts[i];
+    const StageCosts c = causal_aware_
+                             ? stage_costs(setup, parts[i], prefix, Mask::kCausal)
+                             : stage_costs(setup, parts[i], setup.context_tokens, Mask::kDense);
+    qkv.compute.push_back(c.qkv);
+    rest.compute.push_back(c.attention + c.rest);
+    costs.push_back(c);
+  }
+  SynchronousRun run(setup, {qkv, rest}, costs.front().embedding, costs.back().head,
+                     record_trace);
+  PrefillResult out = run.run();
+  out.label = label();
+  out.partition = parts;
+  return out;
+}
+
+Json TspStrategy::to_json() const {
+  return Json{{"type", "tsp"}, {"causal_aware", causal_aware_}};
+}
+
+PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) const {
+  const int p = static_cast<int>(setup.gpus.size());
+  DecomposeOptions options = setup.options;
+  options.tensor_parallel = p;
+  const std::int64_t c = setup.context_tokens;
+  const auto ops = prefill_layer(*setup.model, PrefillChunk{c, c, Mask::kCausal}, options);
+  // Split after the output projection: its partial sums are what the first all-reduce adds.
+  std::vector<Operation> attention_block;
+  std::vector<Operation> mlp_block;
+  bool after_out_proj = false;
+  for (const Operation& op : ops) {
+    (after_out_proj ? mlp_block : attention_block).push_back(op);
+    if (op.kind == OpKind::kOutProj) after_out_proj = true;
+  }
+  const double activation_bytes = static_cast<double>(c * setup.model->hidden_size) *
+                                  bytes_of(setup.options.precision.activations);
+  const Duration attention_time = price(*setup.compute, attention_block);
+  const Duration mlp_time = price(*setup.compute, mlp_block);
+  std::vector<Block> blocks;
+  const auto reduce = [&](const char* name, Duration d) {
+    if (sequence_parallel_) {
+      blocks.push_back(Block{name, std::vector<Duration>(p, d), true,
+                             net::CollectiveKind::kReduceScatter, activation_bytes,
+                             "reduce-scatter"});
+      blocks.push_back(Block{"gather", std::vector<Duration>(p, Duration{0}), true,
+                             net::CollectiveKind::kAllGather, activation_bytes, "all-gather"});
+    } else {
+      blocks.push_back(Block{name, std::vector<Duration>(p, d), true,
+                             net::CollectiveKind::kAllReduce, activation_bytes, "all-reduce"});
+    }
+  };
+  if (setup.model->parallel_attention) {
+    reduce("attention+mlp", attention_time + mlp_time);  // one all-reduce per parallel block
+  } else {
+    reduce("attention", attention_time);
+    reduce("mlp", mlp_time);
+  }
+  const auto ends = model_ends(*setup.model, c, 1, options);
+  SynchronousRun run(setup, std::move(blocks), price(*setup.compute, std::span(ends).subspan(0, 1)),
+                     price(*setup.compute, std::span(ends).subspan(1)), record_trace);
+  PrefillResult out = run.run();
+  out.label = label();
+  return out;
+}
+
+Json TpStrategy::to_json() const {
+  return Json{{"type", "tp"}, {"sequence_parallel", sequence_parallel_}};
+}
+
+PrefillResult SingleStrategy::run(const PrefillSetup& setup, bool record_trace) const {
+  PrefillSetup one = setup;
+  one.gpus.resize(1);
+  PrefillResult out = simulate_kvr(one, Partition{setup.context_tokens}, KvrOptions{},
+                                   record_trace);
+  out.label = label();
+  out.partition.clear();
+  return out;
+}
+
+}  // namespace kvsim::prefill

@@ -1,0 +1,48 @@
+#pragma once
+// Strategies whose GPUs meet in a collective every layer: the KV-Runahead paper's TSP baseline
+// and Megatron tensor parallelism. Both are "all ranks run a block, then a collective".
+
+#include "sim/prefill/prefill_strategy.hpp"
+
+namespace kvsim::prefill {
+
+/// TSP (tensor/sequence parallelisation as the KV-Runahead paper uses it): the context split
+/// evenly, weights replicated; per layer local QKV, an all-gather of K and V over all GPUs (a
+/// synchronising collective), attention of the local C/p queries against all C keys (the dense
+/// rectangle, or only the unmasked part when causal_aware), then the rest of the layer.
+///   TTFT (uniform, no contention) = emb + layers x (qkv(C/p) + allgather + attn + rest) + head
+class TspStrategy final : public PrefillStrategy {
+ public:
+  explicit TspStrategy(bool causal_aware) : causal_aware_(causal_aware) {}
+  std::string label() const override { return causal_aware_ ? "tsp/causal" : "tsp"; }
+  PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
+  Json to_json() const override;
+
+ private:
+  bool causal_aware_;
+};
+
+/// Megatron-LM tensor parallelism (Shoeybi et al. 2019): weights sharded over p GPUs, every
+/// GPU sees all C tokens; an all-reduce after attention and after the MLP (one per layer for
+/// parallel attention+MLP blocks), or reduce-scatter + all-gather with sequence parallelism
+/// (Korthikanti et al. 2022).
+class TpStrategy final : public PrefillStrategy {
+ public:
+  explicit TpStrategy(bool sequence_parallel) : sequence_parallel_(sequence_parallel) {}
+  std::string label() const override { return sequence_parallel_ ? "tp/sp" : "tp"; }
+  PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
+  Json to_json() const override;
+
+ private:
+  bool sequence_parallel_;
+};
+
+/// One GPU, all layers (KV-Runahead's chain of one).
+class SingleStrategy final : public PrefillStrategy {
+ public:
+  std::string label() const override { return "single"; }
+  PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
+  Json to_json() const override { return Json{{"type", "single"}}; }
+};
+
+}  // namespace kvsim::prefill

@@ -1,0 +1,40 @@
+#pragma once
+// The partitioner slot for KV-Runahead: how many of the C context tokens each of the p
+// processes in the chain owns (c_1 + ... + c_p = C, each c_i >= 1).
+//
+// Called once per KV-Runahead run, before simulation. A partitioner may evaluate candidate
+// partitions through the query's `evaluate` (simulated TTFT), which is thread-safe; it must be
+// deterministic for a given query.
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "sim/core/registry.hpp"
+#include "sim/core/time.hpp"
+
+namespace kvsim::prefill {
+
+using Partition = std::vector<std::int64_t>;
+
+struct PartitionQuery {
+  std::int64_t context_tokens = 0;
+  int processes = 0;
+  std::function<Duration(const Partition&)> evaluate;  // simulated TTFT of a candidate
+};
+
+class Partitioner {
+ public:
+  virtual ~Partitioner() = default;
+  virtual std::string name() const = 0;
+  virtual Partition partition(const PartitionQuery& query) const = 0;
+  virtual Json to_json() const = 0;
+};
+
+using PartitionerRegistry = Registry<std::unique_ptr<Partitioner>>;
+const PartitionerRegistry& partitioners();
+
+/// The even split (KVR-E): C/p each, the remainder spread over the first processes.
+Partition even_partition(std::int64_t context_tokens, int processes);
+
+}  // namespace kvsim::prefill

@@ -1,0 +1,71 @@
+#pragma once
+// The prefill-strategy slot: time to first token (TTFT) of one prompt spread over GPUs.
+//
+// A strategy turns (model, context length, GPUs, topology, cost model) into kernels on per-GPU
+// compute streams and flows on the network, runs them on a fresh event queue, and reports TTFT
+// (until the last token's logits are sampled) with per-GPU and per-link detail. run() must be
+// deterministic and must not keep state between calls: the partition search calls it in
+// parallel from many threads.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/compute/compute_model.hpp"
+#include "models/llm/operations.hpp"
+#include "sim/core/random.hpp"
+#include "sim/network/collectives.hpp"
+#include "sim/network/heterogeneity.hpp"
+
+namespace kvsim::prefill {
+
+/// Everything a strategy needs; owned by the caller, shared read-only between runs.
+struct PrefillSetup {
+  const LlmSpec* model = nullptr;
+  const ComputeModel* compute = nullptr;
+  DecomposeOptions options;           // precision and attention implementation
+  std::int64_t context_tokens = 0;
+  std::vector<int> gpus;              // GPU indices in chain order
+  const net::Topology* topology = nullptr;
+  net::CollectiveConfig collectives;
+  std::vector<net::BackgroundFlowSpec> background;
+  std::uint64_t seed = 1;
+};
+
+struct GpuTime {
+  Duration busy{0};     // computing
+  Duration waiting{0};  // between its first and last kernel, blocked on data
+  Duration idle{0};     // before its first or after its last kernel, until TTFT
+};
+
+/// One slice of the timeline (a kernel group on a GPU, or a flow on a link).
+struct TraceSlice {
+  std::string track;  // "gpu3" or "link gpu0->nvswitch"
+  std::string name;   // "L12 attention"
+  SimTime start{0};
+  SimTime end{0};
+};
+
+struct PrefillResult {
+  std::string label;
+  Duration ttft{0};
+  std::vector<GpuTime> gpus;
+  std::vector<double> link_bytes;    // per link id
+  Duration critical_compute{0};      // compute on the critical path
+  Duration critical_communication{0};  // the rest of the critical path
+  std::vector<std::int64_t> partition;  // tokens per process (empty if not partitioned)
+  std::uint64_t events = 0;
+  std::vector<TraceSlice> trace;     // filled only when asked
+};
+
+class PrefillStrategy {
+ public:
+  virtual ~PrefillStrategy() = default;
+  /// "tsp", "kvr/even", ...: what the reports call this entry.
+  virtual std::string label() const = 0;
+  virtual PrefillResult run(const PrefillSetup& setup, bool record_trace) const = 0;
+  /// The resolved parameters, for the resolved scenario.
+  virtual Json to_json() const = 0;
+};
+
+}  // namespace kvsim::prefill

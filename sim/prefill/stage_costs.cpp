@@ -1,0 +1,34 @@
+#include "sim/prefill/stage_costs.hpp"
+
+namespace kvsim::prefill {
+
+Duration price(const ComputeModel& compute, std::span<const Operation> ops) {
+  return from_seconds(total_seconds(compute, ops));
+}
+
+StageCosts stage_costs(const PrefillSetup& s, std::int64_t q, std::int64_t kv, Mask mask) {
+  const auto ops = prefill_layer(*s.model, PrefillChunk{q, kv, mask}, s.options);
+  std::vector<Operation> pre;
+  std::vector<Operation> attention;
+  std::vector<Operation> post;
+  for (const Operation& op : ops) {
+    (op.stage == LayerStage::kPreAttention ? pre
+     : op.stage == LayerStage::kAttention  ? attention
+                                           : post)
+        .push_back(op);
+  }
+  const auto ends = model_ends(*s.model, q, 1, s.options);
+  StageCosts c;
+  c.embedding = price(*s.compute, std::span(ends).subspan(0, 1));
+  c.qkv = price(*s.compute, pre);
+  c.attention = price(*s.compute, attention);
+  c.rest = price(*s.compute, post);
+  c.head = price(*s.compute, std::span(ends).subspan(1));
+  return c;
+}
+
+double kv_bytes_per_token_layer(const PrefillSetup& s) {
+  return s.model->kv_bytes_per_token_layer(s.options.precision.kv_cache);
+}
+
+}  // namespace kvsim::prefill
