@@ -1,0 +1,102 @@
+#include "sim/report/breakdown.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "sim/core/units.hpp"
+
+namespace kvsim::report {
+namespace {
+
+void add(PassBreakdown& pass, const ComputeModel& compute, const std::vector<Operation>& ops,
+         std::int64_t repeat) {
+  for (const Operation& op : ops) {
+    const OpCost cost = compute.cost(op);
+    const std::string name = to_string(op.kind);
+    auto it = std::find_if(pass.ops.begin(), pass.ops.end(),
+                           [&](const OpLine& l) { return l.op == name; });
+    if (it == pass.ops.end()) {
+      pass.ops.push_back(OpLine{name, 0, 0, 0, 0, cost.provenance});
+      it = pass.ops.end() - 1;
+    }
+    const auto r = static_cast<double>(repeat);
+    it->calls += repeat;
+    it->flops += op.flops * r;
+    it->bytes += op.bytes() * r;
+    it->seconds += cost.seconds * r;
+    pass.flops += op.flops * r;
+    pass.bytes += op.bytes() * r;
+    pass.seconds += cost.seconds * r;
+  }
+}
+
+}  // namespace
+
+PassBreakdown prefill_breakdown(const LlmSpec& model, const ComputeModel& compute,
+                                const DecomposeOptions& options, std::int64_t tokens) {
+  PassBreakdown pass;
+  pass.what = fmt::format("prefill of {} tokens", tokens);
+  const auto ends = model_ends(model, tokens, 1, options);
+  add(pass, compute, {ends.front()}, 1);
+  add(pass, compute, prefill_layer(model, PrefillChunk{tokens, tokens, Mask::kCausal}, options),
+      model.layers);
+  add(pass, compute, std::vector<Operation>(ends.begin() + 1, ends.end()), 1);
+  return pass;
+}
+
+PassBreakdown decode_breakdown(const LlmSpec& model, const ComputeModel& compute,
+                               const DecomposeOptions& options, std::int64_t batch,
+                               std::int64_t kv_tokens) {
+  PassBreakdown pass;
+  pass.what = fmt::format("decode step, batch {} at {} KV tokens", batch, kv_tokens);
+  const std::vector<std::int64_t> lengths(static_cast<std::size_t>(batch), kv_tokens);
+  const auto ends = model_ends(model, batch, batch, options);
+  add(pass, compute, {ends.front()}, 1);
+  add(pass, compute, decode_layer(model, lengths, options), model.layers);
+  add(pass, compute, std::vector<Operation>(ends.begin() + 1, ends.end()), 1);
+  return pass;
+}
+
+std::string format_table(const PassBreakdown& pass) {
+  std::string out = fmt::format("{}: {:.3f} ms, {:.2f} TFLOP, {}\n", pass.what,
+                                pass.seconds * 1e3, pass.flops * 1e-12, format_bytes(pass.bytes));
+  out += fmt::format("  {:<15} {:>6} {:>11} {:>12} {:>10} {:>6}  {}\n", "operation", "calls",
+                     "GFLOP", "bytes", "time ms", "share", "source");
+  for (const OpLine& l : pass.ops) {
+    out += fmt::format("  {:<15} {:>6} {:>11.2f} {:>12} {:>10.3f} {:>5.1f}%  {}\n", l.op, l.calls,
+                       l.flops * 1e-9, format_bytes(l.bytes), l.seconds * 1e3,
+                       100.0 * l.seconds / pass.seconds, to_string(l.provenance));
+  }
+  return out;
+}
+
+Json to_json(const PassBreakdown& pass) {
+  Json ops = Json::array();
+  for (const OpLine& l : pass.ops) {
+    ops.push_back({{"op", l.op},
+                   {"calls", l.calls},
+                   {"flops", l.flops},
+                   {"bytes", l.bytes},
+                   {"seconds", l.seconds},
+                   {"provenance", to_string(l.provenance)}});
+  }
+  return Json{{"what", pass.what},
+              {"seconds", pass.seconds},
+              {"flops", pass.flops},
+              {"bytes", pass.bytes},
+              {"ops", ops}};
+}
+
+std::string to_csv(const std::vector<PassBreakdown>& passes) {
+  std::string out = "pass,op,calls,flops,bytes,seconds,provenance\n";
+  for (const PassBreakdown& p : passes) {
+    for (const OpLine& l : p.ops) {
+      out += fmt::format("\"{}\",{},{},{},{},{},{}\n", p.what, l.op, l.calls, l.flops, l.bytes,
+                         l.seconds, to_string(l.provenance));
+    }
+  }
+  return out;
+}
+
+}  // namespace kvsim::report

@@ -1,0 +1,39 @@
+#pragma once
+// Per-operation cost of a whole forward pass on one GPU: the table `kvsim run` prints for a
+// prompt (prefill) and for one decode step, with where each number came from.
+
+#include <string>
+#include <vector>
+
+#include "models/compute/compute_model.hpp"
+
+namespace kvsim::report {
+
+struct OpLine {
+  std::string op;
+  std::int64_t calls = 0;  // kernels over the whole pass (per layer x layers, or once)
+  double flops = 0;
+  double bytes = 0;
+  double seconds = 0;
+  Provenance provenance = Provenance::kRoofline;
+};
+
+struct PassBreakdown {
+  std::string what;  // "prefill of 2048 tokens"
+  std::vector<OpLine> ops;
+  double seconds = 0;
+  double flops = 0;
+  double bytes = 0;
+};
+
+PassBreakdown prefill_breakdown(const LlmSpec& model, const ComputeModel& compute,
+                                const DecomposeOptions& options, std::int64_t tokens);
+PassBreakdown decode_breakdown(const LlmSpec& model, const ComputeModel& compute,
+                               const DecomposeOptions& options, std::int64_t batch,
+                               std::int64_t kv_tokens);
+
+std::string format_table(const PassBreakdown& pass);
+Json to_json(const PassBreakdown& pass);
+std::string to_csv(const std::vector<PassBreakdown>& passes);
+
+}  // namespace kvsim::report

@@ -1,0 +1,148 @@
+#include "sim/report/prefill_report.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "sim/core/units.hpp"
+
+namespace kvsim::report {
+namespace {
+
+const prefill::PrefillResult* find(const std::vector<prefill::PrefillResult>& results,
+                                   const std::string& label) {
+  for (const auto& r : results) {
+    if (r.label == label) return &r;
+  }
+  return nullptr;
+}
+
+double total_link_bytes(const prefill::PrefillResult& r) {
+  double t = 0;
+  for (const double b : r.link_bytes) t += b;
+  return t;
+}
+
+std::string ratio(const prefill::PrefillResult* base, const prefill::PrefillResult& r) {
+  if (base == nullptr || r.ttft.count() == 0) return "-";
+  return fmt::format("{:.2f}x", static_cast<double>(base->ttft.count()) /
+                                    static_cast<double>(r.ttft.count()));
+}
+
+}  // namespace
+
+std::string format_prefill_table(const std::vector<prefill::PrefillResult>& results) {
+  const auto* single = find(results, "single");
+  const auto* tsp = find(results, "tsp");
+  std::string out = fmt::format("  {:<14} {:>11} {:>9} {:>7} {:>7} {:>7} {:>13} {:>11}  {}\n",
+                                "strategy", "TTFT ms", "vs single", "vs tsp", "busy", "wait",
+                                "crit comp/comm", "link bytes", "partition");
+  for (const auto& r : results) {
+    Duration busy{0};
+    Duration wait{0};
+    for (const auto& g : r.gpus) {
+      busy += g.busy;
+      wait += g.waiting;
+    }
+    const double denom = static_cast<double>(r.ttft.count()) * static_cast<double>(r.gpus.size());
+    std::string partition;
+    for (std::size_t i = 0; i < r.partition.size() && r.label.rfind("kvr", 0) == 0; ++i) {
+      partition += fmt::format("{}{}", i ? "/" : "", r.partition[i]);
+    }
+    out += fmt::format(
+        "  {:<14} {:>11.3f} {:>9} {:>7} {:>6.1f}% {:>6.1f}% {:>6.0f}%/{:>4.0f}% {:>11}  {}\n",
+        r.label, to_ms(r.ttft), ratio(single, r), ratio(tsp, r),
+        100.0 * static_cast<double>(busy.count()) / denom,
+        100.0 * static_cast<double>(wait.count()) / denom,
+        100.0 * static_cast<double>(r.critical_compute.count()) /
+            static_cast<double>(r.ttft.count()),
+        100.0 * static_cast<double>(r.critical_communication.count()) /
+            static_cast<double>(r.ttft.count()),
+        format_bytes(total_link_bytes(r)), partition);
+  }
+  return out;
+}
+
+Json prefill_json(const std::vector<prefill::PrefillResult>& results,
+                  const net::Topology& topology) {
+  Json out = Json::array();
+  const auto* single = find(results, "single");
+  const auto* tsp = find(results, "tsp");
+  for (const auto& r : results) {
+    Json gpus = Json::array();
+    for (const auto& g : r.gpus) {
+      gpus.push_back({{"busy_ns", g.busy.count()},
+                      {"waiting_ns", g.waiting.count()},
+                      {"idle_ns", g.idle.count()}});
+    }
+    Json links = Json::array();
+    for (std::size_t l = 0; l < r.link_bytes.size(); ++l) {
+      if (r.link_bytes[l] <= 0) continue;
+      const net::Link& link = topology.link(static_cast<int>(l));
+      links.push_back({{"from", topology.node(link.from).name},
+                       {"to", topology.node(link.to).name},
+                       {"bytes", r.link_bytes[l]}});
+    }
+    Json entry{{"strategy", r.label},
+               {"ttft_ns", r.ttft.count()},
+               {"ttft_ms", to_ms(r.ttft)},
+               {"critical_compute_ns", r.critical_compute.count()},
+               {"critical_communication_ns", r.critical_communication.count()},
+               {"partition", r.partition},
+               {"events", r.events},
+               {"gpus", gpus},
+               {"links", links}};
+    if (single != nullptr) {
+      entry["speedup_over_single"] = static_cast<double>(single->ttft.count()) /
+                                     static_cast<double>(r.ttft.count());
+    }
+    if (tsp != nullptr) {
+      entry["speedup_over_tsp"] = static_cast<double>(tsp->ttft.count()) /
+                                  static_cast<double>(r.ttft.count());
+    }
+    out.push_back(entry);
+  }
+  return out;
+}
+
+std::string prefill_csv(const std::vector<prefill::PrefillResult>& results) {
+  std::string out = "strategy,ttft_ns,critical_compute_ns,critical_communication_ns,"
+                    "link_bytes,partition\n";
+  for (const auto& r : results) {
+    std::string partition;
+    for (std::size_t i = 0; i < r.partition.size(); ++i) {
+      partition += fmt::format("{}{}", i ? " " : "", r.partition[i]);
+    }
+    out += fmt::format("{},{},{},{},{},{}\n", r.label, r.ttft.count(), r.critical_compute.count(),
+                       r.critical_communication.count(), total_link_bytes(r), partition);
+  }
+  return out;
+}
+
+std::string chrome_trace(const std::vector<prefill::PrefillResult>& results) {
+  Json events = Json::array();
+  for (std::size_t s = 0; s < results.size(); ++s) {
+    const auto pid = static_cast<int>(s + 1);
+    events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid},
+                      {"args", {{"name", results[s].label}}}});
+    std::map<std::string, int> tracks;  // ordered, so thread ids are deterministic
+    for (const auto& slice : results[s].trace) tracks.emplace(slice.track, 0);
+    int tid = 0;
+    for (auto& [name, id] : tracks) {
+      id = ++tid;
+      events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", id},
+                        {"args", {{"name", name}}}});
+    }
+    for (const auto& slice : results[s].trace) {
+      events.push_back({{"ph", "X"},
+                        {"name", slice.name},
+                        {"pid", pid},
+                        {"tid", tracks[slice.track]},
+                        {"ts", to_us(slice.start)},
+                        {"dur", to_us(slice.end - slice.start)}});
+    }
+  }
+  return Json{{"traceEvents", events}, {"displayTimeUnit", "ns"}}.dump() + "\n";
+}
+
+}  // namespace kvsim::report

@@ -1,0 +1,166 @@
+#include "sim/scenario/scenario.hpp"
+
+#include <fmt/format.h>
+
+#include "models/catalog/catalog.hpp"
+#include "models/compute/builtin.hpp"
+#include "sim/network/topologies.hpp"
+#include "sim/prefill/builtin.hpp"
+
+namespace kvsim {
+namespace {
+
+DType read_dtype(const ConfigNode& n, const std::string& key, DType fallback) {
+  const auto v = n.find(key);
+  if (!v) return fallback;
+  return parse_dtype(v->as_one_of(dtype_names()));
+}
+
+Precision read_precision(const ConfigNode& root, DType model_dtype) {
+  Precision p{model_dtype, model_dtype, model_dtype};
+  if (const auto n = root.find("precision")) {
+    p.weights = read_dtype(*n, "weights", p.weights);
+    p.activations = read_dtype(*n, "activations", p.activations);
+    p.kv_cache = read_dtype(*n, "kv_cache", p.kv_cache);
+    n->finish();
+  }
+  return p;
+}
+
+void read_cluster(const ConfigNode& root, Scenario& s) {
+  const ConfigNode cluster = root.at("cluster");
+  s.gpu = catalog::resolve_gpu(cluster.at("gpu"));
+  if (const auto t = cluster.find("topology")) {
+    s.topology = std::make_unique<net::Topology>(net::topologies().create(*t, s.gpu));
+  } else {
+    s.topology = std::make_unique<net::Topology>();
+    s.topology->add_gpu();  // one GPU, no network
+  }
+  Json heterogeneity = Json::array();
+  if (const auto list = cluster.find("heterogeneity")) {
+    const RandomStreams random(s.seed);
+    std::size_t index = 0;
+    for (const ConfigNode& h : list->elements()) {
+      const auto effect = net::heterogeneities().create(h, *s.topology);
+      RandomEngine stream = random.stream(fmt::format("network/heterogeneity/{}", index++));
+      effect->apply(*s.topology, stream);
+      heterogeneity.push_back(h.json());
+    }
+  }
+  if (const auto list = cluster.find("background")) {
+    for (const ConfigNode& b : list->elements()) {
+      s.background.push_back(net::parse_background_flow(b, *s.topology));
+    }
+  }
+  if (const auto c = cluster.find("collectives")) {
+    s.collectives = net::CollectiveConfig::from_config(*c);
+  }
+  cluster.finish();
+  Json background = Json::array();
+  for (const auto& b : s.background) background.push_back(net::to_json(b, *s.topology));
+  s.resolved["cluster"] = Json{{"gpu", to_json(s.gpu)},
+                               {"topology", s.topology->to_json()},
+                               {"heterogeneity", heterogeneity},
+                               {"background", background},
+                               {"collectives", s.collectives.to_json()}};
+}
+
+void read_prefill(const ConfigNode& root, Scenario& s) {
+  const auto n = root.find("prefill");
+  if (!n) return;
+  PrefillSpec p;
+  p.context_tokens = n->count("context_tokens");
+  if (p.context_tokens > s.model.max_context) {
+    s.warnings.push_back(fmt::format(
+        "{}: prefill context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",
+        s.file, p.context_tokens, s.model.name, s.model.max_context));
+  }
+  p.attention = n->one_of_or("attention", "fused", {"fused", "eager"}) == "fused"
+                    ? AttentionImpl::kFused
+                    : AttentionImpl::kEager;
+  const std::int64_t available = s.topology->gpu_count();
+  const std::int64_t gpus = n->count_or("gpus", available);
+  if (gpus > available) {
+    n->at("gpus").fail(fmt::format("the topology has only {} GPUs", available));
+  }
+  if (gpus > p.context_tokens) {
+    n->at("gpus").fail("more GPUs than context tokens");
+  }
+  for (int g = 0; g < gpus; ++g) p.gpus.push_back(g);
+  Json strategies = Json::array();
+  if (const auto list = n->find("strategies")) {
+    for (const ConfigNode& st : list->elements()) {
+      p.strategies.push_back(prefill::strategies().create(st));
+      strategies.push_back(p.strategies.back()->to_json());
+    }
+  }
+  n->finish();
+  s.resolved["prefill"] = Json{{"context_tokens", p.context_tokens},
+                               {"gpus", gpus},
+                               {"attention", p.attention == AttentionImpl::kFused ? "fused"
+                                                                                  : "eager"},
+                               {"strategies", strategies}};
+  s.prefill = std::move(p);
+}
+
+void read_decode(const ConfigNode& root, Scenario& s) {
+  const auto n = root.find("decode");
+  if (!n) return;
+  DecodeSpec d;
+  d.batch_size = n->count_or("batch_size", 1);
+  d.context_tokens = n->count("context_tokens");
+  n->finish();
+  s.resolved["decode"] = Json{{"batch_size", d.batch_size}, {"context_tokens", d.context_tokens}};
+  s.decode = d;
+}
+
+}  // namespace
+
+prefill::PrefillSetup Scenario::prefill_setup() const {
+  prefill::PrefillSetup setup;
+  setup.model = &model;
+  setup.compute = compute.get();
+  setup.options.precision = precision;
+  setup.options.attention = prefill ? prefill->attention : AttentionImpl::kFused;
+  setup.context_tokens = prefill ? prefill->context_tokens : 0;
+  setup.gpus = prefill ? prefill->gpus : std::vector<int>{0};
+  setup.topology = topology.get();
+  setup.collectives = collectives;
+  setup.background = background;
+  setup.seed = seed;
+  return setup;
+}
+
+Scenario load_scenario(const ConfigDocument& document) {
+  const ConfigNode root = document.root();
+  if (!root.json().is_object()) root.fail("a scenario is a JSON object");
+  Scenario s;
+  s.file = document.name();
+  s.name = root.string_or("name", "unnamed");
+  const std::int64_t seed = root.count_or("seed", 1, 0);
+  s.seed = static_cast<std::uint64_t>(seed);
+  s.model = catalog::resolve_llm(root.at("model"));
+  s.precision = read_precision(root, s.model.dtype);
+  s.resolved = Json{{"name", s.name}, {"seed", seed}, {"model", to_json(s.model)}};
+  s.resolved["precision"] = Json{{"weights", to_string(s.precision.weights)},
+                                 {"activations", to_string(s.precision.activations)},
+                                 {"kv_cache", to_string(s.precision.kv_cache)}};
+  read_cluster(root, s);
+  if (const auto c = root.find("compute")) {
+    s.compute = compute_models().create(*c, s.gpu);
+  } else {
+    const Json fallback{{"type", "roofline"}};
+    const ConfigNode node(&fallback, s.file, Json::json_pointer("/compute"));
+    s.compute = compute_models().create(node, s.gpu);
+  }
+  s.resolved["compute"] = s.compute->to_json();
+  read_prefill(root, s);
+  read_decode(root, s);
+  if (!s.prefill && !s.decode) {
+    root.fail("a scenario needs a \"prefill\" or a \"decode\" section (or both)");
+  }
+  root.finish();
+  return s;
+}
+
+}  // namespace kvsim

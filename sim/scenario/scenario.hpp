@@ -1,0 +1,56 @@
+#pragma once
+// A scenario file, read into typed objects and wired together.
+//
+// The JSON mirrors the object tree: one object per pluggable part with a "type" and its
+// parameters, quantities as strings with units, presets by name. Unknown keys are errors.
+// load_scenario() either returns a complete Scenario or throws InputError naming the file and
+// JSON pointer; it never returns something half-read. `resolved` is the fully resolved
+// scenario (every default filled in, presets expanded) that each run writes beside its results.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/compute/compute_model.hpp"
+#include "sim/network/collectives.hpp"
+#include "sim/network/heterogeneity.hpp"
+#include "sim/prefill/prefill_strategy.hpp"
+
+namespace kvsim {
+
+struct PrefillSpec {
+  std::int64_t context_tokens = 0;
+  std::vector<int> gpus;  // GPU indices in chain order
+  AttentionImpl attention = AttentionImpl::kFused;
+  std::vector<std::unique_ptr<prefill::PrefillStrategy>> strategies;
+};
+
+struct DecodeSpec {
+  std::int64_t batch_size = 1;
+  std::int64_t context_tokens = 0;  // KV tokens per request when the step runs
+};
+
+struct Scenario {
+  std::string name;
+  std::string file;
+  std::uint64_t seed = 1;
+  LlmSpec model;
+  GpuSpec gpu;
+  Precision precision;
+  std::unique_ptr<ComputeModel> compute;
+  std::unique_ptr<net::Topology> topology;
+  net::CollectiveConfig collectives;
+  std::vector<net::BackgroundFlowSpec> background;
+  std::optional<PrefillSpec> prefill;
+  std::optional<DecodeSpec> decode;
+  std::vector<std::string> warnings;
+  Json resolved;
+
+  /// The setup a prefill strategy runs on (requires `prefill`).
+  prefill::PrefillSetup prefill_setup() const;
+};
+
+Scenario load_scenario(const ConfigDocument& document);
+
+}  // namespace kvsim

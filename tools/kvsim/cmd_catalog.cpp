@@ -1,0 +1,90 @@
+// `kvsim list`, `kvsim explain NAME`, `kvsim validate SCENARIO`.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "models/catalog/catalog.hpp"
+#include "sim/core/input_error.hpp"
+#include "sim/scenario/registries.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "tools/kvsim/commands.hpp"
+#include "tools/kvsim/scenario_loading.hpp"
+
+namespace kvsim::cli {
+namespace {
+
+void print_entry(const RegistryEntryInfo& e) {
+  fmt::print("  {:<18} {}\n", e.name, e.summary);
+  for (const ParamDoc& p : e.params) {
+    fmt::print("      {:<20} {:<26} {}{}\n", p.name, p.type, p.doc,
+               p.default_value.empty() ? " (required)" : fmt::format(" [default: {}]",
+                                                                     p.default_value));
+  }
+}
+
+int list() {
+  for (const RegistryView* r : all_registries()) {
+    fmt::print("{} ({}):\n", r->family(), r->description());
+    for (const auto& e : r->infos()) fmt::print("  {:<18} {}\n", e.name, e.summary);
+  }
+  fmt::print("models (models/catalog/llms): {}\n", fmt::join(catalog::llm_names(), ", "));
+  fmt::print("gpus (models/catalog/gpus): {}\n", fmt::join(catalog::gpu_names(), ", "));
+  return 0;
+}
+
+int explain(const std::string& name) {
+  std::vector<std::string> known;
+  bool found = false;
+  for (const RegistryView* r : all_registries()) {
+    known.push_back(r->family());
+    if (r->family() == name) {
+      fmt::print("{}: {}\n", r->family(), r->description());
+      for (const auto& e : r->infos()) print_entry(e);
+      found = true;
+    }
+    for (const auto& e : r->infos()) {
+      known.push_back(e.name);
+      if (e.name == name) {
+        fmt::print("{} '{}':\n", r->family(), e.name);
+        print_entry(e);
+        found = true;
+      }
+    }
+  }
+  if (!found) {
+    throw InputError("", "", fmt::format("nothing is registered as '{}'; {}", name,
+                                         valid_values_hint(name, known)));
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_list(CLI::App& app, Command& selected) {
+  CLI::App* cmd = app.add_subcommand("list", "List every registered policy, model and GPU");
+  cmd->callback([&selected] { selected = list; });
+}
+
+void add_explain(CLI::App& app, Command& selected) {
+  CLI::App* cmd = app.add_subcommand(
+      "explain", "Describe a family (e.g. partitioner) or an implementation and its parameters");
+  auto name = std::make_shared<std::string>();
+  cmd->add_option("name", *name, "family or implementation name")->required();
+  cmd->callback([&selected, name] { selected = [name] { return explain(*name); }; });
+}
+
+void add_validate(CLI::App& app, Command& selected) {
+  CLI::App* cmd = app.add_subcommand("validate", "Check a scenario file without running it");
+  auto options = std::make_shared<ScenarioOptions>();
+  add_scenario_options(*cmd, *options);
+  cmd->callback([&selected, options] {
+    selected = [options] {
+      const Scenario s = load(*options);
+      for (const auto& w : s.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
+      fmt::print("{}: valid ({} on {} x {})\n", options->path, s.model.name,
+                 s.topology->gpu_count(), s.gpu.name);
+      return 0;
+    };
+  });
+}
+
+}  // namespace kvsim::cli

@@ -1,0 +1,27 @@
+#pragma once
+// The kvsim subcommands. Each registers its options on the CLI11 app and returns the function
+// that runs it; main() parses, runs, and turns exceptions into messages and exit codes
+// (0 success, 1 a check failed, 2 bad input).
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace kvsim::cli {
+
+using Command = std::function<int()>;
+
+/// Options shared by commands that read a scenario.
+struct ScenarioOptions {
+  std::string path;
+  std::vector<std::string> overrides;  // --set /pointer=value
+};
+
+void add_list(CLI::App& app, Command& selected);
+void add_explain(CLI::App& app, Command& selected);
+void add_validate(CLI::App& app, Command& selected);
+void add_run(CLI::App& app, Command& selected);
+
+}  // namespace kvsim::cli
