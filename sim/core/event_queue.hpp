@@ -104,7 +104,7 @@ class FingerprintObserver final : public EventObserver {
 
  private:
   void mix(std::uint64_t v);
-  std::uint64_t hash_ = 1469598103934665603ULL;
+  std::uint64_t hash_ = 14695981039346656037ULL;
 };
 
 }  // namespace kvsim

@@ -14,7 +14,7 @@ std::uint64_t splitmix64(std::uint64_t x) {
 }  // namespace
 
 std::uint64_t stable_hash(std::string_view text) {
-  std::uint64_t h = 1469598103934665603ULL;
+  std::uint64_t h = 14695981039346656037ULL;
   for (const char c : text) {
     h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ULL;

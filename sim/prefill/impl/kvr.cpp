@@ -42,6 +42,7 @@ class KvrRun {
     }
     // Channels: relay i -> i+1; direct i -> j for every j > i (index i * p + j).
     channels_.resize(static_cast<std::size_t>(p_ * p_));
+    delivered_.resize(static_cast<std::size_t>(p_ * p_));
     for (int i = 0; i < p_; ++i) {
       for (int j = i + 1; j < p_; ++j) {
         if (options.relay && j != i + 1) continue;
@@ -80,6 +81,12 @@ class KvrRun {
     int after;
     int to;
     int layer;
+    int channel;
+  };
+  // The last message delivered on a channel: a message queued behind it waited for it.
+  struct Delivered {
+    SimTime at{0};
+    int activity = Timeline::kNone;
   };
 
   // Runs `d` of compute on process i, then `next`.
@@ -106,8 +113,13 @@ class KvrRun {
 
   void on_message(std::uint32_t m) {
     const Message msg = messages_[m];
-    const int activity = timeline_.communication(msg.sent, net_.queue.now(), msg.after, "kv",
+    Delivered& previous = delivered_[msg.channel];
+    const bool queued = previous.at > msg.sent;
+    const int activity = timeline_.communication(queued ? previous.at : msg.sent,
+                                                 net_.queue.now(),
+                                                 queued ? previous.activity : msg.after, "kv",
                                                  msg.layer);
+    previous = Delivered{net_.queue.now(), activity};
     Process& proc = procs_[msg.to];
     ++proc.arrived[msg.layer];
     proc.arrival_activity[msg.layer] = timeline_.later(proc.arrival_activity[msg.layer], activity);
@@ -133,7 +145,7 @@ class KvrRun {
     const int last = options_.relay ? std::min(i + 1, p_ - 1) : p_ - 1;
     for (int j = first; j <= last; ++j) {
       const auto m = static_cast<std::uint32_t>(messages_.size());
-      messages_.push_back(Message{net_.queue.now(), after, j, layer});
+      messages_.push_back(Message{net_.queue.now(), after, j, layer, i * p_ + j});
       channels_[i * p_ + j]->send(procs_[i].send_bytes, [this, m] { on_message(m); });
     }
   }
@@ -161,6 +173,7 @@ class KvrRun {
   std::vector<Process> procs_;
   std::vector<std::unique_ptr<net::MessageChannel>> channels_;
   std::vector<Message> messages_;
+  std::vector<Delivered> delivered_;
   SimTime ttft_{0};
   int final_activity_ = Timeline::kNone;
 };

@@ -1,0 +1,60 @@
+#include "models/catalog/catalog.hpp"
+
+#include <gtest/gtest.h>
+
+namespace kvsim {
+
+TEST(Catalog, EveryShippedModelAndGpuLoads) {
+  const auto llms = catalog::llm_names();
+  const auto gpus = catalog::gpu_names();
+  EXPECT_GE(llms.size(), 13u);
+  EXPECT_GE(gpus.size(), 6u);
+  for (const auto& name : llms) {
+    const LlmSpec s = catalog::llm(name);
+    EXPECT_EQ(s.name, name);
+    EXPECT_EQ(s.heads % s.kv_heads, 0) << name;
+    EXPECT_FALSE(s.source.empty()) << name;
+  }
+  for (const auto& name : gpus) {
+    const GpuSpec g = catalog::gpu(name);
+    EXPECT_EQ(g.name, name);
+    EXPECT_GT(g.fp16_flops, 1e14) << name;
+  }
+}
+
+TEST(Catalog, Llama2_7bParametersAndKvBytes) {
+  const LlmSpec s = catalog::llm("llama-2-7b");
+  // Per layer: attention 4 x 4096^2 = 67,108,864; MLP 3 x 4096 x 11008 = 135,266,304;
+  // two RMSNorms 8,192 -> 202,383,360 x 32 = 6,476,267,520; embedding and LM head
+  // 2 x 32000 x 4096 = 262,144,000; final norm 4,096. Total 6,738,415,616 (Hugging Face: 6.74B).
+  EXPECT_EQ(s.parameters(), 6'738'415'616);
+  // 2 (K and V) x 32 layers x 32 KV heads x 128 x 2 bytes = 524,288 B = 512 KiB.
+  EXPECT_DOUBLE_EQ(s.kv_bytes_per_token(DType::kFp16), 524288.0);
+  EXPECT_DOUBLE_EQ(s.kv_bytes_per_token(DType::kFp8), 262144.0);
+}
+
+TEST(Catalog, MultiQueryAndGroupedQueryKvBytes) {
+  // Falcon-7B: 2 x 32 layers x 1 KV head x 64 x 2 bytes = 8,192 B (8 KiB), 64x less than Llama.
+  EXPECT_DOUBLE_EQ(catalog::llm("falcon-7b").kv_bytes_per_token(DType::kFp16), 8192.0);
+  // Llama-3-70B: 2 x 80 x 8 x 128 x 2 = 327,680 B.
+  EXPECT_DOUBLE_EQ(catalog::llm("llama-3-70b").kv_bytes_per_token(DType::kBf16), 327680.0);
+}
+
+TEST(Catalog, Falcon7bParameters) {
+  // Per layer: QKV 4544 x (4544 + 2 x 64) = 21,229,568; dense 4544^2 = 20,647,936;
+  // MLP 2 x 4544 x 18176 = 165,183,488; one LayerNorm 2 x 4544 = 9,088 -> 207,070,080 x 32
+  // = 6,626,242,560; tied embedding 65024 x 4544 = 295,469,056; final norm 9,088.
+  EXPECT_EQ(catalog::llm("falcon-7b").parameters(), 6'921'720'704);
+}
+
+TEST(Catalog, GpuRatesParsedWithUnits) {
+  const GpuSpec a100 = catalog::gpu("a100-sxm4-80gb");
+  EXPECT_DOUBLE_EQ(a100.fp16_flops, 312e12);
+  EXPECT_DOUBLE_EQ(a100.hbm_bandwidth, 2039e9);
+  EXPECT_DOUBLE_EQ(a100.nvlink_bandwidth, 300e9);
+  EXPECT_EQ(a100.sm_count, 108);
+  EXPECT_DOUBLE_EQ(a100.peak_flops(DType::kFp8), 624e12);  // no fp8 on A100: int8 rate
+  EXPECT_DOUBLE_EQ(catalog::gpu("h100-sxm").peak_flops(DType::kFp8), 1979e12);
+}
+
+}  // namespace kvsim
