@@ -1,5 +1,6 @@
 #include "sim/core/event_queue.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -46,12 +47,16 @@ bool EventQueue::cancel(EventId id) {
   return true;
 }
 
+// The heap is 4-ary: half the levels of a binary heap, and a node's four children share one or
+// two cache lines, so with 10^5 pending events (a few MiB of keys) a pop misses the cache about
+// half as often. Order is the same total order as any heap of (time, phase, sequence).
+constexpr std::size_t kArity = 4;
+
 void EventQueue::push(Key key) {
-  // Sift up by moving parents down into the hole, then drop the key in place.
   std::size_t hole = heap_.size();
   heap_.push_back(key);
   while (hole > 0) {
-    const std::size_t parent = (hole - 1) / 2;
+    const std::size_t parent = (hole - 1) / kArity;
     if (!before(key, heap_[parent])) break;
     heap_[hole] = heap_[parent];
     hole = parent;
@@ -59,23 +64,33 @@ void EventQueue::push(Key key) {
   heap_[hole] = key;
 }
 
+// Bottom-up deletion (Floyd): move the hole from the root to a leaf along the smallest child,
+// then sift the former last key up from there; for random keys it rarely climbs.
 EventQueue::Key EventQueue::pop() {
   const Key top = heap_.front();
   const Key last = heap_.back();
   heap_.pop_back();
   const std::size_t n = heap_.size();
-  if (n > 0) {
-    std::size_t hole = 0;
-    while (true) {
-      std::size_t child = 2 * hole + 1;
-      if (child >= n) break;
-      if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
-      if (!before(heap_[child], last)) break;
-      heap_[hole] = heap_[child];
-      hole = child;
+  if (n == 0) return top;
+  std::size_t hole = 0;
+  while (true) {
+    const std::size_t first = kArity * hole + 1;
+    if (first >= n) break;
+    std::size_t best = first;
+    const std::size_t end = std::min(first + kArity, n);
+    for (std::size_t c = first + 1; c < end; ++c) {
+      if (before(heap_[c], heap_[best])) best = c;
     }
-    heap_[hole] = last;
+    heap_[hole] = heap_[best];
+    hole = best;
   }
+  while (hole > 0) {
+    const std::size_t parent = (hole - 1) / kArity;
+    if (!before(last, heap_[parent])) break;
+    heap_[hole] = heap_[parent];
+    hole = parent;
+  }
+  heap_[hole] = last;
   return top;
 }
 
