@@ -6,10 +6,6 @@
 #include <fmt/format.h>
 
 namespace kvsim {
-namespace {
-constexpr int kPhaseShift = 56;
-}
-
 void EventQueue::reserve(std::size_t events) {
   heap_.reserve(events);
   slots_.reserve(events);
@@ -21,8 +17,14 @@ EventId EventQueue::schedule_at(SimTime time, Phase phase, InlineCallback callba
     throw std::logic_error(fmt::format("event scheduled in the past: at {} ns, now {} ns",
                                        time.count(), now_.count()));
   }
+  if (sequence_ >= (1ULL << kSequenceBits)) {
+    throw std::length_error("event queue: more than 2^38 events scheduled");
+  }
   std::uint32_t slot;
   if (free_slots_.empty()) {
+    if (slots_.size() >= (1ULL << kSlotBits)) {
+      throw std::length_error("event queue: more than 2^24 events pending");
+    }
     slot = static_cast<std::uint32_t>(slots_.size());
     slots_.emplace_back();
   } else {
@@ -32,8 +34,9 @@ EventId EventQueue::schedule_at(SimTime time, Phase phase, InlineCallback callba
   Slot& s = slots_[slot];
   s.callback = callback;
   s.live = true;
-  const std::uint64_t rank = (static_cast<std::uint64_t>(phase) << kPhaseShift) | sequence_++;
-  push(Key{time.count(), rank, slot});
+  const std::uint64_t rank = (static_cast<std::uint64_t>(phase) << kPhaseShift) |
+                             (sequence_++ << kSlotBits) | slot;
+  push(Key{time.count(), rank});
   ++live_;
   return EventId{slot, s.generation};
 }
@@ -99,19 +102,20 @@ bool EventQueue::step(SimTime limit) {
   while (!heap_.empty()) {
     if (heap_.front().time > limit.count()) return false;
     const Key key = pop();
-    Slot& s = slots_[key.slot];
+    const std::uint32_t slot = slot_of(key);
+    Slot& s = slots_[slot];
     const bool live = s.live;
     const InlineCallback callback = s.callback;
     s.live = false;
     ++s.generation;
-    free_slots_.push_back(key.slot);
+    free_slots_.push_back(slot);
     if (!live) continue;  // cancelled
     --live_;
     now_ = SimTime(key.time);
     ++executed_;
     if (observer_ != nullptr) {
       observer_->on_event(now_, static_cast<Phase>(key.rank >> kPhaseShift),
-                          key.rank & ((1ULL << kPhaseShift) - 1));
+                          (key.rank >> kSlotBits) & ((1ULL << kSequenceBits) - 1));
     }
     callback();
     return true;

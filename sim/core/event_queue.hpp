@@ -27,6 +27,8 @@ enum class Phase : std::uint8_t {
 };
 
 /// Handle of a scheduled event, for cancellation. Stale handles are harmless.
+/// Limits: 2^24 (16.7 million) pending events and 2^38 (2.7e11) events per queue; beyond either,
+/// schedule_at throws std::length_error rather than misorder.
 struct EventId {
   std::uint32_t slot = std::numeric_limits<std::uint32_t>::max();
   std::uint32_t generation = 0;
@@ -67,11 +69,19 @@ class EventQueue {
   void reserve(std::size_t events);
 
  private:
+  // 16 bytes, so the four children of a 4-ary heap node fill exactly one 64-byte cache line.
+  // rank = phase (2 bits) | insertion sequence (38 bits) | slot (24 bits): ordering by rank is
+  // ordering by (phase, sequence), since sequences are unique; the slot rides along for free.
   struct Key {
     std::int64_t time;   // ns
-    std::uint64_t rank;  // phase in the top 8 bits, insertion sequence below
-    std::uint32_t slot;
+    std::uint64_t rank;
   };
+  static constexpr int kSlotBits = 24;
+  static constexpr int kSequenceBits = 38;
+  static constexpr int kPhaseShift = kSlotBits + kSequenceBits;
+  static std::uint32_t slot_of(const Key& k) {
+    return static_cast<std::uint32_t>(k.rank & ((1ULL << kSlotBits) - 1));
+  }
   struct Slot {
     InlineCallback callback;
     std::uint32_t generation = 0;

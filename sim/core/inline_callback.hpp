@@ -26,7 +26,7 @@ class InlineCallback {
     static_assert(sizeof(Fn) <= kCapacity, "event callbacks must capture at most 24 bytes");
     static_assert(std::is_trivially_copyable_v<Fn>,
                   "event callbacks must be trivially copyable (capture pointers and ids)");
-    static_assert(alignof(Fn) <= alignof(std::max_align_t));
+    static_assert(alignof(Fn) <= alignof(void*), "captures are pointers and integers");
     ::new (static_cast<void*>(storage_)) Fn(std::forward<F>(f));
     invoke_ = [](const unsigned char* s) {
       (*std::launder(reinterpret_cast<Fn*>(const_cast<unsigned char*>(s))))();
@@ -37,7 +37,7 @@ class InlineCallback {
   explicit operator bool() const { return invoke_ != nullptr; }
 
  private:
-  alignas(std::max_align_t) unsigned char storage_[kCapacity]{};
+  alignas(void*) unsigned char storage_[kCapacity]{};
   void (*invoke_)(const unsigned char*) = nullptr;
 };
 
