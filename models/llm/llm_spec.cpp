@@ -1,5 +1,7 @@
 #include "models/llm/llm_spec.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -53,6 +55,16 @@ double LlmSpec::kv_bytes_per_token_layer(DType kv) const {
 
 double LlmSpec::kv_bytes_per_token(DType kv) const {
   return static_cast<double>(layers) * kv_bytes_per_token_layer(kv);
+}
+
+double LlmSpec::weight_bytes(DType w) const {
+  return static_cast<double>(parameters()) * bytes_of(w);
+}
+
+double LlmSpec::activation_bytes_per_token(DType a) const {
+  const std::int64_t attention = (heads + 2 * kv_heads) * head_dim + heads * head_dim;
+  const std::int64_t mlp = (gated_mlp ? 2 : 1) * intermediate_size + intermediate_size;
+  return static_cast<double>(2 * hidden_size + std::max(attention, mlp)) * bytes_of(a);
 }
 
 LlmSpec parse_llm_spec(const ConfigNode& node) {

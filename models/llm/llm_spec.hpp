@@ -38,6 +38,13 @@ struct LlmSpec {
   double kv_bytes_per_token(DType kv) const;
   /// K and V bytes for one token in one layer.
   double kv_bytes_per_token_layer(DType kv) const;
+  /// Bytes of all weights in format `w`.
+  double weight_bytes(DType w) const;
+  /// Peak live activation bytes per token inside one layer during inference (nothing is kept
+  /// across layers but the KV cache): the residual stream and the normalised input, plus the
+  /// larger of the attention half (Q, K, V and the attention output) and the MLP half (the up
+  /// projection's output and the activation's).
+  double activation_bytes_per_token(DType a) const;
 };
 
 /// Reads kvsim's own catalog format (every field required except the defaulted booleans).

@@ -33,6 +33,15 @@ TEST(Catalog, Llama2_7bParametersAndKvBytes) {
   EXPECT_DOUBLE_EQ(s.kv_bytes_per_token(DType::kFp8), 262144.0);
 }
 
+TEST(Catalog, Llama2_7bWeightAndActivationMemory) {
+  const LlmSpec s = catalog::llm("llama-2-7b");
+  // 6,738,415,616 parameters x 2 bytes = 13,476,831,232 B (about 13.5 GB, "14 GB in fp16").
+  EXPECT_DOUBLE_EQ(s.weight_bytes(DType::kFp16), 13476831232.0);
+  // Residual + normed input 2 x 4096; attention half (32 + 2 x 32) x 128 + 32 x 128 = 16,384;
+  // MLP half 2 x 11008 + 11008 = 33,024 (larger): 41,216 elements x 2 B = 82,432 B per token.
+  EXPECT_DOUBLE_EQ(s.activation_bytes_per_token(DType::kFp16), 82432.0);
+}
+
 TEST(Catalog, MultiQueryAndGroupedQueryKvBytes) {
   // Falcon-7B: 2 x 32 layers x 1 KV head x 64 x 2 bytes = 8,192 B (8 KiB), 64x less than Llama.
   EXPECT_DOUBLE_EQ(catalog::llm("falcon-7b").kv_bytes_per_token(DType::kFp16), 8192.0);

@@ -26,6 +26,11 @@ void print_header(const Scenario& s) {
              static_cast<double>(s.model.parameters()) * 1e-9,
              format_bytes(s.model.kv_bytes_per_token(s.precision.kv_cache)),
              to_string(s.precision.kv_cache));
+  fmt::print("  memory  weights {} ({}), activations {} per token in flight, {} of HBM per GPU\n",
+             format_bytes(s.model.weight_bytes(s.precision.weights)),
+             to_string(s.precision.weights),
+             format_bytes(s.model.activation_bytes_per_token(s.precision.activations)),
+             format_bytes(s.gpu.hbm_bytes));
   fmt::print("  cluster {} x {}\n", s.topology->gpu_count(), s.gpu.name);
   fmt::print("  compute {}\n\n", s.compute->describe());
 }
