@@ -7,9 +7,8 @@
 #include <fmt/format.h>
 
 #include "sim/network/channel.hpp"
-#include "sim/prefill/network_run.hpp"
+#include "sim/prefill/process_run.hpp"
 #include "sim/prefill/stage_costs.hpp"
-#include "sim/prefill/timeline.hpp"
 
 namespace kvsim::prefill {
 namespace {
@@ -24,8 +23,7 @@ class KvrRun {
         options_(options),
         p_(static_cast<int>(partition.size())),
         layers_(static_cast<int>(setup.model->layers)),
-        net_(setup, record_trace),
-        timeline_(p_, record_trace) {
+        run_(setup, p_, record_trace) {
     const double kv_token = kv_bytes_per_token_layer(setup);
     std::int64_t prefix = 0;
     for (int i = 0; i < p_; ++i) {
@@ -47,20 +45,16 @@ class KvrRun {
       for (int j = i + 1; j < p_; ++j) {
         if (options.relay && j != i + 1) continue;
         channels_[i * p_ + j] = std::make_unique<net::MessageChannel>(
-            net_.network, setup.gpus[i], setup.gpus[j]);
+            run_.net.network, setup.gpus[i], setup.gpus[j]);
       }
     }
   }
 
   PrefillResult run() {
     for (int i = 0; i < p_; ++i) {
-      net_.queue.schedule_at(SimTime{0}, Phase::kDecision, [this, i] { start(i); });
+      run_.net.queue.schedule_at(SimTime{0}, Phase::kDecision, [this, i] { start(i); });
     }
-    net_.run();
-    PrefillResult out;
-    timeline_.finish(ttft_, final_activity_, out);
-    net_.finish(out);
-    return out;
+    return run_.run();
   }
 
  private:
@@ -72,7 +66,6 @@ class KvrRun {
     int needed = 0;  // prefix messages per layer
     int layer = 0;
     bool qkv_ready = false;
-    int last = Timeline::kNone;  // last activity on this GPU
     std::vector<int> arrived;
     std::vector<int> arrival_activity;
   };
@@ -89,23 +82,14 @@ class KvrRun {
     int activity = Timeline::kNone;
   };
 
-  // Runs `d` of compute on process i, then `next`.
-  template <class F>
-  void compute(int i, Duration d, int after, const char* stage, int layer, F next) {
-    Process& proc = procs_[i];
-    const SimTime now = net_.queue.now();
-    proc.last = timeline_.compute(i, now, now + d, after, stage, layer);
-    net_.queue.schedule_in(d, Phase::kCompletion, next);
-  }
-
   void start(int i) {
-    compute(i, procs_[i].costs.embedding, Timeline::kNone, "embedding", -1,
+    run_.compute(i, procs_[i].costs.embedding, Timeline::kNone, "embedding", -1,
             [this, i] { begin_layer(i); });
   }
 
   void begin_layer(int i) {
     Process& proc = procs_[i];
-    compute(i, proc.costs.qkv, proc.last, "qkv", proc.layer, [this, i] {
+    run_.compute(i, proc.costs.qkv, run_.last[i], "qkv", proc.layer, [this, i] {
       procs_[i].qkv_ready = true;
       try_attend(i);
     });
@@ -115,14 +99,14 @@ class KvrRun {
     const Message msg = messages_[m];
     Delivered& previous = delivered_[msg.channel];
     const bool queued = previous.at > msg.sent;
-    const int activity = timeline_.communication(queued ? previous.at : msg.sent,
-                                                 net_.queue.now(),
+    const int activity = run_.timeline.communication(queued ? previous.at : msg.sent,
+                                                 run_.net.queue.now(),
                                                  queued ? previous.activity : msg.after, "kv",
                                                  msg.layer);
-    previous = Delivered{net_.queue.now(), activity};
+    previous = Delivered{run_.net.queue.now(), activity};
     Process& proc = procs_[msg.to];
     ++proc.arrived[msg.layer];
-    proc.arrival_activity[msg.layer] = timeline_.later(proc.arrival_activity[msg.layer], activity);
+    proc.arrival_activity[msg.layer] = run_.timeline.later(proc.arrival_activity[msg.layer], activity);
     if (msg.layer == proc.layer) try_attend(msg.to);
   }
 
@@ -131,12 +115,12 @@ class KvrRun {
     const int l = proc.layer;
     if (!proc.qkv_ready || proc.arrived[l] < proc.needed) return;
     proc.qkv_ready = false;
-    const int after = timeline_.later(proc.last, proc.arrival_activity[l]);
+    const int after = run_.timeline.later(run_.last[i], proc.arrival_activity[l]);
     if (options_.send_before_attention) send(i, l, after);
-    compute(i, proc.costs.attention, after, "attention", l, [this, i] {
+    run_.compute(i, proc.costs.attention, after, "attention", l, [this, i] {
       Process& pr = procs_[i];
-      if (!options_.send_before_attention) send(i, pr.layer, pr.last);
-      compute(i, pr.costs.rest, pr.last, "rest", pr.layer, [this, i] { end_layer(i); });
+      if (!options_.send_before_attention) send(i, pr.layer, run_.last[i]);
+      run_.compute(i, pr.costs.rest, run_.last[i], "rest", pr.layer, [this, i] { end_layer(i); });
     });
   }
 
@@ -145,7 +129,7 @@ class KvrRun {
     const int last = options_.relay ? std::min(i + 1, p_ - 1) : p_ - 1;
     for (int j = first; j <= last; ++j) {
       const auto m = static_cast<std::uint32_t>(messages_.size());
-      messages_.push_back(Message{net_.queue.now(), after, j, layer, i * p_ + j});
+      messages_.push_back(Message{run_.net.queue.now(), after, j, layer, i * p_ + j});
       channels_[i * p_ + j]->send(procs_[i].send_bytes, [this, m] { on_message(m); });
     }
   }
@@ -157,10 +141,8 @@ class KvrRun {
       return;
     }
     if (i != p_ - 1) return;  // only the last process holds the whole cache
-    compute(i, proc.costs.head, proc.last, "lm_head", -1, [this, i] {
-      ttft_ = net_.queue.now();
-      final_activity_ = procs_[i].last;
-      net_.queue.stop();
+    run_.compute(i, proc.costs.head, run_.last[i], "lm_head", -1, [this, i] {
+      run_.first_token(i);
     });
   }
 
@@ -168,14 +150,11 @@ class KvrRun {
   KvrOptions options_;
   int p_;
   int layers_;
-  NetworkRun net_;
-  Timeline timeline_;
+  ProcessRun run_;
   std::vector<Process> procs_;
   std::vector<std::unique_ptr<net::MessageChannel>> channels_;
   std::vector<Message> messages_;
   std::vector<Delivered> delivered_;
-  SimTime ttft_{0};
-  int final_activity_ = Timeline::kNone;
 };
 
 }  // namespace

@@ -1,10 +1,9 @@
 #include "sim/prefill/impl/synchronous.hpp"
 
 #include "sim/prefill/impl/kvr.hpp"
-#include "sim/prefill/network_run.hpp"
+#include "sim/prefill/process_run.hpp"
 #include "sim/prefill/partitioner.hpp"
 #include "sim/prefill/stage_costs.hpp"
-#include "sim/prefill/timeline.hpp"
 
 namespace kvsim::prefill {
 namespace {
@@ -30,32 +29,19 @@ class SynchronousRun {
         embedding_(embedding),
         head_(head),
         p_(static_cast<int>(setup.gpus.size())),
-        net_(setup, record_trace),
-        timeline_(p_, record_trace),
-        last_(static_cast<std::size_t>(p_), Timeline::kNone),
+        run_(setup, p_, record_trace),
         position_(static_cast<std::size_t>(p_), 0) {}
 
   PrefillResult run() {
     for (int r = 0; r < p_; ++r) {
-      net_.queue.schedule_at(SimTime{0}, Phase::kDecision, [this, r] {
-        compute(r, embedding_, Timeline::kNone, "embedding", -1, [this, r] { step(r); });
+      run_.net.queue.schedule_at(SimTime{0}, Phase::kDecision, [this, r] {
+        run_.compute(r, embedding_, Timeline::kNone, "embedding", -1, [this, r] { step(r); });
       });
     }
-    net_.run();
-    PrefillResult out;
-    timeline_.finish(ttft_, final_activity_, out);
-    net_.finish(out);
-    return out;
+    return run_.run();
   }
 
  private:
-  template <class F>
-  void compute(int r, Duration d, int after, const char* stage, int layer, F next) {
-    const SimTime now = net_.queue.now();
-    last_[r] = timeline_.compute(r, now, now + d, after, stage, layer);
-    net_.queue.schedule_in(d, Phase::kCompletion, next);
-  }
-
   int total_steps() const {
     return static_cast<int>(setup_.model->layers) * static_cast<int>(blocks_.size());
   }
@@ -69,8 +55,8 @@ class SynchronousRun {
     }
     const Block& b = blocks_[static_cast<std::size_t>(s) % blocks_.size()];
     const int layer = s / static_cast<int>(blocks_.size());
-    const int after = timeline_.later(last_[r], collective_activity_);
-    compute(r, b.compute[r], after, b.name, layer, [this, r] { arrive(r); });
+    const int after = run_.timeline.later(run_.last[r], collective_activity_);
+    run_.compute(r, b.compute[r], after, b.name, layer, [this, r] { arrive(r); });
   }
 
   void arrive(int r) {
@@ -82,15 +68,15 @@ class SynchronousRun {
     }
     if (++arrived_ < p_) return;
     arrived_ = 0;
-    collective_start_ = net_.queue.now();
-    collective_after_ = last_[r];  // the last rank to arrive released the collective
+    collective_start_ = run_.net.queue.now();
+    collective_after_ = run_.last[r];  // the last rank to arrive released the collective
     collective_layer_ = s / static_cast<int>(blocks_.size());
     collective_name_ = b.collective_name;
-    net_.collectives.start(b.kind, setup_.gpus, b.bytes, [this] { released(); });
+    run_.net.collectives.start(b.kind, setup_.gpus, b.bytes, [this] { released(); });
   }
 
   void released() {
-    collective_activity_ = timeline_.communication(collective_start_, net_.queue.now(),
+    collective_activity_ = run_.timeline.communication(collective_start_, run_.net.queue.now(),
                                                    collective_after_, collective_name_,
                                                    collective_layer_);
     for (int r = 0; r < p_; ++r) step(r);
@@ -98,11 +84,9 @@ class SynchronousRun {
 
   void finish(int r) {
     if (r != p_ - 1) return;  // the last part's GPU produces the first token
-    const int after = timeline_.later(last_[r], collective_activity_);
-    compute(r, head_, after, "lm_head", -1, [this, r] {
-      ttft_ = net_.queue.now();
-      final_activity_ = last_[r];
-      net_.queue.stop();
+    const int after = run_.timeline.later(run_.last[r], collective_activity_);
+    run_.compute(r, head_, after, "lm_head", -1, [this, r] {
+      run_.first_token(r);
     });
   }
 
@@ -111,9 +95,7 @@ class SynchronousRun {
   Duration embedding_;
   Duration head_;
   int p_;
-  NetworkRun net_;
-  Timeline timeline_;
-  std::vector<int> last_;
+  ProcessRun run_;
   std::vector<int> position_;  // blocks completed per rank
   int arrived_ = 0;
   int collective_activity_ = Timeline::kNone;
@@ -121,8 +103,6 @@ class SynchronousRun {
   SimTime collective_start_{0};
   int collective_layer_ = 0;
   const char* collective_name_ = "";
-  SimTime ttft_{0};
-  int final_activity_ = Timeline::kNone;
 };
 
 }  // namespace
