@@ -117,10 +117,15 @@ void Topology::compute_routes_from(int source) const {
 
 const Route& Topology::route(int from, int to) const {
   if (from == to) throw std::invalid_argument("route from a node to itself");
-  if (routed_.size() != static_cast<std::size_t>(node_count()) || !routed_[from]) {
-    compute_routes_from(from);
+  const Route* found = nullptr;
+  {
+    const std::lock_guard lock(route_lock_.mutex);
+    if (routed_.size() != static_cast<std::size_t>(node_count()) || !routed_[from]) {
+      compute_routes_from(from);
+    }
+    found = &routes_[from][to];
   }
-  const Route& r = routes_[from][to];
+  const Route& r = *found;
   if (r.links.empty()) {
     throw std::invalid_argument(
         fmt::format("no route from {} to {}", nodes_[from].name, nodes_[to].name));

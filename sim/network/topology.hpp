@@ -6,6 +6,7 @@
 // then hop count, computed once per source and cached. Bandwidth in bytes/s, latency in Duration.
 
 #include <boost/graph/adjacency_list.hpp>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -82,6 +83,16 @@ class Topology {
   std::vector<int> gpu_nodes_;
   std::unordered_map<std::string, int> names_;
   std::unordered_map<std::int64_t, int> link_index_;  // (from << 32 | to) -> first link id
+  // Routes are filled per source on first use, possibly from several threads at once (the
+  // partition search evaluates candidates in parallel): the lock guards the fill. Filled
+  // entries never move until the topology is modified, which happens only before sharing.
+  struct RouteLock {
+    std::mutex mutex;
+    RouteLock() = default;
+    RouteLock(const RouteLock&) {}
+    RouteLock& operator=(const RouteLock&) { return *this; }
+  };
+  mutable RouteLock route_lock_;
   mutable std::vector<std::vector<Route>> routes_;  // [from][to], filled per source on demand
   mutable std::vector<bool> routed_;
 };

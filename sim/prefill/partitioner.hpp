@@ -17,9 +17,12 @@ namespace kvsim::prefill {
 
 using Partition = std::vector<std::int64_t>;
 
+struct PrefillSetup;
+
 struct PartitionQuery {
   std::int64_t context_tokens = 0;
   int processes = 0;
+  const PrefillSetup* setup = nullptr;  // the run being partitioned (model, GPUs, topology)
   std::function<Duration(const Partition&)> evaluate;  // simulated TTFT of a candidate
 };
 

@@ -1,5 +1,7 @@
 #include "sim/prefill/partitioner.hpp"
 
+#include "sim/prefill/search.hpp"
+
 #include <cmath>
 #include <numeric>
 
@@ -110,6 +112,16 @@ const PartitionerRegistry& partitioners() {
           {{"tokens", "[count]", "", "tokens per process, summing to the context length"},
            {"fractions", "[ratio]", "", "relative shares, normalised and rounded to tokens"}},
           make_fixed);
+    r.add("search",
+          "KVR-S: coarse grid of cut points, then multi-start refinement down to the "
+          "granularity, minimising simulated TTFT",
+          {{"granularity", "tokens", "64", "cut points are multiples of this"},
+           {"coarse_candidates", "count", "4096", "most points evaluated on the coarse grid"},
+           {"starts", "count", "4", "refinements started from the best coarse points (plus "
+                                    "one from the even split)"}},
+          [](const ConfigNode& n) {
+            return make_search_partitioner(SearchOptions::from_config(n));
+          });
     return r;
   }();
   return registry;

@@ -1,0 +1,249 @@
+#include "sim/prefill/search.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+namespace kvsim::prefill {
+namespace {
+
+// C(n, k) as a double, saturating well above any candidate budget.
+double binomial(std::int64_t n, std::int64_t k) {
+  if (k < 0 || n < k) return 0;
+  double out = 1;
+  for (std::int64_t i = 1; i <= k; ++i) {
+    out = out * static_cast<double>(n - k + i) / static_cast<double>(i);
+    if (out > 1e18) return 1e18;
+  }
+  return out;
+}
+
+Partition from_cuts(const std::vector<std::int64_t>& cuts, std::int64_t context_tokens) {
+  Partition out;
+  std::int64_t previous = 0;
+  for (const std::int64_t c : cuts) {
+    out.push_back(c - previous);
+    previous = c;
+  }
+  out.push_back(context_tokens - previous);
+  return out;
+}
+
+// The even split with its cut points moved to the nearest multiple of the granularity.
+Partition snapped_even(std::int64_t c, int p, std::int64_t g) {
+  std::vector<std::int64_t> cuts;
+  std::int64_t previous = 0;
+  const std::int64_t last_cut = (c - 1) / g * g;
+  for (int i = 1; i < p; ++i) {
+    const double exact = static_cast<double>(c) * i / p;
+    std::int64_t cut = std::llround(exact / static_cast<double>(g)) * g;
+    const std::int64_t room = static_cast<std::int64_t>(p - 1 - i) * g;  // later cuts
+    cut = std::clamp(cut, previous + g, last_cut - room);
+    cuts.push_back(cut);
+    previous = cut;
+  }
+  return from_cuts(cuts, c);
+}
+
+class Search {
+ public:
+  Search(const PartitionQuery& query, const SearchOptions& options)
+      : query_(query), options_(options) {}
+
+  SearchResult run() {
+    const std::int64_t c = query_.context_tokens;
+    const int p = query_.processes;
+    if (p < 1 || c < p) {
+      throw std::invalid_argument(
+          fmt::format("a context of {} tokens cannot be split over {} processes", c, p));
+    }
+    SearchResult out;
+    if (p == 1) {
+      evaluate({Partition{c}}, 0);
+      return finish(std::move(out));
+    }
+    // The granularity shrinks when the context is too short for p parts at the asked one.
+    std::int64_t g = std::max<std::int64_t>(1, options_.granularity);
+    while (g > 1 && (c - 1) / g < p - 1) g = std::max<std::int64_t>(1, g / 2);
+    out.granularity = g;
+
+    const std::int64_t step = coarse_step(c, p, g);
+    out.coarse_step = step;
+    const std::vector<Partition> coarse = grid_partitions(c, p, step);
+    out.coarse_points = coarse.size();
+    evaluate(coarse, step);
+
+    // Starts: the best coarse points, then the even split.
+    std::vector<Partition> ranked = coarse;
+    std::sort(ranked.begin(), ranked.end(), [this](const Partition& a, const Partition& b) {
+      return better(a, b);
+    });
+    std::vector<Partition> starts;
+    for (const Partition& x : ranked) {
+      if (static_cast<int>(starts.size()) >= options_.starts) break;
+      starts.push_back(x);
+    }
+    const Partition even = snapped_even(c, p, g);
+    if (std::find(starts.begin(), starts.end(), even) == starts.end()) starts.push_back(even);
+    evaluate({even}, g);
+    for (const Partition& start : starts) refine(start, step, g);
+    return finish(std::move(out));
+  }
+
+ private:
+  // The smallest multiple of g whose grid holds at most coarse_candidates points.
+  std::int64_t coarse_step(std::int64_t c, int p, std::int64_t g) const {
+    const std::int64_t cuts = p - 1;
+    const auto budget = static_cast<double>(std::max<std::int64_t>(1, options_.coarse_candidates));
+    for (std::int64_t m = 1;; ++m) {
+      const std::int64_t positions = (c - 1) / (m * g);
+      if (positions < cuts) return std::max<std::int64_t>(1, m - 1) * g;
+      if (binomial(positions, cuts) <= budget) return m * g;
+    }
+  }
+
+  // Pattern search: move `step` tokens between any two processes while that improves, then
+  // halve the step until it reaches the granularity.
+  void refine(Partition current, std::int64_t step, std::int64_t g) {
+    const int p = static_cast<int>(current.size());
+    for (;;) {
+      for (;;) {
+        std::vector<Partition> moves;
+        for (int from = 0; from < p; ++from) {
+          const std::int64_t floor = from + 1 == p ? 1 : g;
+          if (current[from] - step < floor) continue;
+          for (int to = 0; to < p; ++to) {
+            if (to == from) continue;
+            Partition x = current;
+            x[from] -= step;
+            x[to] += step;
+            moves.push_back(std::move(x));
+          }
+        }
+        evaluate(moves, step);
+        const Partition* best = &current;
+        for (const Partition& x : moves) {
+          if (better(x, *best)) best = &x;
+        }
+        if (best == &current) break;
+        current = *best;
+      }
+      if (step <= g) return;
+      step = std::max(g, step / 2 / g * g);
+    }
+  }
+
+  bool better(const Partition& a, const Partition& b) const {
+    const Duration ta = seen_.at(a);
+    const Duration tb = seen_.at(b);
+    return ta < tb || (ta == tb && a < b);
+  }
+
+  // Evaluates the candidates not seen before, in parallel, and logs them in candidate order.
+  void evaluate(const std::vector<Partition>& candidates, std::int64_t step) {
+    std::vector<const Partition*> fresh;
+    std::set<const Partition*, bool (*)(const Partition*, const Partition*)> batch(
+        [](const Partition* a, const Partition* b) { return *a < *b; });
+    for (const Partition& x : candidates) {
+      if (!seen_.contains(x) && batch.insert(&x).second) fresh.push_back(&x);
+    }
+    std::vector<Duration> ttft(fresh.size());
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, fresh.size()),
+                      [&](const tbb::blocked_range<std::size_t>& r) {
+                        for (std::size_t i = r.begin(); i != r.end(); ++i) {
+                          ttft[i] = query_.evaluate(*fresh[i]);
+                        }
+                      });
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      seen_.emplace(*fresh[i], ttft[i]);
+      log_.push_back(SearchEvaluation{*fresh[i], ttft[i], step});
+    }
+  }
+
+  SearchResult finish(SearchResult out) {
+    const auto best = std::min_element(log_.begin(), log_.end(),
+                                       [](const SearchEvaluation& a, const SearchEvaluation& b) {
+                                         return a.ttft < b.ttft ||
+                                                (a.ttft == b.ttft && a.partition < b.partition);
+                                       });
+    out.best = best->partition;
+    out.ttft = best->ttft;
+    out.evaluations = std::move(log_);
+    return out;
+  }
+
+  const PartitionQuery& query_;
+  SearchOptions options_;
+  std::map<Partition, Duration> seen_;
+  std::vector<SearchEvaluation> log_;
+};
+
+class SearchPartitioner final : public Partitioner {
+ public:
+  explicit SearchPartitioner(SearchOptions options) : options_(options) {}
+  std::string name() const override { return "search"; }
+  Partition partition(const PartitionQuery& q) const override {
+    return search_partition(q, options_).best;
+  }
+  Json to_json() const override {
+    Json j = options_.to_json();
+    j["type"] = "search";
+    return j;
+  }
+
+ private:
+  SearchOptions options_;
+};
+
+}  // namespace
+
+SearchOptions SearchOptions::from_config(const ConfigNode& n) {
+  SearchOptions o;
+  o.granularity = n.count_or("granularity", o.granularity);
+  o.coarse_candidates = n.count_or("coarse_candidates", o.coarse_candidates);
+  o.starts = static_cast<int>(n.count_or("starts", o.starts));
+  if (o.granularity < 1) n.at("granularity").fail("must be at least 1 token");
+  if (o.coarse_candidates < 1) n.at("coarse_candidates").fail("must be at least 1");
+  if (o.starts < 1) n.at("starts").fail("must be at least 1");
+  return o;
+}
+
+Json SearchOptions::to_json() const {
+  return Json{{"granularity", granularity},
+              {"coarse_candidates", coarse_candidates},
+              {"starts", starts}};
+}
+
+std::vector<Partition> grid_partitions(std::int64_t c, int p, std::int64_t g) {
+  std::vector<Partition> out;
+  const std::int64_t positions = (c - 1) / g;  // cut k * g for k = 1..positions
+  const int cuts = p - 1;
+  if (positions < cuts) return out;
+  std::vector<std::int64_t> k(static_cast<std::size_t>(cuts));
+  for (int i = 0; i < cuts; ++i) k[i] = i + 1;
+  std::vector<std::int64_t> tokens(static_cast<std::size_t>(cuts));
+  for (;;) {
+    for (int i = 0; i < cuts; ++i) tokens[i] = k[i] * g;
+    out.push_back(from_cuts(tokens, c));
+    int i = cuts - 1;
+    while (i >= 0 && k[i] == positions - (cuts - 1 - i)) --i;
+    if (i < 0) return out;
+    ++k[i];
+    for (int j = i + 1; j < cuts; ++j) k[j] = k[j - 1] + 1;
+  }
+}
+
+SearchResult search_partition(const PartitionQuery& query, const SearchOptions& options) {
+  return Search(query, options).run();
+}
+
+std::unique_ptr<Partitioner> make_search_partitioner(SearchOptions options) {
+  return std::make_unique<SearchPartitioner>(options);
+}
+
+}  // namespace kvsim::prefill
