@@ -23,5 +23,6 @@ void add_list(CLI::App& app, Command& selected);
 void add_explain(CLI::App& app, Command& selected);
 void add_validate(CLI::App& app, Command& selected);
 void add_run(CLI::App& app, Command& selected);
+void add_search(CLI::App& app, Command& selected);
 
 }  // namespace kvsim::cli

@@ -1,8 +1,10 @@
 // kvsim: a discrete-event simulator and performance model of LLM inference.
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 #include <fmt/format.h>
+#include <tbb/global_control.h>
 
 #include "sim/core/input_error.hpp"
 #include "tools/kvsim/commands.hpp"
@@ -11,9 +13,15 @@ int main(int argc, char** argv) {
   CLI::App app{"kvsim: predicts time to first token, time per output token, throughput and "
                "memory of LLM inference on GPU clusters"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options such as --threads may follow the subcommand
   app.set_version_flag("--version", "kvsim 0.1.0");
   kvsim::cli::Command selected;
+  int threads = 0;
+  app.add_option("--threads", threads, "worker threads for searches and sweeps (0: all cores); "
+                                       "results do not depend on it")
+      ->check(CLI::NonNegativeNumber);
   kvsim::cli::add_run(app, selected);
+  kvsim::cli::add_search(app, selected);
   kvsim::cli::add_validate(app, selected);
   kvsim::cli::add_list(app, selected);
   kvsim::cli::add_explain(app, selected);
@@ -24,6 +32,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return 2;
+  }
+  std::optional<tbb::global_control> limit;
+  if (threads > 0) {
+    limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
   }
   try {
     return selected();

@@ -44,6 +44,7 @@ class KvrStrategy final : public PrefillStrategy {
   Json to_json() const override;
   /// TTFT of one candidate partition: what the search evaluates.
   Duration evaluate(const PrefillSetup& setup, const Partition& partition) const;
+  const KvrOptions& options() const { return options_; }
 
  private:
   std::unique_ptr<Partitioner> partitioner_;
