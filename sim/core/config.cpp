@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -42,6 +43,7 @@ std::string short_dump(const Json& value) {
 ConfigNode::ConfigNode(const Json* value, std::string file, Json::json_pointer pointer)
     : value_(value),
       file_(std::make_shared<const std::string>(std::move(file))),
+      directory_(std::make_shared<const std::string>()),
       pointer_(std::move(pointer)),
       used_(std::make_shared<std::set<std::string>>()) {}
 
@@ -76,6 +78,7 @@ std::optional<ConfigNode> ConfigNode::find(const std::string& key) const {
   if (it == value_->end()) return std::nullopt;
   ConfigNode child(&*it, *file_, pointer_ / key);
   child.file_ = file_;
+  child.directory_ = directory_;
   return child;
 }
 
@@ -101,6 +104,7 @@ std::vector<ConfigNode> ConfigNode::elements() const {
   for (std::size_t i = 0; i < value_->size(); ++i) {
     ConfigNode child(&(*value_)[i], *file_, pointer_ / i);
     child.file_ = file_;
+    child.directory_ = directory_;
     out.push_back(std::move(child));
   }
   return out;
@@ -236,8 +240,23 @@ std::string ConfigNode::one_of_or(const std::string& key, const std::string& fal
 // ---------------------------------------------------------------------------------------------
 // ConfigDocument
 
-ConfigDocument::ConfigDocument(Json value, std::string name)
-    : json_(std::move(value)), name_(std::move(name)) {}
+std::string ConfigNode::resolve_path(const std::string& path) const {
+  const std::filesystem::path p(path);
+  if (p.is_absolute() || directory_->empty()) return path;
+  return (std::filesystem::path(*directory_) / p).lexically_normal().string();
+}
+
+ConfigDocument::ConfigDocument(Json value, std::string name, std::optional<std::string> directory)
+    : json_(std::move(value)),
+      name_(std::move(name)),
+      directory_(directory ? *directory
+                           : std::filesystem::path(name_).parent_path().string()) {}
+
+ConfigNode ConfigDocument::root() const {
+  ConfigNode node(&json_, name_, Json::json_pointer());
+  node.directory_ = std::make_shared<const std::string>(directory_);
+  return node;
+}
 
 ConfigDocument ConfigDocument::load_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

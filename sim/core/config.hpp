@@ -29,6 +29,8 @@ class ConfigNode {
 
   // --- where this value is
   const std::string& file() const { return *file_; }
+  /// A path written in this file, made relative to the file's directory (absolute unchanged).
+  std::string resolve_path(const std::string& path) const;
   std::string pointer() const { return pointer_.to_string(); }
   const Json& json() const { return *value_; }
   [[noreturn]] void fail(const std::string& message) const;
@@ -77,6 +79,8 @@ class ConfigNode {
 
   const Json* value_;
   std::shared_ptr<const std::string> file_;
+  std::shared_ptr<const std::string> directory_;  // for resolve_path; "" is the working dir
+  friend class ConfigDocument;
   Json::json_pointer pointer_;
   std::shared_ptr<std::set<std::string>> used_;  // keys read from this object
 };
@@ -87,19 +91,21 @@ class ConfigDocument {
   static ConfigDocument load_file(const std::string& path);
   /// Parses text; `name` stands in for the file in messages.
   static ConfigDocument parse(const std::string& text, const std::string& name);
-  ConfigDocument(Json value, std::string name);
+  /// `directory` anchors relative paths in the document; by default the directory of `name`.
+  ConfigDocument(Json value, std::string name, std::optional<std::string> directory = {});
 
   /// Applies "/json/pointer=value"; the value is read as JSON when it parses, else as a string.
   /// The pointer must name an existing value.
   void apply_override(const std::string& assignment);
 
-  ConfigNode root() const { return ConfigNode(&json_, name_, Json::json_pointer()); }
+  ConfigNode root() const;
   const Json& json() const { return json_; }
   const std::string& name() const { return name_; }
 
  private:
   Json json_;
   std::string name_;
+  std::string directory_;
 };
 
 }  // namespace kvsim

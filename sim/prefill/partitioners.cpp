@@ -1,5 +1,6 @@
 #include "sim/prefill/partitioner.hpp"
 
+#include "sim/prefill/predictor.hpp"
 #include "sim/prefill/search.hpp"
 
 #include <cmath>
@@ -121,6 +122,15 @@ const PartitionerRegistry& partitioners() {
                                     "one from the even split)"}},
           [](const ConfigNode& n) {
             return make_search_partitioner(SearchOptions::from_config(n));
+          });
+    r.add("predicted",
+          "KVR-P: fractions interpolated from a predictor trained on KVR-S results "
+          "(kvsim train-predictor), a fitted model off the trained grid",
+          {{"file", "path", "", "predictor JSON, relative to the scenario file"}},
+          [](const ConfigNode& n) {
+            const std::string path = n.resolve_path(n.string("file"));
+            return make_predicted_partitioner(
+                std::make_shared<const PartitionPredictor>(PartitionPredictor::load(path)), path);
           });
     return r;
   }();

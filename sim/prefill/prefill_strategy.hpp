@@ -23,6 +23,7 @@ namespace kvsim::prefill {
 struct PrefillSetup {
   const LlmSpec* model = nullptr;
   const ComputeModel* compute = nullptr;
+  std::string gpu_name;               // the device the compute model describes
   DecomposeOptions options;           // precision and attention implementation
   std::int64_t context_tokens = 0;
   std::vector<int> gpus;              // GPU indices in chain order

@@ -110,21 +110,9 @@ class Search {
   // Pattern search: move `step` tokens between any two processes while that improves, then
   // halve the step until it reaches the granularity.
   void refine(Partition current, std::int64_t step, std::int64_t g) {
-    const int p = static_cast<int>(current.size());
     for (;;) {
       for (;;) {
-        std::vector<Partition> moves;
-        for (int from = 0; from < p; ++from) {
-          const std::int64_t floor = from + 1 == p ? 1 : g;
-          if (current[from] - step < floor) continue;
-          for (int to = 0; to < p; ++to) {
-            if (to == from) continue;
-            Partition x = current;
-            x[from] -= step;
-            x[to] += step;
-            moves.push_back(std::move(x));
-          }
-        }
+        const std::vector<Partition> moves = neighbours(current, step, g);
         evaluate(moves, step);
         const Partition* best = &current;
         for (const Partition& x : moves) {
@@ -136,6 +124,42 @@ class Search {
       if (step <= g) return;
       step = std::max(g, step / 2 / g * g);
     }
+  }
+
+  // Moves of `step` tokens between one process and each process of a contiguous range (either
+  // way). A range of one is a plain transfer. Wider ranges matter because TTFT is a maximum over
+  // the chain: where several processes tie for the slowest, no single transfer lowers it, but
+  // taking from all of them at once does.
+  static std::vector<Partition> neighbours(const Partition& current, std::int64_t step,
+                                           std::int64_t g) {
+    const int p = static_cast<int>(current.size());
+    auto floor = [&](int i) { return i + 1 == p ? std::int64_t{1} : g; };
+    std::vector<Partition> out;
+    for (int a = 0; a < p; ++a) {
+      for (int b = a; b < p; ++b) {
+        const auto width = static_cast<std::int64_t>(b - a + 1);
+        for (int j = 0; j < p; ++j) {
+          if (a <= j && j <= b) continue;
+          // The range gives, j takes.
+          bool ok = true;
+          for (int i = a; i <= b; ++i) ok = ok && current[i] - step >= floor(i);
+          if (ok) {
+            Partition x = current;
+            for (int i = a; i <= b; ++i) x[i] -= step;
+            x[j] += width * step;
+            out.push_back(std::move(x));
+          }
+          // j gives, the range takes.
+          if (current[j] - width * step >= floor(j)) {
+            Partition x = current;
+            for (int i = a; i <= b; ++i) x[i] += step;
+            x[j] -= width * step;
+            out.push_back(std::move(x));
+          }
+        }
+      }
+    }
+    return out;
   }
 
   bool better(const Partition& a, const Partition& b) const {

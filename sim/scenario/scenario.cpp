@@ -120,6 +120,7 @@ prefill::PrefillSetup Scenario::prefill_setup() const {
   prefill::PrefillSetup setup;
   setup.model = &model;
   setup.compute = compute.get();
+  setup.gpu_name = gpu.name;
   setup.options.precision = precision;
   setup.options.attention = prefill ? prefill->attention : AttentionImpl::kFused;
   setup.context_tokens = prefill ? prefill->context_tokens : 0;

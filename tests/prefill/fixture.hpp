@@ -24,6 +24,7 @@ struct Fixture {
     topology = std::make_unique<net::Topology>(std::move(t));
     setup.model = &model;
     setup.compute = compute.get();
+    setup.gpu_name = catalog::gpu("a100-sxm4-80gb").name;
     setup.context_tokens = context;
     setup.topology = topology.get();
     for (int g = 0; g < topology->gpu_count(); ++g) setup.gpus.push_back(g);

@@ -10,6 +10,7 @@
 #include "sim/prefill/impl/synchronous.hpp"
 #include "sim/prefill/search.hpp"
 #include "sim/report/output.hpp"
+#include "sim/sweep/training.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 
 namespace kvsim::cli {
@@ -23,16 +24,6 @@ struct SearchCommandOptions {
   std::int64_t landscape_limit = 200000;
   bool quiet = false;
 };
-
-// The scenario's first KV-Runahead entry sets the chain's options; the partitioner is replaced.
-prefill::KvrOptions kvr_options(const Scenario& s) {
-  for (const auto& st : s.prefill->strategies) {
-    if (const auto* kvr = dynamic_cast<const prefill::KvrStrategy*>(st.get())) {
-      return kvr->options();
-    }
-  }
-  return prefill::KvrOptions{};
-}
 
 std::string evaluations_csv(const std::vector<prefill::SearchEvaluation>& rows, int p) {
   std::string out = "index,step,ttft_ms";
@@ -68,7 +59,7 @@ int search(const SearchCommandOptions& o) {
   }
   const prefill::PrefillSetup setup = s.prefill_setup();
   const int p = static_cast<int>(setup.gpus.size());
-  const prefill::KvrStrategy kvr(prefill::make_search_partitioner(o.search), kvr_options(s));
+  const prefill::KvrStrategy kvr(prefill::make_search_partitioner(o.search), sweep::kvr_options_of(s));
   prefill::PartitionQuery query;
   query.context_tokens = setup.context_tokens;
   query.processes = p;

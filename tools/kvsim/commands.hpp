@@ -24,5 +24,7 @@ void add_explain(CLI::App& app, Command& selected);
 void add_validate(CLI::App& app, Command& selected);
 void add_run(CLI::App& app, Command& selected);
 void add_search(CLI::App& app, Command& selected);
+void add_sweep(CLI::App& app, Command& selected);
+void add_train_predictor(CLI::App& app, Command& selected);
 
 }  // namespace kvsim::cli

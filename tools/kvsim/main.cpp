@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   kvsim::cli::add_run(app, selected);
   kvsim::cli::add_search(app, selected);
+  kvsim::cli::add_sweep(app, selected);
+  kvsim::cli::add_train_predictor(app, selected);
   kvsim::cli::add_validate(app, selected);
   kvsim::cli::add_list(app, selected);
   kvsim::cli::add_explain(app, selected);

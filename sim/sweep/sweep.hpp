@@ -1,0 +1,95 @@
+#pragma once
+// A sweep: one base scenario and the axes along which copies of it vary.
+//
+//   {
+//     "name": "llama-context",
+//     "base": "../scenarios/paper/llama-2-7b-8xa100-300GBps.json",  // relative to this file
+//     "seed": 1,                                   // for sampled axes
+//     "set": { "/prefill/attention": "fused" },    // applied to every point
+//     "axes": [
+//       { "name": "context", "pointer": "/prefill/context_tokens", "values": [1024, 2048] },
+//       { "zip": [ { "name": "gpus", "pointer": "/cluster/topology/gpus", "values": [2, 4] },
+//                  { "name": "bw", "pointer": "/cluster/topology/link/bandwidth",
+//                    "values": ["10GB/s", "300GB/s"] } ] },
+//       { "sample": 20, "vary": [ { "name": "bw", "pointer": "/cluster/topology/link/bandwidth",
+//                                   "distribution": "log-uniform", "min": 5, "max": 300,
+//                                   "unit": "GB/s" } ] }
+//     ],
+//     "outputs": ["ttft_ms", "speedup"],
+//     "baseline": "tsp"
+//   }
+//
+// Axes combine as a grid product, the first axis varying slowest. A plain axis sets one
+// pointer; a "zip" axis sets several pointers together, element by element; a "sample" axis
+// draws its settings from the sweep's seed and the axis's position. Pointers may name fields
+// the base does not have yet (the scenario loader then checks them like any other field).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sim/core/config.hpp"
+
+namespace kvsim::sweep {
+
+/// One value a point gives: the column name, the pointer it sets, the value.
+struct Setting {
+  std::string name;
+  Json::json_pointer pointer;
+  Json value;
+};
+
+struct Axis {
+  std::vector<std::vector<Setting>> settings;  // one list per position along the axis
+};
+
+struct SweepSpec {
+  std::string name;
+  std::string file;
+  Json base;                  // the base scenario with "set" applied
+  std::string base_file;      // for messages
+  std::vector<Axis> axes;
+  std::vector<std::string> columns;  // input column names, in axis order
+  std::vector<std::string> outputs;
+  std::string baseline;
+  Json resolved;              // the sweep as read, settings expanded
+
+  std::size_t point_count() const;
+  /// The settings of point `index` (0 <= index < point_count()), in column order.
+  std::vector<Setting> settings(std::size_t index) const;
+  /// The scenario document of a point; its name says which sweep point it is.
+  ConfigDocument document(std::size_t index) const;
+};
+
+/// Reads a sweep file; throws InputError naming the file and pointer.
+SweepSpec load_sweep(const ConfigDocument& document);
+
+/// The outputs a sweep can collect per strategy, with their meaning.
+const std::vector<std::pair<std::string, std::string>>& output_docs();
+
+/// Runs `body(index)` for every point in parallel (oneTBB). Reports progress after each point.
+/// When points throw, the exception of the lowest failing index is rethrown after all finish,
+/// so errors are the same for any thread count.
+void for_each_point(std::size_t count, const std::function<void(std::size_t)>& body,
+                    const std::function<void(std::size_t done)>& progress);
+
+/// A table of strings: the sweep's CSV.
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  std::string csv() const;
+  /// Index of a column; -1 if absent.
+  int column(const std::string& name) const;
+};
+
+/// Runs every point's prefill strategies and collects the requested outputs, one row per point.
+Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done)>& progress);
+
+/// Min, mean and max of each numeric output column, and the best point of each TTFT column.
+Json summarize(const SweepSpec& spec, const Table& table);
+
+/// A CSV file read back (for `kvsim plot` and `kvsim train-predictor`); throws InputError.
+Table read_csv(const std::string& path);
+
+}  // namespace kvsim::sweep

@@ -1,0 +1,40 @@
+#include "tools/kvsim/progress.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace kvsim::cli {
+
+Progress::Progress(std::string what, std::size_t total, bool enabled)
+    : what_(std::move(what)),
+      total_(total),
+      enabled_(enabled && isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
+
+Progress::~Progress() {
+  if (printed_) fmt::print(stderr, "\n");
+}
+
+double Progress::elapsed_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void Progress::update(std::size_t done) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (done < total_ && now - last_ < std::chrono::milliseconds(100)) return;
+  last_ = now;
+  const double elapsed = elapsed_seconds();
+  const double left =
+      done == 0 ? 0 : elapsed * static_cast<double>(total_ - done) / static_cast<double>(done);
+  fmt::print(stderr, "\r{}: {}/{} ({:.0f}%), {:.1f} s, ~{:.0f} s left   ", what_, done, total_,
+             100.0 * static_cast<double>(done) / static_cast<double>(total_), elapsed, left);
+  std::fflush(stderr);
+  printed_ = true;
+}
+
+}  // namespace kvsim::cli
