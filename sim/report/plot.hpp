@@ -1,0 +1,38 @@
+#pragma once
+// Figures from CSV tables through gnuplot: the script is generated here (data inline), gnuplot
+// renders it to SVG and PNG. Three kinds:
+//   lines    x against one or more y columns, one line per y column and value of --group;
+//   bars     grouped bars: one group per x value (a category), one bar per y column;
+//   heatmap  z over (x, y) as coloured cells (the TTFT landscape over two cut points).
+
+#include <string>
+#include <vector>
+
+#include "sim/sweep/sweep.hpp"
+
+namespace kvsim::report {
+
+struct PlotSpec {
+  std::string kind = "lines";  // lines | bars | heatmap
+  std::string x;
+  std::vector<std::string> y;  // lines, bars: columns; heatmap: one column (the cells' y)
+  std::string z;               // heatmap: the colour
+  std::string group;           // lines: one line per value of this column
+  std::vector<std::pair<std::string, std::string>> where;  // keep rows with column == value
+  std::string title;
+  std::string xlabel;
+  std::string ylabel;
+  bool logx = false;
+  bool logy = false;
+};
+
+/// The gnuplot script (without terminal and output) for `table`; throws InputError naming
+/// `source` when a column is missing or not numeric where it must be.
+std::string gnuplot_script(const sweep::Table& table, const PlotSpec& spec,
+                           const std::string& source);
+
+/// Renders the script to `base`.svg and `base`.png (written to temporaries, then renamed).
+/// Throws std::runtime_error when gnuplot is missing or fails.
+void render(const std::string& script, const std::string& base);
+
+}  // namespace kvsim::report

@@ -1,0 +1,68 @@
+// `kvsim plot CSV`: a figure from a sweep or search CSV through gnuplot (SVG and PNG).
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "sim/report/plot.hpp"
+#include "tools/kvsim/commands.hpp"
+
+namespace kvsim::cli {
+namespace {
+
+struct PlotOptions {
+  std::string csv;
+  std::string out;
+  std::string script;
+  std::vector<std::string> where;
+  report::PlotSpec spec;
+};
+
+int plot(PlotOptions o) {
+  for (const std::string& w : o.where) {
+    const auto eq = w.find('=');
+    if (eq == std::string::npos) {
+      throw InputError(o.csv, "", fmt::format("--where '{}' must look like column=value", w));
+    }
+    o.spec.where.emplace_back(w.substr(0, eq), w.substr(eq + 1));
+  }
+  const sweep::Table table = sweep::read_csv(o.csv);
+  const std::string script = report::gnuplot_script(table, o.spec, o.csv);
+  report::render(script, o.out);
+  if (!o.script.empty()) {
+    std::ofstream(o.script) << script;
+  }
+  fmt::print("wrote {}.svg and {}.png\n", o.out, o.out);
+  return 0;
+}
+
+}  // namespace
+
+void add_plot(CLI::App& app, Command& selected) {
+  CLI::App* cmd = app.add_subcommand(
+      "plot", "Plot a sweep or search CSV through gnuplot: lines, grouped bars or a heat map");
+  auto o = std::make_shared<PlotOptions>();
+  cmd->add_option("csv", o->csv, "CSV file (kvsim sweep's sweep.csv, kvsim search's CSVs)")
+      ->required();
+  cmd->add_option("--out", o->out, "output path without extension: writes OUT.svg and OUT.png")
+      ->required();
+  cmd->add_option("--kind", o->spec.kind, "lines, bars or heatmap")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lines", "bars", "heatmap"}));
+  cmd->add_option("--x", o->spec.x, "x column (bars: the category)")->required();
+  cmd->add_option("--y", o->spec.y, "y column(s); heatmap: the second coordinate")
+      ->delimiter(',');
+  cmd->add_option("--z", o->spec.z, "heatmap: the colour column");
+  cmd->add_option("--group", o->spec.group, "lines: one line per value of this column");
+  cmd->add_option("--where", o->where, "keep rows where column=value; repeatable")
+      ->expected(1)
+      ->take_all();
+  cmd->add_option("--title", o->spec.title, "figure title");
+  cmd->add_option("--xlabel", o->spec.xlabel, "x axis label (default: the column)");
+  cmd->add_option("--ylabel", o->spec.ylabel, "y axis label");
+  cmd->add_flag("--logx", o->spec.logx, "logarithmic x axis (base 2)");
+  cmd->add_flag("--logy", o->spec.logy, "logarithmic y axis");
+  cmd->add_option("--script", o->script, "also save the gnuplot script here");
+  cmd->callback([&selected, o] { selected = [o] { return plot(*o); }; });
+}
+
+}  // namespace kvsim::cli
