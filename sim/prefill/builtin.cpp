@@ -36,6 +36,13 @@ const StrategyRegistry& strategies() {
           [](const ConfigNode&) -> std::unique_ptr<PrefillStrategy> {
             return std::make_unique<SingleStrategy>();
           });
+    r.add("ideal",
+          "the paper's lower bound: linear work / p plus a(C^2/2)(1/p + 1/p^2) attention, no "
+          "communication",
+          {},
+          [](const ConfigNode&) -> std::unique_ptr<PrefillStrategy> {
+            return std::make_unique<IdealStrategy>();
+          });
     r.add("tsp",
           "KV-Runahead's baseline: even split, K and V all-gathered every layer, dense "
           "(C/p) x C attention",

@@ -278,6 +278,8 @@ PartitionPredictor PartitionPredictor::load(const std::string& path) {
   Json validation;
   if (const auto v = root.find("validation")) validation = v->json();
   (void)root.find("version");
+  (void)root.find("search");          // how the training points were searched (a record)
+  (void)root.find("training_sweep");  // the sweep they came from (a record)
   root.finish();
   return PartitionPredictor(std::move(tables), std::move(validation));
 }

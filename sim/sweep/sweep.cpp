@@ -93,7 +93,7 @@ Axis read_axis(const ConfigNode& a, std::size_t index, std::uint64_t seed) {
     RandomEngine random = RandomStreams(seed).stream(fmt::format("sweep/axis{}", index));
     for (std::int64_t k = 0; k < count; ++k) {
       std::vector<Setting> point;
-      for (const Sampler& s : samplers) point.push_back({s.name, s.pointer, s.draw(random)});
+      for (const Sampler& s : samplers) point.push_back({s.name, s.pointer, s.draw(random), ""});
       axis.settings.push_back(std::move(point));
     }
     return axis;
@@ -121,15 +121,22 @@ Axis read_axis(const ConfigNode& a, std::size_t index, std::uint64_t seed) {
                                            "has {} values, the first {}",
                                            values.size(), length));
     }
+    std::vector<std::string> labels;
+    if (const auto l = member.find("labels")) {
+      for (const ConfigNode& v : l->elements()) labels.push_back(v.as_string());
+      if (labels.size() != length) {
+        l->fail(fmt::format("needs one label per value ({}), has {}", length, labels.size()));
+      }
+    }
     for (std::size_t k = 0; k < length; ++k) {
-      axis.settings[k].push_back({name, pointer, values[k].json()});
+      axis.settings[k].push_back(
+          {name, pointer, values[k].json(), labels.empty() ? "" : labels[k]});
     }
     member.finish();
   }
   return axis;
 }
 
-std::string cell(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -163,6 +170,11 @@ const std::vector<std::pair<std::string, std::string>>& output_docs() {
   return docs;
 }
 
+std::string Setting::text() const {
+  if (!label.empty()) return label;
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
 std::size_t SweepSpec::point_count() const {
   std::size_t n = 1;
   for (const Axis& a : axes) n *= a.settings.size();
@@ -187,7 +199,7 @@ ConfigDocument SweepSpec::document(std::size_t index) const {
   std::string where;
   for (const Setting& s : settings(index)) {
     j[s.pointer] = s.value;
-    where += fmt::format("{}{}={}", where.empty() ? "" : ", ", s.name, cell(s.value));
+    where += fmt::format("{}{}={}", where.empty() ? "" : ", ", s.name, s.text());
   }
   return ConfigDocument(std::move(j),
                         fmt::format("{} (sweep point {}: {})", base_file, index, where),
@@ -369,7 +381,7 @@ Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done
     std::vector<std::string> row(table.columns.size());
     row[0] = fmt::format("{}", i);
     const std::vector<Setting> settings = spec.settings(i);
-    for (std::size_t s = 0; s < settings.size(); ++s) row[1 + s] = cell(settings[s].value);
+    for (std::size_t s = 0; s < settings.size(); ++s) row[1 + s] = settings[s].text();
     for (const auto& [column, value] : outputs[i]) row[index.at(column)] = value;
     table.rows.push_back(std::move(row));
   }

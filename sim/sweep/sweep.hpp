@@ -21,7 +21,9 @@
 //
 // Axes combine as a grid product, the first axis varying slowest. A plain axis sets one
 // pointer; a "zip" axis sets several pointers together, element by element; a "sample" axis
-// draws its settings from the sweep's seed and the axis's position. Pointers may name fields
+// draws its settings from the sweep's seed and the axis's position. A member may give "labels"
+// (one per value) to show in the CSV instead of the value: useful when the values are whole
+// objects, such as a topology. Pointers may name fields
 // the base does not have yet (the scenario loader then checks them like any other field).
 
 #include <cstdint>
@@ -38,6 +40,9 @@ struct Setting {
   std::string name;
   Json::json_pointer pointer;
   Json value;
+  std::string label;  // what the CSV shows; empty: the value itself
+
+  std::string text() const;
 };
 
 struct Axis {

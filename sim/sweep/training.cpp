@@ -54,8 +54,7 @@ std::vector<double> fractions_of(const prefill::Partition& x) {
 std::string inputs_text(const std::vector<Setting>& settings) {
   std::string out;
   for (const Setting& s : settings) {
-    out += fmt::format("{}{}={}", out.empty() ? "" : " ", s.name,
-                       s.value.is_string() ? s.value.get<std::string>() : s.value.dump());
+    out += fmt::format("{}{}={}", out.empty() ? "" : " ", s.name, s.text());
   }
   return out;
 }

@@ -197,3 +197,22 @@ PrefillResult SingleStrategy::run(const PrefillSetup& setup, bool record_trace) 
 }
 
 }  // namespace kvsim::prefill
+
+namespace kvsim::prefill {
+
+PrefillResult IdealStrategy::run(const PrefillSetup& setup, bool /*record_trace*/) const {
+  const std::int64_t c = setup.context_tokens;
+  const auto p = static_cast<double>(setup.gpus.size());
+  const StageCosts all = stage_costs(setup, c, c, Mask::kDense);
+  const double layer = to_seconds(all.qkv + all.rest) / p +
+                       to_seconds(all.attention) * (1 / p + 1 / (p * p)) / 2;
+  PrefillResult out;
+  out.label = label();
+  out.ttft = all.embedding + all.head + from_seconds(layer * static_cast<double>(setup.model->layers));
+  out.critical_compute = out.ttft;
+  out.gpus.assign(setup.gpus.size(), GpuTime{out.ttft, Duration(0), Duration(0)});
+  out.link_bytes.assign(setup.topology->links().size(), 0.0);
+  return out;
+}
+
+}  // namespace kvsim::prefill

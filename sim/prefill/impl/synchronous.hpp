@@ -46,3 +46,19 @@ class SingleStrategy final : public PrefillStrategy {
 };
 
 }  // namespace kvsim::prefill
+
+namespace kvsim::prefill {
+
+/// The paper's ideal (Section 4): the single-GPU linear work split perfectly over p GPUs, plus
+/// the attention-only lower bound a x (C^2/2)(1/p + 1/p^2), where a is the cost of one
+/// query-key pair of a dense C x C block on one GPU (from sum c_i S_i = (C^2 + sum c_i^2)/2 and
+/// sum c_i^2 >= C^2/p), plus embedding and LM head once; no communication. A bound for
+/// strategies that compute each process's whole c_i x S_i rectangle (eager attention).
+class IdealStrategy final : public PrefillStrategy {
+ public:
+  std::string label() const override { return "ideal"; }
+  PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
+  Json to_json() const override { return Json{{"type", "ideal"}}; }
+};
+
+}  // namespace kvsim::prefill
