@@ -68,7 +68,12 @@ bool ConfigNode::has(const std::string& key) const {
 
 ConfigNode ConfigNode::at(const std::string& key) const {
   if (auto child = find(key)) return *child;
-  fail(fmt::format("missing required key '{}'", key));
+  std::vector<std::string> present;
+  for (const auto& [k, _] : value_->items()) present.push_back(k);
+  const std::string typo = closest_match(key, present);
+  fail(typo.empty() ? fmt::format("missing required key '{}'", key)
+                    : fmt::format("missing required key '{}' (is '{}' a misspelling of it?)",
+                                  key, typo));
 }
 
 std::optional<ConfigNode> ConfigNode::find(const std::string& key) const {
