@@ -37,6 +37,9 @@ class Partitioner {
 using PartitionerRegistry = Registry<std::unique_ptr<Partitioner>>;
 const PartitionerRegistry& partitioners();
 
+/// Each process's share of the context.
+std::vector<double> partition_fractions(const Partition& partition);
+
 /// The even split (KVR-E): C/p each, the remainder spread over the first processes.
 Partition even_partition(std::int64_t context_tokens, int processes);
 

@@ -96,6 +96,13 @@ std::unique_ptr<Partitioner> make_fixed(const ConfigNode& n) {
 
 }  // namespace
 
+std::vector<double> partition_fractions(const Partition& x) {
+  const double total = static_cast<double>(std::accumulate(x.begin(), x.end(), std::int64_t{0}));
+  std::vector<double> out;
+  for (const std::int64_t c : x) out.push_back(static_cast<double>(c) / total);
+  return out;
+}
+
 Partition even_partition(std::int64_t c, int p) {
   Partition out(static_cast<std::size_t>(p), c / p);
   for (std::int64_t i = 0; i < c % p; ++i) ++out[static_cast<std::size_t>(i)];

@@ -4,17 +4,17 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include "sim/core/random.hpp"
+#include "sim/prefill/partitioner.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace kvsim::sweep {
@@ -137,16 +137,6 @@ Axis read_axis(const ConfigNode& a, std::size_t index, std::uint64_t seed) {
   return axis;
 }
 
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 bool parse_number(const std::string& s, double& out) {
   if (s.empty()) return false;
@@ -289,26 +279,6 @@ void for_each_point(std::size_t count, const std::function<void(std::size_t)>& b
   }
 }
 
-std::string Table::csv() const {
-  std::string out;
-  for (std::size_t c = 0; c < columns.size(); ++c) {
-    out += (c ? "," : "") + csv_field(columns[c]);
-  }
-  out += "\n";
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) out += (c ? "," : "") + csv_field(row[c]);
-    out += "\n";
-  }
-  return out;
-}
-
-int Table::column(const std::string& name) const {
-  for (std::size_t c = 0; c < columns.size(); ++c) {
-    if (columns[c] == name) return static_cast<int>(c);
-  }
-  return -1;
-}
-
 Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done)>& progress) {
   const std::size_t n = spec.point_count();
   // Per point: (column, value) in the order the strategies report them.
@@ -343,14 +313,10 @@ Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done
               }
               v = fmt::format("{:.6f}", static_cast<double>(baseline->ttft.count()) /
                                             static_cast<double>(r.ttft.count()));
-            } else if (o == "partition" || o == "fractions") {
-              double total = 0;
-              for (const auto c : r.partition) total += static_cast<double>(c);
-              for (const auto c : r.partition) {
-                if (!v.empty()) v += ' ';
-                v += o == "partition" ? fmt::format("{}", c)
-                                      : fmt::format("{:.6f}", static_cast<double>(c) / total);
-              }
+            } else if (o == "partition") {
+              v = fmt::format("{}", fmt::join(r.partition, " "));
+            } else if (o == "fractions") {
+              v = fmt::format("{:.6f}", fmt::join(prefill::partition_fractions(r.partition), " "));
             } else if (o == "critical_compute_ms") {
               v = fmt::format("{:.6f}", to_ms(r.critical_compute));
             } else if (o == "critical_communication_ms") {
@@ -429,60 +395,6 @@ Json summarize(const SweepSpec& spec, const Table& table) {
   Json out = spec.resolved;
   out["summary"] = columns;
   return out;
-}
-
-Table read_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "", "cannot open the CSV file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  Table t;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false;
-  std::size_t line = 1;
-  auto end_row = [&] {
-    row.push_back(std::move(field));
-    field.clear();
-    if (t.columns.empty()) {
-      t.columns = std::move(row);
-    } else if (!(row.size() == 1 && row[0].empty())) {
-      if (row.size() != t.columns.size()) {
-        throw InputError(path, "", fmt::format("line {} has {} fields, the header {}", line,
-                                               row.size(), t.columns.size()));
-      }
-      t.rows.push_back(std::move(row));
-    }
-    row.clear();
-    ++line;
-  };
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char ch = text[i];
-    if (quoted) {
-      if (ch == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (ch == '"') {
-        quoted = false;
-      } else {
-        field += ch;
-      }
-    } else if (ch == '"') {
-      quoted = true;
-    } else if (ch == ',') {
-      row.push_back(std::move(field));
-      field.clear();
-    } else if (ch == '\n') {
-      end_row();
-    } else if (ch != '\r') {
-      field += ch;
-    }
-  }
-  if (quoted) throw InputError(path, "", fmt::format("line {}: unterminated quote", line));
-  if (!field.empty() || !row.empty()) end_row();
-  if (t.columns.empty()) throw InputError(path, "", "the CSV file is empty");
-  return t;
 }
 
 }  // namespace kvsim::sweep

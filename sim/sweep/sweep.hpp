@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "sim/core/config.hpp"
+#include "sim/sweep/table.hpp"
 
 namespace kvsim::sweep {
 
@@ -79,22 +80,10 @@ const std::vector<std::pair<std::string, std::string>>& output_docs();
 void for_each_point(std::size_t count, const std::function<void(std::size_t)>& body,
                     const std::function<void(std::size_t done)>& progress);
 
-/// A table of strings: the sweep's CSV.
-struct Table {
-  std::vector<std::string> columns;
-  std::vector<std::vector<std::string>> rows;
-  std::string csv() const;
-  /// Index of a column; -1 if absent.
-  int column(const std::string& name) const;
-};
-
 /// Runs every point's prefill strategies and collects the requested outputs, one row per point.
 Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done)>& progress);
 
 /// Min, mean and max of each numeric output column, and the best point of each TTFT column.
 Json summarize(const SweepSpec& spec, const Table& table);
-
-/// A CSV file read back (for `kvsim plot` and `kvsim train-predictor`); throws InputError.
-Table read_csv(const std::string& path);
 
 }  // namespace kvsim::sweep

@@ -29,11 +29,7 @@ std::unique_ptr<PointRun> prepare(const SweepSpec& spec, std::size_t i) {
   run->kvr = std::make_unique<prefill::KvrStrategy>(
       prefill::partitioners().find("even")->make(ConfigNode(&empty, "", Json::json_pointer())),
       kvr_options_of(run->scenario));
-  run->query.context_tokens = run->setup.context_tokens;
-  run->query.processes = static_cast<int>(run->setup.gpus.size());
-  run->query.setup = &run->setup;
-  PointRun* r = run.get();
-  run->query.evaluate = [r](const prefill::Partition& x) { return r->kvr->evaluate(r->setup, x); };
+  run->query = run->kvr->query(run->setup);
   return run;
 }
 
@@ -41,14 +37,6 @@ std::string topology_type(const SweepSpec& spec, std::size_t i) {
   const Json doc = spec.document(i).json();
   const Json::json_pointer ptr("/cluster/topology/type");
   return doc.contains(ptr) && doc[ptr].is_string() ? doc[ptr].get<std::string>() : "";
-}
-
-std::vector<double> fractions_of(const prefill::Partition& x) {
-  double total = 0;
-  for (const auto c : x) total += static_cast<double>(c);
-  std::vector<double> out;
-  for (const auto c : x) out.push_back(static_cast<double>(c) / total);
-  return out;
 }
 
 std::string inputs_text(const std::vector<Setting>& settings) {
@@ -86,7 +74,7 @@ std::vector<SearchedPoint> search_points(const SweepSpec& spec,
         sp.point.processes = run->query.processes;
         sp.point.bandwidth = prefill::chain_bandwidth(run->setup);
         sp.point.context_tokens = run->setup.context_tokens;
-        sp.point.fractions = fractions_of(r.best);
+        sp.point.fractions = prefill::partition_fractions(r.best);
         sp.point.ttft = r.ttft;
         sp.point.topology = topology_type(spec, i);
         sp.settings = spec.settings(i);

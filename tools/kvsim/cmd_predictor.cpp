@@ -9,6 +9,7 @@
 #include "sim/report/output.hpp"
 #include "sim/sweep/training.hpp"
 #include "tools/kvsim/commands.hpp"
+#include "tools/kvsim/search_options.hpp"
 #include "tools/kvsim/progress.hpp"
 
 namespace kvsim::cli {
@@ -97,16 +98,7 @@ void add_train_predictor(CLI::App& app, Command& selected) {
   cmd->add_option("--validate", o->validate, "sweep of held-out points: compare KVR-P with a "
                                              "fresh KVR-S search at each");
   cmd->add_option("--report", o->report, "write validation.csv and validation.md here");
-  cmd->add_option("--granularity", o->search.granularity, "search granularity in tokens")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--coarse-candidates", o->search.coarse_candidates,
-                  "most points of the search's coarse grid")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--starts", o->search.starts, "refinements from the best coarse points")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  add_search_options(*cmd, o->search);
   cmd->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   cmd->callback([&selected, o] { selected = [o] { return train(*o); }; });
 }

@@ -12,6 +12,7 @@
 #include "sim/report/output.hpp"
 #include "sim/sweep/training.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
+#include "tools/kvsim/search_options.hpp"
 
 namespace kvsim::cli {
 namespace {
@@ -43,14 +44,6 @@ std::string evaluations_csv(const std::vector<prefill::SearchEvaluation>& rows, 
   return out;
 }
 
-Json fractions(const prefill::Partition& x) {
-  double total = 0;
-  for (const auto c : x) total += static_cast<double>(c);
-  Json out = Json::array();
-  for (const auto c : x) out.push_back(static_cast<double>(c) / total);
-  return out;
-}
-
 int search(const SearchCommandOptions& o) {
   const Scenario s = load(o.scenario);
   for (const auto& w : s.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
@@ -60,11 +53,7 @@ int search(const SearchCommandOptions& o) {
   const prefill::PrefillSetup setup = s.prefill_setup();
   const int p = static_cast<int>(setup.gpus.size());
   const prefill::KvrStrategy kvr(prefill::make_search_partitioner(o.search), sweep::kvr_options_of(s));
-  prefill::PartitionQuery query;
-  query.context_tokens = setup.context_tokens;
-  query.processes = p;
-  query.setup = &setup;
-  query.evaluate = [&](const prefill::Partition& x) { return kvr.evaluate(setup, x); };
+  const prefill::PartitionQuery query = kvr.query(setup);
 
   const auto start = std::chrono::steady_clock::now();
   const prefill::SearchResult r = prefill::search_partition(query, o.search);
@@ -96,7 +85,7 @@ int search(const SearchCommandOptions& o) {
            {"search", o.search.to_json()},
            {"kvr_options", kvr.to_json()},
            {"partition", r.best},
-           {"fractions", fractions(r.best)},
+           {"fractions", prefill::partition_fractions(r.best)},
            {"ttft_ns", r.ttft.count()},
            {"kvr_even", {{"partition", even}, {"ttft_ns", even_ttft.count()}}},
            {"tsp", {{"ttft_ns", tsp_ttft.count()}}},
@@ -139,17 +128,7 @@ void add_search(CLI::App& app, Command& selected) {
       "search", "KVR-S: search the KV-Runahead partition that minimises TTFT for a scenario");
   auto o = std::make_shared<SearchCommandOptions>();
   add_scenario_options(*cmd, o->scenario);
-  cmd->add_option("--granularity", o->search.granularity, "cut points are multiples of this "
-                                                          "many tokens")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--coarse-candidates", o->search.coarse_candidates,
-                  "most points of the coarse grid")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--starts", o->search.starts, "refinements from the best coarse points")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  add_search_options(*cmd, o->search);
   cmd->add_option("--out", o->out, "write search.json, search_trace.csv (every candidate) and "
                                    "the resolved scenario to this directory");
   cmd->add_flag("--landscape", o->landscape, "also evaluate every partition on the grid and "

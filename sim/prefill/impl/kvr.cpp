@@ -244,15 +244,17 @@ Duration KvrStrategy::evaluate(const PrefillSetup& setup, const Partition& parti
   return simulate_kvr(setup, partition, options_, false).ttft;
 }
 
+PartitionQuery KvrStrategy::query(const PrefillSetup& setup) const {
+  PartitionQuery q;
+  q.context_tokens = setup.context_tokens;
+  q.processes = static_cast<int>(setup.gpus.size());
+  q.setup = &setup;
+  q.evaluate = [this, &setup](const Partition& candidate) { return evaluate(setup, candidate); };
+  return q;
+}
+
 PrefillResult KvrStrategy::run(const PrefillSetup& setup, bool record_trace) const {
-  PartitionQuery query;
-  query.context_tokens = setup.context_tokens;
-  query.processes = static_cast<int>(setup.gpus.size());
-  query.setup = &setup;
-  query.evaluate = [this, &setup](const Partition& candidate) {
-    return evaluate(setup, candidate);
-  };
-  const Partition partition = partitioner_->partition(query);
+  const Partition partition = partitioner_->partition(query(setup));
   PrefillResult out = simulate_kvr(setup, partition, options_, record_trace);
   out.label = label();
   return out;

@@ -45,6 +45,8 @@ class KvrStrategy final : public PrefillStrategy {
   /// TTFT of one candidate partition: what the search evaluates.
   Duration evaluate(const PrefillSetup& setup, const Partition& partition) const;
   const KvrOptions& options() const { return options_; }
+  /// The question a partitioner answers for this chain on `setup` (which must outlive it).
+  PartitionQuery query(const PrefillSetup& setup) const;
 
  private:
   std::unique_ptr<Partitioner> partitioner_;

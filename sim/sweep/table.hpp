@@ -1,0 +1,21 @@
+#pragma once
+// A table of strings, written and read as CSV (RFC 4180 quoting): what kvsim sweep writes and
+// kvsim plot reads.
+
+#include <string>
+#include <vector>
+
+namespace kvsim::sweep {
+
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  std::string csv() const;
+  /// Index of a column; -1 if absent.
+  int column(const std::string& name) const;
+};
+
+/// A CSV file read back; throws InputError naming the file and line.
+Table read_csv(const std::string& path);
+
+}  // namespace kvsim::sweep

@@ -1,0 +1,22 @@
+#pragma once
+// The KVR-S options as command-line flags, shared by `kvsim search` and `kvsim train-predictor`.
+
+#include <CLI/CLI.hpp>
+
+#include "sim/prefill/search.hpp"
+
+namespace kvsim::cli {
+
+inline void add_search_options(CLI::App& cmd, prefill::SearchOptions& o) {
+  cmd.add_option("--granularity", o.granularity, "cut points are multiples of this many tokens")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--coarse-candidates", o.coarse_candidates, "most points of the coarse grid")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--starts", o.starts, "refinements from the best coarse points")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+}
+
+}  // namespace kvsim::cli
