@@ -24,23 +24,22 @@ std::vector<std::string> names_under(std::string_view folder) {
 ConfigDocument document(const std::string& path) {
   for (const EmbeddedFile& f : embedded_files()) {
     if (f.path == path) {
-      return ConfigDocument::parse(std::string(f.text), "models/catalog/" + path);
+      const bool profile = path.rfind("profiles/", 0) == 0;
+      return ConfigDocument::parse(std::string(f.text),
+                                   profile ? "calibration/" + path : "models/catalog/" + path);
     }
   }
   throw std::out_of_range(path);
-}
-
-std::string resolve_path(const ConfigNode& node, const std::string& path) {
-  const std::filesystem::path p(path);
-  if (p.is_absolute()) return path;
-  const std::string dir = directory_of(node);
-  return dir.empty() ? path : (std::filesystem::path(dir) / p).string();
 }
 
 }  // namespace
 
 std::vector<std::string> llm_names() { return names_under("llms/"); }
 std::vector<std::string> gpu_names() { return names_under("gpus/"); }
+std::vector<std::string> profile_names() { return names_under("profiles/"); }
+ConfigDocument profile_document(const std::string& name) {
+  return document("profiles/" + name + ".json");
+}
 
 LlmSpec llm(const std::string& name) {
   const ConfigDocument doc = document("llms/" + name + ".json");
@@ -50,10 +49,6 @@ LlmSpec llm(const std::string& name) {
 GpuSpec gpu(const std::string& name) {
   const ConfigDocument doc = document("gpus/" + name + ".json");
   return parse_gpu_spec(doc.root());
-}
-
-std::string directory_of(const ConfigNode& node) {
-  return std::filesystem::path(node.file()).parent_path().string();
 }
 
 LlmSpec resolve_llm(const ConfigNode& node) {
@@ -67,7 +62,7 @@ LlmSpec resolve_llm(const ConfigNode& node) {
     return llm(name);
   }
   if (node.json().is_object() && node.has("hf_config")) {
-    const std::string path = resolve_path(node, node.string("hf_config"));
+    const std::string path = node.resolve_path(node.string("hf_config"));
     const std::string name = node.string_or("name", std::filesystem::path(path).parent_path()
                                                         .filename().string());
     node.finish();
@@ -75,7 +70,7 @@ LlmSpec resolve_llm(const ConfigNode& node) {
     return import_hf_config(doc.root(), name.empty() ? "imported" : name);
   }
   if (node.json().is_object() && node.has("file")) {
-    const std::string path = resolve_path(node, node.string("file"));
+    const std::string path = node.resolve_path(node.string("file"));
     node.finish();
     const ConfigDocument doc = ConfigDocument::load_file(path);
     return parse_llm_spec(doc.root());

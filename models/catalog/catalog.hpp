@@ -27,13 +27,14 @@ std::vector<std::string> gpu_names();
 /// A shipped spec by name; throws std::out_of_range for unknown names.
 LlmSpec llm(const std::string& name);
 GpuSpec gpu(const std::string& name);
+/// Names of the embedded calibration/profiles/*.json files, and one of them as a document.
+std::vector<std::string> profile_names();
+ConfigDocument profile_document(const std::string& name);  // throws std::out_of_range
 
 /// Reads a scenario's "model" value (name, hf_config, file or inline).
 LlmSpec resolve_llm(const ConfigNode& node);
 /// Reads a scenario's "gpu" value (name or inline).
 GpuSpec resolve_gpu(const ConfigNode& node);
 
-/// The directory of the file a node came from, for relative paths ("" for the current one).
-std::string directory_of(const ConfigNode& node);
 
 }  // namespace kvsim::catalog

@@ -1,6 +1,11 @@
 #include "models/compute/builtin.hpp"
 
+#include "models/compute/calibrated.hpp"
 #include "models/compute/roofline.hpp"
+
+#include <filesystem>
+
+#include <fmt/format.h>
 
 namespace kvsim {
 
@@ -15,6 +20,37 @@ const ComputeModelRegistry& compute_models() {
            {"launch_overhead", "duration", "4us", "fixed cost per kernel"}},
           [](const ConfigNode& node, const GpuSpec& gpu) -> std::unique_ptr<ComputeModel> {
             return std::make_unique<RooflineModel>(gpu, RooflineModel::Params::from_config(node));
+          });
+    r.add("calibrated",
+          "per-operation tables measured on a GPU, with fitted models between and beyond "
+          "them (kvsim calibrate); the roofline for anything the profile lacks",
+          {{"profile", "name|path", "",
+            "a shipped profile (calibration/profiles) or a profile JSON file"},
+           {"fallback", "{roofline params}", "{}",
+            "roofline parameters for operations the profile does not cover"}},
+          [](const ConfigNode& node, const GpuSpec& gpu) -> std::unique_ptr<ComputeModel> {
+            const ConfigNode p = node.at("profile");
+            const std::string name = p.as_string();
+            DeviceProfile profile;
+            const auto shipped = shipped_profiles();
+            if (std::find(shipped.begin(), shipped.end(), name) != shipped.end()) {
+              profile = shipped_profile(name);
+            } else if (name.ends_with(".json")) {
+              const std::string path = p.resolve_path(name);
+              profile = DeviceProfile::from_json(ConfigDocument::load_file(path).root());
+            } else {
+              p.fail(fmt::format("no shipped profile '{}'; {}, or give a path to a .json file",
+                                 name, valid_values_hint(name, shipped)));
+            }
+            if (profile.gpu != gpu.name) {
+              p.fail(fmt::format("profile '{}' was measured on {}, not on the scenario's {}",
+                                 name, profile.gpu, gpu.name));
+            }
+            RooflineModel::Params fallback;
+            if (const auto f = node.find("fallback")) {
+              fallback = RooflineModel::Params::from_config(*f);
+            }
+            return std::make_unique<CalibratedModel>(gpu, std::move(profile), fallback);
           });
     return r;
   }();

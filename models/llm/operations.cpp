@@ -36,6 +36,7 @@ Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, st
   op.stage = stage;
   op.dtype = p.activations;
   op.gemm = GemmShape{m, n, k};
+  op.rows = m;
   op.flops = 2.0 * d(m) * d(n) * d(k);
   op.weight_bytes = d(n) * d(k) * bytes_of(p.weights);
   op.bytes_read = d(m) * d(k) * bytes_of(p.activations) + op.weight_bytes;
@@ -53,6 +54,7 @@ Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::i
   op.stage = stage;
   op.dtype = p.activations;
   const double elements = d(tokens) * d(width);
+  op.rows = tokens;
   op.flops = flops_per_element * elements;
   op.weight_bytes = d(weights) * bytes_of(p.weights);
   op.bytes_read = inputs * elements * bytes_of(p.activations) + op.weight_bytes;

@@ -73,6 +73,7 @@ struct Operation {
   double bytes_read = 0;
   double bytes_written = 0;
   double weight_bytes = 0;  // part of bytes_read that is weights
+  std::int64_t rows = 0;    // tokens (GEMM m; an elementwise kernel's rows); 0 for attention
   GemmShape gemm;
   AttentionShape attention;
 

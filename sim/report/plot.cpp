@@ -25,7 +25,7 @@ std::string quoted(const std::string& s) {
 
 class Columns {
  public:
-  Columns(const sweep::Table& t, const std::string& source) : t_(t), source_(source) {}
+  Columns(const Table& t, const std::string& source) : t_(t), source_(source) {}
   int index(const std::string& name) const {
     const int c = t_.column(name);
     if (c < 0) {
@@ -46,7 +46,7 @@ class Columns {
   }
 
  private:
-  const sweep::Table& t_;
+  const Table& t_;
   const std::string& source_;
 };
 
@@ -76,7 +76,7 @@ double cell(std::vector<double> v) {
 
 }  // namespace
 
-std::string gnuplot_script(const sweep::Table& table, const PlotSpec& spec,
+std::string gnuplot_script(const Table& table, const PlotSpec& spec,
                            const std::string& source) {
   const Columns cols(table, source);
   std::vector<std::pair<int, std::string>> filters;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/sweep/sweep.hpp"
+#include "sim/core/table.hpp"
 
 namespace kvsim::report {
 
@@ -28,7 +28,7 @@ struct PlotSpec {
 
 /// The gnuplot script (without terminal and output) for `table`; throws InputError naming
 /// `source` when a column is missing or not numeric where it must be.
-std::string gnuplot_script(const sweep::Table& table, const PlotSpec& spec,
+std::string gnuplot_script(const Table& table, const PlotSpec& spec,
                            const std::string& source);
 
 /// Renders the script to `base`.svg and `base`.png (written to temporaries, then renamed).

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "sim/core/config.hpp"
-#include "sim/sweep/table.hpp"
+#include "sim/core/table.hpp"
 
 namespace kvsim::sweep {
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "sim/report/plot.hpp"
+#include "sim/core/table.hpp"
 #include "tools/kvsim/commands.hpp"
 
 namespace kvsim::cli {
@@ -25,7 +26,7 @@ int plot(PlotOptions o) {
     }
     o.spec.where.emplace_back(w.substr(0, eq), w.substr(eq + 1));
   }
-  const sweep::Table table = sweep::read_csv(o.csv);
+  const Table table = read_csv(o.csv);
   const std::string script = report::gnuplot_script(table, o.spec, o.csv);
   report::render(script, o.out);
   if (!o.script.empty()) {

@@ -1,4 +1,4 @@
-#include "sim/sweep/table.hpp"
+#include "sim/core/table.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -7,7 +7,7 @@
 
 #include "sim/core/input_error.hpp"
 
-namespace kvsim::sweep {
+namespace kvsim {
 namespace {
 
 std::string csv_field(const std::string& s) {
@@ -96,4 +96,4 @@ Table read_csv(const std::string& path) {
   return t;
 }
 
-}  // namespace kvsim::sweep
+}  // namespace kvsim

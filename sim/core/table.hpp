@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace kvsim::sweep {
+namespace kvsim {
 
 struct Table {
   std::vector<std::string> columns;
@@ -18,4 +18,4 @@ struct Table {
 /// A CSV file read back; throws InputError naming the file and line.
 Table read_csv(const std::string& path);
 
-}  // namespace kvsim::sweep
+}  // namespace kvsim

@@ -1,0 +1,300 @@
+#include "models/compute/calibrated.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "models/catalog/catalog.hpp"
+
+namespace kvsim {
+namespace {
+
+bool calibrated_dtype(DType t) { return t == DType::kFp16 || t == DType::kBf16; }
+
+
+
+// Linear interpolation over points sorted by m; outside, `fitted` scaled to the nearest end.
+OpCost from_table(const std::vector<MeasuredPoint>& pts, std::int64_t m,
+                  const std::function<double(std::int64_t)>& fitted) {
+  const auto it = std::lower_bound(pts.begin(), pts.end(), m,
+                                   [](const MeasuredPoint& p, std::int64_t v) { return p.m < v; });
+  if (it != pts.end() && it->m == m) return {it->seconds, Provenance::kMeasured};
+  if (it != pts.begin() && it != pts.end()) {
+    const MeasuredPoint& lo = *(it - 1);
+    const MeasuredPoint& hi = *it;
+    const double t = static_cast<double>(m - lo.m) / static_cast<double>(hi.m - lo.m);
+    return {lo.seconds + t * (hi.seconds - lo.seconds), Provenance::kInterpolated};
+  }
+  const MeasuredPoint& end = it == pts.end() ? pts.back() : pts.front();
+  const double at_end = fitted(end.m);
+  const double scale = at_end > 0 ? end.seconds / at_end : 1.0;
+  return {fitted(m) * scale, Provenance::kExtrapolated};
+}
+
+}  // namespace
+
+double LinearFit::predict(std::initializer_list<double> features) const {
+  double t = 0;
+  std::size_t i = 0;
+  for (const double f : features) t += coefficients.at(i++) * f;
+  return t;
+}
+
+Json LinearFit::to_json(const std::vector<std::string>& names) const {
+  Json c = Json::object();
+  for (std::size_t i = 0; i < names.size(); ++i) c[names[i]] = coefficients[i];
+  return Json{{"coefficients", c},
+              {"points", points},
+              {"loo_median_relative_error", loo_median},
+              {"loo_worst_relative_error", loo_worst}};
+}
+
+LinearFit LinearFit::from_json(const ConfigNode& n, std::size_t features) {
+  LinearFit f;
+  const ConfigNode c = n.at("coefficients");
+  for (const auto& [key, value] : c.json().items()) f.coefficients.push_back(c.at(key).as_number());
+  if (f.coefficients.size() != features) {
+    c.fail(fmt::format("expected {} coefficients, got {}", features, f.coefficients.size()));
+  }
+  f.points = static_cast<std::size_t>(n.count_or("points", 0, 0));
+  f.loo_median = n.number_or("loo_median_relative_error", 0, 0, 1e9);
+  f.loo_worst = n.number_or("loo_worst_relative_error", 0, 0, 1e9);
+  n.finish();
+  return f;
+}
+
+double GemmFit::quantised_flops(std::int64_t m, std::int64_t n, std::int64_t k) const {
+  const std::int64_t tiles = ((m + tile_m - 1) / tile_m) * ((n + tile_n - 1) / tile_n);
+  const std::int64_t waves = (tiles + sms - 1) / sms;
+  return static_cast<double>(waves) * sms * static_cast<double>(tile_m * tile_n) * 2.0 *
+         static_cast<double>(k);
+}
+
+double GemmFit::predict(const Operation& op) const {
+  const GemmShape& g = op.gemm;
+  const double w = g.m > 0 ? quantised_flops(g.m, g.n, g.k) : op.flops;
+  return std::max(0.0, fit.predict({1.0, w, op.bytes()}));
+}
+
+std::optional<ShapeKey> ShapeKey::of(const Operation& op) {
+  if (op.rows <= 0) return std::nullopt;
+  if (op.op_class == OpClass::kGemm) {
+    return ShapeKey{OpClass::kGemm, OpKind::kQkvProj, op.gemm.n, op.gemm.k};
+  }
+  if (op.op_class == OpClass::kElementwise) {
+    return ShapeKey{OpClass::kElementwise, op.kind,
+                    std::llround(op.bytes() / static_cast<double>(op.rows)), 0};
+  }
+  return std::nullopt;
+}
+
+Operation at_rows(const Operation& op, std::int64_t m) {
+  Operation o = op;
+  const double scale = static_cast<double>(m) / static_cast<double>(op.rows);
+  o.rows = m;
+  if (o.gemm.m > 0) o.gemm.m = m;
+  o.flops *= scale;
+  if (op.weight_bytes < op.bytes_read) {
+    o.bytes_read = op.weight_bytes + (op.bytes_read - op.weight_bytes) * scale;
+  } else {
+    o.bytes_read *= scale;  // a gather (embedding): the rows read grow with the tokens
+    o.weight_bytes = o.bytes_read;
+  }
+  o.bytes_written *= scale;
+  return o;
+}
+
+std::string ShapeKey::describe() const {
+  if (op_class == OpClass::kGemm) return fmt::format("gemm n={} k={}", a, b);
+  return fmt::format("{} {} B/token", to_string(kind), a);
+}
+
+Json DeviceProfile::to_json() const {
+  Json tables_json = Json::array();
+  for (const auto& [key, pts] : tables) {
+    Json points = Json::array();
+    for (const auto& p : pts) points.push_back({p.m, p.seconds});
+    Json t{{"points", points}};
+    if (key.op_class == OpClass::kGemm) {
+      t["gemm"] = {{"n", key.a}, {"k", key.b}};
+    } else {
+      t["elementwise"] = {{"kind", to_string(key.kind)}, {"bytes_per_token", key.a}};
+    }
+    tables_json.push_back(t);
+  }
+  Json out{{"kind", "kvsim-device-profile"},
+           {"version", 1},
+           {"name", name},
+           {"gpu", gpu},
+           {"provenance", provenance},
+           {"tables", tables_json},
+           {"attention_range", attention_range},
+           {"report", report}};
+  if (gemm) {
+    out["gemm_fit"] = {{"tile_m", gemm->tile_m},
+                       {"tile_n", gemm->tile_n},
+                       {"sms", gemm->sms},
+                       {"fit", gemm->fit.to_json({"launch_s", "s_per_quantised_flop",
+                                                  "s_per_byte"})}};
+  }
+  if (elementwise) out["elementwise_fit"] = elementwise->to_json({"launch_s", "s_per_byte"});
+  if (attention_prefill) {
+    out["attention_prefill_fit"] =
+        attention_prefill->to_json({"launch_s", "s_per_flop", "s_per_byte"});
+  }
+  if (attention_decode) {
+    out["attention_decode_fit"] =
+        attention_decode->to_json({"launch_s", "s_per_flop", "s_per_byte"});
+  }
+  return out;
+}
+
+DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
+  if (n.string("kind") != "kvsim-device-profile") {
+    n.at("kind").fail("not a kvsim device profile (make one with kvsim calibrate)");
+  }
+  (void)n.find("version");
+  DeviceProfile p;
+  p.name = n.string("name");
+  p.gpu = n.string("gpu");
+  if (const auto v = n.find("provenance")) p.provenance = v->json();
+  if (const auto v = n.find("report")) p.report = v->json();
+  if (const auto v = n.find("attention_range")) p.attention_range = v->json();
+  static const std::vector<OpKind> kinds = [] {
+    std::vector<OpKind> k;
+    for (int i = 0; i <= static_cast<int>(OpKind::kSampling); ++i) k.push_back(OpKind(i));
+    return k;
+  }();
+  for (const ConfigNode& t : n.at("tables").elements()) {
+    ShapeKey key;
+    if (const auto g = t.find("gemm")) {
+      key = ShapeKey{OpClass::kGemm, OpKind::kQkvProj, g->count("n"), g->count("k")};
+      g->finish();
+    } else {
+      const ConfigNode e = t.at("elementwise");
+      std::vector<std::string> names;
+      for (const OpKind k : kinds) names.push_back(to_string(k));
+      const std::string kind = e.at("kind").as_one_of(names);
+      key.op_class = OpClass::kElementwise;
+      key.kind = kinds[static_cast<std::size_t>(
+          std::find(names.begin(), names.end(), kind) - names.begin())];
+      key.a = e.count("bytes_per_token");
+      e.finish();
+    }
+    std::vector<MeasuredPoint> pts;
+    for (const ConfigNode& pt : t.at("points").elements()) {
+      const auto pair = pt.elements();
+      if (pair.size() != 2) pt.fail("a point is [tokens, seconds]");
+      pts.push_back({pair[0].as_integer(), pair[1].as_number()});
+    }
+    std::sort(pts.begin(), pts.end(),
+              [](const MeasuredPoint& a, const MeasuredPoint& b) { return a.m < b.m; });
+    t.finish();
+    p.tables[key] = std::move(pts);
+  }
+  if (const auto g = n.find("gemm_fit")) {
+    GemmFit f;
+    f.tile_m = g->count("tile_m");
+    f.tile_n = g->count("tile_n");
+    f.sms = static_cast<int>(g->count("sms"));
+    f.fit = LinearFit::from_json(g->at("fit"), 3);
+    g->finish();
+    p.gemm = f;
+  }
+  if (const auto e = n.find("elementwise_fit")) p.elementwise = LinearFit::from_json(*e, 2);
+  if (const auto a = n.find("attention_prefill_fit")) {
+    p.attention_prefill = LinearFit::from_json(*a, 3);
+  }
+  if (const auto a = n.find("attention_decode_fit")) {
+    p.attention_decode = LinearFit::from_json(*a, 3);
+  }
+  n.finish();
+  return p;
+}
+
+CalibratedModel::CalibratedModel(GpuSpec gpu, DeviceProfile profile,
+                                 RooflineModel::Params fallback)
+    : gpu_(gpu), profile_(std::move(profile)), roofline_(std::move(gpu), fallback) {}
+
+std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const {
+  if (!calibrated_dtype(op.dtype)) return std::nullopt;
+  switch (op.op_class) {
+    case OpClass::kGemm:
+      if (profile_.gemm) return profile_.gemm->predict(op);
+      break;
+    case OpClass::kElementwise:
+      if (profile_.elementwise) return std::max(0.0, profile_.elementwise->predict({1.0, op.bytes()}));
+      break;
+    case OpClass::kAttention: {
+      const bool fused = op.kind == OpKind::kAttention;
+      const auto& fit = op.attention.prefill ? profile_.attention_prefill
+                                             : profile_.attention_decode;
+      if (fused && fit) return std::max(0.0, fit->predict({1.0, op.flops, op.bytes()}));
+      // Eager attention's two products are batched GEMMs: the GEMM fit without tiling.
+      if (!fused && profile_.gemm) {
+        return std::max(0.0, profile_.gemm->fit.predict({1.0, op.flops, op.bytes()}));
+      }
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+OpCost CalibratedModel::cost(const Operation& op) const {
+  const std::optional<double> fitted = fitted_seconds(op);
+  if (!fitted) return roofline_.cost(op);
+  if (const auto key = ShapeKey::of(op)) {
+    if (const auto it = profile_.tables.find(*key); it != profile_.tables.end()) {
+      return from_table(it->second, op.rows,
+                        [&](std::int64_t m) { return *fitted_seconds(at_rows(op, m)); });
+    }
+  }
+  if (op.op_class == OpClass::kAttention && op.kind == OpKind::kAttention) {
+    const Json& r = profile_.attention_range;
+    const Json& shapes = r.value("shapes", Json::array());
+    const bool shape_measured =
+        std::any_of(shapes.begin(), shapes.end(), [&](const Json& s) {
+          return s.value("heads", 0) == op.attention.heads &&
+                 s.value("kv_heads", 0) == op.attention.kv_heads &&
+                 s.value("head_dim", 0) == op.attention.head_dim;
+        });
+    const std::string side = op.attention.prefill ? "prefill" : "decode";
+    const bool inside = shape_measured && r.contains(side) &&
+                        op.attention.q_tokens <= r[side].value("max_q_tokens", 0) &&
+                        op.attention.kv_tokens <= r[side].value("max_kv_tokens", 0);
+    return {*fitted, inside ? Provenance::kInterpolated : Provenance::kExtrapolated};
+  }
+  return {*fitted, Provenance::kExtrapolated};
+}
+
+std::string CalibratedModel::describe() const {
+  return fmt::format("calibrated profile {} ({} tables) on {}", profile_.name,
+                     profile_.tables.size(), gpu_.name);
+}
+
+Json CalibratedModel::to_json() const {
+  return Json{{"type", "calibrated"}, {"profile", profile_.name}};
+}
+
+}  // namespace kvsim
+
+namespace kvsim {
+
+std::vector<std::string> shipped_profiles() {
+  std::vector<std::string> out;
+  for (const std::string& name : catalog::profile_names()) {
+    const ConfigDocument doc = catalog::profile_document(name);
+    if (doc.json().value("kind", "") == "kvsim-device-profile") out.push_back(name);
+  }
+  return out;
+}
+
+DeviceProfile shipped_profile(const std::string& name) {
+  const ConfigDocument doc = catalog::profile_document(name);
+  return DeviceProfile::from_json(doc.root());
+}
+
+}  // namespace kvsim

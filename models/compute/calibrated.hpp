@@ -1,0 +1,105 @@
+#pragma once
+// The calibrated compute model: per-operation costs from a device profile built by
+// `kvsim calibrate` out of real GPU measurements.
+//
+// A profile holds
+//   - tables: measured medians per operation shape (a GEMM's n and k; an elementwise kernel's
+//     kind and bytes per token), over token counts m. Between measured m the time is linear
+//     (interpolated); at a measured m it is the measurement; past the ends the fitted model is
+//     scaled to meet the nearest measurement (extrapolated).
+//   - fitted models, for shapes no table covers:
+//       GEMM         t = c0 + c1 W + c2 B, W = ceil(tiles / SMs) x SMs x Tm x Tn x 2k (the
+//                    FLOPs the GPU spends with tile and wave quantisation), B = bytes moved;
+//       elementwise  t = c0 + c1 B;
+//       attention    t = c0 + c1 FLOPs + c2 B (prefill and decode separately);
+//     a launch cost, a throughput regime and a memory regime, fitted by least squares.
+// Data types other than fp16/bf16 and operations with no table or fit fall back to the roofline
+// and say so. Every answer carries its provenance.
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "models/compute/roofline.hpp"
+
+namespace kvsim {
+
+/// A linear model over named features, fitted by least squares.
+struct LinearFit {
+  std::vector<double> coefficients;  // one per feature, in feature order
+  double loo_median = 0;             // leave-one-out relative error, median
+  double loo_worst = 0;              // and worst
+  std::size_t points = 0;
+
+  double predict(std::initializer_list<double> features) const;
+  Json to_json(const std::vector<std::string>& names) const;
+  static LinearFit from_json(const ConfigNode& node, std::size_t features);
+};
+
+struct GemmFit {
+  std::int64_t tile_m = 128;
+  std::int64_t tile_n = 128;
+  int sms = 0;
+  LinearFit fit;  // features: 1, W, B
+
+  /// W: FLOPs spent with tile and wave quantisation.
+  double quantised_flops(std::int64_t m, std::int64_t n, std::int64_t k) const;
+  double predict(const Operation& op) const;
+};
+
+/// Table key: GEMMs by (n, k); elementwise kernels by kind and bytes per token.
+struct ShapeKey {
+  OpClass op_class = OpClass::kGemm;
+  OpKind kind = OpKind::kQkvProj;  // elementwise only (GEMMs of any kind share a shape)
+  std::int64_t a = 0;              // GEMM n; elementwise bytes per token
+  std::int64_t b = 0;              // GEMM k; elementwise 0
+  auto operator<=>(const ShapeKey&) const = default;
+  static std::optional<ShapeKey> of(const Operation& op);  // none for attention
+  std::string describe() const;
+};
+
+/// The same operation over m rows instead of op.rows (FLOPs and activation bytes scale).
+Operation at_rows(const Operation& op, std::int64_t m);
+
+struct MeasuredPoint {
+  std::int64_t m = 0;  // tokens (GEMM rows)
+  double seconds = 0;
+};
+
+struct DeviceProfile {
+  std::string name;
+  std::string gpu;  // catalog name of the device measured
+  Json provenance;  // source, licence, coverage, gaps
+  std::map<ShapeKey, std::vector<MeasuredPoint>> tables;  // points sorted by m
+  std::optional<GemmFit> gemm;
+  std::optional<LinearFit> elementwise;       // features: 1, B
+  std::optional<LinearFit> attention_prefill;  // features: 1, FLOPs, B
+  std::optional<LinearFit> attention_decode;   // features: 1, FLOPs, B
+  Json attention_range;  // the measured attention shapes (heads, q and kv ranges)
+  Json report;           // fit quality, per table and per model
+
+  Json to_json() const;
+  static DeviceProfile from_json(const ConfigNode& node);
+};
+
+class CalibratedModel final : public ComputeModel {
+ public:
+  CalibratedModel(GpuSpec gpu, DeviceProfile profile, RooflineModel::Params fallback);
+  OpCost cost(const Operation& op) const override;
+  std::string describe() const override;
+  Json to_json() const override;
+  const DeviceProfile& profile() const { return profile_; }
+  /// The fitted model alone (no tables), for checking the fit against measurements.
+  std::optional<double> fitted_seconds(const Operation& op) const;
+
+ private:
+  GpuSpec gpu_;
+  DeviceProfile profile_;
+  RooflineModel roofline_;
+};
+
+/// The profiles shipped in calibration/profiles/ (compiled in), by name.
+std::vector<std::string> shipped_profiles();
+DeviceProfile shipped_profile(const std::string& name);  // throws std::out_of_range
+
+}  // namespace kvsim
