@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "sim/core/input_error.hpp"
+
 namespace kvsim::report {
 namespace {
 
