@@ -29,7 +29,7 @@ int run_sweep_command(const SweepOptions& o) {
                fmt::join(spec.columns, ", "));
   }
   Progress progress("kvsim sweep", n, !o.quiet);
-  const sweep::Table table =
+  const Table table =
       sweep::run_sweep(spec, [&](std::size_t done) { progress.update(done); });
   const double wall = progress.elapsed_seconds();
   const Json summary = sweep::summarize(spec, table);
