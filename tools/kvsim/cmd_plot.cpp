@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "sim/report/plot.hpp"
+#include "sim/core/input_error.hpp"
 #include "sim/core/table.hpp"
 #include "tools/kvsim/commands.hpp"
 
