@@ -10,6 +10,12 @@
 #include "models/catalog/catalog.hpp"
 
 namespace kvsim {
+
+const std::vector<std::string> kGemmFeatures{"launch_s", "s_per_quantised_flop", "s_per_byte"};
+const std::vector<std::string> kElementwiseFeatures{"launch_s", "s_per_byte"};
+const std::vector<std::string> kAttentionFeatures{"launch_s", "s_per_flop", "s_per_byte"};
+const std::vector<std::string> kDecodeAttentionFeatures{"launch_s", "s_per_byte", "s_per_request"};
+
 namespace {
 
 bool calibrated_dtype(DType t) { return t == DType::kFp16 || t == DType::kBf16; }
@@ -52,13 +58,11 @@ Json LinearFit::to_json(const std::vector<std::string>& names) const {
               {"loo_worst_relative_error", loo_worst}};
 }
 
-LinearFit LinearFit::from_json(const ConfigNode& n, std::size_t features) {
+LinearFit LinearFit::from_json(const ConfigNode& n, const std::vector<std::string>& names) {
   LinearFit f;
   const ConfigNode c = n.at("coefficients");
-  for (const auto& [key, value] : c.json().items()) f.coefficients.push_back(c.at(key).as_number());
-  if (f.coefficients.size() != features) {
-    c.fail(fmt::format("expected {} coefficients, got {}", features, f.coefficients.size()));
-  }
+  for (const std::string& name : names) f.coefficients.push_back(c.at(name).as_number());
+  c.finish();
   f.points = static_cast<std::size_t>(n.count_or("points", 0, 0));
   f.loo_median = n.number_or("loo_median_relative_error", 0, 0, 1e9);
   f.loo_worst = n.number_or("loo_worst_relative_error", 0, 0, 1e9);
@@ -85,8 +89,10 @@ std::optional<ShapeKey> ShapeKey::of(const Operation& op) {
     return ShapeKey{OpClass::kGemm, OpKind::kQkvProj, op.gemm.n, op.gemm.k};
   }
   if (op.op_class == OpClass::kElementwise) {
+    // Per-token activation bytes: weights (a norm's scale) do not grow with the tokens.
     return ShapeKey{OpClass::kElementwise, op.kind,
-                    std::llround(op.bytes() / static_cast<double>(op.rows)), 0};
+                    std::llround((op.bytes() - op.weight_bytes) / static_cast<double>(op.rows)),
+                    0};
   }
   return std::nullopt;
 }
@@ -137,17 +143,21 @@ Json DeviceProfile::to_json() const {
     out["gemm_fit"] = {{"tile_m", gemm->tile_m},
                        {"tile_n", gemm->tile_n},
                        {"sms", gemm->sms},
-                       {"fit", gemm->fit.to_json({"launch_s", "s_per_quantised_flop",
-                                                  "s_per_byte"})}};
+                       {"fit", gemm->fit.to_json(kGemmFeatures)}};
   }
-  if (elementwise) out["elementwise_fit"] = elementwise->to_json({"launch_s", "s_per_byte"});
+  if (elementwise) out["elementwise_fit"] = elementwise->to_json(kElementwiseFeatures);
+  Json by_kind = Json::object();
+  for (const auto& [kind, fit] : elementwise_by_kind) {
+    by_kind[to_string(kind)] = fit.to_json(kElementwiseFeatures);
+  }
+  if (!by_kind.empty()) out["elementwise_fits_by_kind"] = by_kind;
   if (attention_prefill) {
     out["attention_prefill_fit"] =
-        attention_prefill->to_json({"launch_s", "s_per_flop", "s_per_byte"});
+        attention_prefill->to_json(kAttentionFeatures);
   }
   if (attention_decode) {
     out["attention_decode_fit"] =
-        attention_decode->to_json({"launch_s", "s_per_flop", "s_per_byte"});
+        attention_decode->to_json(kDecodeAttentionFeatures);
   }
   return out;
 }
@@ -200,16 +210,29 @@ DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
     f.tile_m = g->count("tile_m");
     f.tile_n = g->count("tile_n");
     f.sms = static_cast<int>(g->count("sms"));
-    f.fit = LinearFit::from_json(g->at("fit"), 3);
+    f.fit = LinearFit::from_json(g->at("fit"), kGemmFeatures);
     g->finish();
     p.gemm = f;
   }
-  if (const auto e = n.find("elementwise_fit")) p.elementwise = LinearFit::from_json(*e, 2);
+  if (const auto e = n.find("elementwise_fit")) {
+    p.elementwise = LinearFit::from_json(*e, kElementwiseFeatures);
+  }
+  if (const auto e = n.find("elementwise_fits_by_kind")) {
+    std::vector<std::string> names;
+    for (const OpKind k : kinds) names.push_back(to_string(k));
+    for (const auto& [key, value] : e->json().items()) {
+      const ConfigNode f = e->at(key);
+      const auto at = std::find(names.begin(), names.end(), key);
+      if (at == names.end()) f.fail(fmt::format("unknown operation; {}", valid_values_hint(key, names)));
+      p.elementwise_by_kind[kinds[static_cast<std::size_t>(at - names.begin())]] =
+          LinearFit::from_json(f, kElementwiseFeatures);
+    }
+  }
   if (const auto a = n.find("attention_prefill_fit")) {
-    p.attention_prefill = LinearFit::from_json(*a, 3);
+    p.attention_prefill = LinearFit::from_json(*a, kAttentionFeatures);
   }
   if (const auto a = n.find("attention_decode_fit")) {
-    p.attention_decode = LinearFit::from_json(*a, 3);
+    p.attention_decode = LinearFit::from_json(*a, kDecodeAttentionFeatures);
   }
   n.finish();
   return p;
@@ -225,14 +248,23 @@ std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const
     case OpClass::kGemm:
       if (profile_.gemm) return profile_.gemm->predict(op);
       break;
-    case OpClass::kElementwise:
-      if (profile_.elementwise) return std::max(0.0, profile_.elementwise->predict({1.0, op.bytes()}));
+    case OpClass::kElementwise: {
+      const auto it = profile_.elementwise_by_kind.find(op.kind);
+      const LinearFit* fit = it != profile_.elementwise_by_kind.end() ? &it->second
+                             : profile_.elementwise                   ? &*profile_.elementwise
+                                                                      : nullptr;
+      if (fit != nullptr) return std::max(0.0, fit->predict({1.0, op.bytes()}));
       break;
+    }
     case OpClass::kAttention: {
       const bool fused = op.kind == OpKind::kAttention;
-      const auto& fit = op.attention.prefill ? profile_.attention_prefill
-                                             : profile_.attention_decode;
-      if (fused && fit) return std::max(0.0, fit->predict({1.0, op.flops, op.bytes()}));
+      if (fused && op.attention.prefill && profile_.attention_prefill) {
+        return std::max(0.0, profile_.attention_prefill->predict({1.0, op.flops, op.bytes()}));
+      }
+      if (fused && !op.attention.prefill && profile_.attention_decode) {
+        return std::max(0.0, profile_.attention_decode->predict(
+                                 {1.0, op.bytes(), static_cast<double>(op.attention.batch)}));
+      }
       // Eager attention's two products are batched GEMMs: the GEMM fit without tiling.
       if (!fused && profile_.gemm) {
         return std::max(0.0, profile_.gemm->fit.predict({1.0, op.flops, op.bytes()}));

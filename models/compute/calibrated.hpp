@@ -11,7 +11,7 @@
 //       GEMM         t = c0 + c1 W + c2 B, W = ceil(tiles / SMs) x SMs x Tm x Tn x 2k (the
 //                    FLOPs the GPU spends with tile and wave quantisation), B = bytes moved;
 //       elementwise  t = c0 + c1 B;
-//       attention    t = c0 + c1 FLOPs + c2 B (prefill and decode separately);
+//       attention    prefill t = c0 + c1 FLOPs + c2 B; decode t = c0 + c1 B + c2 requests;
 //     a launch cost, a throughput regime and a memory regime, fitted by least squares.
 // Data types other than fp16/bf16 and operations with no table or fit fall back to the roofline
 // and say so. Every answer carries its provenance.
@@ -33,8 +33,15 @@ struct LinearFit {
 
   double predict(std::initializer_list<double> features) const;
   Json to_json(const std::vector<std::string>& names) const;
-  static LinearFit from_json(const ConfigNode& node, std::size_t features);
+  /// Reads the coefficients named `names`, in that order (the features' order).
+  static LinearFit from_json(const ConfigNode& node, const std::vector<std::string>& names);
 };
+
+/// Feature names of the fitted models, in the order predict() takes them.
+extern const std::vector<std::string> kGemmFeatures;
+extern const std::vector<std::string> kElementwiseFeatures;
+extern const std::vector<std::string> kAttentionFeatures;        // prefill
+extern const std::vector<std::string> kDecodeAttentionFeatures;  // decode: per-request cost
 
 struct GemmFit {
   std::int64_t tile_m = 128;
@@ -72,9 +79,10 @@ struct DeviceProfile {
   Json provenance;  // source, licence, coverage, gaps
   std::map<ShapeKey, std::vector<MeasuredPoint>> tables;  // points sorted by m
   std::optional<GemmFit> gemm;
-  std::optional<LinearFit> elementwise;       // features: 1, B
+  std::optional<LinearFit> elementwise;       // features: 1, B (all kinds pooled)
+  std::map<OpKind, LinearFit> elementwise_by_kind;  // features: 1, B
   std::optional<LinearFit> attention_prefill;  // features: 1, FLOPs, B
-  std::optional<LinearFit> attention_decode;   // features: 1, FLOPs, B
+  std::optional<LinearFit> attention_decode;   // features: 1, B, requests
   Json attention_range;  // the measured attention shapes (heads, q and kv ranges)
   Json report;           // fit quality, per table and per model
 

@@ -27,5 +27,6 @@ void add_search(CLI::App& app, Command& selected);
 void add_sweep(CLI::App& app, Command& selected);
 void add_train_predictor(CLI::App& app, Command& selected);
 void add_plot(CLI::App& app, Command& selected);
+void add_calibrate(CLI::App& app, Command& selected);
 
 }  // namespace kvsim::cli

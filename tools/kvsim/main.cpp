@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   kvsim::cli::add_sweep(app, selected);
   kvsim::cli::add_train_predictor(app, selected);
   kvsim::cli::add_plot(app, selected);
+  kvsim::cli::add_calibrate(app, selected);
   kvsim::cli::add_validate(app, selected);
   kvsim::cli::add_list(app, selected);
   kvsim::cli::add_explain(app, selected);
