@@ -32,6 +32,31 @@ std::pair<double, double> interpolation_loo(const std::vector<MeasuredPoint>& pt
   return {median(errors), *std::max_element(errors.begin(), errors.end())};
 }
 
+// Pool adjacent violators: the closest non-decreasing sequence (least squares) to measured
+// times that noise made dip (a kernel is never faster on more tokens).
+void make_monotone(std::vector<MeasuredPoint>& pts) {
+  struct Block {
+    double sum;
+    std::size_t count;
+  };
+  std::vector<Block> blocks;
+  for (const auto& p : pts) {
+    blocks.push_back({p.seconds, 1});
+    while (blocks.size() > 1) {
+      const Block& b = blocks.back();
+      const Block& a = blocks[blocks.size() - 2];
+      if (a.sum / static_cast<double>(a.count) <= b.sum / static_cast<double>(b.count)) break;
+      const Block merged{a.sum + b.sum, a.count + b.count};
+      blocks.pop_back();
+      blocks.back() = merged;
+    }
+  }
+  std::size_t i = 0;
+  for (const Block& b : blocks) {
+    for (std::size_t j = 0; j < b.count; ++j) pts[i++].seconds = b.sum / static_cast<double>(b.count);
+  }
+}
+
 Json fit_json(const LinearFit& f) {
   return Json{{"points", f.points},
               {"loo_median_relative_error", f.loo_median},
@@ -153,6 +178,7 @@ DeviceProfile fit_profile(const std::vector<Measurement>& measurements, const Gp
       pts.push_back({m, sum / static_cast<double>(values.size())});
     }
     const auto [loo_median, loo_worst] = interpolation_loo(pts);
+    make_monotone(pts);
     tables.push_back({{"shape", key.describe()},
                       {"points", pts.size()},
                       {"interpolation_loo_median", loo_median},

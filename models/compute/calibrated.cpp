@@ -276,6 +276,14 @@ std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const
 }
 
 OpCost CalibratedModel::cost(const Operation& op) const {
+  OpCost c = unfloored_cost(op);
+  // No answer may beat physics: the FLOPs at the dtype's peak, the bytes at HBM bandwidth.
+  const double floor = std::max(op.flops / gpu_.peak_flops(op.dtype), op.bytes() / gpu_.hbm_bandwidth);
+  c.seconds = std::max(c.seconds, floor);
+  return c;
+}
+
+OpCost CalibratedModel::unfloored_cost(const Operation& op) const {
   const std::optional<double> fitted = fitted_seconds(op);
   if (!fitted) return roofline_.cost(op);
   if (const auto key = ShapeKey::of(op)) {

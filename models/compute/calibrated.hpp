@@ -101,6 +101,7 @@ class CalibratedModel final : public ComputeModel {
   std::optional<double> fitted_seconds(const Operation& op) const;
 
  private:
+  OpCost unfloored_cost(const Operation& op) const;
   GpuSpec gpu_;
   DeviceProfile profile_;
   RooflineModel roofline_;

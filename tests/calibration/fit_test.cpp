@@ -1,0 +1,116 @@
+// The fit recovers known coefficients from synthetic measurements with seeded noise; tables are
+// made monotone; no fitted cost is negative.
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "calibration/fit/calibration.hpp"
+#include "models/catalog/catalog.hpp"
+
+namespace kvsim::calibration {
+namespace {
+
+Operation gemm_op(std::int64_t mi, std::int64_t ni, std::int64_t ki) {
+  const auto m = static_cast<double>(mi);
+  const auto n = static_cast<double>(ni);
+  const auto k = static_cast<double>(ki);
+  Operation o{};
+  o.kind = OpKind::kQkvProj;
+  o.op_class = OpClass::kGemm;
+  o.dtype = DType::kFp16;
+  o.gemm = GemmShape{mi, ni, ki};
+  o.rows = mi;
+  o.flops = 2.0 * m * n * k;
+  o.weight_bytes = 2.0 * n * k;
+  o.bytes_read = 2.0 * m * k + o.weight_bytes;
+  o.bytes_written = 2.0 * m * n;
+  return o;
+}
+
+}  // namespace
+
+TEST(Fit, RecoversKnownCoefficientsFromNoisyMeasurements) {
+  // t = 3 us + 5e-15 s/FLOP x F + 4e-13 s/B x B, times lognormal noise of 2%.
+  std::mt19937_64 random(7);
+  std::lognormal_distribution<double> noise(0.0, 0.02);
+  // Log-uniform sizes, as a benchmark sweep covers them: small kernels pin down the launch term.
+  std::uniform_real_distribution<double> f(std::log(1e6), std::log(1e13));
+  std::uniform_real_distribution<double> b(std::log(1e3), std::log(1e9));
+  std::vector<std::vector<double>> x;
+  std::vector<double> y;
+  for (int i = 0; i < 400; ++i) {
+    const double flops = std::exp(f(random));
+    const double bytes = std::exp(b(random));
+    x.push_back({1.0, flops, bytes});
+    y.push_back((3e-6 + 5e-15 * flops + 4e-13 * bytes) * noise(random));
+  }
+  const LinearFit fit = fit_relative(x, y);
+  EXPECT_NEAR(fit.coefficients[0], 3e-6, 0.05 * 3e-6);
+  EXPECT_NEAR(fit.coefficients[1], 5e-15, 0.05 * 5e-15);
+  EXPECT_NEAR(fit.coefficients[2], 4e-13, 0.05 * 4e-13);
+  EXPECT_LT(fit.loo_median, 0.03);  // about the noise
+}
+
+TEST(Fit, DropsTermsThatWouldGoNegative) {
+  // No per-byte cost in the truth; noise must not produce a negative one.
+  std::mt19937_64 random(3);
+  std::lognormal_distribution<double> noise(0.0, 0.05);
+  std::vector<std::vector<double>> x;
+  std::vector<double> y;
+  for (int i = 1; i <= 100; ++i) {
+    const double flops = 1e10 * i;
+    x.push_back({1.0, flops, 1e6 * (100 - i)});
+    y.push_back((2e-6 + 4e-15 * flops) * noise(random));
+  }
+  const LinearFit fit = fit_relative(x, y);
+  for (const double c : fit.coefficients) EXPECT_GE(c, 0);
+}
+
+TEST(Fit, GemmProfileRecoversTheTileAndWaveModel) {
+  // Measurements made by a known quantised model: the fit finds its tile and coefficients.
+  const GpuSpec gpu = catalog::gpu("a100-sxm4-80gb");
+  GemmFit truth;
+  truth.tile_m = 128;
+  truth.tile_n = 128;
+  truth.sms = gpu.sm_count;
+  truth.fit.coefficients = {4e-6, 4.5e-15, 6e-13};
+  std::mt19937_64 random(11);
+  std::lognormal_distribution<double> noise(0.0, 0.01);
+  std::vector<Measurement> ms;
+  for (const auto& [n, k] : {std::pair{12288L, 4096L}, {4096L, 4096L}, {22016L, 4096L},
+                           {4096L, 11008L}, {1280L, 8192L}}) {
+    for (std::int64_t m = 1; m <= 8192; m = m < 64 ? m + 7 : m + 96) {
+      const Operation op = gemm_op(m, n, k);
+      ms.push_back({op, truth.predict(op) * noise(random), "synthetic"});
+    }
+  }
+  const DeviceProfile p = fit_profile(ms, gpu, {"synthetic", {}});
+  ASSERT_TRUE(p.gemm);
+  EXPECT_EQ(p.gemm->tile_m, 128);
+  EXPECT_EQ(p.gemm->tile_n, 128);
+  // The rates within 5%; the launch term within 10%: tile padding makes even one-token GEMMs
+  // several microseconds of work, so only a few points see the launch cost alone.
+  const std::array<double, 3> tolerance{0.10, 0.05, 0.05};
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(p.gemm->fit.coefficients[i], truth.fit.coefficients[i],
+                tolerance[i] * truth.fit.coefficients[i]);
+  }
+  EXPECT_EQ(p.tables.size(), 5u);
+}
+
+TEST(Fit, TablesAreMadeMonotoneInTokens) {
+  // A measured dip (noise: 65 us at 1 token, 63 us at 2) is pooled away.
+  const GpuSpec gpu = catalog::gpu("a100-sxm4-80gb");
+  std::vector<Measurement> ms{{gemm_op(1, 4096, 4096), 65e-6, "a"},
+                              {gemm_op(2, 4096, 4096), 63e-6, "b"},
+                              {gemm_op(4, 4096, 4096), 64e-6, "c"},
+                              {gemm_op(8, 4096, 4096), 70e-6, "d"}};
+  const DeviceProfile p = fit_profile(ms, gpu, {"synthetic", {}});
+  const auto& pts = p.tables.begin()->second;
+  for (std::size_t i = 1; i < pts.size(); ++i) EXPECT_LE(pts[i - 1].seconds, pts[i].seconds);
+  EXPECT_DOUBLE_EQ(pts[0].seconds, 64e-6);  // (65 + 63 + 64) / 3
+  EXPECT_DOUBLE_EQ(pts[3].seconds, 70e-6);
+}
+
+}  // namespace kvsim::calibration
