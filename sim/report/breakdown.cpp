@@ -9,6 +9,24 @@
 namespace kvsim::report {
 namespace {
 
+std::string shape_of(const Operation& op) {
+  switch (op.op_class) {
+    case OpClass::kGemm:
+      return fmt::format("{} x {} x {}", op.gemm.m, op.gemm.n, op.gemm.k);
+    case OpClass::kElementwise:
+      if (op.rows > 0) {
+        return fmt::format("{} rows x {:.0f} B", op.rows,
+                           (op.bytes() - op.weight_bytes) / static_cast<double>(op.rows));
+      }
+      break;
+    case OpClass::kAttention:
+      break;
+  }
+  const AttentionShape& a = op.attention;
+  return fmt::format("q {} x kv {}, {}/{} heads x {}", a.q_tokens, a.kv_tokens, a.heads,
+                     a.kv_heads, a.head_dim);
+}
+
 void add(PassBreakdown& pass, const ComputeModel& compute, const std::vector<Operation>& ops,
          std::int64_t repeat) {
   for (const Operation& op : ops) {
@@ -17,7 +35,7 @@ void add(PassBreakdown& pass, const ComputeModel& compute, const std::vector<Ope
     auto it = std::find_if(pass.ops.begin(), pass.ops.end(),
                            [&](const OpLine& l) { return l.op == name; });
     if (it == pass.ops.end()) {
-      pass.ops.push_back(OpLine{name, 0, 0, 0, 0, cost.provenance});
+      pass.ops.push_back(OpLine{name, 0, 0, 0, 0, cost.provenance, shape_of(op)});
       it = pass.ops.end() - 1;
     }
     const auto r = static_cast<double>(repeat);
@@ -56,6 +74,19 @@ PassBreakdown decode_breakdown(const LlmSpec& model, const ComputeModel& compute
   add(pass, compute, decode_layer(model, lengths, options), model.layers);
   add(pass, compute, std::vector<Operation>(ends.begin() + 1, ends.end()), 1);
   return pass;
+}
+
+std::string format_explained(const PassBreakdown& pass) {
+  std::string out = fmt::format("{}:\n  {:<15} {:>34} {:>11} {:>9} {:>9}  {}\n", pass.what,
+                                "operation", "shape (first call)", "us/call", "TFLOP/s", "GB/s",
+                                "source");
+  for (const OpLine& l : pass.ops) {
+    const double per_call = l.seconds / static_cast<double>(l.calls);
+    out += fmt::format("  {:<15} {:>34} {:>11.2f} {:>9.1f} {:>9.1f}  {}\n", l.op, l.shape,
+                       per_call * 1e6, l.seconds > 0 ? l.flops / l.seconds * 1e-12 : 0.0,
+                       l.seconds > 0 ? l.bytes / l.seconds * 1e-9 : 0.0, to_string(l.provenance));
+  }
+  return out;
 }
 
 std::string format_table(const PassBreakdown& pass) {

@@ -16,6 +16,7 @@ struct OpLine {
   double bytes = 0;
   double seconds = 0;
   Provenance provenance = Provenance::kRoofline;
+  std::string shape;  // of the first call: "4096 x 12288 x 4096", "q 4096 x kv 4096, 32/32 x 128"
 };
 
 struct PassBreakdown {
@@ -33,6 +34,9 @@ PassBreakdown decode_breakdown(const LlmSpec& model, const ComputeModel& compute
                                std::int64_t kv_tokens);
 
 std::string format_table(const PassBreakdown& pass);
+/// Per operation: shape, time per call, achieved FLOP/s and bytes/s, and provenance
+/// (`kvsim run --explain-costs`).
+std::string format_explained(const PassBreakdown& pass);
 Json to_json(const PassBreakdown& pass);
 std::string to_csv(const std::vector<PassBreakdown>& passes);
 

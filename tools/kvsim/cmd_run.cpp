@@ -16,6 +16,7 @@ struct RunOptions {
   std::string out;
   bool trace = false;
   bool quiet = false;
+  bool explain_costs = false;
 };
 
 void print_header(const Scenario& s) {
@@ -55,6 +56,10 @@ int run(const RunOptions& o) {
     print_header(s);
     fmt::print("One GPU, per-operation cost:\n");
     for (const auto& p : passes) fmt::print("{}\n", report::format_table(p));
+    if (o.explain_costs) {
+      fmt::print("Where each cost comes from ({}):\n", s.compute->describe());
+      for (const auto& p : passes) fmt::print("{}\n", report::format_explained(p));
+    }
   }
   Json single = Json::array();
   for (const auto& p : passes) single.push_back(report::to_json(p));
@@ -99,6 +104,9 @@ void add_run(CLI::App& app, Command& selected) {
                                    "to this directory");
   cmd->add_flag("--trace", o->trace, "also write trace.json (Chrome trace events: Perfetto, "
                                      "chrome://tracing)");
+  cmd->add_flag("--explain-costs", o->explain_costs,
+                "per operation: shape, time per call, achieved rates, and whether the cost was "
+                "measured, interpolated, extrapolated or from the roofline");
   cmd->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   cmd->callback([&selected, o] { selected = [o] { return run(*o); }; });
 }
