@@ -162,7 +162,8 @@ std::vector<Measurement> import_kvsim(const std::string& path) {
       o.weight_bytes = 2.0 * static_cast<double>(n) * static_cast<double>(k);
       o.bytes_read = 2.0 * static_cast<double>(m) * static_cast<double>(k) + o.weight_bytes;
       o.bytes_written = 2.0 * static_cast<double>(m) * static_cast<double>(n);
-    } else if (op == "attention" || op == "decode_attention") {
+    } else if ((op == "attention" || op == "decode_attention") &&
+               p.string_or("variant", "fused") == "fused") {
       LlmSpec shape;
       shape.name = "measured";
       shape.heads = p.count("heads");
@@ -170,7 +171,6 @@ std::vector<Measurement> import_kvsim(const std::string& path) {
       shape.head_dim = p.count("head_dim");
       shape.hidden_size = shape.heads * shape.head_dim;
       shape.intermediate_size = shape.hidden_size;
-      (void)p.find("variant");
       std::vector<Operation> ops;
       if (op == "attention") {
         const std::int64_t q = p.count("q");
@@ -182,10 +182,11 @@ std::vector<Measurement> import_kvsim(const std::string& path) {
       }
       o = *find_op(ops, OpKind::kAttention);
     } else {
-      p.finish({"kind", "tokens", "width", "bytes", "gpus", "size", "collective"});
-      continue;  // kept in the file; the compute profile does not use them yet
+      // Eager attention parts, elementwise kernels, copies and collectives stay in the file;
+      // the compute profile does not use them yet.
+      continue;
     }
-    p.finish();
+    p.finish({"model", "tp", "purpose"});
     out.push_back({o, seconds, fmt::format("kvsim {}", path)});
   }
   root.finish();

@@ -1,6 +1,7 @@
 // The fit recovers known coefficients from synthetic measurements with seeded noise; tables are
 // made monotone; no fitted cost is negative.
 #include <cmath>
+#include <fstream>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -111,6 +112,41 @@ TEST(Fit, TablesAreMadeMonotoneInTokens) {
   for (std::size_t i = 1; i < pts.size(); ++i) EXPECT_LE(pts[i - 1].seconds, pts[i].seconds);
   EXPECT_DOUBLE_EQ(pts[0].seconds, 64e-6);  // (65 + 63 + 64) / 3
   EXPECT_DOUBLE_EQ(pts[3].seconds, 70e-6);
+}
+
+}  // namespace kvsim::calibration
+
+namespace kvsim::calibration {
+
+TEST(Fit, ReadsKvsimMeasurementFiles) {
+  const std::string path = ::testing::TempDir() + "/kvsim_measurements.json";
+  std::ofstream(path) << R"({"kind": "kvsim-measurements", "date": "2026-11-21",
+    "device": {"name": "test"}, "software": {},
+    "points": [
+      {"op": "gemm", "dtype": "bf16", "m": 128, "n": 4096, "k": 4096, "median_ms": 0.05,
+       "spread_ms": 0.001, "repeats": 30, "model": "llama-2-7b", "tp": 1},
+      {"op": "gemm", "dtype": "bf16", "m": 256, "n": 4096, "k": 4096, "median_ms": 0.09},
+      {"op": "attention", "variant": "fused", "q": 1024, "kv": 2048, "heads": 32,
+       "kv_heads": 8, "head_dim": 128, "median_ms": 0.4},
+      {"op": "attention", "variant": "eager", "part": "softmax", "q": 1024, "kv": 2048,
+       "heads": 32, "kv_heads": 32, "head_dim": 128, "median_ms": 0.3},
+      {"op": "copy", "kind": "device_to_device", "bytes": 1048576, "median_ms": 0.01}]})";
+  const std::vector<Measurement> ms = import_kvsim(path);
+  ASSERT_EQ(ms.size(), 3u);  // two GEMMs and the fused attention; the rest is kept for later
+  EXPECT_EQ(ms[0].op.gemm.n, 4096);
+  EXPECT_DOUBLE_EQ(ms[1].seconds, 0.09e-3);
+  EXPECT_EQ(ms[2].op.kind, OpKind::kAttention);
+  EXPECT_EQ(ms[2].op.attention.kv_heads, 8);
+  EXPECT_EQ(ms[2].op.attention.kv_tokens, 2048);
+  // A point with a typo is refused with its pointer.
+  std::ofstream(path) << R"({"kind": "kvsim-measurements", "points": [
+      {"op": "gemm", "m": 1, "n": 2, "k": 3, "median_ms": 1, "colour": "red"}]})";
+  try {
+    import_kvsim(path);
+    ADD_FAILURE() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.pointer(), "/points/0/colour");
+  }
 }
 
 }  // namespace kvsim::calibration
