@@ -1,0 +1,383 @@
+#include "sim/compare/compare.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "sim/core/table.hpp"
+#include "sim/report/breakdown.hpp"
+
+namespace kvsim::compare {
+namespace {
+
+std::int64_t positive_integer(const std::string& text, const std::string& file,
+                              const std::string& where, const std::string& column) {
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || end != text.c_str() + text.size() || v < 1) {
+    throw InputError(file, "", fmt::format("{}: {} is '{}', not a positive integer", where, column,
+                                           text));
+  }
+  return v;
+}
+
+double positive_number(const std::string& text, const std::string& file, const std::string& where,
+                       const std::string& column) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(v > 0)) {
+    throw InputError(file, "", fmt::format("{}: {} is '{}', not a positive number", where, column,
+                                           text));
+  }
+  return v;
+}
+
+Measurements read_csv_measurements(const std::string& path) {
+  const Table t = read_csv(path);
+  for (const char* required : {"prompt_tokens", "ttft_ms"}) {
+    if (t.column(required) < 0) {
+      throw InputError(path, "", fmt::format("missing column '{}' (columns: model, gpu, tp, batch, "
+                                             "prompt_tokens, ttft_ms, tpot_ms, attention)",
+                                             required));
+    }
+  }
+  Measurements m;
+  m.file = path;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    const auto& row = t.rows[r];
+    const std::string where = fmt::format("line {}", r + 2);
+    auto cell = [&](const char* c) { return t.column(c) < 0 ? std::string() : row[t.column(c)]; };
+    MeasuredPoint p;
+    p.entry = fmt::format("{} {}", path, where);
+    p.model = cell("model");
+    p.gpu = cell("gpu");
+    p.attention = cell("attention");
+    if (!p.attention.empty() && p.attention != "fused" && p.attention != "eager") {
+      throw InputError(path, "", fmt::format("{}: attention is '{}'; valid values are fused, eager",
+                                             where, p.attention));
+    }
+    if (!cell("tp").empty()) p.tp = positive_integer(cell("tp"), path, where, "tp");
+    if (!cell("batch").empty()) p.batch = positive_integer(cell("batch"), path, where, "batch");
+    p.prompt_tokens = positive_integer(cell("prompt_tokens"), path, where, "prompt_tokens");
+    p.ttft_ms = positive_number(cell("ttft_ms"), path, where, "ttft_ms");
+    m.points.push_back(std::move(p));
+  }
+  return m;
+}
+
+Measurements read_json_measurements(const std::string& path) {
+  const ConfigDocument doc = ConfigDocument::load_file(path);
+  const ConfigNode root = doc.root();
+  if (!root.json().is_object()) root.fail("a measurement file is a JSON object");
+  Measurements m;
+  m.file = path;
+  if (root.has("ttfts") && root.has("input_lens")) {
+    // vllm bench serve --save-result --save-detailed: seconds from sending the request to the
+    // first token received, so from arrival.
+    m.ttft_from = "arrival";
+    const auto lens = root.at("input_lens").elements();
+    const auto ttfts = root.at("ttfts").elements();
+    if (lens.size() != ttfts.size()) {
+      root.at("ttfts").fail(fmt::format("has {} entries but input_lens has {}", ttfts.size(),
+                                        lens.size()));
+    }
+    for (std::size_t i = 0; i < lens.size(); ++i) {
+      const double ttft = ttfts[i].json().is_number() ? ttfts[i].as_number() : 0.0;
+      if (!(ttft > 0)) continue;  // a failed request: vLLM records no first token
+      MeasuredPoint p;
+      p.entry = fmt::format("{} {}", path, ttfts[i].pointer());
+      p.prompt_tokens = lens[i].as_integer();
+      if (p.prompt_tokens < 1) lens[i].fail("an input length must be at least 1");
+      p.ttft_ms = ttft * 1e3;
+      m.points.push_back(std::move(p));
+    }
+    return m;  // the rest of vLLM's result (throughput, percentiles, ...) is not needed here
+  }
+  if (!root.has("kind") || root.string("kind") != "kvsim-ttft-measurements") {
+    root.fail("unrecognised measurement file: expected \"kind\": \"kvsim-ttft-measurements\", a "
+              "vllm bench serve result with input_lens and ttfts, or a .csv");
+  }
+  m.ttft_from = root.one_of_or("ttft_from", "prefill", {"prefill", "arrival"});
+  const std::string model = root.string_or("model", "");
+  const std::string gpu = root.string_or("gpu", "");
+  (void)root.find("device");
+  (void)root.find("software");
+  (void)root.find("date");
+  (void)root.find("note");
+  for (const ConfigNode& e : root.at("points").elements()) {
+    MeasuredPoint p;
+    p.entry = fmt::format("{} {}", path, e.pointer());
+    p.model = e.string_or("model", model);
+    p.gpu = e.string_or("gpu", gpu);
+    p.attention = e.has("attention") ? e.one_of("attention", {"fused", "eager"}) : "";
+    p.tp = e.count_or("tp", 1);
+    p.batch = e.count_or("batch", 1);
+    p.prompt_tokens = e.count("prompt_tokens");
+    p.ttft_ms = e.number("ttft_ms", 1e-9, 1e12);
+    (void)e.find("tpot_ms");
+    e.finish();
+    m.points.push_back(std::move(p));
+  }
+  root.finish();
+  return m;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+using Key = std::tuple<std::string, std::string, std::string, std::int64_t, std::int64_t,
+                       std::int64_t>;
+Key key_of(const MeasuredPoint& p) {
+  return {p.model, p.gpu, p.attention, p.tp, p.batch, p.prompt_tokens};
+}
+
+// Predicted TTFT (ms) of one point, with the provenance shares of its compute time.
+std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint& p) {
+  Json j = base.json();
+  if (!p.model.empty()) j["model"] = p.model;
+  if (!p.gpu.empty()) j["cluster"]["gpu"] = p.gpu;
+  if (!p.attention.empty()) j["prefill"]["attention"] = p.attention;
+  j["prefill"]["context_tokens"] = p.prompt_tokens;
+  j["prefill"]["gpus"] = p.tp;
+  j["prefill"]["strategies"] = Json::array({Json{{"type", p.tp == 1 ? "single" : "tp"}}});
+  if (p.batch > 1 && p.tp > 1) {
+    throw InputError(p.entry, "", "batch > 1 is predicted on one GPU only (tp 1) until the "
+                                  "serving simulation lands");
+  }
+  const Scenario s = load_scenario(ConfigDocument(
+      std::move(j), fmt::format("{} (for {})", base.name(), p.entry),
+      std::filesystem::path(base.name()).parent_path().string()));
+  DecomposeOptions options;
+  options.precision = s.precision;
+  options.attention = s.prefill->attention;
+  options.tensor_parallel = p.tp;
+  const report::PassBreakdown pass =
+      report::prefill_breakdown(s.model, *s.compute, options, p.prompt_tokens);
+  Json shares = Json::object();
+  for (const auto& line : pass.ops) {
+    const std::string k = to_string(line.provenance);
+    shares[k] = shares.value(k, 0.0) + line.seconds / pass.seconds;
+  }
+  double ms = 0;
+  if (p.batch == 1) {
+    ms = to_ms(s.prefill->strategies.front()->run(s.prefill_setup(), false).ttft);
+  } else {
+    // A batch of equal prompts on one GPU: the linear layers over all the batch's tokens, the
+    // attention once per prompt, the LM head once per prompt.
+    options.tensor_parallel = 1;
+    const std::int64_t tokens = p.batch * p.prompt_tokens;
+    double seconds = 0;
+    for (const Operation& op : prefill_layer(s.model, {tokens, tokens, Mask::kCausal}, options)) {
+      if (op.op_class != OpClass::kAttention && op.kind != OpKind::kAttnSoftmax) {
+        seconds += s.compute->cost(op).seconds * static_cast<double>(s.model.layers);
+      }
+    }
+    for (const Operation& op :
+         prefill_layer(s.model, {p.prompt_tokens, p.prompt_tokens, Mask::kCausal}, options)) {
+      if (op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax) {
+        seconds += s.compute->cost(op).seconds * static_cast<double>(s.model.layers * p.batch);
+      }
+    }
+    for (const Operation& op : model_ends(s.model, tokens, p.batch, options)) {
+      seconds += s.compute->cost(op).seconds;
+    }
+    ms = seconds * 1e3;
+  }
+  return {ms, shares};
+}
+
+}  // namespace
+
+Measurements read_measurements(const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    throw InputError(path, "", "cannot open file (does it exist and is it readable?)");
+  }
+  Measurements m = std::filesystem::path(path).extension() == ".csv" ? read_csv_measurements(path)
+                                                                      : read_json_measurements(path);
+  if (m.points.empty()) throw InputError(path, "", "no measured points");
+  return m;
+}
+
+Aggregates aggregate(const std::vector<ComparedPoint>& points) {
+  Aggregates a;
+  a.points = points.size();
+  std::vector<double> ape;
+  for (const auto& p : points) {
+    const double e = std::abs(p.error);
+    ape.push_back(e);
+    a.mape += e;
+    a.bias += p.error;
+    if (e >= a.worst) {
+      a.worst = e;
+      a.worst_entry = p.measured.entry;
+    }
+  }
+  if (!points.empty()) {
+    a.mape /= static_cast<double>(points.size());
+    a.bias /= static_cast<double>(points.size());
+  }
+  a.median_ape = median(ape);
+  return a;
+}
+
+Comparison compare(const ConfigDocument& scenario, const Measurements& measured,
+                   const CompareOptions& options) {
+  Comparison c;
+  std::map<Key, std::pair<double, Json>> cache;
+  const double overhead = measured.ttft_from == "arrival" ? options.fixed_overhead_ms : 0.0;
+  for (const MeasuredPoint& p : measured.points) {
+    auto it = cache.find(key_of(p));
+    if (it == cache.end()) it = cache.emplace(key_of(p), predict(scenario, p)).first;
+    ComparedPoint cp;
+    cp.measured = p;
+    cp.predicted_ms = it->second.first + overhead;
+    cp.provenance = it->second.second;
+    cp.error = (cp.predicted_ms - p.ttft_ms) / p.ttft_ms;
+    c.points.push_back(std::move(cp));
+  }
+  c.aggregates = aggregate(c.points);
+  return c;
+}
+
+GateResult check_gates(const Comparison& c, const Gates& g) {
+  GateResult r;
+  const Aggregates& a = c.aggregates;
+  auto fail = [&](std::string why) {
+    r.passed = false;
+    r.failures.push_back(std::move(why));
+  };
+  if (g.max_mape && a.mape > *g.max_mape) {
+    fail(fmt::format("mean absolute error {:.2f}% exceeds --max-mape {:.2f}%", 100 * a.mape,
+                     100 * *g.max_mape));
+  }
+  if (g.max_point_error) {
+    std::size_t over = 0;
+    for (const auto& p : c.points) over += std::abs(p.error) > *g.max_point_error ? 1 : 0;
+    if (over > 0) {
+      fail(fmt::format("{} of {} points exceed --max-point-error {:.2f}%; worst {:.2f}% at {}",
+                       over, c.points.size(), 100 * *g.max_point_error, 100 * a.worst,
+                       a.worst_entry));
+    }
+  }
+  if (g.baseline) {
+    const Json& b = *g.baseline;
+    const double before = b.at("aggregates").at("mape").get<double>();
+    const double rise = a.mape - before;
+    if (rise >= g.regression_points && (before <= 0 || rise / before >= g.regression_relative)) {
+      fail(fmt::format("mean absolute error rose from {:.2f}% (baseline) to {:.2f}%: +{:.2f} "
+                       "points, +{:.0f}% relative (alerts at +{:.2f} points and +{:.0f}%)",
+                       100 * before, 100 * a.mape, 100 * rise,
+                       before > 0 ? 100 * rise / before : 0.0, 100 * g.regression_points,
+                       100 * g.regression_relative));
+    }
+    // Points predicted within the threshold in the baseline that no longer are.
+    const double threshold = g.max_point_error.value_or(
+        b.contains("max_point_error") && b["max_point_error"].is_number()
+            ? b["max_point_error"].get<double>()
+            : 0.15);
+    std::map<std::string, double> old;
+    for (const Json& p : b.at("points")) {
+      old[p.at("key").get<std::string>()] = std::abs(p.at("error").get<double>());
+    }
+    std::vector<std::string> newly;
+    for (const auto& p : c.points) {
+      const auto [model, gpu, attention, tp, batch, prompt] = key_of(p.measured);
+      const std::string key = fmt::format("{}|{}|{}|tp{}|b{}|{}", model, gpu, attention, tp,
+                                          batch, prompt);
+      const auto it = old.find(key);
+      if (it != old.end() && it->second <= threshold && std::abs(p.error) > threshold) {
+        newly.push_back(fmt::format("{} ({:+.2f}%, was {:.2f}%)", p.measured.entry,
+                                    100 * p.error, 100 * it->second));
+      }
+    }
+    if (!newly.empty()) {
+      fail(fmt::format("{} points predicted within {:.2f}% in the baseline no longer are: {}{}",
+                       newly.size(), 100 * threshold, newly.front(),
+                       newly.size() > 1 ? fmt::format(" and {} more", newly.size() - 1) : ""));
+    }
+  }
+  return r;
+}
+
+Json to_json(const Comparison& c, const GateResult& gates) {
+  Json points = Json::array();
+  for (const auto& p : c.points) {
+    const auto [model, gpu, attention, tp, batch, prompt] = key_of(p.measured);
+    points.push_back({{"entry", p.measured.entry},
+                      {"key", fmt::format("{}|{}|{}|tp{}|b{}|{}", model, gpu, attention, tp,
+                                          batch, prompt)},
+                      {"model", model},
+                      {"gpu", gpu},
+                      {"tp", tp},
+                      {"batch", batch},
+                      {"prompt_tokens", prompt},
+                      {"measured_ms", p.measured.ttft_ms},
+                      {"predicted_ms", p.predicted_ms},
+                      {"error", p.error},
+                      {"provenance", p.provenance}});
+  }
+  const Aggregates& a = c.aggregates;
+  return Json{{"aggregates",
+               {{"points", a.points},
+                {"mape", a.mape},
+                {"median_ape", a.median_ape},
+                {"bias", a.bias},
+                {"worst", a.worst},
+                {"worst_entry", a.worst_entry}}},
+              {"gates", {{"passed", gates.passed}, {"failures", gates.failures}}},
+              {"points", points}};
+}
+
+std::string to_table(const Comparison& c) {
+  std::vector<const ComparedPoint*> order;
+  for (const auto& p : c.points) order.push_back(&p);
+  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+    return std::abs(a->error) > std::abs(b->error);
+  });
+  std::string out = fmt::format("  {:<44} {:>7} {:>11} {:>12} {:>8}\n", "entry (worst first)",
+                                "prompt", "measured ms", "predicted ms", "error");
+  for (std::size_t i = 0; i < order.size() && i < 20; ++i) {
+    const auto& p = *order[i];
+    std::string entry = p.measured.entry;
+    if (entry.size() > 44) entry = "..." + entry.substr(entry.size() - 41);
+    out += fmt::format("  {:<44} {:>7} {:>11.3f} {:>12.3f} {:>+7.2f}%\n", entry,
+                       p.measured.prompt_tokens, p.measured.ttft_ms, p.predicted_ms,
+                       100 * p.error);
+  }
+  if (order.size() > 20) out += fmt::format("  ... and {} more points\n", order.size() - 20);
+  const Aggregates& a = c.aggregates;
+  out += fmt::format("  {} points: mean abs error {:.2f}%, median {:.2f}%, bias {:+.2f}%, worst "
+                     "{:.2f}%\n",
+                     a.points, 100 * a.mape, 100 * a.median_ape, 100 * a.bias, 100 * a.worst);
+  return out;
+}
+
+std::string to_markdown(const Comparison& c, const GateResult& gates) {
+  const Aggregates& a = c.aggregates;
+  std::string out = fmt::format(
+      "## TTFT: predicted against measured\n\n**{}** — {} points, mean absolute error {:.2f}%, "
+      "median {:.2f}%, bias {:+.2f}%, worst {:.2f}% ({})\n\n",
+      gates.passed ? "PASS" : "FAIL", a.points, 100 * a.mape, 100 * a.median_ape, 100 * a.bias,
+      100 * a.worst, a.worst_entry);
+  for (const auto& f : gates.failures) out += "- " + f + "\n";
+  if (!gates.failures.empty()) out += "\n";
+  out += "| entry | model | GPU | TP | batch | prompt | measured ms | predicted ms | error |\n"
+         "|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& p : c.points) {
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {:.3f} | {:.3f} | {:+.2f}% |\n",
+                       p.measured.entry, p.measured.model, p.measured.gpu, p.measured.tp,
+                       p.measured.batch, p.measured.prompt_tokens, p.measured.ttft_ms,
+                       p.predicted_ms, 100 * p.error);
+  }
+  return out;
+}
+
+}  // namespace kvsim::compare

@@ -1,0 +1,94 @@
+#pragma once
+// Predicted against measured TTFT: what a CI pipeline runs to catch drift.
+//
+// Measured points come from kvsim's measurement JSON ("kind": "kvsim-ttft-measurements") or CSV
+// (columns model, gpu, tp, batch, prompt_tokens, ttft_ms, optional tpot_ms and attention), or
+// from the JSON that `vllm bench serve --save-result --save-detailed` writes (per-request
+// input_lens and ttfts). Each point is predicted from the scenario with the point's model, GPU,
+// attention and prompt length set: one GPU when tp is 1, the `tp` strategy over tp GPUs
+// otherwise, a batch of equal prompts on one GPU when batch > 1.
+//
+// TTFT definitions differ between tools. kvsim predicts from the start of prefill to the first
+// token produced; `fixed_overhead` (per request, e.g. tokenisation, scheduling, network) is added
+// when the measurement counts from request arrival. Queueing is not predicted (that needs the
+// serving simulation): measurements taken under load will read high.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/scenario/scenario.hpp"
+
+namespace kvsim::compare {
+
+struct MeasuredPoint {
+  std::string entry;  // where it came from: "file.json /points/3", "file.csv line 5"
+  std::string model;  // catalog name; empty: the scenario's
+  std::string gpu;    // catalog name; empty: the scenario's
+  std::string attention;  // "fused", "eager" or empty (the scenario's)
+  std::int64_t tp = 1;
+  std::int64_t batch = 1;
+  std::int64_t prompt_tokens = 0;
+  double ttft_ms = 0;
+};
+
+struct Measurements {
+  std::string file;
+  std::string ttft_from = "prefill";  // "prefill" (scheduling) or "arrival"
+  std::vector<MeasuredPoint> points;
+};
+
+/// Reads any supported format (detected from the content); throws InputError naming the entry.
+Measurements read_measurements(const std::string& path);
+
+struct ComparedPoint {
+  MeasuredPoint measured;
+  double predicted_ms = 0;
+  double error = 0;  // (predicted - measured) / measured
+  Json provenance;   // share of the predicted compute time by provenance
+};
+
+struct Aggregates {
+  std::size_t points = 0;
+  double mape = 0;           // mean absolute percentage error, as a fraction
+  double median_ape = 0;
+  double bias = 0;           // mean signed error
+  double worst = 0;          // largest absolute error
+  std::string worst_entry;
+};
+
+struct Comparison {
+  std::vector<ComparedPoint> points;
+  Aggregates aggregates;
+};
+
+struct CompareOptions {
+  double fixed_overhead_ms = 0;  // added to every prediction of an arrival-based TTFT
+};
+
+/// Predicts every point; throws InputError for points the scenario cannot express.
+Comparison compare(const ConfigDocument& scenario, const Measurements& measured,
+                   const CompareOptions& options);
+
+Aggregates aggregate(const std::vector<ComparedPoint>& points);
+
+struct Gates {
+  std::optional<double> max_mape;         // fraction
+  std::optional<double> max_point_error;  // fraction
+  std::optional<Json> baseline;           // a previous compare JSON
+  double regression_points = 0.01;        // absolute MAPE rise (fraction) ...
+  double regression_relative = 0.10;      // ... and relative rise, both needed to alert
+};
+
+struct GateResult {
+  bool passed = true;
+  std::vector<std::string> failures;  // one line per failed gate, saying why
+};
+
+GateResult check_gates(const Comparison& c, const Gates& gates);
+
+Json to_json(const Comparison& c, const GateResult& gates);
+std::string to_markdown(const Comparison& c, const GateResult& gates);
+std::string to_table(const Comparison& c);
+
+}  // namespace kvsim::compare

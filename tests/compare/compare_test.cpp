@@ -1,0 +1,142 @@
+// kvsim compare: synthetic measurements with known errors give the expected aggregates and
+// gate results; every input format is read; malformed files name the file and entry.
+#include <cmath>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "sim/compare/compare.hpp"
+
+namespace kvsim::compare {
+namespace {
+
+const std::string kScenario = std::string(KVSIM_SOURCE_DIR) + "/scenarios/default.json";
+
+std::string write(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Measurements whose errors are exactly `errors`: measured = predicted / (1 + e).
+Measurements with_errors(const ConfigDocument& doc, const std::vector<double>& errors) {
+  Measurements m;
+  m.file = "synthetic";
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    MeasuredPoint p;
+    p.entry = "synthetic " + std::to_string(i);
+    p.prompt_tokens = 256 * static_cast<std::int64_t>(i + 1);
+    p.ttft_ms = 1;
+    m.points.push_back(p);
+  }
+  const Comparison c = compare(doc, m, {});
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    m.points[i].ttft_ms = c.points[i].predicted_ms / (1 + errors[i]);
+  }
+  return m;
+}
+
+}  // namespace
+
+TEST(Compare, KnownErrorsGiveTheExpectedAggregates) {
+  const ConfigDocument doc = ConfigDocument::load_file(kScenario);
+  const Comparison c = compare(doc, with_errors(doc, {0.10, -0.04, 0.02, -0.20}), {});
+  ASSERT_EQ(c.points.size(), 4u);
+  EXPECT_NEAR(c.points[0].error, 0.10, 1e-12);
+  EXPECT_NEAR(c.aggregates.mape, (0.10 + 0.04 + 0.02 + 0.20) / 4, 1e-12);
+  EXPECT_NEAR(c.aggregates.median_ape, (0.04 + 0.10) / 2, 1e-12);
+  EXPECT_NEAR(c.aggregates.bias, (0.10 - 0.04 + 0.02 - 0.20) / 4, 1e-12);
+  EXPECT_NEAR(c.aggregates.worst, 0.20, 1e-12);
+  EXPECT_EQ(c.aggregates.worst_entry, "synthetic 3");
+}
+
+TEST(Compare, GatesPassAndFailWithReasons) {
+  const ConfigDocument doc = ConfigDocument::load_file(kScenario);
+  const Comparison c = compare(doc, with_errors(doc, {0.10, -0.04, 0.02, -0.20}), {});
+  Gates g;
+  g.max_mape = 0.10;  // MAPE is 9%
+  EXPECT_TRUE(check_gates(c, g).passed);
+  g.max_mape = 0.08;
+  GateResult r = check_gates(c, g);
+  EXPECT_FALSE(r.passed);
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find("9.00% exceeds --max-mape 8.00%"), std::string::npos);
+  g.max_mape.reset();
+  g.max_point_error = 0.15;
+  r = check_gates(c, g);
+  ASSERT_FALSE(r.passed);
+  EXPECT_NE(r.failures[0].find("1 of 4 points exceed"), std::string::npos);
+}
+
+TEST(Compare, BaselineRegressionNeedsBothAbsoluteAndRelativeRise) {
+  const ConfigDocument doc = ConfigDocument::load_file(kScenario);
+  const Comparison before = compare(doc, with_errors(doc, {0.02, 0.02, 0.02, 0.02}), {});
+  Gates g;
+  g.baseline = to_json(before, GateResult{});
+  g.max_point_error = 0.05;
+  // +0.5 points (2% -> 2.5%): relative +25% but below 1 point: no alert.
+  EXPECT_TRUE(check_gates(compare(doc, with_errors(doc, {0.025, 0.025, 0.025, 0.025}), {}), g)
+                  .passed);
+  // 2% -> 3.5%: +1.5 points and +75%: alert. One point also crosses 5%.
+  const GateResult r =
+      check_gates(compare(doc, with_errors(doc, {0.02, 0.02, 0.02, 0.08}), {}), g);
+  EXPECT_FALSE(r.passed);
+  ASSERT_EQ(r.failures.size(), 3u);  // point gate, MAPE regression, newly failing point
+  EXPECT_NE(r.failures[1].find("rose from 2.00% (baseline) to 3.50%"), std::string::npos);
+  EXPECT_NE(r.failures[2].find("1 points predicted within 5.00% in the baseline"),
+            std::string::npos);
+}
+
+TEST(Compare, ReadsKvsimJsonCsvAndVllmResults) {
+  const Measurements j = read_measurements(write("m.json", R"({
+    "kind": "kvsim-ttft-measurements", "ttft_from": "arrival", "model": "llama-2-7b",
+    "points": [{"prompt_tokens": 128, "ttft_ms": 12.5},
+               {"prompt_tokens": 256, "ttft_ms": 20, "tp": 2, "gpu": "a100-sxm4-80gb"}]})"));
+  EXPECT_EQ(j.ttft_from, "arrival");
+  ASSERT_EQ(j.points.size(), 2u);
+  EXPECT_EQ(j.points[0].model, "llama-2-7b");
+  EXPECT_EQ(j.points[1].tp, 2);
+  const Measurements v = read_measurements(write("vllm.json", R"({
+    "model_id": "meta-llama/Llama-2-7b-hf", "completed": 2, "request_throughput": 1.0,
+    "input_lens": [100, 200, 300], "output_lens": [10, 10, 0],
+    "ttfts": [0.05, 0.07, 0.0], "itls": [[], [], []]})"));
+  EXPECT_EQ(v.ttft_from, "arrival");
+  ASSERT_EQ(v.points.size(), 2u);  // the failed request (TTFT 0) is skipped
+  EXPECT_DOUBLE_EQ(v.points[1].ttft_ms, 70);
+  EXPECT_EQ(v.points[1].prompt_tokens, 200);
+  const Measurements c = read_measurements(write("m.csv", "prompt_tokens,ttft_ms,batch\n512,40,2\n"));
+  EXPECT_EQ(c.points[0].batch, 2);
+}
+
+TEST(Compare, MalformedFilesNameTheFileAndEntry) {
+  auto message = [](const std::string& path) -> std::pair<std::string, std::string> {
+    try {
+      read_measurements(path);
+    } catch (const InputError& e) {
+      return {e.pointer(), e.what()};
+    }
+    return {"", "no error"};
+  };
+  auto [p1, m1] = message(write("bad.json", R"({"kind": "kvsim-ttft-measurements",
+      "points": [{"prompt_tokens": 128, "ttft_ms": 1}, {"prompt_tokens": 128}]})"));
+  EXPECT_EQ(p1, "/points/1");
+  EXPECT_NE(m1.find("ttft_ms"), std::string::npos);
+  auto [p2, m2] = message(write("bad.csv", "prompt_tokens,ttft_ms\n128,fast\n"));
+  EXPECT_NE(m2.find("bad.csv"), std::string::npos);
+  EXPECT_NE(m2.find("line 2"), std::string::npos);
+  auto [p3, m3] = message(write("other.json", R"({"results": []})"));
+  EXPECT_NE(m3.find("unrecognised measurement file"), std::string::npos);
+  // A point the scenario cannot express names the point.
+  const ConfigDocument doc = ConfigDocument::load_file(kScenario);
+  Measurements m;
+  m.file = "x";
+  m.points.push_back(MeasuredPoint{"x line 2", "no-such-model", "", "", 1, 1, 128, 10});
+  try {
+    compare(doc, m, {});
+    ADD_FAILURE() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("x line 2"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace kvsim::compare
