@@ -1,15 +1,119 @@
 #include "sim/core/event_queue.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 namespace kvsim {
+namespace {
+
+// Heap orders: bucket 0 by rank alone (all its entries share one time); the early heap by
+// (time, rank). std heaps are max-heaps, so the comparators say "comes later".
+struct LaterRank {
+  template <typename E>
+  bool operator()(const E& a, const E& b) const {
+    return a.rank > b.rank;
+  }
+};
+struct Later {
+  template <typename E>
+  bool operator()(const E& a, const E& b) const {
+    return a.time > b.time || (a.time == b.time && a.rank > b.rank);
+  }
+};
+
+}  // namespace
+
 void EventQueue::reserve(std::size_t events) {
-  heap_.reserve(events);
-  slots_.reserve(events);
+  buckets_[0].reserve(events);
+  live_slots_.reserve(events);
+  slot_sequence_.reserve(events);
   free_slots_.reserve(events);
+}
+
+int EventQueue::bucket_of(std::uint64_t time) const {
+  return time == last_ ? 0 : 64 - std::countl_zero(time ^ last_);
+}
+
+// A bucket about to grow takes the storage of an empty bucket with more room instead, so the
+// few buckets in use at any time recycle the capacity earlier ones grew to; failing that it grows
+// to hold every pending entry. Once the queue has run for a while, pushing allocates nothing.
+void EventQueue::make_room(std::vector<Entry>& bucket) {
+  std::vector<Entry>* roomiest = nullptr;
+  for (std::vector<Entry>& other : buckets_) {
+    if (other.empty() && other.capacity() > bucket.capacity() &&
+        (roomiest == nullptr || other.capacity() > roomiest->capacity())) {
+      roomiest = &other;
+    }
+  }
+  if (roomiest == nullptr) {
+    // Nothing to reuse: grow to hold every pending entry, so this bucket never grows again
+    // unless the queue itself does.
+    bucket.reserve(std::max(2 * bucket.capacity(), size_ + 1));
+    return;
+  }
+  roomiest->assign(bucket.begin(), bucket.end());
+  bucket.swap(*roomiest);
+  roomiest->clear();
+}
+
+void EventQueue::push(const Entry& e) {
+  ++size_;
+  if (e.time < last_) {  // below the radix base: only after run_until stopped early
+    early_.push_back(e);
+    std::push_heap(early_.begin(), early_.end(), Later{});
+    return;
+  }
+  const int b = bucket_of(e.time);
+  if (buckets_[b].size() == buckets_[b].capacity()) make_room(buckets_[b]);
+  buckets_[b].push_back(e);
+  if (b == 0) {
+    std::push_heap(buckets_[0].begin(), buckets_[0].end(), LaterRank{});
+  } else {
+    nonempty_ |= 1ULL << (b - 1);
+  }
+}
+
+const EventQueue::Entry* EventQueue::top() {
+  if (buckets_[0].empty() && nonempty_ != 0) {
+    // Redistribute the first non-empty bucket around its smallest time: every entry lands in
+    // a lower bucket, those at the smallest time in bucket 0.
+    const int b = std::countr_zero(nonempty_) + 1;
+    std::vector<Entry>& from = buckets_[b];
+    std::uint64_t smallest = from.front().time;
+    for (const Entry& e : from) smallest = std::min(smallest, e.time);
+    last_ = smallest;
+    nonempty_ &= ~(1ULL << (b - 1));
+    for (const Entry& e : from) {
+      const int to = bucket_of(e.time);
+      if (buckets_[to].size() == buckets_[to].capacity()) make_room(buckets_[to]);
+      buckets_[to].push_back(e);
+      if (to != 0) nonempty_ |= 1ULL << (to - 1);
+    }
+    from.clear();
+    std::make_heap(buckets_[0].begin(), buckets_[0].end(), LaterRank{});
+  }
+  const Entry* radix = buckets_[0].empty() ? nullptr : &buckets_[0].front();
+  if (early_.empty()) return radix;
+  const Entry* early = &early_.front();
+  return radix == nullptr || before(*early, *radix) ? early : radix;
+}
+
+EventQueue::Entry EventQueue::pop() {
+  --size_;
+  const Entry* t = top();
+  if (!early_.empty() && t == &early_.front()) {
+    std::pop_heap(early_.begin(), early_.end(), Later{});
+    const Entry e = early_.back();
+    early_.pop_back();
+    return e;
+  }
+  std::pop_heap(buckets_[0].begin(), buckets_[0].end(), LaterRank{});
+  const Entry e = buckets_[0].back();
+  buckets_[0].pop_back();
+  return e;
 }
 
 EventId EventQueue::schedule_at(SimTime time, Phase phase, InlineCallback callback) {
@@ -22,102 +126,53 @@ EventId EventQueue::schedule_at(SimTime time, Phase phase, InlineCallback callba
   }
   std::uint32_t slot;
   if (free_slots_.empty()) {
-    if (slots_.size() >= (1ULL << kSlotBits)) {
+    if (live_slots_.size() >= (1ULL << kSlotBits)) {
       throw std::length_error("event queue: more than 2^24 events pending");
     }
-    slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
+    slot = static_cast<std::uint32_t>(live_slots_.size());
+    live_slots_.push_back(0);
+    slot_sequence_.push_back(0);
   } else {
     slot = free_slots_.back();
     free_slots_.pop_back();
   }
-  Slot& s = slots_[slot];
-  s.callback = callback;
-  s.live = true;
-  const std::uint64_t rank = (static_cast<std::uint64_t>(phase) << kPhaseShift) |
-                             (sequence_++ << kSlotBits) | slot;
-  push(Key{time.count(), rank});
+  const std::uint64_t sequence = sequence_++;
+  live_slots_[slot] = 1;
+  slot_sequence_[slot] = sequence;
+  const std::uint64_t rank =
+      (static_cast<std::uint64_t>(phase) << kPhaseShift) | (sequence << kSlotBits) | slot;
+  push(Entry{static_cast<std::uint64_t>(time.count()), rank, callback});
   ++live_;
-  return EventId{slot, s.generation};
+  return EventId{slot, sequence};
 }
 
 bool EventQueue::cancel(EventId id) {
-  if (id.slot >= slots_.size()) return false;
-  Slot& s = slots_[id.slot];
-  if (!s.live || s.generation != id.generation) return false;
-  s.live = false;  // the heap entry is skipped when popped; the slot is recycled then
+  if (id.slot >= live_slots_.size()) return false;
+  if (live_slots_[id.slot] == 0 || slot_sequence_[id.slot] != id.sequence) return false;
+  live_slots_[id.slot] = 0;  // the entry is skipped when popped; the slot is recycled then
   --live_;
   return true;
 }
 
-// The heap is 4-ary: half the levels of a binary heap, and a node's four children share one or
-// two cache lines, so with 10^5 pending events (a few MiB of keys) a pop misses the cache about
-// half as often. Order is the same total order as any heap of (time, phase, sequence).
-constexpr std::size_t kArity = 4;
-
-void EventQueue::push(Key key) {
-  std::size_t hole = heap_.size();
-  heap_.push_back(key);
-  while (hole > 0) {
-    const std::size_t parent = (hole - 1) / kArity;
-    if (!before(key, heap_[parent])) break;
-    heap_[hole] = heap_[parent];
-    hole = parent;
-  }
-  heap_[hole] = key;
-}
-
-// Bottom-up deletion (Floyd): move the hole from the root to a leaf along the smallest child,
-// then sift the former last key up from there; for random keys it rarely climbs.
-EventQueue::Key EventQueue::pop() {
-  const Key top = heap_.front();
-  const Key last = heap_.back();
-  heap_.pop_back();
-  const std::size_t n = heap_.size();
-  if (n == 0) return top;
-  std::size_t hole = 0;
-  while (true) {
-    const std::size_t first = kArity * hole + 1;
-    if (first >= n) break;
-    std::size_t best = first;
-    const std::size_t end = std::min(first + kArity, n);
-    for (std::size_t c = first + 1; c < end; ++c) {
-      if (before(heap_[c], heap_[best])) best = c;
-    }
-    heap_[hole] = heap_[best];
-    hole = best;
-  }
-  while (hole > 0) {
-    const std::size_t parent = (hole - 1) / kArity;
-    if (!before(last, heap_[parent])) break;
-    heap_[hole] = heap_[parent];
-    hole = parent;
-  }
-  heap_[hole] = last;
-  return top;
-}
-
 // Pops and runs one live event with time <= limit; returns false when there is none.
 bool EventQueue::step(SimTime limit) {
-  while (!heap_.empty()) {
-    if (heap_.front().time > limit.count()) return false;
-    const Key key = pop();
-    const std::uint32_t slot = slot_of(key);
-    Slot& s = slots_[slot];
-    const bool live = s.live;
-    const InlineCallback callback = s.callback;
-    s.live = false;
-    ++s.generation;
+  while (size_ > 0) {
+    const Entry* next = top();
+    if (next->time > static_cast<std::uint64_t>(limit.count())) return false;
+    const Entry e = pop();
+    const std::uint32_t slot = slot_of(e);
+    const bool live = live_slots_[slot] != 0;
+    live_slots_[slot] = 0;
     free_slots_.push_back(slot);
     if (!live) continue;  // cancelled
     --live_;
-    now_ = SimTime(key.time);
+    now_ = SimTime(static_cast<std::int64_t>(e.time));
     ++executed_;
     if (observer_ != nullptr) {
-      observer_->on_event(now_, static_cast<Phase>(key.rank >> kPhaseShift),
-                          (key.rank >> kSlotBits) & ((1ULL << kSequenceBits) - 1));
+      observer_->on_event(now_, static_cast<Phase>(e.rank >> kPhaseShift),
+                          (e.rank >> kSlotBits) & ((1ULL << kSequenceBits) - 1));
     }
-    callback();
+    e.callback();
     return true;
   }
   return false;

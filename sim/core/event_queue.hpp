@@ -6,8 +6,16 @@
 // stays in the heap with a stale generation and is skipped when popped). Callbacks may schedule
 // further events. Scheduling in the past is a programming error (std::logic_error).
 //
-// Storage: a binary heap of 24-byte keys plus a slot pool for the callbacks, both reused, so
-// scheduling allocates nothing once the queue has reached its working size.
+// Storage: a radix heap (Ahuja, Mehlhorn, Orlin, Tarjan 1990), which suits a discrete-event
+// simulation because popped times never decrease. An event lives in bucket b = the index of the
+// highest bit in which its time differs from the last popped time; pushing is an append, and a
+// pop that finds bucket 0 empty redistributes the first non-empty bucket into lower ones (each
+// event moves at most 64 times in all). Bucket 0 holds the events at the current time, kept as a
+// heap on (phase, sequence). The rare event scheduled below the last popped time (after
+// run_until stopped early) goes to a small ordinary heap that pops compare against. Entries carry
+// their callbacks, so running an event reads nothing else; a byte per slot records cancellation.
+// All storage is reused: scheduling allocates nothing once the queue has reached its working
+// size.
 
 #include <cstdint>
 #include <limits>
@@ -31,7 +39,7 @@ enum class Phase : std::uint8_t {
 /// schedule_at throws std::length_error rather than misorder.
 struct EventId {
   std::uint32_t slot = std::numeric_limits<std::uint32_t>::max();
-  std::uint32_t generation = 0;
+  std::uint64_t sequence = 0;
 };
 
 /// Sees every executed event; used for traces and for the event-sequence fingerprint.
@@ -69,35 +77,39 @@ class EventQueue {
   void reserve(std::size_t events);
 
  private:
-  // 16 bytes, so the four children of a 4-ary heap node fill exactly one 64-byte cache line.
   // rank = phase (2 bits) | insertion sequence (38 bits) | slot (24 bits): ordering by rank is
   // ordering by (phase, sequence), since sequences are unique; the slot rides along for free.
-  struct Key {
-    std::int64_t time;   // ns
+  struct Entry {
+    std::uint64_t time;  // ns (never negative)
     std::uint64_t rank;
+    InlineCallback callback;
   };
   static constexpr int kSlotBits = 24;
   static constexpr int kSequenceBits = 38;
   static constexpr int kPhaseShift = kSlotBits + kSequenceBits;
-  static std::uint32_t slot_of(const Key& k) {
-    return static_cast<std::uint32_t>(k.rank & ((1ULL << kSlotBits) - 1));
+  static constexpr int kBuckets = 65;
+  static std::uint32_t slot_of(const Entry& e) {
+    return static_cast<std::uint32_t>(e.rank & ((1ULL << kSlotBits) - 1));
   }
-  struct Slot {
-    InlineCallback callback;
-    std::uint32_t generation = 0;
-    bool live = false;
-  };
-  // (time, rank) lexicographic order, written without branches: the heap's comparisons on
-  // random times are unpredictable, so a mispredicted branch per level would dominate.
-  static bool before(const Key& a, const Key& b) {
-    return (a.time < b.time) | ((a.time == b.time) & (a.rank < b.rank));
+  static bool before(const Entry& a, const Entry& b) {
+    return a.time < b.time || (a.time == b.time && a.rank < b.rank);
   }
-  void push(Key key);
-  Key pop();
+  int bucket_of(std::uint64_t time) const;
+  void make_room(std::vector<Entry>& bucket);
+  void push(const Entry& e);
+  /// The earliest entry, or nullptr when empty; may redistribute a bucket.
+  const Entry* top();
+  Entry pop();  // requires top() != nullptr
   bool step(SimTime limit);
 
-  std::vector<Key> heap_;
-  std::vector<Slot> slots_;
+  std::vector<Entry> buckets_[kBuckets];  // bucket 0: a heap on rank
+  std::uint64_t nonempty_ = 0;            // bit b - 1: bucket b (1..64) has entries
+  std::uint64_t last_ = 0;                // the time all bucket indices are relative to
+  std::vector<Entry> early_;              // heap on (time, rank) of entries below last_
+  std::size_t size_ = 0;                  // entries held, live or cancelled
+  // Per slot: pending or not (read on every pop: a byte), and which event holds it (for cancel).
+  std::vector<std::uint8_t> live_slots_;
+  std::vector<std::uint64_t> slot_sequence_;
   std::vector<std::uint32_t> free_slots_;
   SimTime now_{0};
   std::uint64_t sequence_ = 0;
