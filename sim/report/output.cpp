@@ -35,4 +35,10 @@ void write_output(const std::string& directory, const std::vector<OutputFile>& f
   }
 }
 
+void write_file(const std::string& path, const std::string& contents) {
+  const std::filesystem::path p(path);
+  write_output(p.parent_path().empty() ? "." : p.parent_path().string(),
+               {{p.filename().string(), contents}});
+}
+
 }  // namespace kvsim::report

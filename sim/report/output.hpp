@@ -13,5 +13,7 @@ using OutputFile = std::pair<std::string, std::string>;  // file name, contents
 /// Creates `directory` if needed and writes the files; throws std::runtime_error on I/O errors
 /// (after removing any temporary it made).
 void write_output(const std::string& directory, const std::vector<OutputFile>& files);
+/// One file, written the same way (its directory created if needed).
+void write_file(const std::string& path, const std::string& contents);
 
 }  // namespace kvsim::report

@@ -1,7 +1,6 @@
 // `kvsim calibrate`: a device profile from measurements (kvsim's CUDA microbenchmarks, or
 // Vidur's published profiling CSVs), with a report of how well the fits and tables reproduce
 // the measurements.
-#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -60,9 +59,7 @@ int calibrate(const CalibrateOptions& o) {
   info.provenance = {{"source", o.source.empty() ? "measurements listed under inputs" : o.source},
                      {"inputs", inputs}};
   const DeviceProfile profile = calibration::fit_profile(all, gpu, info);
-  const std::filesystem::path out(o.out);
-  report::write_output(out.parent_path().empty() ? "." : out.parent_path().string(),
-                       {{out.filename().string(), profile.to_json().dump(1) + "\n"}});
+  report::write_file(o.out, profile.to_json().dump(1) + "\n");
   const std::string markdown = calibration::fit_report_markdown(profile);
   if (!o.report.empty()) report::write_output(o.report, {{"fit.md", markdown}});
   fmt::print("kvsim calibrate: {} measurements -> {} tables; wrote {}\n", all.size(),

@@ -1,7 +1,6 @@
 // `kvsim train-predictor SWEEP`: KVR-S at every point of a training sweep, a KVR-P predictor
 // fitted to the results, and optionally its error against fresh searches at the held-out points
 // of a validation sweep (stored in the predictor and written as CSV and Markdown tables).
-#include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
@@ -75,9 +74,7 @@ int train(const TrainOptions& o) {
   Json file = predictor.to_json();
   file["training_sweep"] = training.resolved;
   file["search"] = o.search.to_json();
-  const std::filesystem::path out(o.out);
-  report::write_output(out.parent_path().empty() ? "." : out.parent_path().string(),
-                       {{out.filename().string(), file.dump(1) + "\n"}});
+  report::write_file(o.out, file.dump(1) + "\n");
   if (!o.report.empty()) report::write_output(o.report, reports);
   if (!o.quiet) {
     fmt::print("wrote {}{}\n", o.out,
