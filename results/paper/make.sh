@@ -12,7 +12,7 @@ q() { "$kvsim" "$@" 2> >(grep -v 'warning: .*trained maximum' >&2); }
 q train-predictor sweeps/predictor/train.json --validate sweeps/predictor/validate.json \
   --granularity 16 --out predictors/a100-kvr.json --report "$out/predictor" -q
 # The sweeps.
-for s in strategies scaling robustness; do q sweep "sweeps/paper/$s.json" --out "$out/$s" -q; done
+for s in strategies scaling robustness calibrated; do q sweep "sweeps/paper/$s.json" --out "$out/$s" -q; done
 # TTFT landscapes: 2 GPUs (a curve over the cut) and 3 GPUs (a map over two cuts).
 q search scenarios/paper/llama-2-7b-2xa100-300GBps.json --landscape --out "$out/landscape-2gpu" -q
 q search scenarios/paper/llama-2-7b-4xa100-300GBps.json --set /cluster/topology/gpus=3 \
@@ -54,4 +54,10 @@ q plot "$out/landscape-2gpu/landscape.csv" --out "$fig/landscape-2gpu" --x cut_1
 q plot "$out/landscape-3gpu/landscape.csv" --out "$fig/landscape-3gpu" --kind heatmap \
   --x cut_1 --y cut_2 --z ttft_ms --xlabel "first cut (tokens)" --ylabel "second cut (tokens)" \
   --title "llama-2-7b, 3 x A100, 16k tokens, 300 GB/s: TTFT over two cuts" >/dev/null
+for net in 300GB/s 10GB/s; do
+  q plot "$out/calibrated/sweep.csv" --out "$fig/ttft-llama-2-7b-${net%/s}-fused-calibrated" \
+    --x context --logx --logy --y tsp.ttft_ms,kvr/even.ttft_ms,kvr/search.ttft_ms \
+    --where network=$net --where gpus=8 --ylabel "TTFT (ms)" \
+    --title "llama-2-7b, 8 x A100, $net, fused attention, calibrated A100 profile" >/dev/null
+done
 echo "results/paper regenerated"
