@@ -157,9 +157,10 @@ Scenario load_scenario(const ConfigDocument& document) {
   s.resolved["compute"] = s.compute->to_json();
   read_prefill(root, s);
   read_decode(root, s);
-  if (!s.prefill && !s.decode) {
-    root.fail("a scenario needs a \"prefill\" or a \"decode\" section (or both)");
+  if (!s.prefill && !s.decode && !root.has("serving")) {
+    root.fail("a scenario needs a \"prefill\", \"decode\" or \"serving\" section");
   }
+  (void)root.find("serving");  // read by kvsim serve (sim/serving)
   root.finish();
   return s;
 }

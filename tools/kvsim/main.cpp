@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   kvsim::cli::add_plot(app, selected);
   kvsim::cli::add_calibrate(app, selected);
   kvsim::cli::add_compare(app, selected);
+  kvsim::cli::add_serve(app, selected);
   kvsim::cli::add_validate(app, selected);
   kvsim::cli::add_list(app, selected);
   kvsim::cli::add_explain(app, selected);
