@@ -151,17 +151,10 @@ std::vector<Measurement> import_kvsim(const std::string& path) {
     Operation o{};
     o.dtype = DType::kBf16;
     if (op == "gemm") {
-      const std::int64_t m = p.count("m");
-      const std::int64_t n = p.count("n");
-      const std::int64_t k = p.count("k");
-      o.kind = OpKind::kQkvProj;
-      o.op_class = OpClass::kGemm;
-      o.gemm = GemmShape{m, n, k};
-      o.rows = m;
-      o.flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-      o.weight_bytes = 2.0 * static_cast<double>(n) * static_cast<double>(k);
-      o.bytes_read = 2.0 * static_cast<double>(m) * static_cast<double>(k) + o.weight_bytes;
-      o.bytes_written = 2.0 * static_cast<double>(m) * static_cast<double>(n);
+      Precision bf16;
+      bf16.weights = bf16.activations = DType::kBf16;
+      o = gemm(OpKind::kQkvProj, LayerStage::kPreAttention, p.count("m"), p.count("n"),
+               p.count("k"), bf16);
     } else if ((op == "attention" || op == "decode_attention") &&
                p.string_or("variant", "fused") == "fused") {
       LlmSpec shape;

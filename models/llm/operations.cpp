@@ -28,22 +28,6 @@ Shard shard(const LlmSpec& s, std::int64_t tp) {
 
 double d(std::int64_t v) { return static_cast<double>(v); }
 
-Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, std::int64_t k,
-               const Precision& p) {
-  Operation op{};
-  op.kind = kind;
-  op.op_class = OpClass::kGemm;
-  op.stage = stage;
-  op.dtype = p.activations;
-  op.gemm = GemmShape{m, n, k};
-  op.rows = m;
-  op.flops = 2.0 * d(m) * d(n) * d(k);
-  op.weight_bytes = d(n) * d(k) * bytes_of(p.weights);
-  op.bytes_read = d(m) * d(k) * bytes_of(p.activations) + op.weight_bytes;
-  op.bytes_written = d(m) * d(n) * bytes_of(p.activations);
-  return op;
-}
-
 // A kernel that reads `inputs` tensors of tokens x width and writes one, plus `weights` elements.
 Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::int64_t width,
                       int inputs, double flops_per_element, std::int64_t weights,
@@ -147,6 +131,22 @@ void linear_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& sh,
 }
 
 }  // namespace
+
+Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, std::int64_t k,
+               const Precision& p) {
+  Operation op{};
+  op.kind = kind;
+  op.op_class = OpClass::kGemm;
+  op.stage = stage;
+  op.dtype = p.activations;
+  op.gemm = GemmShape{m, n, k};
+  op.rows = m;
+  op.flops = 2.0 * d(m) * d(n) * d(k);
+  op.weight_bytes = d(n) * d(k) * bytes_of(p.weights);
+  op.bytes_read = d(m) * d(k) * bytes_of(p.activations) + op.weight_bytes;
+  op.bytes_written = d(m) * d(n) * bytes_of(p.activations);
+  return op;
+}
 
 std::int64_t causal_pairs(std::int64_t q, std::int64_t kv) {
   return q * (kv - q) + q * (q + 1) / 2;

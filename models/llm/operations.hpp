@@ -100,6 +100,10 @@ struct DecomposeOptions {
   std::int64_t tensor_parallel = 1;  // weights and heads sharded over this many GPUs
 };
 
+/// One GEMM of m rows (tokens) against an n x k weight, with its FLOPs and bytes.
+Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, std::int64_t k,
+               const Precision& precision);
+
 /// Query-key pairs of a causal chunk: q (kv - q) + q (q + 1) / 2.
 std::int64_t causal_pairs(std::int64_t q_tokens, std::int64_t kv_tokens);
 

@@ -10,6 +10,7 @@
 
 #include "sim/core/table.hpp"
 #include "sim/report/breakdown.hpp"
+#include "sim/serving/iteration_cost.hpp"
 
 namespace kvsim::compare {
 namespace {
@@ -170,26 +171,10 @@ std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint&
   if (p.batch == 1) {
     ms = to_ms(s.prefill->strategies.front()->run(s.prefill_setup(), false).ttft);
   } else {
-    // A batch of equal prompts on one GPU: the linear layers over all the batch's tokens, the
-    // attention once per prompt, the LM head once per prompt.
-    options.tensor_parallel = 1;
-    const std::int64_t tokens = p.batch * p.prompt_tokens;
-    double seconds = 0;
-    for (const Operation& op : prefill_layer(s.model, {tokens, tokens, Mask::kCausal}, options)) {
-      if (op.op_class != OpClass::kAttention && op.kind != OpKind::kAttnSoftmax) {
-        seconds += s.compute->cost(op).seconds * static_cast<double>(s.model.layers);
-      }
-    }
-    for (const Operation& op :
-         prefill_layer(s.model, {p.prompt_tokens, p.prompt_tokens, Mask::kCausal}, options)) {
-      if (op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax) {
-        seconds += s.compute->cost(op).seconds * static_cast<double>(s.model.layers * p.batch);
-      }
-    }
-    for (const Operation& op : model_ends(s.model, tokens, p.batch, options)) {
-      seconds += s.compute->cost(op).seconds;
-    }
-    ms = seconds * 1e3;
+    // A batch of equal prompts on one GPU: one serving iteration that prefills all of them.
+    const std::vector<std::pair<std::int64_t, std::int64_t>> prefills(
+        static_cast<std::size_t>(p.batch), {p.prompt_tokens, p.prompt_tokens});
+    ms = to_ms(serving::IterationCost(s, Duration(0))(prefills, {}, p.batch));
   }
   return {ms, shares};
 }

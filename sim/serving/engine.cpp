@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/event_queue.hpp"
+#include "sim/serving/iteration_cost.hpp"
 
 namespace kvsim::serving {
 namespace {
@@ -23,54 +24,6 @@ struct Sequence {
   SimTime scheduled{-1};
   SimTime first_token{-1};
   int preemptions = 0;
-};
-
-// The cost of one iteration's batch on one GPU, with the linear part memoised by token count.
-class IterationCost {
- public:
-  IterationCost(const Scenario& s, Duration host) : s_(s), host_(host) {
-    options_.precision = s.precision;
-    options_.attention = AttentionImpl::kFused;
-  }
-  // prefills: (new tokens, KV tokens after them); decodes: KV length of each decoding sequence.
-  Duration operator()(const std::vector<std::pair<std::int64_t, std::int64_t>>& prefills,
-                      const std::vector<std::int64_t>& decodes, std::int64_t emitting) {
-    std::int64_t tokens = static_cast<std::int64_t>(decodes.size());
-    for (const auto& [q, kv] : prefills) tokens += q;
-    double seconds = linear(tokens);
-    const double layers = static_cast<double>(s_.model.layers);
-    for (const auto& [q, kv] : prefills) {
-      for (const Operation& op : prefill_layer(s_.model, {q, kv, Mask::kCausal}, options_)) {
-        if (op.op_class == OpClass::kAttention) seconds += s_.compute->cost(op).seconds * layers;
-      }
-    }
-    if (!decodes.empty()) {
-      for (const Operation& op : decode_layer(s_.model, decodes, options_)) {
-        if (op.op_class == OpClass::kAttention) seconds += s_.compute->cost(op).seconds * layers;
-      }
-    }
-    const auto ends = model_ends(s_.model, tokens, std::max<std::int64_t>(1, emitting), options_);
-    for (std::size_t i = 1; i < ends.size(); ++i) seconds += s_.compute->cost(ends[i]).seconds;
-    return from_seconds(seconds) + host_;
-  }
-
- private:
-  double linear(std::int64_t tokens) {
-    auto it = memo_.find(tokens);
-    if (it != memo_.end()) return it->second;
-    double seconds = s_.compute->cost(model_ends(s_.model, tokens, 1, options_).front()).seconds;
-    for (const Operation& op : prefill_layer(s_.model, {tokens, tokens, Mask::kCausal}, options_)) {
-      if (op.op_class != OpClass::kAttention) {
-        seconds += s_.compute->cost(op).seconds * static_cast<double>(s_.model.layers);
-      }
-    }
-    return memo_.emplace(tokens, seconds).first->second;
-  }
-
-  const Scenario& s_;
-  Duration host_;
-  DecomposeOptions options_;
-  std::unordered_map<std::int64_t, double> memo_;
 };
 
 struct Totals {
@@ -352,7 +305,7 @@ class Replica {
 
 }  // namespace
 
-ServingConfig ServingConfig::from_config(const ConfigNode& n, const Scenario& s) {
+ServingConfig ServingConfig::from_config(const ConfigNode& n) {
   ServingConfig c;
   if (const auto sch = n.find("scheduler")) {
     c.scheduler = sch->one_of("type", {"static", "continuous", "vllm", "chunked_prefill"});
@@ -380,7 +333,6 @@ ServingConfig ServingConfig::from_config(const ConfigNode& n, const Scenario& s)
   if (const auto tp = n.find("tensor_parallel"); tp && tp->as_integer() != 1) {
     tp->fail("serving runs one GPU per replica for now (tensor_parallel 1)");
   }
-  (void)s;
   return c;
 }
 

@@ -44,7 +44,7 @@ struct ServingConfig {
   std::optional<double> ttft_slo;  // seconds
   std::optional<double> tpot_slo;
 
-  static ServingConfig from_config(const ConfigNode& node, const Scenario& scenario);
+  static ServingConfig from_config(const ConfigNode& node);
   Json to_json() const;
 };
 

@@ -12,21 +12,8 @@
 namespace kvsim::calibration {
 namespace {
 
-Operation gemm_op(std::int64_t mi, std::int64_t ni, std::int64_t ki) {
-  const auto m = static_cast<double>(mi);
-  const auto n = static_cast<double>(ni);
-  const auto k = static_cast<double>(ki);
-  Operation o{};
-  o.kind = OpKind::kQkvProj;
-  o.op_class = OpClass::kGemm;
-  o.dtype = DType::kFp16;
-  o.gemm = GemmShape{mi, ni, ki};
-  o.rows = mi;
-  o.flops = 2.0 * m * n * k;
-  o.weight_bytes = 2.0 * n * k;
-  o.bytes_read = 2.0 * m * k + o.weight_bytes;
-  o.bytes_written = 2.0 * m * n;
-  return o;
+Operation gemm_op(std::int64_t m, std::int64_t n, std::int64_t k) {
+  return gemm(OpKind::kQkvProj, LayerStage::kPreAttention, m, n, k, Precision{});
 }
 
 }  // namespace

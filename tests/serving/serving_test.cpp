@@ -20,7 +20,7 @@ struct ServingRun {
                  {"serving", std::move(serving)}},
             "serving.json"),
         scenario(load_scenario(doc)),
-        config(ServingConfig::from_config(doc.root().at("serving"), scenario)) {}
+        config(ServingConfig::from_config(doc.root().at("serving"))) {}
   Json summary() {
     Workload w(doc.root().at("serving").at("workload"), RandomStreams(scenario.seed),
                scenario.model.max_context);

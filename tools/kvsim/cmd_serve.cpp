@@ -33,7 +33,7 @@ int serve(const ServeOptions& o) {
   const Scenario s = load_scenario(doc);
   const auto node = doc.root().find("serving");
   if (!node) throw InputError(s.file, "/serving", "kvsim serve needs a \"serving\" section");
-  const serving::ServingConfig config = serving::ServingConfig::from_config(*node, s);
+  const serving::ServingConfig config = serving::ServingConfig::from_config(*node);
   serving::Workload workload(node->at("workload"), RandomStreams(s.seed), s.model.max_context);
   node->finish();
 
