@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates every table and figure in results/paper/ (about 30 s on 2 cores):
+# Regenerates every table and figure in results/paper/ (about 35 s on 2 cores):
 #   bash results/paper/make.sh
 # Each figure below is one `kvsim plot` command over a sweep CSV; README.md lists them.
 set -euo pipefail
