@@ -172,9 +172,10 @@ std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint&
     ms = to_ms(s.prefill->strategies.front()->run(s.prefill_setup(), false).ttft);
   } else {
     // A batch of equal prompts on one GPU: one serving iteration that prefills all of them.
-    const std::vector<std::pair<std::int64_t, std::int64_t>> prefills(
-        static_cast<std::size_t>(p.batch), {p.prompt_tokens, p.prompt_tokens});
-    ms = to_ms(serving::IterationCost(s, Duration(0))(prefills, {}, p.batch));
+    serving::IterationShape batch;
+    batch.prefills.assign(static_cast<std::size_t>(p.batch), {p.prompt_tokens, p.prompt_tokens});
+    batch.emitting = p.batch;
+    ms = to_ms(serving::IterationCost(s, 1).single_gpu(batch));
   }
   return {ms, shares};
 }

@@ -13,381 +13,545 @@
 namespace kvsim::serving {
 namespace {
 
-struct Sequence {
-  Request request;
-  std::int64_t prefilled = 0;   // tokens of the (re)computed prompt done
-  std::int64_t to_prefill = 0;  // prompt, or prompt + generated after a preemption
-  std::int64_t generated = 0;   // output tokens sampled
-  std::int64_t cached = 0;      // tokens whose K and V are in memory
-  std::int64_t blocks = 0;      // paged: blocks held
-  std::int64_t reserved = 0;    // contiguous: tokens reserved
-  SimTime scheduled{-1};
-  SimTime first_token{-1};
-  int preemptions = 0;
+struct Totals {
+  LatencyHistogram ttft, tpot, itl, e2e, queueing;
+  std::uint64_t completed = 0, input_tokens = 0, output_tokens = 0, good = 0;
+  double busy_seconds = 0;                    // summed over pipeline stages
+  double kv_used_area = 0, kv_held_area = 0;  // token-seconds
 };
 
-struct Totals {
-  LatencyHistogram ttft, tpot, e2e, queueing;
-  std::uint64_t completed = 0, output_tokens = 0, good = 0, preemptions = 0;
-  double busy_seconds = 0;
-  double kv_used_area = 0, kv_held_area = 0;  // token-seconds used, and held (reserved/blocks)
+// The communication of tensor- and pipeline-parallel replicas: in closed form over each route's
+// bottleneck (memoised per group and token count), or as flows on the shared network.
+class Communication {
+ public:
+  Communication(const Scenario& s, bool flows, EventQueue& q)
+      : s_(s), token_bytes_(static_cast<double>(s.model.hidden_size) *
+                            bytes_of(s.precision.activations)) {
+    if (flows) {
+      network_.emplace(q, *s.topology);
+      collectives_.emplace(*network_, s.collectives);
+      background_.emplace(*network_, s.background, RandomStreams(s.seed));
+      background_->start();
+    }
+  }
+
+  bool flows() const { return network_.has_value(); }
+
+  /// All-reduce of `tokens` hidden states among `gpus`.
+  Duration all_reduce(const std::vector<int>& gpus, std::int64_t tokens) {
+    return memoised(all_reduce_memo_, gpus.front(), tokens, [&] {
+      const double bytes = static_cast<double>(tokens) * token_bytes_;
+      const auto kind = net::CollectiveKind::kAllReduce;
+      return net::collective_time(*s_.topology, gpus, kind, s_.collectives.algorithm, bytes,
+                                  net::choose_protocol(*s_.topology, gpus, kind, s_.collectives,
+                                                       bytes));
+    });
+  }
+  /// Each rank of `from` sends its 1/tp share of `tokens` hidden states to its peer in `to`.
+  Duration send(const std::vector<int>& from, const std::vector<int>& to, std::int64_t tokens) {
+    return memoised(send_memo_, from.front(), tokens, [&] {
+      Duration slowest{0};
+      for (std::size_t r = 0; r < from.size(); ++r) {
+        const net::Route& route = s_.topology->gpu_route(from[r], to[r]);
+        slowest = std::max(slowest, route.latency + from_seconds_ceil(share(from, tokens) /
+                                                                      route.bottleneck));
+      }
+      return slowest;
+    });
+  }
+
+  void start_all_reduce(const std::vector<int>& gpus, std::int64_t tokens, InlineCallback done) {
+    collectives_->start(net::CollectiveKind::kAllReduce, gpus,
+                        static_cast<double>(tokens) * token_bytes_, done);
+  }
+  void start_send(const std::vector<int>& from, const std::vector<int>& to, std::int64_t tokens,
+                  InlineCallback done) {
+    std::uint32_t id;
+    if (free_.empty()) {
+      id = static_cast<std::uint32_t>(sends_.size());
+      sends_.emplace_back();
+    } else {
+      id = free_.back();
+      free_.pop_back();
+    }
+    sends_[id] = {static_cast<int>(from.size()), done};
+    for (std::size_t r = 0; r < from.size(); ++r) {
+      network_->start_between_gpus(from[r], to[r], share(from, tokens), [this, id] {
+        if (--sends_[id].pending > 0) return;
+        free_.push_back(id);
+        sends_[id].done();
+      });
+    }
+  }
+
+ private:
+  struct Send {
+    int pending = 0;
+    InlineCallback done;
+  };
+
+  double share(const std::vector<int>& group, std::int64_t tokens) const {
+    return static_cast<double>(tokens) * token_bytes_ / static_cast<double>(group.size());
+  }
+  template <class F>
+  static Duration memoised(std::unordered_map<std::uint64_t, Duration>& memo, int group,
+                           std::int64_t tokens, F compute) {
+    const std::uint64_t key = (static_cast<std::uint64_t>(group) << 40) ^
+                              static_cast<std::uint64_t>(tokens);
+    if (const auto it = memo.find(key); it != memo.end()) return it->second;
+    return memo.emplace(key, compute()).first->second;
+  }
+
+  const Scenario& s_;
+  double token_bytes_;
+  std::unordered_map<std::uint64_t, Duration> all_reduce_memo_, send_memo_;
+  std::optional<net::FlowNetwork> network_;
+  std::optional<net::CollectiveEngine> collectives_;
+  std::optional<net::BackgroundTraffic> background_;
+  std::vector<Send> sends_;
+  std::vector<std::uint32_t> free_;
+};
+
+// What every replica shares.
+struct Context {
+  const Scenario& scenario;
+  const ServingSetup& setup;
+  EventQueue& queue;
+  Totals& totals;
+  IterationCost& cost;
+  Communication& communication;
+  const ServingObservers& observers;
+  std::uint64_t total_requests;
 };
 
 class Replica {
  public:
-  Replica(const Scenario& s, const ServingConfig& c, EventQueue& q, Totals& totals,
-          std::int64_t capacity_tokens,
-          const std::function<void(const RequestRecord&)>& on_request)
-      : c_(c), q_(q), totals_(totals), cost_(s, c.host_overhead), capacity_(capacity_tokens),
-        on_request_(on_request) {
-    max_sequence_ = c.max_sequence > 0 ? c.max_sequence : s.model.max_context;
+  Replica(Context& c, int index, std::unique_ptr<KvMemory> memory)
+      : c_(c), index_(index), memory_(std::move(memory)),
+        state_(*memory_, static_cast<std::int64_t>(c.setup.scheduler->swap_space_bytes() /
+                                                   c.setup.budget.kv_bytes_per_token)) {
+    const int pp = c.setup.pipeline_parallel;
+    const int layers = static_cast<int>(c.scenario.model.layers);
+    for (int s = 0; s < pp; ++s) {
+      Stage& stage = stages_.emplace_back();
+      stage.gpus = c.setup.stage_gpus(index, s);
+      stage.layers = layers / pp + (s < layers % pp ? 1 : 0);
+    }
   }
-
-  std::size_t outstanding() const { return waiting_.size() + running_.size(); }
 
   void arrive(const Request& r) {
-    Sequence seq;
-    seq.request = r;
-    seq.to_prefill = r.prompt;
-    waiting_.push_back(seq);
-    if (!busy_) start_iteration();
+    Sequence s;
+    s.request = r;
+    s.to_prefill = r.prompt;
+    state_.waiting.push_back(state_.pool.add(s));
+    try_launch();
   }
+
+  ReplicaLoad load() const {
+    return {state_.waiting.size() + state_.running.size(),
+            static_cast<double>(memory_->held()) / static_cast<double>(memory_->capacity())};
+  }
+  TimelineSample sample(double time) const {
+    return {time, index_, state_.waiting.size(), state_.running.size(), used_tokens(),
+            memory_->held(), memory_->capacity()};
+  }
+  std::uint64_t preemptions() const { return state_.preemptions; }
+  std::uint64_t swaps() const { return state_.swaps; }
+  std::int64_t capacity() const { return memory_->capacity(); }
+
+ private:
+  struct Stage {
+    std::vector<int> gpus;
+    int layers = 0;
+    std::deque<std::uint32_t> queue;  // batches waiting for this stage
+    bool busy = false;
+    SimTime started{0};
+  };
+  struct InFlight {
+    Batch batch;
+    IterationCompute compute;
+    std::int64_t tokens = 0;
+    Duration before{0};  // host overhead and swap copies, on the first stage
+  };
 
   std::int64_t used_tokens() const {
     std::int64_t t = 0;
-    for (const auto& s : running_) t += s.cached;
-    return t;
-  }
-  std::int64_t held_tokens() const {
-    std::int64_t t = 0;
-    for (const auto& s : running_) t += paged() ? s.blocks * c_.block_size : s.reserved;
+    for (const Slot slot : state_.running) t += state_.pool[slot].cached;
     return t;
   }
 
- private:
-  bool paged() const { return c_.memory == "paged"; }
-  std::int64_t free_tokens() const { return capacity_ - held_tokens_; }
-  std::int64_t blocks_for(std::int64_t tokens) const {
-    return (tokens + c_.block_size - 1) / c_.block_size;
+  // KV memory integrals up to now (the state changes only at launches and completions).
+  void account() {
+    const double dt = to_seconds(c_.queue.now() - accounted_);
+    c_.totals.kv_used_area += static_cast<double>(used_tokens()) * dt;
+    c_.totals.kv_held_area += static_cast<double>(memory_->held()) * dt;
+    accounted_ = c_.queue.now();
   }
-  // Memory for `tokens` more tokens of `s` (paged: whole blocks; contiguous: the reservation is
-  // made at admission); false when it does not fit.
-  bool grow(Sequence& s, std::int64_t tokens_after) {
-    if (!paged()) return true;
-    const std::int64_t need = blocks_for(tokens_after) - s.blocks;
-    if (need <= 0) return true;
-    if (need * c_.block_size > free_tokens()) return false;
-    s.blocks += need;
-    held_tokens_ += need * c_.block_size;
-    return true;
-  }
-  bool admit(Sequence& s, std::int64_t first_tokens) {
-    if (paged()) {
-      const auto watermark = static_cast<std::int64_t>(0.01 * static_cast<double>(capacity_));
-      if (blocks_for(first_tokens) * c_.block_size > free_tokens() - watermark) return false;
-      return grow(s, first_tokens);
+
+  // Plans and starts a batch whenever the first stage is free.
+  void try_launch() {
+    if (stages_[0].busy) return;
+    account();
+    Batch batch = c_.setup.scheduler->plan(state_);
+    if (batch.empty()) {
+      if (in_flight_ == 0 && (!state_.waiting.empty() || !state_.running.empty())) stuck();
+      return;
     }
-    const std::int64_t reserve = std::max(max_sequence_, s.request.prompt + s.request.output);
-    if (reserve > free_tokens()) return false;
-    s.reserved = reserve;
-    held_tokens_ += reserve;
-    return true;
-  }
-  void release(Sequence& s) {
-    held_tokens_ -= paged() ? s.blocks * c_.block_size : s.reserved;
-    s.blocks = 0;
-    s.reserved = 0;
+    if (memory_->held() > memory_->capacity() ||
+        static_cast<std::int64_t>(state_.running.size()) > c_.setup.scheduler->limits().max_batch_size) {
+      throw std::logic_error(fmt::format(
+          "scheduler {} broke a limit: {} of {} KV tokens held, {} of {} sequences running",
+          c_.setup.scheduler->name(), memory_->held(), memory_->capacity(),
+          state_.running.size(), c_.setup.scheduler->limits().max_batch_size));
+    }
+    shape_.clear();
+    for (const auto& [slot, tokens] : batch.prefills) {
+      Sequence& s = state_.pool[slot];
+      if (s.scheduled.count() < 0) s.scheduled = c_.queue.now();
+      shape_.prefills.emplace_back(tokens, s.cached + tokens);
+      if (s.prefilled + tokens == s.to_prefill) ++shape_.emitting;
+    }
+    for (const Slot slot : batch.decodes) shape_.decodes.push_back(state_.pool[slot].cached + 1);
+    shape_.emitting += static_cast<std::int64_t>(batch.decodes.size());
+
+    const std::uint32_t id = allocate();
+    InFlight& f = flights_[id];
+    f.compute = c_.cost(shape_);
+    f.tokens = shape_.tokens();
+    const double swap_bytes = static_cast<double>(batch.swap_out_tokens + batch.swap_in_tokens) *
+                              c_.setup.budget.kv_bytes_per_token;
+    f.before = c_.setup.host_overhead +
+               (swap_bytes > 0 ? from_seconds_ceil(swap_bytes / c_.scenario.gpu.pcie_bandwidth)
+                               : Duration{0});
+    f.batch = std::move(batch);
+    ++in_flight_;
+    stages_[0].queue.push_back(id);
+    start_stage(0);
   }
 
-  struct Plan {
-    std::vector<std::size_t> prefill;  // indices into running_, with chunk sizes
-    std::vector<std::int64_t> chunk;
-    std::vector<std::size_t> decode;
-  };
+  [[noreturn]] void stuck() const {
+    const Sequence& s = state_.pool[state_.waiting.empty() ? state_.running.front()
+                                                           : state_.waiting.front()];
+    throw std::runtime_error(fmt::format(
+        "request {} ({} prompt + {} output tokens) can never fit the KV memory of a replica "
+        "({} tokens); raise the memory utilization, use more GPUs per replica, or cap the "
+        "lengths",
+        s.request.id, s.request.prompt, s.request.output, memory_->capacity()));
+  }
 
-  // Moves admissible waiting sequences to running (in arrival order) and plans the iteration.
-  Plan plan() {
-    Plan p;
-    const std::string& policy = c_.scheduler;
-    std::int64_t budget = c_.max_batched_tokens;
-    auto admit_waiting = [&](bool chunked) {
-      while (!waiting_.empty() &&
-             static_cast<std::int64_t>(running_.size()) < c_.max_batch_size && budget > 0) {
-        Sequence& s = waiting_.front();
-        const std::int64_t remaining = s.to_prefill - s.prefilled;
-        const std::int64_t chunk = chunked ? std::min(remaining, budget) : remaining;
-        if (!chunked && chunk > budget && !running_.empty()) break;
-        if (!admit(s, s.cached + chunk)) break;
-        if (s.scheduled.count() < 0) s.scheduled = q_.now();
-        running_.push_back(std::move(s));
-        waiting_.pop_front();
-        p.prefill.push_back(running_.size() - 1);
-        p.chunk.push_back(chunk);
-        budget -= chunk;
-      }
+  std::uint32_t allocate() {
+    if (free_flights_.empty()) {
+      flights_.emplace_back();
+      return static_cast<std::uint32_t>(flights_.size() - 1);
+    }
+    const std::uint32_t id = free_flights_.back();
+    free_flights_.pop_back();
+    return id;
+  }
+
+  // Compute of one stage on one GPU, and the all-reduces it needs.
+  Duration stage_compute(int stage, const InFlight& f) const {
+    double seconds = static_cast<double>(stages_[stage].layers) * f.compute.layer();
+    if (stage == 0) seconds += f.compute.embedding;
+    if (stage + 1 == static_cast<int>(stages_.size())) seconds += f.compute.head;
+    return from_seconds(seconds);
+  }
+  int all_reduces(int stage, const InFlight& f) const {
+    return c_.setup.tensor_parallel > 1
+               ? stages_[stage].layers * static_cast<int>(f.compute.layer_blocks.size())
+               : 0;
+  }
+
+  void start_stage(int stage) {
+    Stage& st = stages_[stage];
+    if (st.busy || st.queue.empty()) return;
+    st.busy = true;
+    const std::uint32_t id = st.queue.front();
+    st.queue.pop_front();
+    st.started = c_.queue.now();
+    if (c_.communication.flows()) {
+      run_step(stage, id, 0);
+      return;
+    }
+    const InFlight& f = flights_[id];
+    Duration d = stage_compute(stage, f) + (stage == 0 ? f.before : Duration{0});
+    if (const int n = all_reduces(stage, f); n > 0) {
+      d += n * c_.communication.all_reduce(st.gpus, f.tokens);
+    }
+    c_.queue.schedule_in(d, Phase::kCompletion, [this, stage, id] { stage_finished(stage, id); });
+  }
+
+  // Flows: the stage's work step by step. Step 0: the first stage's host overhead, swaps and
+  // embedding; steps 1..layers x blocks: one block's compute, then its all-reduce; the last
+  // step: the LM head on the last stage.
+  void run_step(int stage, std::uint32_t id, std::int64_t step) {
+    const InFlight& f = flights_[id];
+    const auto blocks = static_cast<std::int64_t>(f.compute.layer_blocks.size());
+    const std::int64_t last = static_cast<std::int64_t>(stages_[stage].layers) * blocks + 1;
+    const bool last_stage = stage + 1 == static_cast<int>(stages_.size());
+    const std::uint64_t where = (static_cast<std::uint64_t>(stage) << 32) | id;
+    const auto next = [this, where, step] {
+      run_step(static_cast<int>(where >> 32), static_cast<std::uint32_t>(where), step + 1);
     };
-    if (policy == "static") {
-      if (running_.empty()) {
-        budget = std::numeric_limits<std::int64_t>::max();
-        admit_waiting(false);
-      } else {
-        for (std::size_t i = 0; i < running_.size(); ++i) {
-          if (running_[i].generated < running_[i].request.output) p.decode.push_back(i);
+    if (step == 0) {
+      const Duration d = stage == 0 ? f.before + from_seconds(f.compute.embedding) : Duration{0};
+      c_.queue.schedule_in(d, Phase::kCompletion, next);
+    } else if (step < last) {
+      const double compute = f.compute.layer_blocks[static_cast<std::size_t>((step - 1) % blocks)];
+      c_.queue.schedule_in(from_seconds(compute), Phase::kCompletion, [this, where, step] {
+        const int s = static_cast<int>(where >> 32);
+        const auto batch = static_cast<std::uint32_t>(where);
+        if (c_.setup.tensor_parallel == 1) {
+          run_step(s, batch, step + 1);
+          return;
         }
-      }
-      return p;
+        c_.communication.start_all_reduce(stages_[s].gpus, flights_[batch].tokens,
+                                          [this, where, step] {
+                                            run_step(static_cast<int>(where >> 32),
+                                                     static_cast<std::uint32_t>(where), step + 1);
+                                          });
+      });
+    } else if (step == last) {
+      const Duration d = last_stage ? from_seconds(f.compute.head) : Duration{0};
+      c_.queue.schedule_in(d, Phase::kCompletion, next);
+    } else {
+      stage_finished(stage, id);
     }
-    if (policy == "vllm") {
-      admit_waiting(false);
-      if (!p.prefill.empty()) return p;  // prefill first
-    }
-    // Decodes (continuous and chunked: every running sequence that has finished its prompt).
-    for (std::size_t i = 0; i < running_.size(); ++i) {
-      Sequence& s = running_[i];
-      if (s.prefilled < s.to_prefill) continue;
-      if (!grow(s, s.cached + 1)) {
-        if (!preempt_for(i)) continue;
-        if (i >= running_.size()) break;
-        if (!grow(running_[i], running_[i].cached + 1)) continue;
-      }
-      p.decode.push_back(i);
-      --budget;
-    }
-    if (policy == "chunked_prefill") {
-      // Prompts already started continue first, then new ones, within the budget.
-      for (std::size_t i = 0; i < running_.size() && budget > 0; ++i) {
-        Sequence& s = running_[i];
-        if (s.prefilled >= s.to_prefill || s.prefilled == 0) continue;
-        const std::int64_t chunk = std::min(s.to_prefill - s.prefilled, budget);
-        if (!grow(s, s.cached + chunk)) break;
-        p.prefill.push_back(i);
-        p.chunk.push_back(chunk);
-        budget -= chunk;
-      }
-      admit_waiting(true);
-    } else if (policy == "continuous") {
-      admit_waiting(false);
-    }
-    return p;
   }
 
-  // vLLM-style recompute preemption: evict the newest running sequence (not `protect`'s
-  // position if avoidable) back to the front of the queue. False when nothing can be evicted.
-  bool preempt_for(std::size_t protect) {
-    if (running_.size() <= 1) return false;
-    std::size_t victim = running_.size() - 1;
-    if (victim == protect) return false;
-    Sequence s = std::move(running_[victim]);
-    running_.pop_back();
-    release(s);
-    s.to_prefill = s.request.prompt + s.generated;
-    s.prefilled = 0;
-    s.cached = 0;
-    ++s.preemptions;
-    ++totals_.preemptions;
-    waiting_.push_front(std::move(s));
-    return true;
+  void stage_finished(int stage, std::uint32_t id) {
+    Stage& st = stages_[stage];
+    st.busy = false;
+    c_.totals.busy_seconds += to_seconds(c_.queue.now() - st.started);
+    if (stage + 1 < static_cast<int>(stages_.size())) {
+      const std::uint64_t where = (static_cast<std::uint64_t>(stage + 1) << 32) | id;
+      const auto arrive = [this, where] {
+        const int next = static_cast<int>(where >> 32);
+        stages_[next].queue.push_back(static_cast<std::uint32_t>(where));
+        start_stage(next);
+      };
+      const std::vector<int>& to = stages_[stage + 1].gpus;
+      if (c_.communication.flows()) {
+        c_.communication.start_send(st.gpus, to, flights_[id].tokens, arrive);
+      } else {
+        c_.queue.schedule_in(c_.communication.send(st.gpus, to, flights_[id].tokens),
+                             Phase::kCompletion, arrive);
+      }
+    } else {
+      finish(id);
+    }
+    start_stage(stage);
+    // A free first stage takes the next batch; a finished batch frees its sequences for one.
+    if (stage == 0 || stage + 1 == static_cast<int>(stages_.size())) try_launch();
   }
 
-  void start_iteration() {
-    Plan p = plan();
-    if (p.prefill.empty() && p.decode.empty()) {
-      busy_ = false;
-      if (!waiting_.empty() && running_.empty()) {
-        throw std::runtime_error(fmt::format(
-            "request {} ({} prompt tokens) can never fit the KV memory of a replica ({} tokens)",
-            waiting_.front().request.id, waiting_.front().request.prompt, capacity_));
+  // The batch has left the last stage: its tokens exist.
+  void finish(std::uint32_t id) {
+    account();
+    const SimTime now = c_.queue.now();
+    InFlight& f = flights_[id];
+    for (const auto& [slot, tokens] : f.batch.prefills) {
+      Sequence& s = state_.pool[slot];
+      s.in_flight = false;
+      s.prefilled += tokens;
+      s.cached += tokens;
+      if (s.prompt_done()) {
+        if (s.first_token.count() < 0) s.first_token = now;
+        emit(s, now);  // the prompt's last position samples the next token
+      }
+    }
+    for (const Slot slot : f.batch.decodes) {
+      Sequence& s = state_.pool[slot];
+      s.in_flight = false;
+      ++s.cached;  // the token it consumed
+      emit(s, now);
+    }
+    free_flights_.push_back(id);
+    --in_flight_;
+
+    const bool together = c_.setup.scheduler->completes_together();
+    if (together) {
+      const bool all_done =
+          in_flight_ == 0 && std::all_of(state_.running.begin(), state_.running.end(),
+                                         [this](Slot s) { return state_.pool[s].finished(); });
+      if (all_done) {
+        for (const Slot slot : state_.running) complete(slot, now);
+        state_.running.clear();
       }
       return;
     }
-    busy_ = true;
-    // Invariants every scheduler must keep (the conformance tests drive all of them here).
-    if (held_tokens_ > capacity_ ||
-        static_cast<std::int64_t>(running_.size()) > c_.max_batch_size) {
-      throw std::logic_error(fmt::format("scheduler {} broke a limit: {} of {} KV tokens held, "
-                                         "{} of {} sequences running",
-                                         c_.scheduler, held_tokens_, capacity_, running_.size(),
-                                         c_.max_batch_size));
-    }
-    std::vector<std::pair<std::int64_t, std::int64_t>> prefills;
-    std::int64_t emitting = 0;
-    for (std::size_t k = 0; k < p.prefill.size(); ++k) {
-      const Sequence& s = running_[p.prefill[k]];
-      prefills.emplace_back(p.chunk[k], s.prefilled + p.chunk[k]);
-      if (s.prefilled + p.chunk[k] == s.to_prefill) ++emitting;
-    }
-    std::vector<std::int64_t> decodes;
-    for (const std::size_t i : p.decode) decodes.push_back(running_[i].cached + 1);
-    emitting += static_cast<std::int64_t>(decodes.size());
-    const Duration d = cost_(prefills, decodes, emitting);
-    totals_.busy_seconds += to_seconds(d);
-    totals_.kv_used_area += static_cast<double>(used_tokens()) * to_seconds(d);
-    totals_.kv_held_area += static_cast<double>(held_tokens_) * to_seconds(d);
-    plan_ = std::move(p);
-    q_.schedule_in(d, Phase::kCompletion, [this] { finish_iteration(); });
-  }
-
-  void finish_iteration() {
-    const SimTime now = q_.now();
-    for (std::size_t k = 0; k < plan_.prefill.size(); ++k) {
-      Sequence& s = running_[plan_.prefill[k]];
-      s.prefilled += plan_.chunk[k];
-      s.cached += plan_.chunk[k];
-      if (s.prefilled == s.to_prefill) {
-        if (s.first_token.count() < 0) s.first_token = now;
-        ++s.generated;  // the prefill's last position samples the next token
-      }
-    }
-    for (const std::size_t i : plan_.decode) {
-      ++running_[i].cached;  // the token it consumed
-      ++running_[i].generated;
-    }
-    // Completions, keeping the order of the rest.
     std::size_t out = 0;
-    for (std::size_t i = 0; i < running_.size(); ++i) {
-      Sequence& s = running_[i];
-      const bool done = s.prefilled == s.to_prefill && s.generated >= s.request.output;
-      if (done && c_.scheduler != "static") {
-        complete(s, now);
+    for (std::size_t i = 0; i < state_.running.size(); ++i) {
+      const Slot slot = state_.running[i];
+      const Sequence& s = state_.pool[slot];
+      if (!s.in_flight && s.finished()) {
+        complete(slot, now);
         continue;
       }
-      if (out != i) running_[out] = std::move(running_[i]);
-      ++out;
+      state_.running[out++] = slot;
     }
-    running_.resize(out);
-    if (c_.scheduler == "static" &&
-        std::all_of(running_.begin(), running_.end(), [](const Sequence& s) {
-          return s.prefilled == s.to_prefill && s.generated >= s.request.output;
-        })) {
-      for (Sequence& s : running_) complete(s, now);
-      running_.clear();
-    }
-    start_iteration();
+    state_.running.resize(out);
   }
 
-  void complete(Sequence& s, SimTime now) {
-    release(s);
+  void emit(Sequence& s, SimTime now) {
+    if (s.last_token.count() >= 0) c_.totals.itl.add(to_seconds(now - s.last_token));
+    s.last_token = now;
+    if (c_.observers.token) c_.observers.token(s.request.id, s.generated, to_seconds(now - SimTime{0}));
+    ++s.generated;
+  }
+
+  void complete(Slot slot, SimTime now) {
+    Sequence& s = state_.pool[slot];
+    memory_->release(s);
+    Totals& t = c_.totals;
     const double arrival = to_seconds(s.request.arrival - SimTime{0});
     const double first = to_seconds(s.first_token - SimTime{0});
     const double end = to_seconds(now - SimTime{0});
     const double ttft = first - arrival;
-    totals_.ttft.add(ttft);
-    totals_.e2e.add(end - arrival);
-    totals_.queueing.add(to_seconds(s.scheduled - SimTime{0}) - arrival);
+    t.ttft.add(ttft);
+    t.e2e.add(end - arrival);
+    t.queueing.add(to_seconds(s.scheduled - SimTime{0}) - arrival);
     double tpot = 0;
     if (s.request.output > 1) {
       tpot = (end - first) / static_cast<double>(s.request.output - 1);
-      totals_.tpot.add(tpot);
+      t.tpot.add(tpot);
     }
-    ++totals_.completed;
-    totals_.output_tokens += static_cast<std::uint64_t>(s.request.output);
-    const bool good = (!c_.ttft_slo || ttft <= *c_.ttft_slo) && (!c_.tpot_slo || tpot <= *c_.tpot_slo);
-    totals_.good += good ? 1 : 0;
-    if (on_request_) {
-      on_request_({s.request.id, arrival, to_seconds(s.scheduled - SimTime{0}), first, end,
-                   s.request.prompt, s.request.output, s.preemptions});
+    ++t.completed;
+    t.input_tokens += static_cast<std::uint64_t>(s.request.prompt);
+    t.output_tokens += static_cast<std::uint64_t>(s.request.output);
+    const ServingSetup& c = c_.setup;
+    if ((!c.ttft_slo || ttft <= *c.ttft_slo) && (!c.tpot_slo || tpot <= *c.tpot_slo)) ++t.good;
+    if (c_.observers.request) {
+      c_.observers.request({s.request.id, index_, arrival, to_seconds(s.scheduled - SimTime{0}),
+                            first, end, s.request.prompt, s.request.output, s.preemptions});
     }
+    state_.pool.remove(slot);
+    if (t.completed == c_.total_requests) c_.queue.stop();  // background traffic never ends
   }
 
-  const ServingConfig& c_;
-  EventQueue& q_;
-  Totals& totals_;
-  IterationCost cost_;
-  std::int64_t capacity_;
-  std::int64_t max_sequence_ = 0;
-  std::int64_t held_tokens_ = 0;
-  const std::function<void(const RequestRecord&)>& on_request_;
-  std::deque<Sequence> waiting_;
-  std::vector<Sequence> running_;
-  Plan plan_;
-  bool busy_ = false;
+  Context& c_;
+  int index_;
+  std::unique_ptr<KvMemory> memory_;
+  ReplicaState state_;
+  std::vector<Stage> stages_;
+  std::vector<InFlight> flights_;
+  std::vector<std::uint32_t> free_flights_;
+  int in_flight_ = 0;
+  IterationShape shape_;
+  SimTime accounted_{0};
 };
 
 }  // namespace
 
-ServingConfig ServingConfig::from_config(const ConfigNode& n) {
-  ServingConfig c;
-  if (const auto sch = n.find("scheduler")) {
-    c.scheduler = sch->one_of("type", {"static", "continuous", "vllm", "chunked_prefill"});
-    c.max_batch_size = sch->count_or("max_batch_size", c.max_batch_size);
-    c.max_batched_tokens = sch->count_or("max_batched_tokens", c.max_batched_tokens);
-    sch->finish();
+std::vector<int> ServingSetup::stage_gpus(int replica, int stage) const {
+  std::vector<int> gpus;
+  for (int t = 0; t < tensor_parallel; ++t) {
+    gpus.push_back((replica * pipeline_parallel + stage) * tensor_parallel + t);
   }
-  if (const auto m = n.find("memory")) {
-    c.memory = m->one_of("type", {"paged", "contiguous"});
-    c.block_size = m->count_or("block_size", c.block_size);
-    c.utilization = m->number_or("utilization", c.utilization, 0.01, 1);
-    c.max_sequence = m->count_or("max_sequence", 0, 0);
-    m->finish();
-  } else if (c.scheduler == "static" || c.scheduler == "continuous") {
-    c.memory = "contiguous";  // how systems before vLLM managed KV memory
-  }
+  return gpus;
+}
+
+ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
+  ServingSetup c;
+  // A part the scenario leaves out is built from its default, at the path it would have.
+  const auto part = [&](const char* key, const Json& fallback, auto build) {
+    if (const auto node = n.find(key)) return build(*node);
+    const Json copy = fallback;
+    return build(ConfigNode(&copy, s.file, Json::json_pointer("/serving/" + std::string(key))));
+  };
+  c.scheduler = part("scheduler", Json{{"type", "vllm"}},
+                     [](const ConfigNode& node) { return schedulers().create(node); });
+  c.router = part("router", Json{{"type", "round-robin"}},
+                  [](const ConfigNode& node) { return routers().create(node); });
   c.replicas = static_cast<int>(n.count_or("replicas", 1));
-  c.router = n.one_of_or("router", "round-robin", {"round-robin", "least-outstanding"});
+  c.tensor_parallel = static_cast<int>(n.count_or("tensor_parallel", 1));
+  c.pipeline_parallel = static_cast<int>(n.count_or("pipeline_parallel", 1));
+  const LlmSpec& m = s.model;
+  if (m.heads % c.tensor_parallel != 0) {
+    n.at("tensor_parallel").fail(fmt::format("must divide the {} attention heads of {}", m.heads,
+                                             m.name));
+  }
+  if (c.pipeline_parallel > m.layers) {
+    n.at("pipeline_parallel").fail(fmt::format("{} has only {} layers", m.name, m.layers));
+  }
+  const int per_replica = c.tensor_parallel * c.pipeline_parallel;
+  const std::int64_t gpus = s.topology->gpu_count();
+  if (per_replica > 1 && gpus < static_cast<std::int64_t>(c.replicas) * per_replica) {
+    n.at(n.has("replicas") ? "replicas" : "tensor_parallel")
+        .fail(fmt::format("{} replica(s) of {} x {} GPUs need {} GPUs; the topology "
+                          "(/cluster/topology) has {}",
+                          c.replicas, c.tensor_parallel, c.pipeline_parallel,
+                          c.replicas * per_replica, gpus));
+  }
+  c.flows = n.one_of_or("communication", "closed-form", {"closed-form", "flows"}) == "flows";
+  if (c.flows && per_replica == 1) {
+    n.at("communication").fail("replicas of one GPU do not communicate; \"flows\" needs "
+                               "tensor_parallel or pipeline_parallel above 1");
+  }
   if (const auto h = n.find("host_overhead")) c.host_overhead = h->as_duration();
   if (const auto slo = n.find("slo")) {
     if (const auto t = slo->find("ttft")) c.ttft_slo = t->as_seconds();
     if (const auto t = slo->find("tpot")) c.tpot_slo = t->as_seconds();
     slo->finish();
   }
-  if (const auto tp = n.find("tensor_parallel"); tp && tp->as_integer() != 1) {
-    tp->fail("serving runs one GPU per replica for now (tensor_parallel 1)");
+
+  // One GPU's share: weights and one full iteration's activations, and K and V per token for
+  // the most layers a stage holds and this rank's KV heads (replicated when tp exceeds them).
+  const auto tp = static_cast<double>(c.tensor_parallel);
+  const std::int64_t stage_layers = (m.layers + c.pipeline_parallel - 1) / c.pipeline_parallel;
+  const std::int64_t rank_kv_heads = m.kv_heads >= c.tensor_parallel ? m.kv_heads / c.tensor_parallel : 1;
+  c.budget.hbm_bytes = s.gpu.hbm_bytes;
+  c.budget.fixed_bytes = m.weight_bytes(s.precision.weights) / (tp * c.pipeline_parallel) +
+                         m.activation_bytes_per_token(s.precision.activations) *
+                             static_cast<double>(c.scheduler->limits().max_batched_tokens) / tp;
+  c.budget.kv_bytes_per_token = m.kv_bytes_per_token_layer(s.precision.kv_cache) *
+                                static_cast<double>(stage_layers * rank_kv_heads) /
+                                static_cast<double>(m.kv_heads);
+  c.budget.max_context = m.max_context;
+  for (int r = 0; r < c.replicas; ++r) {
+    c.memories.push_back(part("memory", Json{{"type", c.scheduler->default_memory()}},
+                              [&](const ConfigNode& node) {
+                                return kv_memories().create(node, c.budget);
+                              }));
   }
+  n.finish({"workload"});
+
+  c.resolved = Json{{"scheduler", c.scheduler->to_json()},
+                    {"memory", c.memories.front()->to_json()},
+                    {"router", {{"type", c.router->name()}}},
+                    {"replicas", c.replicas},
+                    {"tensor_parallel", c.tensor_parallel},
+                    {"pipeline_parallel", c.pipeline_parallel},
+                    {"communication", c.flows ? "flows" : "closed-form"},
+                    {"host_overhead_ns", c.host_overhead.count()}};
+  if (c.ttft_slo) c.resolved["slo"]["ttft_s"] = *c.ttft_slo;
+  if (c.tpot_slo) c.resolved["slo"]["tpot_s"] = *c.tpot_slo;
   return c;
 }
 
-Json ServingConfig::to_json() const {
-  Json j{{"scheduler", {{"type", scheduler}, {"max_batch_size", max_batch_size},
-                        {"max_batched_tokens", max_batched_tokens}}},
-         {"memory", {{"type", memory}, {"block_size", block_size}, {"utilization", utilization},
-                     {"max_sequence", max_sequence}}},
-         {"replicas", replicas},
-         {"router", router},
-         {"host_overhead_ns", host_overhead.count()}};
-  if (ttft_slo) j["slo"]["ttft_s"] = *ttft_slo;
-  if (tpot_slo) j["slo"]["tpot_s"] = *tpot_slo;
-  return j;
-}
-
-ServingResult simulate_serving(const Scenario& s, const ServingConfig& c, Workload workload,
-                               const std::function<void(const RequestRecord&)>& on_request) {
-  // KV capacity per replica: HBM left after the weights and the activations of one full
-  // iteration, times the utilisation fraction.
-  const double kv_token = s.model.kv_bytes_per_token(s.precision.kv_cache);
-  const double free_bytes =
-      s.gpu.hbm_bytes * c.utilization - s.model.weight_bytes(s.precision.weights) -
-      s.model.activation_bytes_per_token(s.precision.activations) *
-          static_cast<double>(c.max_batched_tokens);
-  const auto capacity = static_cast<std::int64_t>(free_bytes / kv_token);
-  if (capacity < c.block_size) {
-    throw InputError(s.file, "/serving/memory",
-                     fmt::format("no room for the KV cache: {} has {:.1f} GiB of weights on a "
-                                 "{:.0f} GiB GPU",
-                                 s.model.name, s.model.weight_bytes(s.precision.weights) / (1 << 30),
-                                 s.gpu.hbm_bytes / (1 << 30)));
-  }
+ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload workload,
+                               const ServingObservers& observers) {
   EventQueue q;
   Totals totals;
+  IterationCost cost(s, setup.tensor_parallel);
+  Communication communication(s, setup.flows, q);
+  Context context{s, setup, q, totals, cost, communication, observers, workload.total()};
   std::vector<std::unique_ptr<Replica>> replicas;
-  for (int r = 0; r < c.replicas; ++r) {
-    replicas.push_back(std::make_unique<Replica>(s, c, q, totals, capacity, on_request));
+  for (int r = 0; r < setup.replicas; ++r) {
+    replicas.push_back(std::make_unique<Replica>(context, r, std::move(setup.memories[r])));
   }
-  std::size_t next_replica = 0;
-  std::uint64_t arrived = 0;
+  setup.memories.clear();  // the replicas own them now
+
   // One arrival is pending at a time: the next is drawn when the current one arrives, so the
   // workload is never held in memory.
+  std::vector<ReplicaLoad> loads(replicas.size());
   Request pending;
+  std::uint64_t arrived = 0;
   std::function<void()> arrive = [&] {
     const Request r = pending;
     ++arrived;
-    std::size_t target = 0;
-    if (c.router == "round-robin") {
-      target = next_replica++ % replicas.size();
-    } else {
-      for (std::size_t i = 1; i < replicas.size(); ++i) {
-        if (replicas[i]->outstanding() < replicas[target]->outstanding()) target = i;
-      }
-    }
+    for (std::size_t i = 0; i < replicas.size(); ++i) loads[i] = replicas[i]->load();
+    const std::size_t target = setup.router->route(loads);
     if (auto n = workload.next()) {
       pending = *n;
       q.schedule_at(n->arrival, Phase::kArrival, [&arrive] { arrive(); });
@@ -400,9 +564,32 @@ ServingResult simulate_serving(const Scenario& s, const ServingConfig& c, Worklo
     pending = *r;
     q.schedule_at(r->arrival, Phase::kArrival, [&arrive] { arrive(); });
   }
+  std::function<void()> sample = [&] {
+    const double now = to_seconds(q.now() - SimTime{0});
+    for (const auto& replica : replicas) observers.timeline(replica->sample(now));
+    q.schedule_in(observers.timeline_interval, Phase::kDecision, [&sample] { sample(); });
+  };
+  if (observers.timeline && workload.total() > 0) {
+    q.schedule_at(first_arrival, Phase::kDecision, [&sample] { sample(); });
+  }
   q.run();
+  if (arrived != workload.total() || totals.completed != workload.total()) {
+    throw std::logic_error(fmt::format("{} of {} requests arrived and {} completed", arrived,
+                                       workload.total(), totals.completed));
+  }
+
   const double span = to_seconds(q.now() - first_arrival);
   const auto per_s = [&](double v) { return span > 0 ? v / span : 0.0; };
+  std::uint64_t preemptions = 0, swaps = 0;
+  for (const auto& r : replicas) {
+    preemptions += r->preemptions();
+    swaps += r->swaps();
+  }
+  const double capacity = static_cast<double>(replicas.front()->capacity());
+  const double replica_seconds = span * static_cast<double>(setup.replicas);
+  const auto ms = [](const LatencyHistogram& h, const char* stat) {
+    return 1e3 * h.to_json()[stat].get<double>();
+  };
   ServingResult out;
   out.summary = Json{
       {"requests", totals.completed},
@@ -411,20 +598,42 @@ ServingResult simulate_serving(const Scenario& s, const ServingConfig& c, Worklo
       {"output_throughput", per_s(static_cast<double>(totals.output_tokens))},
       {"ttft", totals.ttft.to_json()},
       {"tpot", totals.tpot.to_json()},
+      {"itl", totals.itl.to_json()},
       {"e2e_latency", totals.e2e.to_json()},
       {"queueing_delay", totals.queueing.to_json()},
       {"goodput", per_s(static_cast<double>(totals.good))},
       {"requests_meeting_slo", totals.good},
-      {"preemptions", totals.preemptions},
-      {"gpu_busy_fraction", span > 0 ? totals.busy_seconds / (span * c.replicas) : 0.0},
-      {"kv_capacity_tokens_per_replica", capacity},
-      {"kv_utilization", totals.busy_seconds > 0
-                             ? totals.kv_used_area / (totals.busy_seconds * static_cast<double>(capacity))
-                             : 0.0},
+      {"preemptions", preemptions},
+      {"swaps", swaps},
+      {"gpu_busy_fraction",
+       replica_seconds > 0 ? totals.busy_seconds / (replica_seconds * setup.pipeline_parallel) : 0.0},
+      {"kv_capacity_tokens_per_replica", replicas.front()->capacity()},
+      {"kv_utilization", replica_seconds > 0 ? totals.kv_used_area / (replica_seconds * capacity) : 0.0},
       {"kv_waste", totals.kv_held_area > 0 ? 1 - totals.kv_used_area / totals.kv_held_area : 0.0},
       {"events", q.executed()},
-      {"config", c.to_json()}};
-  if (arrived != workload.total()) throw std::logic_error("not every request arrived");
+      // The same quantities under the names `vllm bench serve` writes.
+      {"vllm_bench",
+       {{"completed", totals.completed},
+        {"duration", span},
+        {"total_input_tokens", totals.input_tokens},
+        {"total_output_tokens", totals.output_tokens},
+        {"request_throughput", per_s(static_cast<double>(totals.completed))},
+        {"output_throughput", per_s(static_cast<double>(totals.output_tokens))},
+        {"total_token_throughput",
+         per_s(static_cast<double>(totals.input_tokens + totals.output_tokens))},
+        {"mean_ttft_ms", ms(totals.ttft, "mean_s")},
+        {"median_ttft_ms", ms(totals.ttft, "p50_s")},
+        {"p99_ttft_ms", ms(totals.ttft, "p99_s")},
+        {"mean_tpot_ms", ms(totals.tpot, "mean_s")},
+        {"median_tpot_ms", ms(totals.tpot, "p50_s")},
+        {"p99_tpot_ms", ms(totals.tpot, "p99_s")},
+        {"mean_itl_ms", ms(totals.itl, "mean_s")},
+        {"median_itl_ms", ms(totals.itl, "p50_s")},
+        {"p99_itl_ms", ms(totals.itl, "p99_s")},
+        {"mean_e2el_ms", ms(totals.e2e, "mean_s")},
+        {"median_e2el_ms", ms(totals.e2e, "p50_s")},
+        {"p99_e2el_ms", ms(totals.e2e, "p99_s")}}},
+      {"config", setup.resolved}};
   return out;
 }
 

@@ -1,69 +1,97 @@
 #pragma once
 // The serving simulation: requests arrive, a router sends each to a replica, and each replica
-// runs iterations chosen by its batching scheduler over its KV memory manager. An iteration's
-// time is the compute model's cost of its batch: the linear layers over all its new tokens,
-// attention per sequence at its own KV length, the LM head for the sequences that emit a token,
-// plus a fixed host overhead.
+// runs iterations chosen by its batching scheduler over its KV memory manager.
 //
 //   "serving": {
-//     "workload": { ... see workload.hpp ... },
-//     "scheduler": { "type": "vllm", "max_batch_size": 256, "max_batched_tokens": 4096 },
-//     "memory": { "type": "paged", "block_size": 16, "utilization": 0.9 },
-//     "replicas": 1, "router": "round-robin",
+//     "workload":  { ... see workload.hpp ... },
+//     "scheduler": { "type": "vllm", "max_batch_size": 256, "max_batched_tokens": 4096,
+//                    "preemption": "recompute" },
+//     "memory":    { "type": "paged", "block_size": 16, "utilization": 0.9 },
+//     "router":    { "type": "round-robin" },
+//     "replicas": 2, "tensor_parallel": 2, "pipeline_parallel": 1,
+//     "communication": "closed-form",
 //     "host_overhead": "0us",
 //     "slo": { "ttft": "2s", "tpot": "100ms" }
 //   }
 //
-// Schedulers: static (request-level batches run to completion), continuous (Orca: requests
-// join and leave every iteration, prefills and decodes mixed), vllm (prefill first, decode
-// otherwise; when a block is missing the newest sequence is preempted and recomputed),
-// chunked_prefill (Sarathi-Serve: a token budget per iteration, decodes first, prompts in
-// chunks). Memory: contiguous (reserves the maximum sequence length per request up front) or
-// paged (blocks allocated as tokens arrive). One GPU per replica (TP 1) for now.
+// A replica is tensor_parallel x pipeline_parallel GPUs of the topology: replica r, stage s,
+// rank t is GPU (r x pp + s) x tp + t. Each stage runs its share of the layers (the first also
+// the embedding, the last the LM head and sampling); under tensor parallelism each layer ends
+// its attention and its MLP with an all-reduce of the tokens' hidden states (one per layer for
+// parallel-attention models); between stages each rank sends its 1/tp share of the hidden
+// states to its peer. Communication is costed in closed form over each route's bottleneck with
+// the scenario's collective protocols ("closed-form", fast, no contention), or run as flows on
+// the shared network with the scenario's background traffic ("flows": replicas contend for
+// links). Batches enter the pipeline as soon as its first stage is free, so a replica with
+// pipeline_parallel p has up to p batches in flight, none sharing a sequence.
+//
+// Iteration time per stage: host overhead and swap copies (first stage), the compute model's
+// cost of the batch's operations on one GPU, and the communication.
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "sim/scenario/scenario.hpp"
+#include "sim/serving/memory.hpp"
 #include "sim/serving/metrics.hpp"
+#include "sim/serving/router.hpp"
+#include "sim/serving/scheduler.hpp"
 #include "sim/serving/workload.hpp"
 
 namespace kvsim::serving {
 
-struct ServingConfig {
-  std::string scheduler = "vllm";
-  std::int64_t max_batch_size = 256;
-  std::int64_t max_batched_tokens = 4096;
-  std::string memory = "paged";
-  std::int64_t block_size = 16;
-  double utilization = 0.9;
-  std::int64_t max_sequence = 0;  // contiguous reservation per request (default: model context)
+/// The cluster and policies of a "serving" section, built and checked against the scenario.
+struct ServingSetup {
+  std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<Router> router;
+  std::vector<std::unique_ptr<KvMemory>> memories;  // one per replica
+  KvBudget budget;                                  // per GPU of a replica
   int replicas = 1;
-  std::string router = "round-robin";
+  int tensor_parallel = 1;
+  int pipeline_parallel = 1;
+  bool flows = false;  // communication as flows on the network (else closed form)
   Duration host_overhead{0};
   std::optional<double> ttft_slo;  // seconds
   std::optional<double> tpot_slo;
+  Json resolved;
 
-  static ServingConfig from_config(const ConfigNode& node);
-  Json to_json() const;
+  /// Reads `node` (the "serving" object, without its workload); throws InputError.
+  static ServingSetup from_config(const ConfigNode& node, const Scenario& scenario);
+  /// GPUs of replica r's stage s, in rank order.
+  std::vector<int> stage_gpus(int replica, int stage) const;
 };
 
 /// One finished request, for the optional per-request CSV.
 struct RequestRecord {
   std::uint64_t id;
+  int replica;
   double arrival, scheduled, first_token, completion;  // seconds
   std::int64_t prompt, output;
   int preemptions;
+};
+
+/// A replica's state at a moment, for the optional timeline CSV.
+struct TimelineSample {
+  double time;  // seconds
+  int replica;
+  std::size_t waiting, running;
+  std::int64_t kv_used, kv_held, kv_capacity;  // tokens
+};
+
+struct ServingObservers {
+  std::function<void(const RequestRecord&)> request;  // each finished request
+  std::function<void(std::uint64_t id, std::int64_t index, double time)> token;  // each token
+  std::function<void(const TimelineSample&)> timeline;  // every replica, every interval
+  Duration timeline_interval = from_seconds(1.0);
 };
 
 struct ServingResult {
   Json summary;  // aggregates, as written to summary.json
 };
 
-/// Runs the workload to completion. `on_request` (optional) sees each finished request, in
-/// completion order.
-ServingResult simulate_serving(const Scenario& scenario, const ServingConfig& config,
-                               Workload workload,
-                               const std::function<void(const RequestRecord&)>& on_request);
+/// Runs the workload to completion.
+ServingResult simulate_serving(const Scenario& scenario, ServingSetup& setup, Workload workload,
+                               const ServingObservers& observers = {});
 
 }  // namespace kvsim::serving

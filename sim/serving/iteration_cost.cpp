@@ -1,6 +1,7 @@
 #include "sim/serving/iteration_cost.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 namespace kvsim::serving {
 namespace {
@@ -10,45 +11,77 @@ bool attention_part(const Operation& op) {
   return op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax;
 }
 
+// Block 0 runs up to the attention's output projection (then the first all-reduce), block 1
+// the MLP.
+std::size_t block_of(const Operation& op, bool parallel_block) {
+  return parallel_block || op.kind <= OpKind::kOutProj ? 0 : 1;
+}
+
 }  // namespace
 
-IterationCost::IterationCost(const Scenario& s, Duration host) : s_(s), host_(host) {
+std::int64_t IterationShape::tokens() const {
+  std::int64_t t = static_cast<std::int64_t>(decodes.size());
+  for (const auto& [q, kv] : prefills) t += q;
+  return t;
+}
+
+void IterationShape::clear() {
+  prefills.clear();
+  decodes.clear();
+  emitting = 0;
+}
+
+double IterationCompute::layer() const {
+  return std::accumulate(layer_blocks.begin(), layer_blocks.end(), 0.0);
+}
+
+IterationCost::IterationCost(const Scenario& s, std::int64_t tensor_parallel)
+    : s_(s), parallel_block_(s.model.parallel_attention) {
   options_.precision = s.precision;
   options_.attention = s.prefill ? s.prefill->attention : AttentionImpl::kFused;
+  options_.tensor_parallel = tensor_parallel;
 }
 
-Duration IterationCost::operator()(
-    const std::vector<std::pair<std::int64_t, std::int64_t>>& prefills,
-    const std::vector<std::int64_t>& decodes, std::int64_t emitting) {
-  std::int64_t tokens = static_cast<std::int64_t>(decodes.size());
-  for (const auto& [q, kv] : prefills) tokens += q;
-  double seconds = linear(tokens);
-  const double layers = static_cast<double>(s_.model.layers);
-  for (const auto& [q, kv] : prefills) {
+IterationCompute IterationCost::operator()(const IterationShape& shape) {
+  const Linear& lin = linear(shape.tokens());
+  IterationCompute out{lin.blocks, lin.embedding, head(std::max<std::int64_t>(1, shape.emitting))};
+  for (const auto& [q, kv] : shape.prefills) {
     for (const Operation& op : prefill_layer(s_.model, {q, kv, Mask::kCausal}, options_)) {
-      if (attention_part(op)) seconds += s_.compute->cost(op).seconds * layers;
+      if (attention_part(op)) out.layer_blocks[block_of(op, parallel_block_)] += s_.compute->cost(op).seconds;
     }
   }
-  if (!decodes.empty()) {
-    for (const Operation& op : decode_layer(s_.model, decodes, options_)) {
-      if (attention_part(op)) seconds += s_.compute->cost(op).seconds * layers;
+  if (!shape.decodes.empty()) {
+    for (const Operation& op : decode_layer(s_.model, shape.decodes, options_)) {
+      if (attention_part(op)) out.layer_blocks[block_of(op, parallel_block_)] += s_.compute->cost(op).seconds;
     }
   }
-  const auto ends = model_ends(s_.model, tokens, std::max<std::int64_t>(1, emitting), options_);
-  for (std::size_t i = 1; i < ends.size(); ++i) seconds += s_.compute->cost(ends[i]).seconds;
-  return from_seconds(seconds) + host_;
+  return out;
 }
 
-// Embedding and every per-token layer operation over `tokens` rows, memoised.
-double IterationCost::linear(std::int64_t tokens) {
-  if (const auto it = memo_.find(tokens); it != memo_.end()) return it->second;
-  double seconds = s_.compute->cost(model_ends(s_.model, tokens, 1, options_).front()).seconds;
+Duration IterationCost::single_gpu(const IterationShape& shape) {
+  const IterationCompute c = (*this)(shape);
+  return from_seconds(c.embedding + c.layer() * static_cast<double>(s_.model.layers) + c.head);
+}
+
+// Every per-token operation of a layer over `tokens` rows, and the embedding, memoised.
+const IterationCost::Linear& IterationCost::linear(std::int64_t tokens) {
+  if (const auto it = linear_memo_.find(tokens); it != linear_memo_.end()) return it->second;
+  Linear lin;
+  lin.blocks.assign(parallel_block_ ? 1 : 2, 0.0);
+  lin.embedding = s_.compute->cost(model_ends(s_.model, tokens, 1, options_).front()).seconds;
   for (const Operation& op : prefill_layer(s_.model, {tokens, tokens, Mask::kCausal}, options_)) {
-    if (!attention_part(op)) {
-      seconds += s_.compute->cost(op).seconds * static_cast<double>(s_.model.layers);
-    }
+    if (!attention_part(op)) lin.blocks[block_of(op, parallel_block_)] += s_.compute->cost(op).seconds;
   }
-  return memo_.emplace(tokens, seconds).first->second;
+  return linear_memo_.emplace(tokens, std::move(lin)).first->second;
+}
+
+// Final norm, LM head and sampling over the emitting rows, memoised.
+double IterationCost::head(std::int64_t emitting) {
+  if (const auto it = head_memo_.find(emitting); it != head_memo_.end()) return it->second;
+  const auto ends = model_ends(s_.model, 1, emitting, options_);
+  double seconds = 0;
+  for (std::size_t i = 1; i < ends.size(); ++i) seconds += s_.compute->cost(ends[i]).seconds;
+  return head_memo_.emplace(emitting, seconds).first->second;
 }
 
 }  // namespace kvsim::serving

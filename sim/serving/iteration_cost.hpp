@@ -1,8 +1,10 @@
 #pragma once
-// The time of one iteration's batch on one GPU: the linear layers over all its new tokens
-// (memoised by token count), attention per sequence at its own KV length, the LM head for the
-// sequences that emit a token, plus a fixed host overhead. Shared by the serving replicas and by
-// `kvsim compare` for batched prefill.
+// The compute of one iteration's batch on one GPU of a replica (after tensor-parallel sharding):
+// the linear layers over all its new tokens (memoised by token count), attention per sequence
+// at its own KV length (no averaging away of skew), the embedding, and the LM head and sampling
+// for the sequences that emit a token. Split per layer at the points where a tensor-parallel
+// replica all-reduces, so the replica can put communication between the blocks. Shared by the
+// serving replicas and by `kvsim compare` for batched prefill.
 
 #include <unordered_map>
 #include <utility>
@@ -12,21 +14,44 @@
 
 namespace kvsim::serving {
 
+/// One iteration's sequences.
+struct IterationShape {
+  std::vector<std::pair<std::int64_t, std::int64_t>> prefills;  // (new tokens, KV after them)
+  std::vector<std::int64_t> decodes;  // KV length of each decoding sequence, new token included
+  std::int64_t emitting = 0;          // sequences that sample a token
+  std::int64_t tokens() const;
+  void clear();
+};
+
+/// Seconds on one GPU. A layer is one block (parallel attention, as Falcon: one all-reduce per
+/// layer under tensor parallelism) or two (attention, then MLP: two all-reduces).
+struct IterationCompute {
+  std::vector<double> layer_blocks;  // per layer
+  double embedding = 0;              // first pipeline stage
+  double head = 0;                   // last stage: final norm, LM head, sampling
+  double layer() const;
+};
+
 class IterationCost {
  public:
-  IterationCost(const Scenario& scenario, Duration host_overhead);
-  /// prefills: (new tokens, KV tokens after them); decodes: KV length of each decoding
-  /// sequence; emitting: sequences that sample a token this iteration.
-  Duration operator()(const std::vector<std::pair<std::int64_t, std::int64_t>>& prefills,
-                      const std::vector<std::int64_t>& decodes, std::int64_t emitting);
+  IterationCost(const Scenario& scenario, std::int64_t tensor_parallel);
+  IterationCompute operator()(const IterationShape& shape);
+  /// The whole model on one GPU (tensor parallel 1, one stage), without communication.
+  Duration single_gpu(const IterationShape& shape);
 
  private:
-  double linear(std::int64_t tokens);
+  struct Linear {
+    std::vector<double> blocks;
+    double embedding = 0;
+  };
+  const Linear& linear(std::int64_t tokens);
+  double head(std::int64_t emitting);
 
   const Scenario& s_;
-  Duration host_;
   DecomposeOptions options_;
-  std::unordered_map<std::int64_t, double> memo_;
+  bool parallel_block_;
+  std::unordered_map<std::int64_t, Linear> linear_memo_;
+  std::unordered_map<std::int64_t, double> head_memo_;
 };
 
 }  // namespace kvsim::serving

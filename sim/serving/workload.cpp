@@ -38,33 +38,61 @@ struct TraceRow {
   std::int64_t output;
 };
 
-std::vector<TraceRow> read_trace(const ConfigNode& file_node) {
+// Rows of a CSV: arrival times (when `arrival_column` is given and present) and the two length
+// columns.
+std::vector<TraceRow> read_trace(const ConfigNode& file_node, const std::string& prompt_column,
+                                 const std::string& output_column,
+                                 const std::string& arrival_column) {
   const std::string path = file_node.resolve_path(file_node.as_string());
   const Table t = read_csv(path);
-  const int a = t.column("arrived_at");
-  const int p = t.column("num_prefill_tokens");
-  const int d = t.column("num_decode_tokens");
+  const int a = arrival_column.empty() ? -1 : t.column(arrival_column);
+  const int p = t.column(prompt_column);
+  const int d = t.column(output_column);
   if (p < 0 || d < 0) {
-    file_node.fail(fmt::format("trace '{}' needs columns num_prefill_tokens and "
-                               "num_decode_tokens (and arrived_at for arrivals)",
-                               path));
+    file_node.fail(fmt::format("'{}' needs columns {} and {}{}", path, prompt_column,
+                               output_column,
+                               arrival_column.empty() ? "" : " (and " + arrival_column +
+                                                                 " for arrivals)"));
   }
   std::vector<TraceRow> rows;
   for (std::size_t i = 0; i < t.rows.size(); ++i) {
     const auto& row = t.rows[i];
-    char* end = nullptr;
-    TraceRow r{a >= 0 ? std::strtod(row[a].c_str(), &end) : 0.0,
+    TraceRow r{a >= 0 ? std::strtod(row[a].c_str(), nullptr) : 0.0,
                std::strtoll(row[p].c_str(), nullptr, 10), std::strtoll(row[d].c_str(), nullptr, 10)};
     if (r.prompt < 1 || r.output < 0 || !(r.arrival >= 0)) {
-      file_node.fail(fmt::format("trace '{}' line {}: lengths must be positive and times "
+      file_node.fail(fmt::format("'{}' line {}: lengths must be positive and times "
                                  "non-negative",
                                  path, i + 2));
     }
     rows.push_back(r);
   }
-  if (rows.empty()) file_node.fail(fmt::format("trace '{}' has no rows", path));
+  if (rows.empty()) file_node.fail(fmt::format("'{}' has no rows", path));
   return rows;
 }
+
+std::vector<TraceRow> read_trace(const ConfigNode& file_node) {
+  return read_trace(file_node, "num_prefill_tokens", "num_decode_tokens", "arrived_at");
+}
+
+// Zipf over lo..hi: P(k) proportional to (k - lo + 1)^-theta, drawn by inverse CDF.
+struct Zipf {
+  std::int64_t lo = 1;
+  std::vector<double> cdf;
+  Zipf() = default;
+  Zipf(std::int64_t low, std::int64_t high, double theta) : lo(low) {
+    double sum = 0;
+    for (std::int64_t k = low; k <= high; ++k) {
+      sum += std::pow(static_cast<double>(k - low + 1), -theta);
+      cdf.push_back(sum);
+    }
+    for (double& c : cdf) c /= sum;
+  }
+  std::int64_t draw(RandomEngine& r) const {
+    const double u = unit_uniform(r);
+    const auto it = std::lower_bound(cdf.begin(), cdf.end(), u);
+    return lo + std::min<std::int64_t>(it - cdf.begin(), static_cast<std::int64_t>(cdf.size()) - 1);
+  }
+};
 
 }  // namespace
 
@@ -75,8 +103,9 @@ struct Workload::Impl {
   std::string lengths;
   std::int64_t prompt_a = 0, prompt_b = 0, output_a = 0, output_b = 0;
   double prompt_sigma = 0, output_sigma = 0;
+  Zipf prompt_zipf, output_zipf;
   std::vector<TraceRow> arrival_trace;
-  std::vector<TraceRow> length_trace;
+  std::vector<TraceRow> length_trace;  // trace (in order) and empirical (drawn) lengths
   std::int64_t max_context = 0;
   RandomEngine arrival_random;
   RandomEngine length_random;
@@ -94,8 +123,16 @@ struct Workload::Impl {
     } else if (lengths == "lognormal") {
       p = std::llround(static_cast<double>(prompt_a) * std::exp(prompt_sigma * normal(length_random)));
       o = std::llround(static_cast<double>(output_a) * std::exp(output_sigma * normal(length_random)));
+    } else if (lengths == "zipf") {
+      p = prompt_zipf.draw(length_random);
+      o = output_zipf.draw(length_random);
     } else if (lengths == "trace") {
       const TraceRow& r = length_trace[i % length_trace.size()];
+      p = r.prompt;
+      o = r.output;
+    } else if (lengths == "empirical") {
+      const TraceRow& r = length_trace[static_cast<std::size_t>(
+          unit_uniform(length_random) * static_cast<double>(length_trace.size()))];
       p = r.prompt;
       o = r.output;
     }
@@ -122,7 +159,7 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
   if (w.arrivals == "gamma") w.cv = a.number("cv", 1e-3, 1e3);
   a.finish();
   const ConfigNode l = n.at("lengths");
-  w.lengths = l.one_of("type", {"fixed", "uniform", "lognormal", "trace"});
+  w.lengths = l.one_of("type", {"fixed", "uniform", "lognormal", "zipf", "trace", "empirical"});
   if (w.lengths == "fixed") {
     w.prompt_a = l.count("prompt");
     w.output_a = l.count("output");
@@ -136,6 +173,18 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
     w.prompt_sigma = l.number("prompt_sigma", 0, 10);
     w.output_a = l.count("output_median");
     w.output_sigma = l.number("output_sigma", 0, 10);
+  } else if (w.lengths == "zipf") {
+    const auto read = [&](const std::string& what) {
+      const std::int64_t lo = l.count(what + "_min");
+      const std::int64_t hi = l.count(what + "_max", lo);
+      if (hi - lo > 10'000'000) l.at(what + "_max").fail("a Zipf range of at most 10^7 values");
+      return Zipf(lo, hi, l.number_or(what + "_theta", 1.0, 0, 10));
+    };
+    w.prompt_zipf = read("prompt");
+    w.output_zipf = read("output");
+  } else if (w.lengths == "empirical") {
+    w.length_trace = read_trace(l.at("file"), l.string_or("prompt_column", "num_prefill_tokens"),
+                                l.string_or("output_column", "num_decode_tokens"), "");
   } else if (l.has("file") || w.arrival_trace.empty()) {
     w.length_trace = read_trace(l.at("file"));
   } else {

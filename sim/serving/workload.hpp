@@ -4,12 +4,18 @@
 // (each part draws from its own named random stream).
 //
 //   "workload": { "requests": 10000,
-//                 "arrivals": { "type": "poisson", "rate": "4/s" },   // gamma (rate, cv),
-//                                                                     // fixed (rate), trace
-//                 "lengths": { "type": "trace", "file": "conv.csv" } } // fixed, uniform,
-//                                                                     // lognormal, trace
-// Trace files are CSV with arrived_at (seconds), num_prefill_tokens and num_decode_tokens
-// columns (the Splitwise/Vidur format). Lengths are clipped to the model's context.
+//                 "arrivals": { "type": "poisson", "rate": "4/s" },
+//                 "lengths": { "type": "trace", "file": "conv.csv", "max_tokens": 4096 } }
+//
+// Arrivals: poisson (rate), gamma (rate, cv: the gaps' coefficient of variation; above 1 is
+// burstier than Poisson), fixed (rate), trace (the arrived_at column of a CSV, replayed).
+// Lengths: fixed (prompt, output), uniform (prompt_min/max, output_min/max), lognormal
+// (prompt_median, prompt_sigma, output_median, output_sigma), zipf (prompt_min/max/theta,
+// output_min/max/theta: P(k) ~ (k - min + 1)^-theta), trace (num_prefill_tokens and
+// num_decode_tokens of a CSV in order, cycling; the arrival trace's own when no file is given),
+// empirical (rows of a CSV drawn at random; prompt_column and output_column name the columns).
+// Trace files are in the Splitwise/Vidur format. Prompt + output is clipped to the model's
+// context, or to max_tokens.
 
 #include <memory>
 #include <optional>

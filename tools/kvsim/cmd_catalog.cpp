@@ -4,7 +4,7 @@
 
 #include "models/catalog/catalog.hpp"
 #include "sim/core/input_error.hpp"
-#include "sim/scenario/registries.hpp"
+#include "tools/kvsim/registries.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/scenario_loading.hpp"

@@ -1,6 +1,7 @@
 // `kvsim serve SCENARIO`: the serving simulation of the scenario's "serving" section. Prints the
-// summary (TTFT, TPOT, end-to-end latency, queueing, throughput, goodput, KV use); --out writes
-// summary.json and, with --requests, a per-request CSV streamed as requests finish.
+// summary (TTFT, TPOT, inter-token latency, end-to-end latency, queueing, throughput, goodput,
+// KV use); --out writes summary.json and, when asked, CSVs streamed while the simulation runs:
+// one row per request (--requests), per token (--tokens), per replica and interval (--timeline).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -18,7 +19,39 @@ struct ServeOptions {
   ScenarioOptions scenario;
   std::string out;
   bool requests = false;
+  bool tokens = false;
+  bool timeline = false;
+  double timeline_interval = 1.0;
   bool quiet = false;
+};
+
+// A CSV written row by row to NAME.tmp and renamed when the run succeeds, so a failed run
+// leaves nothing half-written.
+class StreamedCsv {
+ public:
+  StreamedCsv(const std::string& dir, const std::string& name, const char* header)
+      : path_((std::filesystem::path(dir) / name).string()) {
+    file_ = std::fopen((path_ + ".tmp").c_str(), "w");
+    if (file_ == nullptr) throw std::runtime_error("cannot write " + path_ + ".tmp");
+    std::fputs(header, file_);
+  }
+  StreamedCsv(const StreamedCsv&) = delete;
+  StreamedCsv& operator=(const StreamedCsv&) = delete;
+  ~StreamedCsv() {
+    if (file_ == nullptr) return;
+    std::fclose(file_);
+    std::remove((path_ + ".tmp").c_str());
+  }
+  std::FILE* file() { return file_; }
+  void commit() {
+    std::fclose(file_);
+    file_ = nullptr;
+    std::filesystem::rename(path_ + ".tmp", path_);
+  }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
 };
 
 void print_latency(const char* name, const Json& j) {
@@ -33,64 +66,84 @@ int serve(const ServeOptions& o) {
   const Scenario s = load_scenario(doc);
   const auto node = doc.root().find("serving");
   if (!node) throw InputError(s.file, "/serving", "kvsim serve needs a \"serving\" section");
-  const serving::ServingConfig config = serving::ServingConfig::from_config(*node);
+  serving::ServingSetup setup = serving::ServingSetup::from_config(*node, s);
   serving::Workload workload(node->at("workload"), RandomStreams(s.seed), s.model.max_context);
-  node->finish();
 
-  // The per-request CSV is streamed to a temporary file and renamed at the end.
-  std::FILE* csv = nullptr;
-  std::string csv_path;
+  if ((o.requests || o.tokens || o.timeline) && o.out.empty()) {
+    throw InputError("--requests/--tokens/--timeline", "", "these write files: add --out DIR");
+  }
+  if (!(o.timeline_interval > 0)) {
+    throw InputError("--timeline-interval", "", "must be a positive number of seconds");
+  }
+  if (!o.out.empty()) std::filesystem::create_directories(o.out);
+  std::optional<StreamedCsv> requests, tokens, timeline;
+  serving::ServingObservers observers;
   if (o.requests) {
-    if (o.out.empty()) throw InputError("--requests", "", "--requests needs --out DIR");
-    std::filesystem::create_directories(o.out);
-    csv_path = (std::filesystem::path(o.out) / "requests.csv").string();
-    csv = std::fopen((csv_path + ".tmp").c_str(), "w");
-    if (csv == nullptr) throw std::runtime_error("cannot write " + csv_path);
-    std::fputs("id,arrival_s,scheduled_s,first_token_s,completion_s,prompt_tokens,output_tokens,"
-               "ttft_s,preemptions\n", csv);
+    requests.emplace(o.out, "requests.csv",
+                     "id,replica,arrival_s,scheduled_s,first_token_s,completion_s,prompt_tokens,"
+                     "output_tokens,ttft_s,tpot_s,e2e_s,queueing_s,preemptions\n");
+    observers.request = [f = requests->file()](const serving::RequestRecord& q) {
+      const double tpot = q.output > 1 ? (q.completion - q.first_token) /
+                                             static_cast<double>(q.output - 1)
+                                       : 0.0;
+      fmt::print(f, "{},{},{:.6f},{:.6f},{:.6f},{:.6f},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{}\n",
+                 q.id, q.replica, q.arrival, q.scheduled, q.first_token, q.completion, q.prompt,
+                 q.output, q.first_token - q.arrival, tpot, q.completion - q.arrival,
+                 q.scheduled - q.arrival, q.preemptions);
+    };
   }
+  if (o.tokens) {
+    tokens.emplace(o.out, "tokens.csv", "id,token,time_s\n");
+    observers.token = [f = tokens->file()](std::uint64_t id, std::int64_t index, double time) {
+      fmt::print(f, "{},{},{:.6f}\n", id, index, time);
+    };
+  }
+  if (o.timeline) {
+    timeline.emplace(o.out, "timeline.csv",
+                     "time_s,replica,waiting,running,kv_used_tokens,kv_held_tokens,"
+                     "kv_capacity_tokens,kv_utilization,kv_waste\n");
+    observers.timeline = [f = timeline->file()](const serving::TimelineSample& t) {
+      const double used = static_cast<double>(t.kv_used);
+      fmt::print(f, "{:.6f},{},{},{},{},{},{},{:.6f},{:.6f}\n", t.time, t.replica, t.waiting,
+                 t.running, t.kv_used, t.kv_held, t.kv_capacity,
+                 used / static_cast<double>(t.kv_capacity),
+                 t.kv_held > 0 ? 1 - used / static_cast<double>(t.kv_held) : 0.0);
+    };
+    observers.timeline_interval = from_seconds(o.timeline_interval);
+  }
+
   const auto start = std::chrono::steady_clock::now();
-  serving::ServingResult r;
-  try {
-    r = serving::simulate_serving(s, config, std::move(workload),
-                                  [csv](const serving::RequestRecord& q) {
-                                    if (csv == nullptr) return;
-                                    fmt::print(csv, "{},{:.6f},{:.6f},{:.6f},{:.6f},{},{},{:.6f},{}\n",
-                                               q.id, q.arrival, q.scheduled, q.first_token,
-                                               q.completion, q.prompt, q.output,
-                                               q.first_token - q.arrival, q.preemptions);
-                                  });
-  } catch (...) {
-    if (csv != nullptr) {
-      std::fclose(csv);
-      std::remove((csv_path + ".tmp").c_str());
-    }
-    throw;
-  }
+  const serving::ServingResult r =
+      serving::simulate_serving(s, setup, std::move(workload), observers);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (csv != nullptr) {
-    std::fclose(csv);
-    std::filesystem::rename(csv_path + ".tmp", csv_path);
+  for (auto* csv : {&requests, &tokens, &timeline}) {
+    if (*csv) (*csv)->commit();
   }
   const Json& j = r.summary;
+  const Json& config = j["config"];
   if (!o.quiet) {
-    fmt::print("kvsim serve: {} ({}), {} on {} replica(s) of {}\n", s.name, s.file,
-               config.scheduler, config.replicas, s.gpu.name);
+    fmt::print("kvsim serve: {} ({}), {} over {} memory, {} replica(s) of {} x {} {}\n", s.name,
+               s.file, config["scheduler"]["type"].get<std::string>(),
+               config["memory"]["type"].get<std::string>(), config["replicas"].get<int>(),
+               config["tensor_parallel"].get<int>(), config["pipeline_parallel"].get<int>(),
+               s.gpu.name);
     fmt::print("  {} requests over {:.1f} s simulated ({:.3f} s wall, {} events)\n",
                j["requests"].get<std::uint64_t>(), j["duration_s"].get<double>(), wall,
                j["events"].get<std::uint64_t>());
     print_latency("TTFT", j["ttft"]);
     print_latency("TPOT", j["tpot"]);
+    print_latency("inter-token", j["itl"]);
     print_latency("end-to-end", j["e2e_latency"]);
     print_latency("queueing", j["queueing_delay"]);
     fmt::print("  throughput {:.2f} requests/s, {:.0f} output tokens/s; goodput {:.2f} requests/s\n",
                j["request_throughput"].get<double>(), j["output_throughput"].get<double>(),
                j["goodput"].get<double>());
     fmt::print("  KV: {} tokens per replica, {:.1f}% used on average, {:.1f}% of held memory "
-               "wasted; {} preemptions; GPU busy {:.1f}%\n",
+               "wasted; {} preemptions ({} by swap); GPU busy {:.1f}%\n",
                j["kv_capacity_tokens_per_replica"].get<std::int64_t>(),
                100 * j["kv_utilization"].get<double>(), 100 * j["kv_waste"].get<double>(),
-               j["preemptions"].get<std::uint64_t>(), 100 * j["gpu_busy_fraction"].get<double>());
+               j["preemptions"].get<std::uint64_t>(), j["swaps"].get<std::uint64_t>(),
+               100 * j["gpu_busy_fraction"].get<double>());
   }
   if (!o.out.empty()) {
     report::write_output(o.out, {{"summary.json", j.dump(2) + "\n"},
@@ -106,8 +159,15 @@ void add_serve(CLI::App& app, Command& selected) {
                                               "\"serving\" section");
   auto o = std::make_shared<ServeOptions>();
   add_scenario_options(*cmd, o->scenario);
-  cmd->add_option("--out", o->out, "write summary.json (and requests.csv) here");
-  cmd->add_flag("--requests", o->requests, "also write requests.csv, one row per request");
+  cmd->add_option("--out", o->out, "write summary.json (and the CSVs asked for) here");
+  cmd->add_flag("--requests", o->requests,
+                "also write requests.csv: one row per request (times, TTFT, TPOT, preemptions)");
+  cmd->add_flag("--tokens", o->tokens, "also write tokens.csv: the time of every output token");
+  cmd->add_flag("--timeline", o->timeline,
+                "also write timeline.csv: each replica's queue and KV memory over time");
+  cmd->add_option("--timeline-interval", o->timeline_interval,
+                  "seconds of simulated time between timeline rows")
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   cmd->callback([&selected, o] { selected = [o] { return serve(*o); }; });
 }

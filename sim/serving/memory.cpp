@@ -1,0 +1,106 @@
+#include "sim/serving/memory.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace kvsim::serving {
+namespace {
+
+class Contiguous final : public KvMemory {
+ public:
+  Contiguous(std::int64_t capacity, double utilization, std::int64_t max_sequence)
+      : KvMemory(capacity, utilization), max_sequence_(max_sequence) {}
+
+  bool admit(Sequence& s, std::int64_t) override {
+    return hold(s, std::max(max_sequence_, s.request.prompt + s.request.output));
+  }
+  bool grow(Sequence& s, std::int64_t tokens) override { return tokens <= s.held; }
+  Json to_json() const override {
+    return {{"type", "contiguous"}, {"utilization", utilization()},
+            {"max_sequence", max_sequence_}};
+  }
+
+ private:
+  std::int64_t max_sequence_;
+};
+
+class Paged final : public KvMemory {
+ public:
+  Paged(std::int64_t capacity, double utilization, std::int64_t block, double watermark)
+      : KvMemory(capacity, utilization), block_(block), watermark_(watermark) {}
+
+  bool admit(Sequence& s, std::int64_t tokens) override {
+    // vLLM's watermark: new sequences leave a share of the blocks to the running ones, so that
+    // admitting does not immediately force a preemption.
+    const auto reserve =
+        static_cast<std::int64_t>(watermark_ * static_cast<double>(capacity()));
+    return hold(s, blocks(tokens), reserve);
+  }
+  bool grow(Sequence& s, std::int64_t tokens) override { return hold(s, blocks(tokens)); }
+  Json to_json() const override {
+    return {{"type", "paged"}, {"utilization", utilization()}, {"block_size", block_},
+            {"watermark", watermark_}};
+  }
+
+ private:
+  // Tokens held by the whole blocks that `tokens` need.
+  std::int64_t blocks(std::int64_t tokens) const { return (tokens + block_ - 1) / block_ * block_; }
+
+  std::int64_t block_;
+  double watermark_;
+};
+
+double read_utilization(const ConfigNode& n) { return n.number_or("utilization", 0.9, 0.01, 1); }
+
+// The capacity for `n`'s utilisation, or a clear failure when nothing fits.
+std::int64_t capacity_or_fail(const ConfigNode& n, const KvBudget& b, double utilization,
+                              std::int64_t at_least) {
+  const std::int64_t capacity = kv_capacity_tokens(b, utilization);
+  if (capacity < at_least) {
+    n.fail(fmt::format("no room for the KV cache: each GPU has {:.1f} GiB x {} utilisation but "
+                       "needs {:.1f} GiB for weights and activations; use more GPUs per replica "
+                       "(tensor_parallel, pipeline_parallel) or a larger utilization",
+                       b.hbm_bytes / (1 << 30), utilization, b.fixed_bytes / (1 << 30)));
+  }
+  return capacity;
+}
+
+}  // namespace
+
+std::int64_t kv_capacity_tokens(const KvBudget& b, double utilization) {
+  const double free_bytes = b.hbm_bytes * utilization - b.fixed_bytes;
+  return free_bytes <= 0 ? 0 : static_cast<std::int64_t>(free_bytes / b.kv_bytes_per_token);
+}
+
+const KvMemoryRegistry& kv_memories() {
+  static const KvMemoryRegistry registry = [] {
+    KvMemoryRegistry r("kv memory", "how a replica's free HBM holds its sequences' K and V");
+    const ParamDoc utilization{"utilization", "ratio", "0.9",
+                               "fraction of HBM the replica may use (weights, activations, KV)"};
+    r.add("contiguous",
+          "reserves the maximum sequence length per request at admission (before vLLM)",
+          {utilization,
+           {"max_sequence", "count", "model context",
+            "tokens reserved per request (at least its prompt + output)"}},
+          [](const ConfigNode& n, const KvBudget& b) -> std::unique_ptr<KvMemory> {
+            const double u = read_utilization(n);
+            const std::int64_t max_sequence = n.count_or("max_sequence", b.max_context);
+            return std::make_unique<Contiguous>(capacity_or_fail(n, b, u, 1), u, max_sequence);
+          });
+    r.add("paged", "fixed-size blocks allocated as tokens arrive (vLLM's PagedAttention)",
+          {utilization,
+           {"block_size", "count", "16", "tokens per block"},
+           {"watermark", "ratio", "0.01",
+            "share of the blocks new sequences leave free for running ones"}},
+          [](const ConfigNode& n, const KvBudget& b) -> std::unique_ptr<KvMemory> {
+            const double u = read_utilization(n);
+            const std::int64_t block = n.count_or("block_size", 16);
+            const double watermark = n.number_or("watermark", 0.01, 0, 0.5);
+            return std::make_unique<Paged>(capacity_or_fail(n, b, u, block), u, block, watermark);
+          });
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace kvsim::serving

@@ -1,0 +1,73 @@
+#pragma once
+// KV memory managers (registry family "kv memory"): how a replica's free HBM holds the K and V
+// of its sequences.
+//
+//   contiguous  reserves the maximum sequence length per request at admission (systems before
+//               vLLM): simple, and most of the reservation stays unused;
+//   paged       fixed-size blocks allocated as tokens arrive (vLLM's PagedAttention): waste is
+//               at most one partly filled block per sequence.
+//
+// Capacity in tokens: HBM x utilisation, less the weights and one full iteration's activations,
+// divided by the K and V bytes of a token, all per GPU of the replica (its layers and heads).
+
+#include <cstdint>
+#include <memory>
+
+#include "sim/core/registry.hpp"
+#include "sim/serving/sequence.hpp"
+
+namespace kvsim::serving {
+
+/// What one GPU of a replica has for its KV cache.
+struct KvBudget {
+  double hbm_bytes = 0;             // per GPU
+  double fixed_bytes = 0;           // weights and activations per GPU
+  double kv_bytes_per_token = 0;    // per GPU: its layers, its share of the KV heads
+  std::int64_t max_context = 0;     // the model's context length
+};
+
+class KvMemory {
+ public:
+  KvMemory(std::int64_t capacity_tokens, double utilization)
+      : capacity_(capacity_tokens), utilization_(utilization) {}
+  virtual ~KvMemory() = default;
+
+  /// Admits a waiting sequence that will hold `tokens` after its first iteration; false when
+  /// it does not fit (keeping a small reserve for the running sequences' growth).
+  virtual bool admit(Sequence& s, std::int64_t tokens) = 0;
+  /// Makes `s` hold at least `tokens`; false when that does not fit.
+  virtual bool grow(Sequence& s, std::int64_t tokens) = 0;
+  virtual Json to_json() const = 0;
+
+  void release(Sequence& s) {
+    held_ -= s.held;
+    s.held = 0;
+  }
+  std::int64_t capacity() const { return capacity_; }
+  std::int64_t held() const { return held_; }
+  std::int64_t free() const { return capacity_ - held_; }
+  double utilization() const { return utilization_; }
+
+ protected:
+  /// Sets what `s` holds to `tokens` if the difference fits.
+  bool hold(Sequence& s, std::int64_t tokens, std::int64_t reserve = 0) {
+    const std::int64_t more = tokens - s.held;
+    if (more > free() - reserve) return false;
+    held_ += more;
+    s.held = tokens;
+    return true;
+  }
+
+ private:
+  std::int64_t capacity_;
+  double utilization_;
+  std::int64_t held_ = 0;
+};
+
+using KvMemoryRegistry = Registry<std::unique_ptr<KvMemory>, const KvBudget&>;
+const KvMemoryRegistry& kv_memories();
+
+/// Tokens of KV cache that fit: (hbm x utilization - fixed) / bytes per token.
+std::int64_t kv_capacity_tokens(const KvBudget& budget, double utilization);
+
+}  // namespace kvsim::serving

@@ -1,0 +1,20 @@
+#include "tools/kvsim/registries.hpp"
+
+#include "models/compute/builtin.hpp"
+#include "sim/network/heterogeneity.hpp"
+#include "sim/network/topologies.hpp"
+#include "sim/prefill/builtin.hpp"
+#include "sim/prefill/partitioner.hpp"
+#include "sim/serving/memory.hpp"
+#include "sim/serving/router.hpp"
+#include "sim/serving/scheduler.hpp"
+
+namespace kvsim {
+
+std::vector<const RegistryView*> all_registries() {
+  return {&net::topologies(),         &net::heterogeneities(),   &compute_models(),
+          &prefill::strategies(),     &prefill::partitioners(),  &serving::schedulers(),
+          &serving::kv_memories(),    &serving::routers()};
+}
+
+}  // namespace kvsim
