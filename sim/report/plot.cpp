@@ -57,6 +57,7 @@ std::string header(const PlotSpec& s) {
   if (!s.title.empty()) out += fmt::format("set title {} noenhanced\n", quoted(s.title));
   out += fmt::format("set xlabel {} noenhanced\n", quoted(s.xlabel.empty() ? s.x : s.xlabel));
   const std::string yl = !s.ylabel.empty() ? s.ylabel
+                         : s.kind == "cdf"     ? "fraction of rows at or below"
                          : s.kind == "heatmap" ? (s.y.empty() ? "" : s.y.front())
                          : s.y.size() == 1     ? s.y.front()
                                                : "";
@@ -131,6 +132,38 @@ std::string gnuplot_script(const Table& table, const PlotSpec& spec,
     return out;
   }
 
+  if (spec.kind == "cdf") {
+    // The empirical CDF of the x column, one line per value of --group, at most kPoints steps.
+    constexpr std::size_t kPoints = 2000;
+    const int g = spec.group.empty() ? -1 : cols.index(spec.group);
+    std::map<std::string, std::vector<double>> samples;
+    std::vector<std::string> order;
+    for (const auto* r : rows) {
+      const std::string key = g >= 0 ? (*r)[g] : spec.x;
+      if (!samples.count(key)) order.push_back(key);
+      if (!(*r)[x].empty()) samples[key].push_back(cols.number(*r, x));
+    }
+    std::vector<std::string> plots;
+    int block = 0;
+    for (const std::string& key : order) {
+      std::vector<double>& v = samples[key];
+      std::sort(v.begin(), v.end());
+      out += fmt::format("$d{} << EOD\n", block);
+      const std::size_t step = std::max<std::size_t>(1, v.size() / kPoints);
+      for (std::size_t i = 0; i < v.size(); i += step) {
+        out += fmt::format("{} {}\n", v[i], static_cast<double>(i + 1) / static_cast<double>(v.size()));
+      }
+      out += fmt::format("{} 1\nEOD\n", v.back());
+      const std::string label = g >= 0 ? fmt::format("{}={}", spec.group, key) : key;
+      plots.push_back(fmt::format("$d{} using 1:2 with steps lw 2 title {} noenhanced", block,
+                                  quoted(label)));
+      ++block;
+    }
+    out += "set yrange [0:1]\n";
+    out += "plot " + fmt::format("{}", fmt::join(plots, ", \\\n     ")) + "\n";
+    return out;
+  }
+
   if (spec.kind == "bars") {
     if (spec.y.empty()) throw InputError(source, "", "bars need at least one --y column");
     std::vector<int> ys;
@@ -181,7 +214,7 @@ std::string gnuplot_script(const Table& table, const PlotSpec& spec,
     return out;
   }
   throw InputError(source, "", fmt::format("unknown plot kind '{}'; valid kinds are: lines, "
-                                           "bars, heatmap",
+                                           "cdf, bars, heatmap",
                                            spec.kind));
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 // Figures from CSV tables through gnuplot: the script is generated here (data inline), gnuplot
-// renders it to SVG and PNG. Three kinds:
+// renders it to SVG and PNG. Four kinds:
 //   lines    x against one or more y columns, one line per y column and value of --group;
+//   cdf      the empirical distribution of the x column, one line per value of --group
+//            (latency CDFs from kvsim serve's requests.csv);
 //   bars     grouped bars: one group per x value (a category), one bar per y column;
 //   heatmap  z over (x, y) as coloured cells (the TTFT landscape over two cut points).
 
@@ -13,11 +15,11 @@
 namespace kvsim::report {
 
 struct PlotSpec {
-  std::string kind = "lines";  // lines | bars | heatmap
+  std::string kind = "lines";  // lines | cdf | bars | heatmap
   std::string x;
   std::vector<std::string> y;  // lines, bars: columns; heatmap: one column (the cells' y)
   std::string z;               // heatmap: the colour
-  std::string group;           // lines: one line per value of this column
+  std::string group;           // lines, cdf: one line per value of this column
   std::vector<std::pair<std::string, std::string>> where;  // keep rows with column == value
   std::string title;
   std::string xlabel;

@@ -138,11 +138,13 @@ Scenario load_scenario(const ConfigDocument& document) {
   Scenario s;
   s.file = document.name();
   s.name = root.string_or("name", "unnamed");
+  const std::string description = root.string_or("description", "");  // free text for readers
   const std::int64_t seed = root.count_or("seed", 1, 0);
   s.seed = static_cast<std::uint64_t>(seed);
   s.model = catalog::resolve_llm(root.at("model"));
   s.precision = read_precision(root, s.model.dtype);
   s.resolved = Json{{"name", s.name}, {"seed", seed}, {"model", to_json(s.model)}};
+  if (!description.empty()) s.resolved["description"] = description;
   s.resolved["precision"] = Json{{"weights", to_string(s.precision.weights)},
                                  {"activations", to_string(s.precision.activations)},
                                  {"kv_cache", to_string(s.precision.kv_cache)}};

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sim/serving/engine.hpp"
+
 #include "sim/scenario/scenario.hpp"
 
 namespace kvsim {
@@ -26,6 +28,10 @@ TEST_P(BadInput, NamesThePointerAndSaysWhatIsValid) {
     const Scenario s = load_scenario(ConfigDocument::load_file(path));
     if (expected.value("run", false)) {
       for (const auto& strategy : s.prefill->strategies) strategy->run(s.prefill_setup(), false);
+    }
+    if (expected.value("serve", false)) {
+      const ConfigDocument doc = ConfigDocument::load_file(path);
+      serving::ServingSetup::from_config(doc.root().at("serving"), s);
     }
     FAIL() << GetParam() << ": no error";
   } catch (const InputError& e) {

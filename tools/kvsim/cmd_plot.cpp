@@ -1,4 +1,4 @@
-// `kvsim plot CSV`: a figure from a sweep or search CSV through gnuplot (SVG and PNG).
+// `kvsim plot CSV`: a figure from a sweep, search or serve CSV through gnuplot (SVG and PNG).
 #include <fstream>
 
 #include <fmt/format.h>
@@ -41,20 +41,24 @@ int plot(PlotOptions o) {
 
 void add_plot(CLI::App& app, Command& selected) {
   CLI::App* cmd = app.add_subcommand(
-      "plot", "Plot a sweep or search CSV through gnuplot: lines, grouped bars or a heat map");
+      "plot", "Plot a sweep, search or serve CSV through gnuplot: lines, CDFs, grouped bars or "
+              "a heat map");
   auto o = std::make_shared<PlotOptions>();
-  cmd->add_option("csv", o->csv, "CSV file (kvsim sweep's sweep.csv, kvsim search's CSVs)")
+  cmd->add_option("csv", o->csv,
+                  "CSV file (kvsim sweep's sweep.csv, kvsim search's CSVs, kvsim serve's "
+                  "requests.csv and timeline.csv)")
       ->required();
   cmd->add_option("--out", o->out, "output path without extension: writes OUT.svg and OUT.png")
       ->required();
-  cmd->add_option("--kind", o->spec.kind, "lines, bars or heatmap")
+  cmd->add_option("--kind", o->spec.kind, "lines, cdf, bars or heatmap")
       ->capture_default_str()
-      ->check(CLI::IsMember({"lines", "bars", "heatmap"}));
-  cmd->add_option("--x", o->spec.x, "x column (bars: the category)")->required();
+      ->check(CLI::IsMember({"lines", "cdf", "bars", "heatmap"}));
+  cmd->add_option("--x", o->spec.x, "x column (bars: the category; cdf: the sampled column)")
+      ->required();
   cmd->add_option("--y", o->spec.y, "y column(s); heatmap: the second coordinate")
       ->delimiter(',');
   cmd->add_option("--z", o->spec.z, "heatmap: the colour column");
-  cmd->add_option("--group", o->spec.group, "lines: one line per value of this column");
+  cmd->add_option("--group", o->spec.group, "lines, cdf: one line per value of this column");
   cmd->add_option("--where", o->where, "keep rows where column=value; repeatable")
       ->expected(1)
       ->take_all();
