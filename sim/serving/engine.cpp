@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -124,12 +125,35 @@ struct Context {
   std::uint64_t total_requests;
 };
 
+// A replica: its pipeline stages, and one scheduler per stage (vLLM's virtual engines), each
+// with its own sequences and 1/pp of the KV memory and at most one batch in flight, so that a
+// pipeline of p stages holds p batches that share no sequence.
 class Replica {
+  struct Engine {
+    Engine(std::unique_ptr<KvMemory> kv, std::int64_t swap_tokens)
+        : memory(std::move(kv)), state(*memory, swap_tokens) {}
+    std::size_t outstanding() const { return state.waiting.size() + state.running.size(); }
+    std::unique_ptr<KvMemory> memory;
+    ReplicaState state;
+    bool in_flight = false;
+  };
+
+  // The sum of f over the virtual engines.
+  template <class F>
+  auto total(F f) const -> std::decay_t<decltype(std::invoke(f, std::declval<const Engine&>()))> {
+    std::decay_t<decltype(std::invoke(f, std::declval<const Engine&>()))> sum{};
+    for (const auto& e : engines_) sum += std::invoke(f, *e);
+    return sum;
+  }
+  std::int64_t held() const { return total([](const Engine& e) { return e.memory->held(); }); }
+
  public:
-  Replica(Context& c, int index, std::unique_ptr<KvMemory> memory)
-      : c_(c), index_(index), memory_(std::move(memory)),
-        state_(*memory_, static_cast<std::int64_t>(c.setup.scheduler->swap_space_bytes() /
-                                                   c.setup.budget.kv_bytes_per_token)) {
+  Replica(Context& c, int index, std::vector<std::unique_ptr<KvMemory>> memories)
+      : c_(c), index_(index) {
+    const auto swap_tokens = static_cast<std::int64_t>(
+        c.setup.scheduler->swap_space_bytes() / c.setup.budget.kv_bytes_per_token /
+        static_cast<double>(memories.size()));
+    for (auto& memory : memories) engines_.push_back(std::make_unique<Engine>(std::move(memory), swap_tokens));
     const int pp = c.setup.pipeline_parallel;
     const int layers = static_cast<int>(c.scenario.model.layers);
     for (int s = 0; s < pp; ++s) {
@@ -143,23 +167,38 @@ class Replica {
     Sequence s;
     s.request = r;
     s.to_prefill = r.prompt;
-    state_.waiting.push_back(state_.pool.add(s));
+    // To the virtual engine with the fewest unfinished requests, as vLLM does.
+    Engine* target = engines_.front().get();
+    for (const auto& e : engines_) {
+      if (e->outstanding() < target->outstanding()) target = e.get();
+    }
+    target->state.waiting.push_back(target->state.pool.add(s));
     try_launch();
   }
 
   ReplicaLoad load() const {
-    return {state_.waiting.size() + state_.running.size(),
-            static_cast<double>(memory_->held()) / static_cast<double>(memory_->capacity())};
+    return {total(&Engine::outstanding),
+            static_cast<double>(held()) / static_cast<double>(capacity())};
   }
   TimelineSample sample(double time) const {
-    return {time, index_, state_.waiting.size(), state_.running.size(), used_tokens(),
-            memory_->held(), memory_->capacity()};
+    return {time,
+            index_,
+            total([](const Engine& e) { return e.state.waiting.size(); }),
+            total([](const Engine& e) { return e.state.running.size(); }),
+            used_tokens(),
+            held(),
+            capacity()};
   }
-  std::uint64_t preemptions() const { return state_.preemptions; }
-  std::uint64_t swaps() const { return state_.swaps; }
-  std::int64_t capacity() const { return memory_->capacity(); }
+  std::uint64_t preemptions() const {
+    return total([](const Engine& e) { return e.state.preemptions; });
+  }
+  std::uint64_t swaps() const { return total([](const Engine& e) { return e.state.swaps; }); }
+  std::int64_t capacity() const {
+    return total([](const Engine& e) { return e.memory->capacity(); });
+  }
 
  private:
+
   struct Stage {
     std::vector<int> gpus;
     int layers = 0;
@@ -169,6 +208,7 @@ class Replica {
   };
   struct InFlight {
     Batch batch;
+    std::size_t engine = 0;
     IterationCompute compute;
     std::int64_t tokens = 0;
     Duration before{0};  // host overhead and swap copies, on the first stage
@@ -176,7 +216,9 @@ class Replica {
 
   std::int64_t used_tokens() const {
     std::int64_t t = 0;
-    for (const Slot slot : state_.running) t += state_.pool[slot].cached;
+    for (const auto& e : engines_) {
+      for (const Slot slot : e->state.running) t += e->state.pool[slot].cached;
+    }
     return t;
   }
 
@@ -184,34 +226,49 @@ class Replica {
   void account() {
     const double dt = to_seconds(c_.queue.now() - accounted_);
     c_.totals.kv_used_area += static_cast<double>(used_tokens()) * dt;
-    c_.totals.kv_held_area += static_cast<double>(memory_->held()) * dt;
+    c_.totals.kv_held_area += static_cast<double>(held()) * dt;
     accounted_ = c_.queue.now();
   }
 
-  // Plans and starts a batch whenever the first stage is free.
+  // Whenever the first stage is free, the next virtual engine in turn with no batch in flight
+  // plans one and starts it.
   void try_launch() {
     if (stages_[0].busy) return;
     account();
-    Batch batch = c_.setup.scheduler->plan(state_);
-    if (batch.empty()) {
-      if (in_flight_ == 0 && (!state_.waiting.empty() || !state_.running.empty())) stuck();
+    for (std::size_t k = 0; k < engines_.size(); ++k) {
+      const std::size_t i = (next_engine_ + k) % engines_.size();
+      Engine& e = *engines_[i];
+      if (e.in_flight) continue;
+      Batch batch = c_.setup.scheduler->plan(e.state);
+      if (batch.empty()) {
+        // Nothing of this engine runs, so nothing will free its memory.
+        if (e.outstanding() > 0) stuck(e);
+        continue;
+      }
+      next_engine_ = (i + 1) % engines_.size();
+      launch(i, std::move(batch));
       return;
     }
-    if (memory_->held() > memory_->capacity() ||
-        static_cast<std::int64_t>(state_.running.size()) > c_.setup.scheduler->limits().max_batch_size) {
+  }
+
+  void launch(std::size_t engine, Batch batch) {
+    Engine& e = *engines_[engine];
+    const auto max_batch = c_.setup.scheduler->limits().max_batch_size;
+    if (e.memory->held() > e.memory->capacity() ||
+        static_cast<std::int64_t>(e.state.running.size()) > max_batch) {
       throw std::logic_error(fmt::format(
           "scheduler {} broke a limit: {} of {} KV tokens held, {} of {} sequences running",
-          c_.setup.scheduler->name(), memory_->held(), memory_->capacity(),
-          state_.running.size(), c_.setup.scheduler->limits().max_batch_size));
+          c_.setup.scheduler->name(), e.memory->held(), e.memory->capacity(),
+          e.state.running.size(), max_batch));
     }
     shape_.clear();
     for (const auto& [slot, tokens] : batch.prefills) {
-      Sequence& s = state_.pool[slot];
+      Sequence& s = e.state.pool[slot];
       if (s.scheduled.count() < 0) s.scheduled = c_.queue.now();
       shape_.prefills.emplace_back(tokens, s.cached + tokens);
       if (s.prefilled + tokens == s.to_prefill) ++shape_.emitting;
     }
-    for (const Slot slot : batch.decodes) shape_.decodes.push_back(state_.pool[slot].cached + 1);
+    for (const Slot slot : batch.decodes) shape_.decodes.push_back(e.state.pool[slot].cached + 1);
     shape_.emitting += static_cast<std::int64_t>(batch.decodes.size());
 
     const std::uint32_t id = allocate();
@@ -224,19 +281,20 @@ class Replica {
                (swap_bytes > 0 ? from_seconds_ceil(swap_bytes / c_.scenario.gpu.pcie_bandwidth)
                                : Duration{0});
     f.batch = std::move(batch);
-    ++in_flight_;
+    f.engine = engine;
+    e.in_flight = true;
     stages_[0].queue.push_back(id);
     start_stage(0);
   }
 
-  [[noreturn]] void stuck() const {
-    const Sequence& s = state_.pool[state_.waiting.empty() ? state_.running.front()
-                                                           : state_.waiting.front()];
+  [[noreturn]] void stuck(const Engine& e) const {
+    const ReplicaState& st = e.state;
+    const Sequence& s = st.pool[st.waiting.empty() ? st.running.front() : st.waiting.front()];
     throw std::runtime_error(fmt::format(
         "request {} ({} prompt + {} output tokens) can never fit the KV memory of a replica "
         "({} tokens); raise the memory utilization, use more GPUs per replica, or cap the "
         "lengths",
-        s.request.id, s.request.prompt, s.request.output, memory_->capacity()));
+        s.request.id, s.request.prompt, s.request.output, e.memory->capacity()));
   }
 
   std::uint32_t allocate() {
@@ -350,8 +408,11 @@ class Replica {
     account();
     const SimTime now = c_.queue.now();
     InFlight& f = flights_[id];
+    Engine& e = *engines_[f.engine];
+    ReplicaState& st = e.state;
+    e.in_flight = false;
     for (const auto& [slot, tokens] : f.batch.prefills) {
-      Sequence& s = state_.pool[slot];
+      Sequence& s = st.pool[slot];
       s.in_flight = false;
       s.prefilled += tokens;
       s.cached += tokens;
@@ -361,36 +422,33 @@ class Replica {
       }
     }
     for (const Slot slot : f.batch.decodes) {
-      Sequence& s = state_.pool[slot];
+      Sequence& s = st.pool[slot];
       s.in_flight = false;
       ++s.cached;  // the token it consumed
       emit(s, now);
     }
     free_flights_.push_back(id);
-    --in_flight_;
 
-    const bool together = c_.setup.scheduler->completes_together();
-    if (together) {
-      const bool all_done =
-          in_flight_ == 0 && std::all_of(state_.running.begin(), state_.running.end(),
-                                         [this](Slot s) { return state_.pool[s].finished(); });
+    if (c_.setup.scheduler->completes_together()) {
+      const bool all_done = std::all_of(st.running.begin(), st.running.end(),
+                                        [&st](Slot s) { return st.pool[s].finished(); });
       if (all_done) {
-        for (const Slot slot : state_.running) complete(slot, now);
-        state_.running.clear();
+        for (const Slot slot : st.running) complete(e, slot, now);
+        st.running.clear();
       }
       return;
     }
     std::size_t out = 0;
-    for (std::size_t i = 0; i < state_.running.size(); ++i) {
-      const Slot slot = state_.running[i];
-      const Sequence& s = state_.pool[slot];
+    for (std::size_t i = 0; i < st.running.size(); ++i) {
+      const Slot slot = st.running[i];
+      const Sequence& s = st.pool[slot];
       if (!s.in_flight && s.finished()) {
-        complete(slot, now);
+        complete(e, slot, now);
         continue;
       }
-      state_.running[out++] = slot;
+      st.running[out++] = slot;
     }
-    state_.running.resize(out);
+    st.running.resize(out);
   }
 
   void emit(Sequence& s, SimTime now) {
@@ -400,9 +458,9 @@ class Replica {
     ++s.generated;
   }
 
-  void complete(Slot slot, SimTime now) {
-    Sequence& s = state_.pool[slot];
-    memory_->release(s);
+  void complete(Engine& e, Slot slot, SimTime now) {
+    Sequence& s = e.state.pool[slot];
+    e.memory->release(s);
     Totals& t = c_.totals;
     const double arrival = to_seconds(s.request.arrival - SimTime{0});
     const double first = to_seconds(s.first_token - SimTime{0});
@@ -425,18 +483,17 @@ class Replica {
       c_.observers.request({s.request.id, index_, arrival, to_seconds(s.scheduled - SimTime{0}),
                             first, end, s.request.prompt, s.request.output, s.preemptions});
     }
-    state_.pool.remove(slot);
+    e.state.pool.remove(slot);
     if (t.completed == c_.total_requests) c_.queue.stop();  // background traffic never ends
   }
 
   Context& c_;
   int index_;
-  std::unique_ptr<KvMemory> memory_;
-  ReplicaState state_;
+  std::vector<std::unique_ptr<Engine>> engines_;
+  std::size_t next_engine_ = 0;
   std::vector<Stage> stages_;
   std::vector<InFlight> flights_;
   std::vector<std::uint32_t> free_flights_;
-  int in_flight_ = 0;
   IterationShape shape_;
   SimTime accounted_{0};
 };
@@ -508,7 +565,8 @@ ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
                                 static_cast<double>(stage_layers * rank_kv_heads) /
                                 static_cast<double>(m.kv_heads);
   c.budget.max_context = m.max_context;
-  for (int r = 0; r < c.replicas; ++r) {
+  c.budget.partitions = c.pipeline_parallel;
+  for (int r = 0; r < c.replicas * c.pipeline_parallel; ++r) {
     c.memories.push_back(part("memory", Json{{"type", c.scheduler->default_memory()}},
                               [&](const ConfigNode& node) {
                                 return kv_memories().create(node, c.budget);
@@ -538,7 +596,11 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
   Context context{s, setup, q, totals, cost, communication, observers, workload.total()};
   std::vector<std::unique_ptr<Replica>> replicas;
   for (int r = 0; r < setup.replicas; ++r) {
-    replicas.push_back(std::make_unique<Replica>(context, r, std::move(setup.memories[r])));
+    std::vector<std::unique_ptr<KvMemory>> memories;
+    for (int e = 0; e < setup.pipeline_parallel; ++e) {
+      memories.push_back(std::move(setup.memories[r * setup.pipeline_parallel + e]));
+    }
+    replicas.push_back(std::make_unique<Replica>(context, r, std::move(memories)));
   }
   setup.memories.clear();  // the replicas own them now
 

@@ -22,8 +22,9 @@
 // states to its peer. Communication is costed in closed form over each route's bottleneck with
 // the scenario's collective protocols ("closed-form", fast, no contention), or run as flows on
 // the shared network with the scenario's background traffic ("flows": replicas contend for
-// links). Batches enter the pipeline as soon as its first stage is free, so a replica with
-// pipeline_parallel p has up to p batches in flight, none sharing a sequence.
+// links). A replica of pipeline_parallel p runs p schedulers (vLLM's virtual engines), each with
+// its own requests and 1/p of the KV memory; when the first stage frees, the next of them with
+// no batch in flight starts one, so up to p batches are in flight, none sharing a sequence.
 //
 // Iteration time per stage: host overhead and swap copies (first stage), the compute model's
 // cost of the batch's operations on one GPU, and the communication.
@@ -45,7 +46,7 @@ namespace kvsim::serving {
 struct ServingSetup {
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<Router> router;
-  std::vector<std::unique_ptr<KvMemory>> memories;  // one per replica
+  std::vector<std::unique_ptr<KvMemory>> memories;  // per replica, one per pipeline stage
   KvBudget budget;                                  // per GPU of a replica
   int replicas = 1;
   int tensor_parallel = 1;

@@ -69,7 +69,9 @@ std::int64_t capacity_or_fail(const ConfigNode& n, const KvBudget& b, double uti
 
 std::int64_t kv_capacity_tokens(const KvBudget& b, double utilization) {
   const double free_bytes = b.hbm_bytes * utilization - b.fixed_bytes;
-  return free_bytes <= 0 ? 0 : static_cast<std::int64_t>(free_bytes / b.kv_bytes_per_token);
+  return free_bytes <= 0 ? 0
+                         : static_cast<std::int64_t>(free_bytes / b.kv_bytes_per_token /
+                                                     static_cast<double>(b.partitions));
 }
 
 const KvMemoryRegistry& kv_memories() {

@@ -24,6 +24,7 @@ struct KvBudget {
   double fixed_bytes = 0;           // weights and activations per GPU
   double kv_bytes_per_token = 0;    // per GPU: its layers, its share of the KV heads
   std::int64_t max_context = 0;     // the model's context length
+  std::int64_t partitions = 1;      // managers sharing the memory (virtual engines)
 };
 
 class KvMemory {
@@ -67,7 +68,8 @@ class KvMemory {
 using KvMemoryRegistry = Registry<std::unique_ptr<KvMemory>, const KvBudget&>;
 const KvMemoryRegistry& kv_memories();
 
-/// Tokens of KV cache that fit: (hbm x utilization - fixed) / bytes per token.
+/// Tokens of KV cache that fit one manager: (hbm x utilization - fixed) / bytes per token /
+/// partitions.
 std::int64_t kv_capacity_tokens(const KvBudget& budget, double utilization);
 
 }  // namespace kvsim::serving

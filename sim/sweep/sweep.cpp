@@ -15,6 +15,7 @@
 
 #include "sim/core/random.hpp"
 #include "sim/prefill/partitioner.hpp"
+#include "sim/serving/engine.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace kvsim::sweep {
@@ -279,6 +280,34 @@ void for_each_point(std::size_t count, const std::function<void(std::size_t)>& b
   }
 }
 
+namespace {
+
+// A serving point's columns: latency percentiles, throughput and memory from `kvsim serve`'s
+// summary, named serve.<metric>.
+std::vector<std::pair<std::string, std::string>> serving_outputs(const Scenario& s,
+                                                                 const ConfigNode& node) {
+  serving::ServingSetup setup = serving::ServingSetup::from_config(node, s);
+  serving::Workload workload(node.at("workload"), RandomStreams(s.seed), s.model.max_context);
+  const Json j = serving::simulate_serving(s, setup, std::move(workload)).summary;
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto add = [&](const std::string& name, double v) {
+    out.emplace_back("serve." + name, fmt::format("{:.6f}", v));
+  };
+  for (const char* metric : {"ttft", "tpot", "itl", "e2e_latency", "queueing_delay"}) {
+    for (const char* stat : {"mean", "p50", "p90", "p99"}) {
+      add(fmt::format("{}_{}_ms", metric, stat), 1e3 * j[metric][std::string(stat) + "_s"].get<double>());
+    }
+  }
+  for (const char* metric : {"request_throughput", "output_throughput", "goodput",
+                             "kv_utilization", "kv_waste", "gpu_busy_fraction"}) {
+    add(metric, j[metric].get<double>());
+  }
+  out.emplace_back("serve.preemptions", fmt::format("{}", j["preemptions"].get<std::uint64_t>()));
+  return out;
+}
+
+}  // namespace
+
 Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done)>& progress) {
   const std::size_t n = spec.point_count();
   // Per point: (column, value) in the order the strategies report them.
@@ -288,9 +317,12 @@ Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done
       [&](std::size_t i) {
         const ConfigDocument doc = spec.document(i);
         const Scenario s = load_scenario(doc);
+        const auto serving = doc.root().find("serving");
+        if (serving) outputs[i] = serving_outputs(s, *serving);
         if (!s.prefill || s.prefill->strategies.empty()) {
+          if (serving) return;
           throw InputError(doc.name(), "/prefill/strategies",
-                           "a sweep point needs prefill strategies to run");
+                           "a sweep point needs prefill strategies or a serving section to run");
         }
         const prefill::PrefillSetup setup = s.prefill_setup();
         std::vector<prefill::PrefillResult> results;

@@ -25,6 +25,11 @@
 // (one per value) to show in the CSV instead of the value: useful when the values are whole
 // objects, such as a topology. Pointers may name fields
 // the base does not have yet (the scenario loader then checks them like any other field).
+//
+// A point runs the scenario's prefill strategies (columns <strategy>.<output>) and, when the
+// scenario has a "serving" section, the serving simulation (columns serve.<metric>: TTFT, TPOT,
+// inter-token, end-to-end and queueing mean/p50/p90/p99 in ms, throughputs, goodput, KV
+// utilisation and waste, GPU busy fraction, preemptions): latency against load, say.
 
 #include <cstdint>
 #include <functional>

@@ -226,8 +226,8 @@ TEST(ServingParallel, FlowsSlowDownWhereReplicasShareLinks) {
 }
 
 TEST(ServingParallel, PipelineStagesOverlapBatches) {
-  // Under load a PP 2 replica keeps two batches in flight, so its stages are busy together;
-  // every scheduler keeps its limits and finishes every request doing so.
+  // Under load a PP 2 replica keeps two batches in flight (one per virtual engine), so its
+  // stages are busy together; every scheduler keeps its limits and finishes every request.
   for (const std::string scheduler : {"static", "continuous", "vllm", "chunked_prefill"}) {
     Json serving{{"workload", workload(300, "40/s", {{"type", "uniform"}, {"prompt_min", 16},
                                                      {"prompt_max", 1500}, {"output_min", 1},
@@ -239,13 +239,8 @@ TEST(ServingParallel, PipelineStagesOverlapBatches) {
     ServingRun run(serving, nvswitch(2));
     const Json a = run.summary();
     EXPECT_EQ(a["requests"], 300) << scheduler;
-    // Static batching runs one batch at a time, so each stage idles while the other works.
-    const double busy = a["gpu_busy_fraction"].get<double>();
-    if (scheduler == "static") {
-      EXPECT_LE(busy, 0.5 + 1e-9);
-    } else {
-      EXPECT_GT(busy, 0.6) << scheduler;
-    }
+    // One stage at a time would be at most half busy; two virtual engines keep both working.
+    EXPECT_GT(a["gpu_busy_fraction"].get<double>(), 0.6) << scheduler;
   }
 }
 
