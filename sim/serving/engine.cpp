@@ -261,14 +261,26 @@ class Replica {
           c_.setup.scheduler->name(), e.memory->held(), e.memory->capacity(),
           e.state.running.size(), max_batch));
     }
+    // No sequence twice in a batch, nor in two batches at once (the scheduler marks what it
+    // takes as in flight, and finish() clears it).
+    ++batches_;
+    const auto take = [&](Slot slot) -> Sequence& {
+      Sequence& s = e.state.pool[slot];
+      if (!s.in_flight || s.last_batch == batches_) {
+        throw std::logic_error(fmt::format("scheduler {} put request {} in a batch twice",
+                                           c_.setup.scheduler->name(), s.request.id));
+      }
+      s.last_batch = batches_;
+      return s;
+    };
     shape_.clear();
     for (const auto& [slot, tokens] : batch.prefills) {
-      Sequence& s = e.state.pool[slot];
+      Sequence& s = take(slot);
       if (s.scheduled.count() < 0) s.scheduled = c_.queue.now();
       shape_.prefills.emplace_back(tokens, s.cached + tokens);
       if (s.prefilled + tokens == s.to_prefill) ++shape_.emitting;
     }
-    for (const Slot slot : batch.decodes) shape_.decodes.push_back(e.state.pool[slot].cached + 1);
+    for (const Slot slot : batch.decodes) shape_.decodes.push_back(take(slot).cached + 1);
     shape_.emitting += static_cast<std::int64_t>(batch.decodes.size());
 
     const std::uint32_t id = allocate();
@@ -491,6 +503,7 @@ class Replica {
   int index_;
   std::vector<std::unique_ptr<Engine>> engines_;
   std::size_t next_engine_ = 0;
+  std::uint64_t batches_ = 0;
   std::vector<Stage> stages_;
   std::vector<InFlight> flights_;
   std::vector<std::uint32_t> free_flights_;

@@ -21,6 +21,7 @@ struct Sequence {
   SimTime first_token{-1};
   SimTime last_token{-1};
   int preemptions = 0;
+  std::uint64_t last_batch = 0;  // the replica's count of the last batch it was in
   bool in_flight = false;  // in the batch being planned or one still in the pipeline
 
   bool prompt_done() const { return prefilled >= to_prefill; }
