@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include "calibration/fit/calibration.hpp"
+#include "calibration/fit/collectives.hpp"
+#include "sim/network/topologies.hpp"
 #include "models/catalog/catalog.hpp"
 #include "sim/report/output.hpp"
 #include "tools/kvsim/commands.hpp"
@@ -24,14 +26,17 @@ struct CalibrateOptions {
   std::string report;
 };
 
-int calibrate(const CalibrateOptions& o) {
-  GpuSpec gpu;
+GpuSpec gpu_or_fail(const std::string& name) {
   try {
-    gpu = catalog::gpu(o.gpu);
+    return catalog::gpu(name);
   } catch (const std::out_of_range&) {
-    throw InputError("--gpu", "", fmt::format("unknown GPU '{}'; {}", o.gpu,
-                                              valid_values_hint(o.gpu, catalog::gpu_names())));
+    throw InputError("--gpu", "", fmt::format("unknown GPU '{}'; {}", name,
+                                              valid_values_hint(name, catalog::gpu_names())));
   }
+}
+
+int calibrate(const CalibrateOptions& o) {
+  const GpuSpec gpu = gpu_or_fail(o.gpu);
   std::vector<calibration::Measurement> all;
   Json inputs = Json::array();
   for (const auto& f : o.measurements) {
@@ -72,7 +77,65 @@ int calibrate(const CalibrateOptions& o) {
   return 0;
 }
 
+struct NetworkOptions {
+  std::string vidur_all_reduce;
+  std::string gpu;
+  int gpus = 8;
+  std::string name;
+  std::string out;
+};
+
+// `kvsim calibrate-network`: collective protocols fitted to measured all-reduce times on one
+// server of `gpus` GPUs behind an NVSwitch.
+int calibrate_network(const NetworkOptions& o) {
+  const GpuSpec gpu = gpu_or_fail(o.gpu);
+  const Json spec{{"type", "nvswitch"}, {"gpus", o.gpus}};
+  const net::Topology topology = net::topologies().create(
+      ConfigNode(&spec, "--gpus", Json::json_pointer()), gpu);
+  const auto points = calibration::import_vidur_collective(o.vidur_all_reduce);
+  for (const auto& p : points) {
+    if (p.ranks > o.gpus) {
+      throw InputError(o.vidur_all_reduce, "",
+                       fmt::format("a point has {} ranks; --gpus is {}", p.ranks, o.gpus));
+    }
+  }
+  const calibration::CollectiveFit fit = calibration::fit_all_reduce(points, topology);
+  const std::string name = o.name.empty() ? "nccl-" + o.gpu : o.name;
+  const Json profile{
+      {"name", name},
+      {"source", fmt::format("Fitted by kvsim calibrate-network to {} all-reduce medians of {} "
+                             "(one server, 2-{} GPUs), assuming the nvswitch preset on {}",
+                             fit.points, o.vidur_all_reduce, o.gpus, o.gpu)},
+      {"fit", fit.to_json()},
+      {"collectives", fit.config.to_json()}};
+  report::write_file(o.out, profile.dump(2) + "\n");
+  fmt::print("kvsim calibrate-network: {} points -> {} protocol(s) (split at {:.0f} bytes); "
+             "median error {:.1f}%, worst {:.1f}%; wrote {}\n",
+             fit.points, fit.config.protocols.size(), fit.threshold_bytes,
+             100 * fit.median_error, 100 * fit.worst_error, o.out);
+  for (const auto& p : fit.config.protocols) {
+    fmt::print("  {:<6} step latency {:.2f} us, efficiency {:.3f}\n", p.name,
+               to_seconds(p.step_latency) * 1e6, p.efficiency);
+  }
+  return 0;
+}
+
 }  // namespace
+
+void add_calibrate_network(CLI::App& app, Command& selected) {
+  CLI::App* cmd = app.add_subcommand(
+      "calibrate-network",
+      "Fit collective protocols (step latency, efficiency) to measured all-reduce times");
+  auto o = std::make_shared<NetworkOptions>();
+  cmd->add_option("--vidur-all-reduce", o->vidur_all_reduce,
+                  "a Vidur network/<node>/all_reduce.csv (rows inside one server are used)")
+      ->required();
+  cmd->add_option("--gpu", o->gpu, "catalog GPU of the server")->required();
+  cmd->add_option("--gpus", o->gpus, "GPUs on the server's NVSwitch")->capture_default_str();
+  cmd->add_option("--name", o->name, "profile name (default: nccl-GPU)");
+  cmd->add_option("--out", o->out, "collective profile JSON to write")->required();
+  cmd->callback([&selected, o] { selected = [o] { return calibrate_network(*o); }; });
+}
 
 void add_calibrate(CLI::App& app, Command& selected) {
   CLI::App* cmd = app.add_subcommand(

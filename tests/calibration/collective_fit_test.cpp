@@ -1,0 +1,85 @@
+// Collective protocols fitted to all-reduce times: recovery of known protocols from synthetic
+// measurements, and (label external-data) the fit to Vidur's measured medians against the
+// shipped nccl-tests fit on the same points.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "calibration/fit/collectives.hpp"
+#include "models/catalog/catalog.hpp"
+#include "sim/core/random.hpp"
+#include "sim/network/topologies.hpp"
+
+namespace kvsim::calibration {
+namespace {
+
+net::Topology dgx(const std::string& gpu) {
+  const Json spec{{"type", "nvswitch"}, {"gpus", 8}};
+  return net::topologies().create(ConfigNode(&spec, "test", Json::json_pointer()),
+                                  catalog::gpu(gpu));
+}
+
+double time_of(const net::Topology& t, const net::CollectiveConfig& c, int ranks, double bytes) {
+  std::vector<int> gpus;
+  for (int g = 0; g < ranks; ++g) gpus.push_back(g);
+  const auto kind = net::CollectiveKind::kAllReduce;
+  return to_seconds(net::collective_time(t, gpus, kind, c.algorithm, bytes,
+                                         net::choose_protocol(t, gpus, kind, c, bytes)));
+}
+
+}  // namespace
+
+TEST(CollectiveFit, RecoversKnownProtocolsFromNoisyTimes) {
+  const net::Topology t = dgx("a100-sxm4-80gb");
+  net::CollectiveConfig truth;
+  truth.protocols = {{"small", from_seconds(1.5e-6), 0.4}, {"large", from_seconds(12e-6), 0.8}};
+  RandomEngine noise = RandomStreams(5).stream("noise");
+  std::vector<CollectivePoint> points;
+  for (int ranks : {2, 4, 8}) {
+    for (double bytes = 4096; bytes <= 1 << 30; bytes *= 2) {
+      const double jitter = 1 + 0.01 * (static_cast<double>(noise() % 2001) / 1000.0 - 1);
+      points.push_back({ranks, bytes, time_of(t, truth, ranks, bytes) * jitter});
+    }
+  }
+  const CollectiveFit fit = fit_all_reduce(points, t);
+  ASSERT_EQ(fit.config.protocols.size(), 2u);
+  const auto& small = fit.config.protocols[0];
+  const auto& large = fit.config.protocols[1];
+  EXPECT_NEAR(to_seconds(small.step_latency), 1.5e-6, 0.15e-6);
+  EXPECT_NEAR(small.efficiency, 0.4, 0.02);
+  EXPECT_NEAR(to_seconds(large.step_latency), 12e-6, 1.2e-6);
+  EXPECT_NEAR(large.efficiency, 0.8, 0.02);
+  EXPECT_LT(fit.median_error, 0.01);
+}
+
+TEST(VidurCollectiveFit, FitToVidurAllReduceBeatsTheNcclTestsProfileOnItsOwnData) {
+  const std::string root = std::string(KVSIM_SOURCE_DIR) + "/../shared/data/vidur/network/";
+  if (!std::filesystem::exists(root)) GTEST_SKIP() << "no ../shared/data";
+  for (const auto& [node, gpu, shipped] :
+       {std::tuple{"a100_dgx", "a100-sxm4-80gb", "nccl-dgx-a100"},
+        std::tuple{"h100_dgx", "h100-sxm", "nccl-dgx-h100"}}) {
+    const net::Topology t = dgx(gpu);
+    const auto points = import_vidur_collective(root + node + "/all_reduce.csv");
+    const CollectiveFit fit = fit_all_reduce(points, t);
+    const auto doc = ConfigDocument::load_file(std::string(KVSIM_SOURCE_DIR) +
+                                               "/calibration/profiles/" + shipped + ".json");
+    const auto published = net::CollectiveConfig::from_config(doc.root().at("collectives"));
+    std::vector<double> ours, theirs;
+    for (const auto& p : points) {
+      ours.push_back(std::abs(time_of(t, fit.config, p.ranks, p.bytes) / p.seconds - 1));
+      theirs.push_back(std::abs(time_of(t, published, p.ranks, p.bytes) / p.seconds - 1));
+    }
+    std::sort(ours.begin(), ours.end());
+    std::sort(theirs.begin(), theirs.end());
+    std::cout << fmt::format("{}: {} points; fitted median |error| {:.1f}% (worst {:.1f}%), "
+                             "nccl-tests profile {:.1f}% (worst {:.1f}%)\n",
+                             node, points.size(), 100 * ours[ours.size() / 2], 100 * ours.back(),
+                             100 * theirs[theirs.size() / 2], 100 * theirs.back());
+    EXPECT_LE(ours[ours.size() / 2], theirs[theirs.size() / 2]) << node;
+  }
+}
+
+}  // namespace kvsim::calibration
