@@ -9,109 +9,11 @@
 #include <fmt/format.h>
 
 #include "sim/core/event_queue.hpp"
+#include "sim/serving/communication.hpp"
 #include "sim/serving/iteration_cost.hpp"
 
 namespace kvsim::serving {
 namespace {
-
-struct Totals {
-  LatencyHistogram ttft, tpot, itl, e2e, queueing;
-  std::uint64_t completed = 0, input_tokens = 0, output_tokens = 0, good = 0;
-  double busy_seconds = 0;                    // summed over pipeline stages
-  double kv_used_area = 0, kv_held_area = 0;  // token-seconds
-};
-
-// The communication of tensor- and pipeline-parallel replicas: in closed form over each route's
-// bottleneck (memoised per group and token count), or as flows on the shared network.
-class Communication {
- public:
-  Communication(const Scenario& s, bool flows, EventQueue& q)
-      : s_(s), token_bytes_(static_cast<double>(s.model.hidden_size) *
-                            bytes_of(s.precision.activations)) {
-    if (flows) {
-      network_.emplace(q, *s.topology);
-      collectives_.emplace(*network_, s.collectives);
-      background_.emplace(*network_, s.background, RandomStreams(s.seed));
-      background_->start();
-    }
-  }
-
-  bool flows() const { return network_.has_value(); }
-
-  /// All-reduce of `tokens` hidden states among `gpus`.
-  Duration all_reduce(const std::vector<int>& gpus, std::int64_t tokens) {
-    return memoised(all_reduce_memo_, gpus.front(), tokens, [&] {
-      const double bytes = static_cast<double>(tokens) * token_bytes_;
-      const auto kind = net::CollectiveKind::kAllReduce;
-      return net::collective_time(*s_.topology, gpus, kind, s_.collectives.algorithm, bytes,
-                                  net::choose_protocol(*s_.topology, gpus, kind, s_.collectives,
-                                                       bytes));
-    });
-  }
-  /// Each rank of `from` sends its 1/tp share of `tokens` hidden states to its peer in `to`.
-  Duration send(const std::vector<int>& from, const std::vector<int>& to, std::int64_t tokens) {
-    return memoised(send_memo_, from.front(), tokens, [&] {
-      Duration slowest{0};
-      for (std::size_t r = 0; r < from.size(); ++r) {
-        const net::Route& route = s_.topology->gpu_route(from[r], to[r]);
-        slowest = std::max(slowest, route.latency + from_seconds_ceil(share(from, tokens) /
-                                                                      route.bottleneck));
-      }
-      return slowest;
-    });
-  }
-
-  void start_all_reduce(const std::vector<int>& gpus, std::int64_t tokens, InlineCallback done) {
-    collectives_->start(net::CollectiveKind::kAllReduce, gpus,
-                        static_cast<double>(tokens) * token_bytes_, done);
-  }
-  void start_send(const std::vector<int>& from, const std::vector<int>& to, std::int64_t tokens,
-                  InlineCallback done) {
-    std::uint32_t id;
-    if (free_.empty()) {
-      id = static_cast<std::uint32_t>(sends_.size());
-      sends_.emplace_back();
-    } else {
-      id = free_.back();
-      free_.pop_back();
-    }
-    sends_[id] = {static_cast<int>(from.size()), done};
-    for (std::size_t r = 0; r < from.size(); ++r) {
-      network_->start_between_gpus(from[r], to[r], share(from, tokens), [this, id] {
-        if (--sends_[id].pending > 0) return;
-        free_.push_back(id);
-        sends_[id].done();
-      });
-    }
-  }
-
- private:
-  struct Send {
-    int pending = 0;
-    InlineCallback done;
-  };
-
-  double share(const std::vector<int>& group, std::int64_t tokens) const {
-    return static_cast<double>(tokens) * token_bytes_ / static_cast<double>(group.size());
-  }
-  template <class F>
-  static Duration memoised(std::unordered_map<std::uint64_t, Duration>& memo, int group,
-                           std::int64_t tokens, F compute) {
-    const std::uint64_t key = (static_cast<std::uint64_t>(group) << 40) ^
-                              static_cast<std::uint64_t>(tokens);
-    if (const auto it = memo.find(key); it != memo.end()) return it->second;
-    return memo.emplace(key, compute()).first->second;
-  }
-
-  const Scenario& s_;
-  double token_bytes_;
-  std::unordered_map<std::uint64_t, Duration> all_reduce_memo_, send_memo_;
-  std::optional<net::FlowNetwork> network_;
-  std::optional<net::CollectiveEngine> collectives_;
-  std::optional<net::BackgroundTraffic> background_;
-  std::vector<Send> sends_;
-  std::vector<std::uint32_t> free_;
-};
 
 // What every replica shares.
 struct Context {
@@ -513,93 +415,6 @@ class Replica {
 
 }  // namespace
 
-std::vector<int> ServingSetup::stage_gpus(int replica, int stage) const {
-  std::vector<int> gpus;
-  for (int t = 0; t < tensor_parallel; ++t) {
-    gpus.push_back((replica * pipeline_parallel + stage) * tensor_parallel + t);
-  }
-  return gpus;
-}
-
-ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
-  ServingSetup c;
-  // A part the scenario leaves out is built from its default, at the path it would have.
-  const auto part = [&](const char* key, const Json& fallback, auto build) {
-    if (const auto node = n.find(key)) return build(*node);
-    const Json copy = fallback;
-    return build(ConfigNode(&copy, s.file, Json::json_pointer("/serving/" + std::string(key))));
-  };
-  c.scheduler = part("scheduler", Json{{"type", "vllm"}},
-                     [](const ConfigNode& node) { return schedulers().create(node); });
-  c.router = part("router", Json{{"type", "round-robin"}},
-                  [](const ConfigNode& node) { return routers().create(node); });
-  c.replicas = static_cast<int>(n.count_or("replicas", 1));
-  c.tensor_parallel = static_cast<int>(n.count_or("tensor_parallel", 1));
-  c.pipeline_parallel = static_cast<int>(n.count_or("pipeline_parallel", 1));
-  const LlmSpec& m = s.model;
-  if (m.heads % c.tensor_parallel != 0) {
-    n.at("tensor_parallel").fail(fmt::format("must divide the {} attention heads of {}", m.heads,
-                                             m.name));
-  }
-  if (c.pipeline_parallel > m.layers) {
-    n.at("pipeline_parallel").fail(fmt::format("{} has only {} layers", m.name, m.layers));
-  }
-  const int per_replica = c.tensor_parallel * c.pipeline_parallel;
-  const std::int64_t gpus = s.topology->gpu_count();
-  if (per_replica > 1 && gpus < static_cast<std::int64_t>(c.replicas) * per_replica) {
-    n.at(n.has("replicas") ? "replicas" : "tensor_parallel")
-        .fail(fmt::format("{} replica(s) of {} x {} GPUs need {} GPUs; the topology "
-                          "(/cluster/topology) has {}",
-                          c.replicas, c.tensor_parallel, c.pipeline_parallel,
-                          c.replicas * per_replica, gpus));
-  }
-  c.flows = n.one_of_or("communication", "closed-form", {"closed-form", "flows"}) == "flows";
-  if (c.flows && per_replica == 1) {
-    n.at("communication").fail("replicas of one GPU do not communicate; \"flows\" needs "
-                               "tensor_parallel or pipeline_parallel above 1");
-  }
-  if (const auto h = n.find("host_overhead")) c.host_overhead = h->as_duration();
-  if (const auto slo = n.find("slo")) {
-    if (const auto t = slo->find("ttft")) c.ttft_slo = t->as_seconds();
-    if (const auto t = slo->find("tpot")) c.tpot_slo = t->as_seconds();
-    slo->finish();
-  }
-
-  // One GPU's share: weights and one full iteration's activations, and K and V per token for
-  // the most layers a stage holds and this rank's KV heads (replicated when tp exceeds them).
-  const auto tp = static_cast<double>(c.tensor_parallel);
-  const std::int64_t stage_layers = (m.layers + c.pipeline_parallel - 1) / c.pipeline_parallel;
-  const std::int64_t rank_kv_heads = m.kv_heads >= c.tensor_parallel ? m.kv_heads / c.tensor_parallel : 1;
-  c.budget.hbm_bytes = s.gpu.hbm_bytes;
-  c.budget.fixed_bytes = m.weight_bytes(s.precision.weights) / (tp * c.pipeline_parallel) +
-                         m.activation_bytes_per_token(s.precision.activations) *
-                             static_cast<double>(c.scheduler->limits().max_batched_tokens) / tp;
-  c.budget.kv_bytes_per_token = m.kv_bytes_per_token_layer(s.precision.kv_cache) *
-                                static_cast<double>(stage_layers * rank_kv_heads) /
-                                static_cast<double>(m.kv_heads);
-  c.budget.max_context = m.max_context;
-  c.budget.partitions = c.pipeline_parallel;
-  for (int r = 0; r < c.replicas * c.pipeline_parallel; ++r) {
-    c.memories.push_back(part("memory", Json{{"type", c.scheduler->default_memory()}},
-                              [&](const ConfigNode& node) {
-                                return kv_memories().create(node, c.budget);
-                              }));
-  }
-  n.finish({"workload"});
-
-  c.resolved = Json{{"scheduler", c.scheduler->to_json()},
-                    {"memory", c.memories.front()->to_json()},
-                    {"router", {{"type", c.router->name()}}},
-                    {"replicas", c.replicas},
-                    {"tensor_parallel", c.tensor_parallel},
-                    {"pipeline_parallel", c.pipeline_parallel},
-                    {"communication", c.flows ? "flows" : "closed-form"},
-                    {"host_overhead_ns", c.host_overhead.count()}};
-  if (c.ttft_slo) c.resolved["slo"]["ttft_s"] = *c.ttft_slo;
-  if (c.tpot_slo) c.resolved["slo"]["tpot_s"] = *c.tpot_slo;
-  return c;
-}
-
 ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload workload,
                                const ServingObservers& observers) {
   EventQueue q;
@@ -653,62 +468,16 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
                                        workload.total(), totals.completed));
   }
 
-  const double span = to_seconds(q.now() - first_arrival);
-  const auto per_s = [&](double v) { return span > 0 ? v / span : 0.0; };
   std::uint64_t preemptions = 0, swaps = 0;
   for (const auto& r : replicas) {
     preemptions += r->preemptions();
     swaps += r->swaps();
   }
-  const double capacity = static_cast<double>(replicas.front()->capacity());
-  const double replica_seconds = span * static_cast<double>(setup.replicas);
-  const auto ms = [](const LatencyHistogram& h, const char* stat) {
-    return 1e3 * h.to_json()[stat].get<double>();
-  };
   ServingResult out;
-  out.summary = Json{
-      {"requests", totals.completed},
-      {"duration_s", span},
-      {"request_throughput", per_s(static_cast<double>(totals.completed))},
-      {"output_throughput", per_s(static_cast<double>(totals.output_tokens))},
-      {"ttft", totals.ttft.to_json()},
-      {"tpot", totals.tpot.to_json()},
-      {"itl", totals.itl.to_json()},
-      {"e2e_latency", totals.e2e.to_json()},
-      {"queueing_delay", totals.queueing.to_json()},
-      {"goodput", per_s(static_cast<double>(totals.good))},
-      {"requests_meeting_slo", totals.good},
-      {"preemptions", preemptions},
-      {"swaps", swaps},
-      {"gpu_busy_fraction",
-       replica_seconds > 0 ? totals.busy_seconds / (replica_seconds * setup.pipeline_parallel) : 0.0},
-      {"kv_capacity_tokens_per_replica", replicas.front()->capacity()},
-      {"kv_utilization", replica_seconds > 0 ? totals.kv_used_area / (replica_seconds * capacity) : 0.0},
-      {"kv_waste", totals.kv_held_area > 0 ? 1 - totals.kv_used_area / totals.kv_held_area : 0.0},
-      {"events", q.executed()},
-      // The same quantities under the names `vllm bench serve` writes.
-      {"vllm_bench",
-       {{"completed", totals.completed},
-        {"duration", span},
-        {"total_input_tokens", totals.input_tokens},
-        {"total_output_tokens", totals.output_tokens},
-        {"request_throughput", per_s(static_cast<double>(totals.completed))},
-        {"output_throughput", per_s(static_cast<double>(totals.output_tokens))},
-        {"total_token_throughput",
-         per_s(static_cast<double>(totals.input_tokens + totals.output_tokens))},
-        {"mean_ttft_ms", ms(totals.ttft, "mean_s")},
-        {"median_ttft_ms", ms(totals.ttft, "p50_s")},
-        {"p99_ttft_ms", ms(totals.ttft, "p99_s")},
-        {"mean_tpot_ms", ms(totals.tpot, "mean_s")},
-        {"median_tpot_ms", ms(totals.tpot, "p50_s")},
-        {"p99_tpot_ms", ms(totals.tpot, "p99_s")},
-        {"mean_itl_ms", ms(totals.itl, "mean_s")},
-        {"median_itl_ms", ms(totals.itl, "p50_s")},
-        {"p99_itl_ms", ms(totals.itl, "p99_s")},
-        {"mean_e2el_ms", ms(totals.e2e, "mean_s")},
-        {"median_e2el_ms", ms(totals.e2e, "p50_s")},
-        {"p99_e2el_ms", ms(totals.e2e, "p99_s")}}},
-      {"config", setup.resolved}};
+  out.summary = totals.summary({to_seconds(q.now() - first_arrival), setup.replicas,
+                                setup.pipeline_parallel, replicas.front()->capacity(),
+                                preemptions, swaps, q.executed()});
+  out.summary["config"] = setup.resolved;
   return out;
 }
 

@@ -43,4 +43,56 @@ Json LatencyHistogram::to_json() const {
               {"count", count_}};
 }
 
+Json Totals::summary(const RunShape& run) const {
+  const double span = run.span;
+  const auto per_s = [&](double v) { return span > 0 ? v / span : 0.0; };
+  const double capacity = static_cast<double>(run.kv_capacity_per_replica);
+  const double replica_seconds = span * static_cast<double>(run.replicas);
+  const auto ms = [](const LatencyHistogram& h, const char* stat) {
+    return 1e3 * h.to_json()[stat].get<double>();
+  };
+  return Json{
+      {"requests", completed},
+      {"duration_s", span},
+      {"request_throughput", per_s(static_cast<double>(completed))},
+      {"output_throughput", per_s(static_cast<double>(output_tokens))},
+      {"ttft", ttft.to_json()},
+      {"tpot", tpot.to_json()},
+      {"itl", itl.to_json()},
+      {"e2e_latency", e2e.to_json()},
+      {"queueing_delay", queueing.to_json()},
+      {"goodput", per_s(static_cast<double>(good))},
+      {"requests_meeting_slo", good},
+      {"preemptions", run.preemptions},
+      {"swaps", run.swaps},
+      {"gpu_busy_fraction",
+       replica_seconds > 0 ? busy_seconds / (replica_seconds * run.pipeline_parallel) : 0.0},
+      {"kv_capacity_tokens_per_replica", run.kv_capacity_per_replica},
+      {"kv_utilization", replica_seconds > 0 ? kv_used_area / (replica_seconds * capacity) : 0.0},
+      {"kv_waste", kv_held_area > 0 ? 1 - kv_used_area / kv_held_area : 0.0},
+      {"events", run.events},
+      // The same quantities under the names `vllm bench serve` writes.
+      {"vllm_bench",
+       {{"completed", completed},
+        {"duration", span},
+        {"total_input_tokens", input_tokens},
+        {"total_output_tokens", output_tokens},
+        {"request_throughput", per_s(static_cast<double>(completed))},
+        {"output_throughput", per_s(static_cast<double>(output_tokens))},
+        {"total_token_throughput",
+         per_s(static_cast<double>(input_tokens + output_tokens))},
+        {"mean_ttft_ms", ms(ttft, "mean_s")},
+        {"median_ttft_ms", ms(ttft, "p50_s")},
+        {"p99_ttft_ms", ms(ttft, "p99_s")},
+        {"mean_tpot_ms", ms(tpot, "mean_s")},
+        {"median_tpot_ms", ms(tpot, "p50_s")},
+        {"p99_tpot_ms", ms(tpot, "p99_s")},
+        {"mean_itl_ms", ms(itl, "mean_s")},
+        {"median_itl_ms", ms(itl, "p50_s")},
+        {"p99_itl_ms", ms(itl, "p99_s")},
+        {"mean_e2el_ms", ms(e2e, "mean_s")},
+        {"median_e2el_ms", ms(e2e, "p50_s")},
+        {"p99_e2el_ms", ms(e2e, "p99_s")}}}};
+}
+
 }  // namespace kvsim::serving

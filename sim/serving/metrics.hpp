@@ -25,4 +25,25 @@ class LatencyHistogram {
   double max_ = 0;
 };
 
+/// What a run's summary is made of, besides the totals.
+struct RunShape {
+  double span = 0;  // seconds from the first arrival to the last completion
+  int replicas = 1;
+  int pipeline_parallel = 1;
+  std::int64_t kv_capacity_per_replica = 0;  // tokens
+  std::uint64_t preemptions = 0, swaps = 0, events = 0;
+};
+
+/// Everything a serving run accumulates, streamed: memory does not grow with requests.
+struct Totals {
+  LatencyHistogram ttft, tpot, itl, e2e, queueing;
+  std::uint64_t completed = 0, input_tokens = 0, output_tokens = 0, good = 0;
+  double busy_seconds = 0;                    // summed over pipeline stages
+  double kv_used_area = 0, kv_held_area = 0;  // token-seconds
+
+  /// summary.json: aggregates, and under "vllm_bench" the same quantities with the names
+  /// `vllm bench serve` writes.
+  Json summary(const RunShape& run) const;
+};
+
 }  // namespace kvsim::serving

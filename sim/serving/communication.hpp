@@ -1,0 +1,109 @@
+#pragma once
+// The communication of tensor- and pipeline-parallel serving replicas: the all-reduce of a
+// stage's hidden states among its tensor-parallel ranks, and the send of them from one pipeline
+// stage to the next (each rank its 1/tp share to its peer). In closed form over each route's
+// bottleneck with the scenario's collective protocols (memoised per group and token count), or
+// as flows on the shared network with the scenario's background traffic.
+
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/core/event_queue.hpp"
+#include "sim/network/collectives.hpp"
+#include "sim/network/heterogeneity.hpp"
+#include "sim/scenario/scenario.hpp"
+
+namespace kvsim::serving {
+
+class Communication {
+ public:
+  Communication(const Scenario& s, bool flows, EventQueue& q)
+      : s_(s), token_bytes_(static_cast<double>(s.model.hidden_size) *
+                            bytes_of(s.precision.activations)) {
+    if (flows) {
+      network_.emplace(q, *s.topology);
+      collectives_.emplace(*network_, s.collectives);
+      background_.emplace(*network_, s.background, RandomStreams(s.seed));
+      background_->start();
+    }
+  }
+
+  bool flows() const { return network_.has_value(); }
+
+  /// All-reduce of `tokens` hidden states among `gpus`.
+  Duration all_reduce(const std::vector<int>& gpus, std::int64_t tokens) {
+    return memoised(all_reduce_memo_, gpus.front(), tokens, [&] {
+      const double bytes = static_cast<double>(tokens) * token_bytes_;
+      const auto kind = net::CollectiveKind::kAllReduce;
+      return net::collective_time(*s_.topology, gpus, kind, s_.collectives.algorithm, bytes,
+                                  net::choose_protocol(*s_.topology, gpus, kind, s_.collectives,
+                                                       bytes));
+    });
+  }
+  /// Each rank of `from` sends its 1/tp share of `tokens` hidden states to its peer in `to`.
+  Duration send(const std::vector<int>& from, const std::vector<int>& to, std::int64_t tokens) {
+    return memoised(send_memo_, from.front(), tokens, [&] {
+      Duration slowest{0};
+      for (std::size_t r = 0; r < from.size(); ++r) {
+        const net::Route& route = s_.topology->gpu_route(from[r], to[r]);
+        slowest = std::max(slowest, route.latency + from_seconds_ceil(share(from, tokens) /
+                                                                      route.bottleneck));
+      }
+      return slowest;
+    });
+  }
+
+  void start_all_reduce(const std::vector<int>& gpus, std::int64_t tokens, InlineCallback done) {
+    collectives_->start(net::CollectiveKind::kAllReduce, gpus,
+                        static_cast<double>(tokens) * token_bytes_, done);
+  }
+  void start_send(const std::vector<int>& from, const std::vector<int>& to, std::int64_t tokens,
+                  InlineCallback done) {
+    std::uint32_t id;
+    if (free_.empty()) {
+      id = static_cast<std::uint32_t>(sends_.size());
+      sends_.emplace_back();
+    } else {
+      id = free_.back();
+      free_.pop_back();
+    }
+    sends_[id] = {static_cast<int>(from.size()), done};
+    for (std::size_t r = 0; r < from.size(); ++r) {
+      network_->start_between_gpus(from[r], to[r], share(from, tokens), [this, id] {
+        if (--sends_[id].pending > 0) return;
+        free_.push_back(id);
+        sends_[id].done();
+      });
+    }
+  }
+
+ private:
+  struct Send {
+    int pending = 0;
+    InlineCallback done;
+  };
+
+  double share(const std::vector<int>& group, std::int64_t tokens) const {
+    return static_cast<double>(tokens) * token_bytes_ / static_cast<double>(group.size());
+  }
+  template <class F>
+  static Duration memoised(std::unordered_map<std::uint64_t, Duration>& memo, int group,
+                           std::int64_t tokens, F compute) {
+    const std::uint64_t key = (static_cast<std::uint64_t>(group) << 40) ^
+                              static_cast<std::uint64_t>(tokens);
+    if (const auto it = memo.find(key); it != memo.end()) return it->second;
+    return memo.emplace(key, compute()).first->second;
+  }
+
+  const Scenario& s_;
+  double token_bytes_;
+  std::unordered_map<std::uint64_t, Duration> all_reduce_memo_, send_memo_;
+  std::optional<net::FlowNetwork> network_;
+  std::optional<net::CollectiveEngine> collectives_;
+  std::optional<net::BackgroundTraffic> background_;
+  std::vector<Send> sends_;
+  std::vector<std::uint32_t> free_;
+};
+
+}  // namespace kvsim::serving
