@@ -1,10 +1,8 @@
 #include "sim/serving/engine.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <deque>
 #include <functional>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
