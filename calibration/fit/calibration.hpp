@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "calibration/fit/collectives.hpp"
 #include "models/compute/calibrated.hpp"
 #include "models/llm/llm_spec.hpp"
 
@@ -17,6 +18,7 @@ struct Measurement {
   Operation op;
   double seconds = 0;  // median
   std::string source;  // "vidur a100 Llama-2-7b-hf mlp.csv tp2" ...
+  std::string kernel;  // fused attention: which implementation ("flash", "cudnn", ...)
 };
 
 /// Vidur's compute/<gpu>/<org>/<model>/mlp.csv: GEMMs and elementwise kernels per token count
@@ -26,8 +28,11 @@ std::vector<Measurement> import_vidur_mlp(const std::string& path);
 std::vector<Measurement> import_vidur_tree(const std::string& directory);
 /// Vidur's attention points (prefill chunks and decode batches) for `model` at TP 1.
 std::vector<Measurement> import_vidur_attention(const std::string& path, const LlmSpec& model);
-/// kvsim's own measurement JSON (calibration/cuda writes it).
+/// kvsim's own measurement JSON (kvsim-microbench and attention_bench.py write it): GEMMs,
+/// fused prefill and decode attention, elementwise kernels (of a named catalog model).
 std::vector<Measurement> import_kvsim(const std::string& path);
+/// The all-reduce points of a kvsim measurement file, for `kvsim calibrate-network`.
+std::vector<CollectivePoint> import_kvsim_all_reduce(const std::string& path);
 
 /// Least squares minimising relative error, with leave-one-out relative errors (hat matrix).
 LinearFit fit_relative(const std::vector<std::vector<double>>& features,

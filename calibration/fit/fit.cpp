@@ -1,9 +1,11 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include <Eigen/Dense>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "calibration/fit/calibration.hpp"
 
@@ -266,6 +268,19 @@ DeviceProfile fit_profile(const std::vector<Measurement>& measurements, const Gp
     p.attention_range["decode"] = range(decode_attention);
   }
   p.attention_range["shapes"] = shapes;
+  p.attention_range["kernels"] = Json::object();
+  for (const auto& [phase, ms] : {std::pair{"prefill", &prefill_attention},
+                                  std::pair{"decode", &decode_attention}}) {
+    std::set<std::string> kernels;
+    for (const Measurement* m : *ms) kernels.insert(m->kernel);
+    if (kernels.size() > 1) {
+      throw InputError(ms->front()->source, "",
+                       fmt::format("the {} attention measurements mix kernels ({}); a profile "
+                                   "describes one: calibrate from one kernel's file",
+                                   phase, fmt::join(kernels, ", ")));
+    }
+    if (!kernels.empty()) p.attention_range["kernels"][phase] = *kernels.begin();
+  }
   p.report = Json{{"measurements", measurements.size()}, {"fits", fits}, {"tables", tables}};
   return p;
 }

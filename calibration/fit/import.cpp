@@ -81,7 +81,7 @@ std::vector<Measurement> import_vidur_mlp(const std::string& path) {
       const Operation* op = find_op(ops, kind);
       if (op == nullptr) continue;  // e.g. no rotary in this architecture
       out.push_back({*op, get(median) * 1e-3,
-                     fmt::format("vidur {} {} tp{}", where, column, tp)});
+                     fmt::format("vidur {} {} tp{}", where, column, tp), ""});
     }
   }
   return out;
@@ -126,12 +126,41 @@ std::vector<Measurement> import_vidur_attention(const std::string& path, const L
       ops = decode_layer(model, lengths, o);
     }
     out.push_back({*find_op(ops, OpKind::kAttention), get("median_ms") * 1e-3,
-                   fmt::format("vidur attention {}", model.name)});
+                   fmt::format("vidur attention {}", model.name), "vidur"});
   }
   return out;
 }
 
-std::vector<Measurement> import_kvsim(const std::string& path) {
+namespace {
+
+// A catalog model named by a point ("model"), for the operations it describes.
+LlmSpec catalog_model(const ConfigNode& point) {
+  const std::string name = point.string("model");
+  const auto names = catalog::llm_names();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    point.at("model").fail(fmt::format("'{}' is not a catalog model (kvsim list models)", name));
+  }
+  return catalog::llm(name);
+}
+
+// The microbenchmark's elementwise kernels, by the name it gives them.
+OpKind elementwise_kind(const ConfigNode& point) {
+  static const std::vector<std::pair<std::string, OpKind>> kinds{
+      {"input_norm", OpKind::kInputNorm},
+      {"rotary", OpKind::kRotary},
+      {"mlp_act", OpKind::kMlpAct},
+      {"residual_add", OpKind::kResidualAdd}};
+  std::vector<std::string> names;
+  for (const auto& [name, kind] : kinds) names.push_back(name);
+  const std::string kind = point.one_of("kind", names);
+  return std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return k.first == kind; })
+      ->second;
+}
+
+// Reads a kvsim measurement file, calling `take` on each point (with its op) and checking that
+// every point was understood.
+template <typename Take>
+void read_kvsim_points(const std::string& path, Take&& take) {
   const ConfigDocument doc = ConfigDocument::load_file(path);
   const ConfigNode root = doc.root();
   if (root.string("kind") != "kvsim-measurements") {
@@ -140,16 +169,26 @@ std::vector<Measurement> import_kvsim(const std::string& path) {
   (void)root.find("device");
   (void)root.find("software");
   (void)root.find("date");
-  std::vector<Measurement> out;
   for (const ConfigNode& p : root.at("points").elements()) {
     const std::string op = p.one_of("op", {"gemm", "attention", "decode_attention", "elementwise",
                                            "copy", "collective"});
-    const double seconds = p.number("median_ms", 0, 1e9) * 1e-3;
+    (void)p.number("median_ms", 0, 1e9);
     (void)p.find("spread_ms");
     (void)p.find("repeats");
     (void)p.find("dtype");
+    take(op, p);
+  }
+  root.finish();
+}
+
+}  // namespace
+
+std::vector<Measurement> import_kvsim(const std::string& path) {
+  std::vector<Measurement> out;
+  read_kvsim_points(path, [&](const std::string& op, const ConfigNode& p) {
+    const double seconds = p.number("median_ms", 0, 1e9) * 1e-3;
     Operation o{};
-    o.dtype = DType::kBf16;
+    std::string kernel;
     if (op == "gemm") {
       Precision bf16;
       bf16.weights = bf16.activations = DType::kBf16;
@@ -157,6 +196,7 @@ std::vector<Measurement> import_kvsim(const std::string& path) {
                p.count("k"), bf16);
     } else if ((op == "attention" || op == "decode_attention") &&
                p.string_or("variant", "fused") == "fused") {
+      kernel = p.string_or("kernel", "unnamed");
       LlmSpec shape;
       shape.name = "measured";
       shape.heads = p.count("heads");
@@ -167,22 +207,46 @@ std::vector<Measurement> import_kvsim(const std::string& path) {
       std::vector<Operation> ops;
       if (op == "attention") {
         const std::int64_t q = p.count("q");
-        ops = prefill_layer(shape, PrefillChunk{q, p.count("kv"), Mask::kCausal}, {});
+        const std::int64_t kv = p.count("kv");
+        if (kv < q) p.at("kv").fail(fmt::format("kv ({}) must be at least q ({})", kv, q));
+        ops = prefill_layer(shape, PrefillChunk{q, kv, Mask::kCausal}, {});
       } else {
         ops = decode_layer(shape, std::vector<std::int64_t>(
                                       static_cast<std::size_t>(p.count("batch")), p.count("kv")),
                            {});
       }
       o = *find_op(ops, OpKind::kAttention);
+    } else if (op == "elementwise") {
+      const OpKind kind = elementwise_kind(p);
+      const LlmSpec model = catalog_model(p);
+      const std::int64_t tokens = p.count("tokens");
+      const std::int64_t width = p.count("width");
+      if (width != model.hidden_size) {
+        p.at("width").fail(fmt::format("{} has hidden size {}, not {}", model.name,
+                                       model.hidden_size, width));
+      }
+      const auto ops = prefill_layer(model, PrefillChunk{tokens, tokens, Mask::kCausal}, {});
+      const Operation* found = find_op(ops, kind);
+      if (found == nullptr) p.at("kind").fail(fmt::format("{} has no such kernel", model.name));
+      o = *found;
     } else {
-      // Eager attention parts, elementwise kernels, copies and collectives stay in the file;
-      // the compute profile does not use them yet.
-      continue;
+      // Eager attention parts, copies and collectives: the compute profile does not use them
+      // (collectives go to `kvsim calibrate-network --measurements`).
+      return;
     }
-    p.finish({"model", "tp", "purpose"});
-    out.push_back({o, seconds, fmt::format("kvsim {}", path)});
-  }
-  root.finish();
+    p.finish({"model", "tp", "purpose", "block_size"});
+    out.push_back({o, seconds, fmt::format("kvsim {}", path), kernel});
+  });
+  return out;
+}
+
+std::vector<CollectivePoint> import_kvsim_all_reduce(const std::string& path) {
+  std::vector<CollectivePoint> out;
+  read_kvsim_points(path, [&](const std::string& op, const ConfigNode& p) {
+    if (op != "collective" || p.string("kind") != "all_reduce") return;
+    out.push_back({static_cast<int>(p.count("gpus")), static_cast<double>(p.count("bytes")),
+                   p.number("median_ms", 0, 1e9) * 1e-3});
+  });
   return out;
 }
 

@@ -70,7 +70,7 @@ TEST(Fit, GemmProfileRecoversTheTileAndWaveModel) {
                            {4096L, 11008L}, {1280L, 8192L}}) {
     for (std::int64_t m = 1; m <= 8192; m = m < 64 ? m + 7 : m + 96) {
       const Operation op = gemm_op(m, n, k);
-      ms.push_back({op, truth.predict(op) * noise(random), "synthetic"});
+      ms.push_back({op, truth.predict(op) * noise(random), "synthetic", ""});
     }
   }
   const DeviceProfile p = fit_profile(ms, gpu, {"synthetic", {}});
@@ -90,10 +90,10 @@ TEST(Fit, GemmProfileRecoversTheTileAndWaveModel) {
 TEST(Fit, TablesAreMadeMonotoneInTokens) {
   // A measured dip (noise: 65 us at 1 token, 63 us at 2) is pooled away.
   const GpuSpec gpu = catalog::gpu("a100-sxm4-80gb");
-  std::vector<Measurement> ms{{gemm_op(1, 4096, 4096), 65e-6, "a"},
-                              {gemm_op(2, 4096, 4096), 63e-6, "b"},
-                              {gemm_op(4, 4096, 4096), 64e-6, "c"},
-                              {gemm_op(8, 4096, 4096), 70e-6, "d"}};
+  std::vector<Measurement> ms{{gemm_op(1, 4096, 4096), 65e-6, "a", ""},
+                              {gemm_op(2, 4096, 4096), 63e-6, "b", ""},
+                              {gemm_op(4, 4096, 4096), 64e-6, "c", ""},
+                              {gemm_op(8, 4096, 4096), 70e-6, "d", ""}};
   const DeviceProfile p = fit_profile(ms, gpu, {"synthetic", {}});
   const auto& pts = p.tables.begin()->second;
   for (std::size_t i = 1; i < pts.size(); ++i) EXPECT_LE(pts[i - 1].seconds, pts[i].seconds);
@@ -117,14 +117,59 @@ TEST(Fit, ReadsKvsimMeasurementFiles) {
        "kv_heads": 8, "head_dim": 128, "median_ms": 0.4},
       {"op": "attention", "variant": "eager", "part": "softmax", "q": 1024, "kv": 2048,
        "heads": 32, "kv_heads": 32, "head_dim": 128, "median_ms": 0.3},
-      {"op": "copy", "kind": "device_to_device", "bytes": 1048576, "median_ms": 0.01}]})";
+      {"op": "copy", "kind": "device_to_device", "bytes": 1048576, "median_ms": 0.01},
+      {"op": "decode_attention", "variant": "fused", "kernel": "kvsim-paged-split-kv",
+       "block_size": 16, "batch": 16, "kv": 2048, "heads": 32, "kv_heads": 8, "head_dim": 128,
+       "model": "llama-3-8b", "median_ms": 0.2},
+      {"op": "elementwise", "kind": "input_norm", "tokens": 512, "width": 4096,
+       "model": "llama-2-7b", "median_ms": 0.02},
+      {"op": "elementwise", "kind": "mlp_act", "tokens": 512, "width": 4096,
+       "model": "llama-2-7b", "median_ms": 0.03},
+      {"op": "collective", "kind": "all_reduce", "gpus": 2, "bytes": 1048576, "nccl": 22803,
+       "median_ms": 0.02}]})";
   const std::vector<Measurement> ms = import_kvsim(path);
-  ASSERT_EQ(ms.size(), 3u);  // two GEMMs and the fused attention; the rest is kept for later
+  // Two GEMMs, the fused and decode attention, two elementwise kernels; eager parts, copies and
+  // collectives are not compute-profile inputs.
+  ASSERT_EQ(ms.size(), 6u);
   EXPECT_EQ(ms[0].op.gemm.n, 4096);
   EXPECT_DOUBLE_EQ(ms[1].seconds, 0.09e-3);
   EXPECT_EQ(ms[2].op.kind, OpKind::kAttention);
   EXPECT_EQ(ms[2].op.attention.kv_heads, 8);
   EXPECT_EQ(ms[2].op.attention.kv_tokens, 2048);
+  EXPECT_EQ(ms[2].kernel, "unnamed");
+  EXPECT_FALSE(ms[3].op.attention.prefill);
+  EXPECT_EQ(ms[3].op.attention.batch, 16);
+  EXPECT_EQ(ms[3].kernel, "kvsim-paged-split-kv");
+  EXPECT_EQ(ms[4].op.kind, OpKind::kInputNorm);
+  EXPECT_EQ(ms[4].op.rows, 512);
+  EXPECT_EQ(ms[5].op.kind, OpKind::kMlpAct);
+  // The elementwise kernels are fitted per kind.
+  const DeviceProfile p = fit_profile(ms, catalog::gpu("h100-sxm"), {"test", {}});
+  EXPECT_EQ(p.elementwise_by_kind.count(OpKind::kInputNorm), 1u);
+  EXPECT_EQ(p.attention_range["kernels"]["decode"], "kvsim-paged-split-kv");
+
+  const std::vector<CollectivePoint> all_reduce = import_kvsim_all_reduce(path);
+  ASSERT_EQ(all_reduce.size(), 1u);
+  EXPECT_EQ(all_reduce[0].ranks, 2);
+  EXPECT_DOUBLE_EQ(all_reduce[0].bytes, 1048576.0);
+  EXPECT_DOUBLE_EQ(all_reduce[0].seconds, 0.02e-3);
+
+  // One profile describes one attention kernel: flash and cuDNN measurements are not pooled.
+  std::vector<Measurement> mixed = ms;
+  mixed.push_back(ms[2]);
+  mixed.back().kernel = "cudnn";
+  EXPECT_THROW(fit_profile(mixed, catalog::gpu("h100-sxm"), {"test", {}}), InputError);
+
+  // An elementwise point must name a catalog model whose width it was measured at.
+  std::ofstream(path) << R"({"kind": "kvsim-measurements", "points": [
+      {"op": "elementwise", "kind": "rotary", "tokens": 8, "width": 5120,
+       "model": "llama-2-7b", "median_ms": 1}]})";
+  try {
+    import_kvsim(path);
+    ADD_FAILURE() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.pointer(), "/points/0/width");
+  }
   // A point with a typo is refused with its pointer.
   std::ofstream(path) << R"({"kind": "kvsim-measurements", "points": [
       {"op": "gemm", "m": 1, "n": 2, "k": 3, "median_ms": 1, "colour": "red"}]})";

@@ -3,6 +3,7 @@
 // the measurements.
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "calibration/fit/calibration.hpp"
 #include "calibration/fit/collectives.hpp"
@@ -79,6 +80,7 @@ int calibrate(const CalibrateOptions& o) {
 
 struct NetworkOptions {
   std::string vidur_all_reduce;
+  std::vector<std::string> measurements;
   std::string gpu;
   int gpus = 8;
   std::string name;
@@ -92,12 +94,26 @@ int calibrate_network(const NetworkOptions& o) {
   const Json spec{{"type", "nvswitch"}, {"gpus", o.gpus}};
   const net::Topology topology = net::topologies().create(
       ConfigNode(&spec, "--gpus", Json::json_pointer()), gpu);
-  const auto points = calibration::import_vidur_collective(o.vidur_all_reduce);
-  for (const auto& p : points) {
-    if (p.ranks > o.gpus) {
-      throw InputError(o.vidur_all_reduce, "",
-                       fmt::format("a point has {} ranks; --gpus is {}", p.ranks, o.gpus));
+  std::vector<calibration::CollectivePoint> points;
+  std::vector<std::string> sources;
+  auto take = [&](const std::string& file, std::vector<calibration::CollectivePoint> from) {
+    for (const auto& p : from) {
+      if (p.ranks > o.gpus) {
+        throw InputError(file, "", fmt::format("a point has {} ranks; --gpus is {}", p.ranks,
+                                               o.gpus));
+      }
     }
+    if (from.empty()) throw InputError(file, "", "no all-reduce points");
+    points.insert(points.end(), from.begin(), from.end());
+    sources.push_back(file);
+  };
+  if (!o.vidur_all_reduce.empty()) {
+    take(o.vidur_all_reduce, calibration::import_vidur_collective(o.vidur_all_reduce));
+  }
+  for (const auto& f : o.measurements) take(f, calibration::import_kvsim_all_reduce(f));
+  if (points.empty()) {
+    throw InputError("kvsim calibrate-network", "",
+                     "no measurements: give --vidur-all-reduce or --measurements");
   }
   const calibration::CollectiveFit fit = calibration::fit_all_reduce(points, topology);
   const std::string name = o.name.empty() ? "nccl-" + o.gpu : o.name;
@@ -105,7 +121,7 @@ int calibrate_network(const NetworkOptions& o) {
       {"name", name},
       {"source", fmt::format("Fitted by kvsim calibrate-network to {} all-reduce medians of {} "
                              "(one server, 2-{} GPUs), assuming the nvswitch preset on {}",
-                             fit.points, o.vidur_all_reduce, o.gpus, o.gpu)},
+                             fit.points, fmt::join(sources, " and "), o.gpus, o.gpu)},
       {"fit", fit.to_json()},
       {"collectives", fit.config.to_json()}};
   report::write_file(o.out, profile.dump(2) + "\n");
@@ -128,8 +144,10 @@ void add_calibrate_network(CLI::App& app, Command& selected) {
       "Fit collective protocols (step latency, efficiency) to measured all-reduce times");
   auto o = std::make_shared<NetworkOptions>();
   cmd->add_option("--vidur-all-reduce", o->vidur_all_reduce,
-                  "a Vidur network/<node>/all_reduce.csv (rows inside one server are used)")
-      ->required();
+                  "a Vidur network/<node>/all_reduce.csv (rows inside one server are used)");
+  cmd->add_option("--measurements", o->measurements,
+                  "kvsim measurement JSON with NCCL all-reduce points (kvsim-microbench on a "
+                  "multi-GPU server; repeatable)");
   cmd->add_option("--gpu", o->gpu, "catalog GPU of the server")->required();
   cmd->add_option("--gpus", o->gpus, "GPUs on the server's NVSwitch")->capture_default_str();
   cmd->add_option("--name", o->name, "profile name (default: nccl-GPU)");
