@@ -10,7 +10,9 @@
 
 #include "sim/core/table.hpp"
 #include "sim/report/breakdown.hpp"
+#include "sim/serving/engine.hpp"
 #include "sim/serving/iteration_cost.hpp"
+#include "sim/serving/workload.hpp"
 
 namespace kvsim::compare {
 namespace {
@@ -86,16 +88,49 @@ Measurements read_json_measurements(const std::string& path) {
       root.at("ttfts").fail(fmt::format("has {} entries but input_lens has {}", ttfts.size(),
                                         lens.size()));
     }
+    std::vector<ConfigNode> outputs;
+    if (root.has("output_lens")) {
+      outputs = root.at("output_lens").elements();
+      if (outputs.size() != lens.size()) {
+        root.at("output_lens").fail(fmt::format("has {} entries but input_lens has {}",
+                                                outputs.size(), lens.size()));
+      }
+    }
+    BenchmarkRun run;
+    if (root.has("request_rate")) {
+      const ConfigNode rate = root.at("request_rate");
+      if (rate.json().is_string()) {
+        if (rate.as_string() != "inf") rate.fail("a request rate is a number or \"inf\"");
+        run.request_rate = 0.0;
+      } else {
+        run.request_rate = rate.as_number();
+        if (!(*run.request_rate > 0)) rate.fail("a request rate must be positive");
+      }
+    }
+    if (root.has("burstiness") && !root.at("burstiness").json().is_null()) {
+      run.burstiness = root.number("burstiness", 1e-3, 1e3);
+    }
+    if (root.has("max_concurrency") && !root.at("max_concurrency").json().is_null()) {
+      run.max_concurrency = root.count("max_concurrency");
+    }
     for (std::size_t i = 0; i < lens.size(); ++i) {
       const double ttft = ttfts[i].json().is_number() ? ttfts[i].as_number() : 0.0;
-      if (!(ttft > 0)) continue;  // a failed request: vLLM records no first token
+      if (!(ttft > 0)) {  // a failed request: vLLM records no first token
+        ++run.failed;
+        continue;
+      }
       MeasuredPoint p;
       p.entry = fmt::format("{} {}", path, ttfts[i].pointer());
       p.prompt_tokens = lens[i].as_integer();
       if (p.prompt_tokens < 1) lens[i].fail("an input length must be at least 1");
+      if (!outputs.empty()) {
+        p.output_tokens = outputs[i].as_integer();
+        if (p.output_tokens < 0) outputs[i].fail("an output length cannot be negative");
+      }
       p.ttft_ms = ttft * 1e3;
       m.points.push_back(std::move(p));
     }
+    m.run = run;
     return m;  // the rest of vLLM's result (throughput, percentiles, ...) is not needed here
   }
   if (!root.has("kind") || root.string("kind") != "kvsim-ttft-measurements") {
@@ -134,50 +169,168 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// The q-quantile, interpolated between the nearest ranks as numpy's percentile (and so vllm
+// bench serve's report) does.
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double at = q * static_cast<double>(v.size() - 1);
+  const auto below = static_cast<std::size_t>(at);
+  const std::size_t above = std::min(below + 1, v.size() - 1);
+  return v[below] + (at - static_cast<double>(below)) * (v[above] - v[below]);
+}
+
 using Key = std::tuple<std::string, std::string, std::string, std::int64_t, std::int64_t,
                        std::int64_t>;
 Key key_of(const MeasuredPoint& p) {
   return {p.model, p.gpu, p.attention, p.tp, p.batch, p.prompt_tokens};
 }
 
-// Predicted TTFT (ms) of one point, with the provenance shares of its compute time.
-std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint& p) {
+// The scenario with one point's model, GPU and attention set.
+Json point_scenario(const ConfigDocument& base, const MeasuredPoint& p) {
   Json j = base.json();
   if (!p.model.empty()) j["model"] = p.model;
   if (!p.gpu.empty()) j["cluster"]["gpu"] = p.gpu;
   if (!p.attention.empty()) j["prefill"]["attention"] = p.attention;
-  j["prefill"]["context_tokens"] = p.prompt_tokens;
-  j["prefill"]["gpus"] = p.tp;
-  j["prefill"]["strategies"] = Json::array({Json{{"type", p.tp == 1 ? "single" : "tp"}}});
-  if (p.batch > 1 && p.tp > 1) {
-    throw InputError(p.entry, "", "batch > 1 is predicted on one GPU only (tp 1) until the "
-                                  "serving simulation lands");
-  }
-  const Scenario s = load_scenario(ConfigDocument(
-      std::move(j), fmt::format("{} (for {})", base.name(), p.entry),
-      std::filesystem::path(base.name()).parent_path().string()));
+  return j;
+}
+
+Scenario load(const ConfigDocument& base, Json j, const std::string& what) {
+  return load_scenario(ConfigDocument(std::move(j), fmt::format("{} (for {})", base.name(), what),
+                                      std::filesystem::path(base.name()).parent_path().string()));
+}
+
+// Shares of a prefill's compute time by provenance (measured, interpolated, ..., roofline).
+Json provenance_shares(const Scenario& s, std::int64_t tp, std::int64_t prompt) {
   DecomposeOptions options;
   options.precision = s.precision;
   options.attention = s.prefill->attention;
-  options.tensor_parallel = p.tp;
-  const report::PassBreakdown pass =
-      report::prefill_breakdown(s.model, *s.compute, options, p.prompt_tokens);
+  options.tensor_parallel = tp;
+  const report::PassBreakdown pass = report::prefill_breakdown(s.model, *s.compute, options, prompt);
   Json shares = Json::object();
   for (const auto& line : pass.ops) {
     const std::string k = to_string(line.provenance);
     shares[k] = shares.value(k, 0.0) + line.seconds / pass.seconds;
   }
+  return shares;
+}
+
+// Runs the serving simulation of `workload` on the scenario's "serving" section (which `j`
+// must have) and returns each request's TTFT (seconds from arrival), by request id.
+std::vector<double> simulated_ttfts(const ConfigDocument& base, Json j, const Json& workload,
+                                    const std::string& what) {
+  j["serving"]["workload"] = workload;
+  const Scenario s = load(base, j, what);
+  const ConfigDocument doc(j, base.name());
+  const ConfigNode node = doc.root().at("serving");
+  serving::ServingSetup setup = serving::ServingSetup::from_config(node, s);
+  serving::Workload requests(node.at("workload"), RandomStreams(s.seed), s.model.max_context);
+  std::vector<double> ttft(requests.total(), 0.0);
+  serving::ServingObservers observers;
+  observers.request = [&](const serving::RequestRecord& r) {
+    ttft[r.id] = r.first_token - r.arrival;
+  };
+  serving::simulate_serving(s, setup, std::move(requests), observers);
+  return ttft;
+}
+
+// Predicted TTFT (ms) of one point, with the provenance shares of its compute time.
+std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint& p) {
+  Json j = point_scenario(base, p);
+  j["prefill"]["context_tokens"] = p.prompt_tokens;
+  j["prefill"]["gpus"] = p.tp;
+  j["prefill"]["strategies"] = Json::array({Json{{"type", p.tp == 1 ? "single" : "tp"}}});
+  const Scenario s = load(base, j, p.entry);
+  const Json shares = provenance_shares(s, p.tp, p.prompt_tokens);
   double ms = 0;
   if (p.batch == 1) {
     ms = to_ms(s.prefill->strategies.front()->run(s.prefill_setup(), false).ttft);
-  } else {
+  } else if (p.tp == 1) {
     // A batch of equal prompts on one GPU: one serving iteration that prefills all of them.
     serving::IterationShape batch;
     batch.prefills.assign(static_cast<std::size_t>(p.batch), {p.prompt_tokens, p.prompt_tokens});
     batch.emitting = p.batch;
     ms = to_ms(serving::IterationCost(s, 1).single_gpu(batch));
+  } else {
+    // A batch on a TP group: the serving engine's iteration (compute split over the ranks, the
+    // all-reduces of every layer), all prompts in one static batch.
+    j["serving"] = {{"tensor_parallel", p.tp},
+                    {"host_overhead", "0us"},
+                    {"scheduler",
+                     {{"type", "static"},
+                      {"max_batch_size", p.batch},
+                      {"max_batched_tokens", p.batch * p.prompt_tokens}}}};
+    const Json workload{{"requests", p.batch},
+                        {"arrivals", {{"type", "burst"}}},
+                        {"lengths", {{"type", "fixed"}, {"prompt", p.prompt_tokens},
+                                     {"output", 1}}}};
+    const std::vector<double> ttft = simulated_ttfts(base, j, workload, p.entry);
+    ms = 1e3 * *std::max_element(ttft.begin(), ttft.end());
   }
   return {ms, shares};
+}
+
+// Every point of a benchmark replayed through the serving simulation, in order.
+Comparison replay(const ConfigDocument& base, const Measurements& measured, double overhead_ms) {
+  const BenchmarkRun& run = *measured.run;
+  if (!base.json().contains("serving")) {
+    throw InputError(base.name(), "/serving",
+                     "--queueing replays the benchmark on the scenario's serving setup: add a "
+                     "\"serving\" section (scheduler, memory, replicas)");
+  }
+  if (!run.request_rate) {
+    throw InputError(measured.file, "/request_rate",
+                     "--queueing needs the benchmark's request rate, and this file has none");
+  }
+  if (run.max_concurrency) {
+    throw InputError(measured.file, "/max_concurrency",
+                     fmt::format("the benchmark ran with --max-concurrency {}: a closed-loop "
+                                 "client, which kvsim's open-loop arrivals do not model; compare "
+                                 "without --queueing, or benchmark without a concurrency limit",
+                                 *run.max_concurrency));
+  }
+  Json prompts = Json::array();
+  Json outputs = Json::array();
+  for (const MeasuredPoint& p : measured.points) {
+    prompts.push_back(p.prompt_tokens);
+    outputs.push_back(std::max<std::int64_t>(1, p.output_tokens));
+  }
+  Json arrivals;
+  if (*run.request_rate == 0) {
+    arrivals = {{"type", "burst"}};
+  } else {
+    arrivals = {{"type", "gamma"},
+                {"rate", fmt::format("{}/s", *run.request_rate)},
+                {"cv", 1 / std::sqrt(run.burstiness)}};
+  }
+  const Json workload{{"requests", measured.points.size()},
+                      {"arrivals", arrivals},
+                      {"lengths", {{"type", "list"}, {"prompts", prompts}, {"outputs", outputs}}}};
+  const Json j = point_scenario(base, MeasuredPoint{});
+  const std::vector<double> ttft = simulated_ttfts(base, j, workload, measured.file);
+  const Scenario s = load(base, j, measured.file);
+  Comparison c;
+  std::map<std::int64_t, Json> shares;
+  for (std::size_t i = 0; i < measured.points.size(); ++i) {
+    const MeasuredPoint& p = measured.points[i];
+    auto it = shares.find(p.prompt_tokens);
+    if (it == shares.end()) {
+      it = shares.emplace(p.prompt_tokens, provenance_shares(s, 1, p.prompt_tokens)).first;
+    }
+    ComparedPoint cp;
+    cp.measured = p;
+    cp.predicted_ms = 1e3 * ttft[i] + overhead_ms;
+    cp.provenance = it->second;
+    cp.error = (cp.predicted_ms - p.ttft_ms) / p.ttft_ms;
+    c.points.push_back(std::move(cp));
+  }
+  c.method = fmt::format(
+      "serving simulation of the benchmark: {} requests in order, {}", measured.points.size(),
+      *run.request_rate == 0
+          ? std::string("all sent at once")
+          : fmt::format("{:g} requests/s with gamma gaps of burstiness {:g}", *run.request_rate,
+                        run.burstiness));
+  return c;
 }
 
 }  // namespace
@@ -211,14 +364,39 @@ Aggregates aggregate(const std::vector<ComparedPoint>& points) {
     a.bias /= static_cast<double>(points.size());
   }
   a.median_ape = median(ape);
+  std::vector<double> measured;
+  std::vector<double> predicted;
+  for (const auto& p : points) {
+    measured.push_back(p.measured.ttft_ms);
+    predicted.push_back(p.predicted_ms);
+  }
+  const auto mean = [](const std::vector<double>& v) {
+    double sum = 0;
+    for (const double x : v) sum += x;
+    return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
+  };
+  a.distribution = {mean(measured),          mean(predicted),
+                    median(measured),        median(predicted),
+                    percentile(measured, 0.99), percentile(predicted, 0.99)};
   return a;
 }
 
 Comparison compare(const ConfigDocument& scenario, const Measurements& measured,
                    const CompareOptions& options) {
-  Comparison c;
-  std::map<Key, std::pair<double, Json>> cache;
   const double overhead = measured.ttft_from == "arrival" ? options.fixed_overhead_ms : 0.0;
+  if (options.queueing) {
+    if (!measured.run) {
+      throw InputError(measured.file, "",
+                       "--queueing replays a per-request benchmark result (vllm bench serve "
+                       "--save-result --save-detailed); this file has no request stream");
+    }
+    Comparison c = replay(scenario, measured, overhead);
+    c.aggregates = aggregate(c.points);
+    return c;
+  }
+  Comparison c;
+  c.method = "each point alone: prefill on an idle GPU or TP group, no queueing";
+  std::map<Key, std::pair<double, Json>> cache;
   for (const MeasuredPoint& p : measured.points) {
     auto it = cache.find(key_of(p));
     if (it == cache.end()) it = cache.emplace(key_of(p), predict(scenario, p)).first;
@@ -317,7 +495,15 @@ Json to_json(const Comparison& c, const GateResult& gates) {
                 {"median_ape", a.median_ape},
                 {"bias", a.bias},
                 {"worst", a.worst},
-                {"worst_entry", a.worst_entry}}},
+                {"worst_entry", a.worst_entry},
+                {"ttft_ms",
+                 {{"measured", {{"mean", a.distribution.measured_mean},
+                                {"p50", a.distribution.measured_p50},
+                                {"p99", a.distribution.measured_p99}}},
+                  {"predicted", {{"mean", a.distribution.predicted_mean},
+                                 {"p50", a.distribution.predicted_p50},
+                                 {"p99", a.distribution.predicted_p99}}}}}}},
+              {"method", c.method},
               {"gates", {{"passed", gates.passed}, {"failures", gates.failures}}},
               {"points", points}};
 }
@@ -343,6 +529,12 @@ std::string to_table(const Comparison& c) {
   out += fmt::format("  {} points: mean abs error {:.2f}%, median {:.2f}%, bias {:+.2f}%, worst "
                      "{:.2f}%\n",
                      a.points, 100 * a.mape, 100 * a.median_ape, 100 * a.bias, 100 * a.worst);
+  const Distribution& d = a.distribution;
+  out += fmt::format("  TTFT ms       mean {:>10.3f} {:>10.3f}\n"
+                     "  (measured,    p50  {:>10.3f} {:>10.3f}\n"
+                     "   predicted)   p99  {:>10.3f} {:>10.3f}\n",
+                     d.measured_mean, d.predicted_mean, d.measured_p50, d.predicted_p50,
+                     d.measured_p99, d.predicted_p99);
   return out;
 }
 
@@ -355,6 +547,12 @@ std::string to_markdown(const Comparison& c, const GateResult& gates) {
       100 * a.worst, a.worst_entry);
   for (const auto& f : gates.failures) out += "- " + f + "\n";
   if (!gates.failures.empty()) out += "\n";
+  const Distribution& d = a.distribution;
+  out += fmt::format("Predicted by: {}\n\n| TTFT ms | mean | p50 | p99 |\n|---|---|---|---|\n"
+                     "| measured | {:.3f} | {:.3f} | {:.3f} |\n"
+                     "| predicted | {:.3f} | {:.3f} | {:.3f} |\n\n",
+                     c.method, d.measured_mean, d.measured_p50, d.measured_p99, d.predicted_mean,
+                     d.predicted_p50, d.predicted_p99);
   out += "| entry | model | GPU | TP | batch | prompt | measured ms | predicted ms | error |\n"
          "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& p : c.points) {

@@ -10,8 +10,11 @@
 //
 // TTFT definitions differ between tools. kvsim predicts from the start of prefill to the first
 // token produced; `fixed_overhead` (per request, e.g. tokenisation, scheduling, network) is added
-// when the measurement counts from request arrival. Queueing is not predicted (that needs the
-// serving simulation): measurements taken under load will read high.
+// when the measurement counts from request arrival. With `queueing`, a `vllm bench serve` result
+// is replayed through the serving simulation (the scenario's "serving" section: scheduler,
+// memory, replicas) with the benchmark's requests in order and its arrival process (request
+// rate and burstiness; all at once for an infinite rate), so each request's predicted TTFT
+// includes the time it waited behind the others.
 
 #include <optional>
 #include <string>
@@ -30,12 +33,22 @@ struct MeasuredPoint {
   std::int64_t batch = 1;
   std::int64_t prompt_tokens = 0;
   double ttft_ms = 0;
+  std::int64_t output_tokens = 0;  // 0: not recorded
+};
+
+/// How a benchmark client sent its requests (`vllm bench serve`), for replaying it.
+struct BenchmarkRun {
+  std::optional<double> request_rate;  // per second; 0: all at once ("inf"); none: not recorded
+  double burstiness = 1;    // shape of the gamma-distributed gaps (1: Poisson)
+  std::optional<std::int64_t> max_concurrency;  // a closed-loop client's limit
+  std::size_t failed = 0;   // requests without a first token (left out of the points)
 };
 
 struct Measurements {
   std::string file;
   std::string ttft_from = "prefill";  // "prefill" (scheduling) or "arrival"
   std::vector<MeasuredPoint> points;
+  std::optional<BenchmarkRun> run;    // per-request benchmark results only
 };
 
 /// Reads any supported format (detected from the content); throws InputError naming the entry.
@@ -48,6 +61,13 @@ struct ComparedPoint {
   Json provenance;   // share of the predicted compute time by provenance
 };
 
+/// The TTFT distributions side by side (what a serving team reads off a benchmark).
+struct Distribution {
+  double measured_mean = 0, predicted_mean = 0;
+  double measured_p50 = 0, predicted_p50 = 0;
+  double measured_p99 = 0, predicted_p99 = 0;
+};
+
 struct Aggregates {
   std::size_t points = 0;
   double mape = 0;           // mean absolute percentage error, as a fraction
@@ -55,15 +75,18 @@ struct Aggregates {
   double bias = 0;           // mean signed error
   double worst = 0;          // largest absolute error
   std::string worst_entry;
+  Distribution distribution;  // ms
 };
 
 struct Comparison {
   std::vector<ComparedPoint> points;
   Aggregates aggregates;
+  std::string method;  // how the points were predicted
 };
 
 struct CompareOptions {
   double fixed_overhead_ms = 0;  // added to every prediction of an arrival-based TTFT
+  bool queueing = false;         // replay a benchmark through the serving simulation
 };
 
 /// Predicts every point; throws InputError for points the scenario cannot express.

@@ -126,7 +126,7 @@ struct Workload::Impl {
     } else if (lengths == "zipf") {
       p = prompt_zipf.draw(length_random);
       o = output_zipf.draw(length_random);
-    } else if (lengths == "trace") {
+    } else if (lengths == "trace" || lengths == "list") {
       const TraceRow& r = length_trace[i % length_trace.size()];
       p = r.prompt;
       o = r.output;
@@ -149,17 +149,18 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
   w.arrival_random = random.stream("workload/arrivals");
   w.length_random = random.stream("workload/lengths");
   const ConfigNode a = n.at("arrivals");
-  w.arrivals = a.one_of("type", {"poisson", "gamma", "fixed", "trace"});
+  w.arrivals = a.one_of("type", {"poisson", "gamma", "fixed", "trace", "burst"});
   if (w.arrivals == "trace") {
     w.arrival_trace = read_trace(a.at("file"));
-  } else {
+  } else if (w.arrivals != "burst") {
     w.rate = a.at("rate").as_rate();
     if (!(w.rate > 0)) a.at("rate").fail("the arrival rate must be positive, e.g. \"4/s\"");
   }
   if (w.arrivals == "gamma") w.cv = a.number("cv", 1e-3, 1e3);
   a.finish();
   const ConfigNode l = n.at("lengths");
-  w.lengths = l.one_of("type", {"fixed", "uniform", "lognormal", "zipf", "trace", "empirical"});
+  w.lengths =
+      l.one_of("type", {"fixed", "uniform", "lognormal", "zipf", "trace", "empirical", "list"});
   if (w.lengths == "fixed") {
     w.prompt_a = l.count("prompt");
     w.output_a = l.count("output");
@@ -182,6 +183,22 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
     };
     w.prompt_zipf = read("prompt");
     w.output_zipf = read("output");
+  } else if (w.lengths == "list") {
+    const auto prompts = l.at("prompts").elements();
+    const auto outputs = l.at("outputs").elements();
+    if (prompts.empty()) l.at("prompts").fail("give at least one prompt length");
+    if (outputs.size() != prompts.size()) {
+      l.at("outputs").fail(fmt::format("has {} entries but prompts has {}", outputs.size(),
+                                       prompts.size()));
+    }
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      const auto positive = [](const ConfigNode& v) {
+        const std::int64_t x = v.as_integer();
+        if (x < 1) v.fail("a length is a positive number of tokens");
+        return x;
+      };
+      w.length_trace.push_back({0.0, positive(prompts[i]), positive(outputs[i])});
+    }
   } else if (w.lengths == "empirical") {
     w.length_trace = read_trace(l.at("file"), l.string_or("prompt_column", "num_prefill_tokens"),
                                 l.string_or("output_column", "num_decode_tokens"), "");
@@ -210,7 +227,7 @@ std::optional<Request> Workload::next() {
   const std::uint64_t i = w.issued++;
   if (w.arrivals == "trace") {
     w.clock = w.arrival_trace[i].arrival - w.arrival_trace[0].arrival;
-  } else if (i > 0) {
+  } else if (i > 0 && w.arrivals != "burst") {
     const double mean = 1 / w.rate;
     if (w.arrivals == "poisson") {
       w.clock += -std::log(unit_uniform(w.arrival_random)) * mean;

@@ -8,12 +8,14 @@
 //                 "lengths": { "type": "trace", "file": "conv.csv", "max_tokens": 4096 } }
 //
 // Arrivals: poisson (rate), gamma (rate, cv: the gaps' coefficient of variation; above 1 is
-// burstier than Poisson), fixed (rate), trace (the arrived_at column of a CSV, replayed).
+// burstier than Poisson), fixed (rate), trace (the arrived_at column of a CSV, replayed), burst
+// (every request at time 0, as a benchmark client with an infinite rate sends them).
 // Lengths: fixed (prompt, output), uniform (prompt_min/max, output_min/max), lognormal
 // (prompt_median, prompt_sigma, output_median, output_sigma), zipf (prompt_min/max/theta,
 // output_min/max/theta: P(k) ~ (k - min + 1)^-theta), trace (num_prefill_tokens and
 // num_decode_tokens of a CSV in order, cycling; the arrival trace's own when no file is given),
-// empirical (rows of a CSV drawn at random; prompt_column and output_column name the columns).
+// empirical (rows of a CSV drawn at random; prompt_column and output_column name the columns),
+// list (prompts and outputs given inline as arrays, in order, cycling).
 // Trace files are in the Splitwise/Vidur format. Prompt + output is clipped to the model's
 // context, or to max_tokens.
 

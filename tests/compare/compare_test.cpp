@@ -130,13 +130,110 @@ TEST(Compare, MalformedFilesNameTheFileAndEntry) {
   const ConfigDocument doc = ConfigDocument::load_file(kScenario);
   Measurements m;
   m.file = "x";
-  m.points.push_back(MeasuredPoint{"x line 2", "no-such-model", "", "", 1, 1, 128, 10});
+  m.points.push_back(MeasuredPoint{"x line 2", "no-such-model", "", "", 1, 1, 128, 10, 0});
   try {
     compare(doc, m, {});
     ADD_FAILURE() << "expected an error";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("x line 2"), std::string::npos) << e.what();
   }
+}
+
+namespace {
+
+// A vllm bench serve result of `n` requests of `prompt` tokens and one output token each, all
+// measured at `ttft_ms`.
+std::string vllm_result(int n, int prompt, const std::string& rate, const std::string& extra) {
+  std::string lens, outs, ttfts;
+  for (int i = 0; i < n; ++i) {
+    const std::string sep = i ? ", " : "";
+    lens += sep + std::to_string(prompt);
+    outs += sep + "1";
+    ttfts += sep + "0.1";
+  }
+  return R"({"request_rate": )" + rate + extra + R"(, "input_lens": [)" + lens +
+         R"(], "output_lens": [)" + outs + R"(], "ttfts": [)" + ttfts + "]}";
+}
+
+ConfigDocument serving_scenario(const std::string& scheduler) {
+  ConfigDocument doc = ConfigDocument::load_file(kScenario);
+  Json j = doc.json();
+  j["serving"] = {{"host_overhead", "0us"},
+                  {"scheduler", Json::parse(scheduler)},
+                  {"workload", {{"requests", 1}, {"arrivals", {{"type", "burst"}}},
+                                {"lengths", {{"type", "fixed"}, {"prompt", 1}, {"output", 1}}}}}};
+  return ConfigDocument(j, kScenario);
+}
+
+}  // namespace
+
+TEST(Compare, QueueingReplaysTheBenchmarkThroughTheServingSimulation) {
+  // Eight 1024-token requests sent at once to a server that runs one at a time: request i waits
+  // for the i before it, so its TTFT is (i + 1) prefills, each equal to a lone request's (to the
+  // nanosecond rounding of each kernel's time: within 20 ns per prefill).
+  const ConfigDocument doc =
+      serving_scenario(R"({"type": "static", "max_batch_size": 1})");
+  const Measurements burst = read_measurements(write("burst.json", vllm_result(8, 1024, R"("inf")", "")));
+  ASSERT_TRUE(burst.run);
+  EXPECT_EQ(*burst.run->request_rate, 0.0);
+  CompareOptions queueing;
+  queueing.queueing = true;
+  const Comparison c = compare(doc, burst, queueing);
+  const Comparison alone = compare(doc, burst, {});
+  ASSERT_EQ(c.points.size(), 8u);
+  const double lone = alone.points[0].predicted_ms;
+  for (std::size_t i = 0; i < 8; ++i) {
+    const double n = static_cast<double>(i + 1);
+    EXPECT_NEAR(c.points[i].predicted_ms, n * lone, n * 2e-5) << i;
+  }
+  EXPECT_NEAR(c.aggregates.distribution.predicted_mean, 4.5 * lone, 8 * 2e-5);
+  EXPECT_DOUBLE_EQ(c.aggregates.distribution.measured_p99, 100.0);
+  EXPECT_NE(c.method.find("all sent at once"), std::string::npos);
+
+  // At one request every 1000 s nobody waits: the replay predicts the lone request's TTFT.
+  const Measurements slow = read_measurements(write("slow.json", vllm_result(5, 1024, "0.001", "")));
+  const Comparison s = compare(doc, slow, queueing);
+  for (const auto& p : s.points) EXPECT_NEAR(p.predicted_ms, lone, 2e-5);
+}
+
+TEST(Compare, QueueingRefusesWhatItCannotReplay) {
+  CompareOptions queueing;
+  queueing.queueing = true;
+  auto pointer_of = [&](const ConfigDocument& doc, const std::string& text) {
+    try {
+      compare(doc, read_measurements(write("refused.json", text)), queueing);
+    } catch (const InputError& e) {
+      return e.pointer();
+    }
+    return std::string("no error");
+  };
+  const ConfigDocument doc = serving_scenario(R"({"type": "vllm"})");
+  // A closed-loop client (--max-concurrency) is not an arrival process.
+  EXPECT_EQ(pointer_of(doc, vllm_result(4, 128, "10", R"(, "max_concurrency": 2)")),
+            "/max_concurrency");
+  // The scenario needs a serving section to replay on.
+  EXPECT_EQ(pointer_of(ConfigDocument::load_file(kScenario), vllm_result(4, 128, "10", "")),
+            "/serving");
+}
+
+TEST(Compare, BatchesOnTensorParallelGroupsRunThroughTheServingEngine) {
+  const ConfigDocument doc = ConfigDocument::load_file(kScenario);
+  Measurements m;
+  m.file = "synthetic";
+  for (const std::int64_t batch : {1, 4}) {
+    MeasuredPoint p;
+    p.entry = "batch " + std::to_string(batch);
+    p.tp = 2;
+    p.batch = batch;
+    p.prompt_tokens = 1024;
+    p.ttft_ms = 1;
+    m.points.push_back(p);
+  }
+  const Comparison c = compare(doc, m, {});
+  // Four prompts take longer than one, and less than four times as long (the weights are read
+  // once per layer for the whole batch).
+  EXPECT_GT(c.points[1].predicted_ms, 1.5 * c.points[0].predicted_ms);
+  EXPECT_LT(c.points[1].predicted_ms, 4.0 * c.points[0].predicted_ms);
 }
 
 }  // namespace kvsim::compare

@@ -23,6 +23,7 @@ struct CompareCommandOptions {
   double regression_points = 1;
   double regression_relative = 10;
   double fixed_overhead_ms = 0;
+  bool queueing = false;
   bool quiet = false;
 };
 
@@ -32,6 +33,7 @@ int run_compare(const CompareCommandOptions& o) {
   const compare::Measurements measured = compare::read_measurements(o.measured);
   compare::CompareOptions options;
   options.fixed_overhead_ms = o.fixed_overhead_ms;
+  options.queueing = o.queueing;
   const compare::Comparison c = compare::compare(doc, measured, options);
 
   compare::Gates gates;
@@ -49,8 +51,11 @@ int run_compare(const CompareCommandOptions& o) {
   const compare::GateResult result = compare::check_gates(c, gates);
 
   if (!o.quiet) {
-    fmt::print("kvsim compare: {} against {} ({} points, TTFT from {})\n", o.scenario, o.measured,
-               c.points.size(), measured.ttft_from);
+    fmt::print("kvsim compare: {} against {} ({} points, TTFT from {})\n  predicted by: {}\n",
+               o.scenario, o.measured, c.points.size(), measured.ttft_from, c.method);
+    if (measured.run && measured.run->failed > 0) {
+      fmt::print("  {} failed requests (no first token) left out\n", measured.run->failed);
+    }
     fmt::print("{}", compare::to_table(c));
     fmt::print("{}\n", result.passed ? "all gates passed" : "FAILED:");
   }
@@ -101,6 +106,9 @@ void add_compare(CLI::App& app, Command& selected) {
                   "ms added to each prediction when the measurement counts from request arrival")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--queueing", o->queueing,
+                "replay a vllm bench serve result through the serving simulation (the "
+                "scenario's \"serving\" section), so predictions include queueing");
   cmd->add_option("--out", o->out, "write compare.json and compare.md (a CI summary) here");
   cmd->add_flag("-q,--quiet", o->quiet, "print only gate failures");
   cmd->callback([&selected, o] { selected = [o] { return run_compare(*o); }; });
