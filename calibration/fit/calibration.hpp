@@ -31,8 +31,10 @@ std::vector<Measurement> import_vidur_attention(const std::string& path, const L
 /// kvsim's own measurement JSON (kvsim-microbench and attention_bench.py write it): GEMMs,
 /// fused prefill and decode attention, elementwise kernels (of a named catalog model).
 std::vector<Measurement> import_kvsim(const std::string& path);
-/// The all-reduce points of a kvsim measurement file, for `kvsim calibrate-network`.
-std::vector<CollectivePoint> import_kvsim_all_reduce(const std::string& path);
+/// The collective points of one kind ("all_reduce", "send_recv", ...) of a kvsim measurement
+/// file, for `kvsim calibrate-network`.
+std::vector<CollectivePoint> import_kvsim_collective(const std::string& path,
+                                                    const std::string& kind);
 
 /// Least squares minimising relative error, with leave-one-out relative errors (hat matrix).
 LinearFit fit_relative(const std::vector<std::vector<double>>& features,

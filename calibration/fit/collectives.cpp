@@ -186,6 +186,44 @@ CollectiveFit fit_all_reduce(const std::vector<CollectivePoint>& points,
   return out;
 }
 
+PointToPointFit fit_point_to_point(const std::vector<CollectivePoint>& points,
+                                   const net::Topology& topology) {
+  const net::Route& route = topology.gpu_route(0, 1);
+  std::vector<std::vector<double>> x;
+  std::vector<double> y;
+  std::vector<double> sizes;
+  for (const auto& p : points) {
+    x.push_back({1.0, p.bytes / route.bottleneck});
+    y.push_back(p.seconds);
+    sizes.push_back(p.bytes);
+  }
+  std::sort(sizes.begin(), sizes.end());
+  if (std::unique(sizes.begin(), sizes.end()) - sizes.begin() < 2) {
+    throw std::invalid_argument("a point-to-point fit needs at least two message sizes");
+  }
+  const LinearFit f = fit_relative(x, y);
+  PointToPointFit out;
+  out.protocol.step_latency =
+      from_seconds(std::max(0.0, f.coefficients[0] - to_seconds(route.latency)));
+  out.protocol.efficiency = 1 / std::max(1.0, f.coefficients[1]);
+  std::vector<double> e;
+  for (const auto& p : points) {
+    e.push_back(std::abs(to_seconds(net::message_time(route, p.bytes, out.protocol)) / p.seconds -
+                         1));
+  }
+  std::sort(e.begin(), e.end());
+  out.points = points.size();
+  out.median_error = e[e.size() / 2];
+  out.worst_error = e.back();
+  return out;
+}
+
+Json PointToPointFit::to_json() const {
+  return {{"points", points},
+          {"median_relative_error", median_error},
+          {"worst_relative_error", worst_error}};
+}
+
 Json CollectiveFit::to_json() const {
   return {{"points", points},
           {"threshold_bytes", threshold_bytes},

@@ -40,4 +40,19 @@ struct CollectiveFit {
 CollectiveFit fit_all_reduce(const std::vector<CollectivePoint>& points,
                              const net::Topology& topology);
 
+struct PointToPointFit {
+  net::Protocol protocol{"p2p"};  // CollectiveConfig::point_to_point
+  std::size_t points = 0;
+  double median_error = 0;  // of net::message_time against the measured medians
+  double worst_error = 0;
+  Json to_json() const;
+};
+
+/// The point-to-point protocol (fixed cost per message, efficiency) from send/recv medians
+/// between GPUs 0 and 1 of `topology`: time = cost + route latency + bytes / (efficiency x
+/// bottleneck), linear in (1, bytes / bottleneck), fitted on relative error; cost floored at 0
+/// and efficiency capped at 1.
+PointToPointFit fit_point_to_point(const std::vector<CollectivePoint>& points,
+                                   const net::Topology& topology);
+
 }  // namespace kvsim::calibration

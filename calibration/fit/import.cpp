@@ -240,10 +240,11 @@ std::vector<Measurement> import_kvsim(const std::string& path) {
   return out;
 }
 
-std::vector<CollectivePoint> import_kvsim_all_reduce(const std::string& path) {
+std::vector<CollectivePoint> import_kvsim_collective(const std::string& path,
+                                                    const std::string& kind) {
   std::vector<CollectivePoint> out;
   read_kvsim_points(path, [&](const std::string& op, const ConfigNode& p) {
-    if (op != "collective" || p.string("kind") != "all_reduce") return;
+    if (op != "collective" || p.string("kind") != kind) return;
     out.push_back({static_cast<int>(p.count("gpus")), static_cast<double>(p.count("bytes")),
                    p.number("median_ms", 0, 1e9) * 1e-3});
   });

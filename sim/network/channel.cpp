@@ -9,7 +9,15 @@ void MessageChannel::send(double bytes, InlineCallback delivered) {
 
 void MessageChannel::start_next() {
   busy_ = true;
-  network_.start_between_gpus(from_gpu_, to_gpu_, queue_.front().bytes,
+  if (protocol_.step_latency == Duration{0}) {
+    start_flow();
+  } else {
+    network_.queue().schedule_in(protocol_.step_latency, Phase::kDecision, [this] { start_flow(); });
+  }
+}
+
+void MessageChannel::start_flow() {
+  network_.start_between_gpus(from_gpu_, to_gpu_, queue_.front().bytes / protocol_.efficiency,
                               [this] { on_arrival(); });
 }
 

@@ -4,18 +4,19 @@
 // A channel models one NCCL send/recv stream: messages queue behind each other (the next starts
 // when the previous has arrived), each moving as a flow on the shared network. KV-Runahead's
 // per-layer KV messages use one channel per neighbour pair, so a process that runs ahead queues
-// its messages on the link in layer order.
+// its messages on the link in layer order. Each message pays the point-to-point protocol's fixed
+// cost before its flow starts and moves bytes / efficiency.
 
 #include <deque>
 
-#include "sim/network/flow_network.hpp"
+#include "sim/network/collectives.hpp"
 
 namespace kvsim::net {
 
 class MessageChannel {
  public:
-  MessageChannel(FlowNetwork& network, int from_gpu, int to_gpu)
-      : network_(network), from_gpu_(from_gpu), to_gpu_(to_gpu) {}
+  MessageChannel(FlowNetwork& network, int from_gpu, int to_gpu, Protocol protocol = {})
+      : network_(network), from_gpu_(from_gpu), to_gpu_(to_gpu), protocol_(std::move(protocol)) {}
   MessageChannel(const MessageChannel&) = delete;
   MessageChannel& operator=(const MessageChannel&) = delete;
 
@@ -31,11 +32,13 @@ class MessageChannel {
     InlineCallback delivered;
   };
   void start_next();
+  void start_flow();
   void on_arrival();
 
   FlowNetwork& network_;
   int from_gpu_;
   int to_gpu_;
+  Protocol protocol_;
   std::deque<Message> queue_;
   bool busy_ = false;
 };

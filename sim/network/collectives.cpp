@@ -221,6 +221,11 @@ CollectiveConfig CollectiveConfig::from_config(const ConfigNode& node) {
     }
     if (c.protocols.empty()) protocols->fail("needs at least one protocol");
   }
+  if (const auto p = node.find("point_to_point")) {
+    if (const auto lat = p->find("step_latency")) c.point_to_point.step_latency = lat->as_duration();
+    c.point_to_point.efficiency = p->number_or("efficiency", 1.0, 1e-3, 1.0);
+    p->finish();
+  }
   node.finish();
   return c;
 }
@@ -232,7 +237,20 @@ Json CollectiveConfig::to_json() const {
                          {"step_latency", fmt::format("{}ns", p.step_latency.count())},
                          {"efficiency", p.efficiency}});
   }
-  return Json{{"algorithm", to_string(algorithm)}, {"protocols", list}};
+  Json j{{"algorithm", to_string(algorithm)}, {"protocols", list}};
+  const Protocol bare;
+  if (point_to_point.step_latency != bare.step_latency ||
+      point_to_point.efficiency != bare.efficiency) {
+    j["point_to_point"] = {
+        {"step_latency", fmt::format("{}ns", point_to_point.step_latency.count())},
+        {"efficiency", point_to_point.efficiency}};
+  }
+  return j;
+}
+
+Duration message_time(const Route& route, double bytes, const Protocol& protocol) {
+  return protocol.step_latency + route.latency +
+         from_seconds_ceil(bytes / protocol.efficiency / route.bottleneck);
 }
 
 }  // namespace kvsim::net

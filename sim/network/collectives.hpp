@@ -32,10 +32,20 @@ struct Protocol {
 struct CollectiveConfig {
   CollectiveAlgorithm algorithm = CollectiveAlgorithm::kRing;
   std::vector<Protocol> protocols{Protocol{}};
-  /// Reads {"algorithm": "ring", "protocols": [{"name", "step_latency", "efficiency"}]}.
+  /// Point-to-point messages (NCCL send/recv: KV-Runahead's KV, pipeline stages' activations):
+  /// a fixed cost per message and a fraction of the route's bottleneck. The default is the bare
+  /// flow (no cost, full bandwidth).
+  Protocol point_to_point{"p2p", Duration{0}, 1.0};
+  /// Reads {"algorithm": "ring", "protocols": [{"name", "step_latency", "efficiency"}],
+  ///        "point_to_point": {"step_latency", "efficiency"}}.
   static CollectiveConfig from_config(const ConfigNode& node);
   Json to_json() const;
 };
+
+/// Closed-form time of one point-to-point message alone on `route`: the protocol's fixed cost +
+/// route latency + ceil_ns(bytes / (efficiency x bottleneck)), what a flow of bytes / efficiency
+/// started after the fixed cost takes.
+Duration message_time(const Route& route, double bytes, const Protocol& protocol);
 
 struct Transfer {
   int from = 0;  // ranks (positions in the participant list)

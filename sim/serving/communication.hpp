@@ -47,8 +47,8 @@ class Communication {
       Duration slowest{0};
       for (std::size_t r = 0; r < from.size(); ++r) {
         const net::Route& route = s_.topology->gpu_route(from[r], to[r]);
-        slowest = std::max(slowest, route.latency + from_seconds_ceil(share(from, tokens) /
-                                                                      route.bottleneck));
+        slowest = std::max(slowest, net::message_time(route, share(from, tokens),
+                                                      s_.collectives.point_to_point));
       }
       return slowest;
     });
@@ -68,13 +68,12 @@ class Communication {
       id = free_.back();
       free_.pop_back();
     }
-    sends_[id] = {static_cast<int>(from.size()), done};
-    for (std::size_t r = 0; r < from.size(); ++r) {
-      network_->start_between_gpus(from[r], to[r], share(from, tokens), [this, id] {
-        if (--sends_[id].pending > 0) return;
-        free_.push_back(id);
-        sends_[id].done();
-      });
+    sends_[id] = {static_cast<int>(from.size()), done, from, to, tokens};
+    const Duration delay = s_.collectives.point_to_point.step_latency;
+    if (delay == Duration{0}) {
+      begin_send(id);
+    } else {
+      network_->queue().schedule_in(delay, Phase::kDecision, [this, id] { begin_send(id); });
     }
   }
 
@@ -82,7 +81,23 @@ class Communication {
   struct Send {
     int pending = 0;
     InlineCallback done;
+    std::vector<int> from, to;
+    std::int64_t tokens = 0;
   };
+
+  // The flows of a send, once its fixed cost has passed: bytes / efficiency each.
+  void begin_send(std::uint32_t id) {
+    const Send& send = sends_[id];
+    const double efficiency = s_.collectives.point_to_point.efficiency;
+    for (std::size_t r = 0; r < send.from.size(); ++r) {
+      network_->start_between_gpus(send.from[r], send.to[r],
+                                   share(send.from, send.tokens) / efficiency, [this, id] {
+                                     if (--sends_[id].pending > 0) return;
+                                     free_.push_back(id);
+                                     sends_[id].done();
+                                   });
+    }
+  }
 
   double share(const std::vector<int>& group, std::int64_t tokens) const {
     return static_cast<double>(tokens) * token_bytes_ / static_cast<double>(group.size());

@@ -148,7 +148,7 @@ TEST(Fit, ReadsKvsimMeasurementFiles) {
   EXPECT_EQ(p.elementwise_by_kind.count(OpKind::kInputNorm), 1u);
   EXPECT_EQ(p.attention_range["kernels"]["decode"], "kvsim-paged-split-kv");
 
-  const std::vector<CollectivePoint> all_reduce = import_kvsim_all_reduce(path);
+  const std::vector<CollectivePoint> all_reduce = import_kvsim_collective(path, "all_reduce");
   ASSERT_EQ(all_reduce.size(), 1u);
   EXPECT_EQ(all_reduce[0].ranks, 2);
   EXPECT_DOUBLE_EQ(all_reduce[0].bytes, 1048576.0);

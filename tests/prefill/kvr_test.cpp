@@ -41,6 +41,21 @@ TEST(Kvr, ClosedFormNetworkAgreesWithFlowsWhereNothingCompetes) {
   }
 }
 
+TEST(Kvr, PointToPointProtocolIsPricedAlikeInClosedFormAndFlows) {
+  // A fixed cost per message and 60% of the link: each of the 32 layers' messages pays both, in
+  // the event-driven run and in the closed form, and TTFT rises over the bare flow.
+  const Json slow{{"type", "fully-connected"},
+                  {"gpus", 4},
+                  {"link", {{"bandwidth", "10GB/s"}, {"latency", "2us"}}}};
+  testing::Fixture f("llama-2-7b", preset(slow), 8192);
+  const Partition parts = even_partition(8192, 4);
+  const Duration bare = simulate_kvr(f.setup, parts, KvrOptions{}, false).ttft;
+  f.setup.collectives.point_to_point = {"p2p", from_seconds(20e-6), 0.6};
+  const Duration priced = simulate_kvr(f.setup, parts, KvrOptions{}, false).ttft;
+  EXPECT_EQ(priced, kvr_closed_form_ttft(f.setup, parts, true));
+  EXPECT_GT(priced, bare + 32 * from_seconds(20e-6));
+}
+
 TEST(Kvr, MessagesQueueOnASlowLinkInLayerOrder) {
   // Two processes over a 1 GB/s link. Process 0 (2048 tokens) finishes each layer in well under
   // a millisecond, but each layer's 2048-token prefix (2048 x 16 KiB = 32 MiB) needs 33.6 ms on

@@ -195,6 +195,28 @@ TEST(ServingParallel, ALoneRequestOnATensorAndPipelineParallelReplicaMatchesTheC
       << "per-block rounding only";
 }
 
+TEST(ServingParallel, PipelineSendsPayThePointToPointProtocol) {
+  // The same TP 2 x PP 2 request with a point-to-point protocol (50 us per message, half the
+  // link): TTFT grows by exactly the difference of the two sends, in closed form and as flows.
+  Json serving{{"workload", lone_request(1000, 1)},
+               {"tensor_parallel", 2},
+               {"pipeline_parallel", 2},
+               {"communication", "closed-form"}};
+  Json cluster = nvswitch(4);
+  ServingRun bare(serving, cluster);
+  cluster["collectives"] = {{"point_to_point", {{"step_latency", "50us"}, {"efficiency", 0.5}}}};
+  ServingRun priced(serving, cluster);
+  const Scenario& s = priced.scenario;
+  const net::Route& hop = s.topology->gpu_route(0, 2);
+  const double bytes = 1000.0 * static_cast<double>(s.model.hidden_size) * 2 / 2;  // a rank's half
+  const Duration extra = net::message_time(hop, bytes, s.collectives.point_to_point) -
+                         net::message_time(hop, bytes, {});
+  const double want = bare.summary()["ttft"]["max_s"].get<double>() + to_seconds(extra);
+  EXPECT_NEAR(priced.summary()["ttft"]["max_s"].get<double>(), want, 1e-9);
+  priced.doc.apply_override("/serving/communication=\"flows\"");
+  EXPECT_NEAR(priced.summary()["ttft"]["max_s"].get<double>(), want, 200e-9);
+}
+
 TEST(ServingParallel, FlowsAgreeWithTheClosedFormWhereReplicasDoNotContend) {
   // Two TP 2 x PP 2 replicas on one NVSwitch: every GPU has its own link to the switch, so the
   // replicas' all-reduces and sends never share one.

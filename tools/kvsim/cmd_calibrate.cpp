@@ -2,6 +2,8 @@
 // Vidur's published profiling CSVs), with a report of how well the fits and tables reproduce
 // the measurements.
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -80,6 +82,7 @@ int calibrate(const CalibrateOptions& o) {
 
 struct NetworkOptions {
   std::string vidur_all_reduce;
+  std::string vidur_send_recv;
   std::vector<std::string> measurements;
   std::string gpu;
   int gpus = 8;
@@ -94,36 +97,52 @@ int calibrate_network(const NetworkOptions& o) {
   const Json spec{{"type", "nvswitch"}, {"gpus", o.gpus}};
   const net::Topology topology = net::topologies().create(
       ConfigNode(&spec, "--gpus", Json::json_pointer()), gpu);
-  std::vector<calibration::CollectivePoint> points;
+  std::vector<calibration::CollectivePoint> points;     // all-reduce
+  std::vector<calibration::CollectivePoint> messages;   // send/recv
   std::vector<std::string> sources;
-  auto take = [&](const std::string& file, std::vector<calibration::CollectivePoint> from) {
+  auto take = [&](const std::string& file, std::vector<calibration::CollectivePoint> from,
+                  std::vector<calibration::CollectivePoint>& into) {
     for (const auto& p : from) {
       if (p.ranks > o.gpus) {
         throw InputError(file, "", fmt::format("a point has {} ranks; --gpus is {}", p.ranks,
                                                o.gpus));
       }
     }
-    if (from.empty()) throw InputError(file, "", "no all-reduce points");
-    points.insert(points.end(), from.begin(), from.end());
-    sources.push_back(file);
+    into.insert(into.end(), from.begin(), from.end());
+    if (!from.empty()) sources.push_back(file);
   };
   if (!o.vidur_all_reduce.empty()) {
-    take(o.vidur_all_reduce, calibration::import_vidur_collective(o.vidur_all_reduce));
+    take(o.vidur_all_reduce, calibration::import_vidur_collective(o.vidur_all_reduce), points);
   }
-  for (const auto& f : o.measurements) take(f, calibration::import_kvsim_all_reduce(f));
+  if (!o.vidur_send_recv.empty()) {
+    take(o.vidur_send_recv, calibration::import_vidur_collective(o.vidur_send_recv), messages);
+  }
+  for (const auto& f : o.measurements) {
+    take(f, calibration::import_kvsim_collective(f, "all_reduce"), points);
+    take(f, calibration::import_kvsim_collective(f, "send_recv"), messages);
+  }
   if (points.empty()) {
     throw InputError("kvsim calibrate-network", "",
-                     "no measurements: give --vidur-all-reduce or --measurements");
+                     "no all-reduce measurements: give --vidur-all-reduce or --measurements "
+                     "(a kvsim-microbench file from a server with several GPUs)");
   }
-  const calibration::CollectiveFit fit = calibration::fit_all_reduce(points, topology);
+  calibration::CollectiveFit fit = calibration::fit_all_reduce(points, topology);
+  std::optional<calibration::PointToPointFit> p2p;
+  if (!messages.empty()) {
+    p2p = calibration::fit_point_to_point(messages, topology);
+    fit.config.point_to_point = p2p->protocol;
+  }
   const std::string name = o.name.empty() ? "nccl-" + o.gpu : o.name;
-  const Json profile{
+  Json profile{
       {"name", name},
-      {"source", fmt::format("Fitted by kvsim calibrate-network to {} all-reduce medians of {} "
+      {"source", fmt::format("Fitted by kvsim calibrate-network to {} all-reduce{} medians of {} "
                              "(one server, 2-{} GPUs), assuming the nvswitch preset on {}",
-                             fit.points, fmt::join(sources, " and "), o.gpus, o.gpu)},
+                             fit.points,
+                             p2p ? fmt::format(" and {} send/recv", p2p->points) : "",
+                             fmt::join(sources, " and "), o.gpus, o.gpu)},
       {"fit", fit.to_json()},
       {"collectives", fit.config.to_json()}};
+  if (p2p) profile["fit_point_to_point"] = p2p->to_json();
   report::write_file(o.out, profile.dump(2) + "\n");
   fmt::print("kvsim calibrate-network: {} points -> {} protocol(s) (split at {:.0f} bytes); "
              "median error {:.1f}%, worst {:.1f}%; wrote {}\n",
@@ -132,6 +151,12 @@ int calibrate_network(const NetworkOptions& o) {
   for (const auto& p : fit.config.protocols) {
     fmt::print("  {:<6} step latency {:.2f} us, efficiency {:.3f}\n", p.name,
                to_seconds(p.step_latency) * 1e6, p.efficiency);
+  }
+  if (p2p) {
+    fmt::print("  p2p    {} send/recv points: fixed cost {:.2f} us, efficiency {:.3f}; median "
+               "error {:.1f}%, worst {:.1f}%\n",
+               p2p->points, to_seconds(p2p->protocol.step_latency) * 1e6,
+               p2p->protocol.efficiency, 100 * p2p->median_error, 100 * p2p->worst_error);
   }
   return 0;
 }
@@ -145,8 +170,10 @@ void add_calibrate_network(CLI::App& app, Command& selected) {
   auto o = std::make_shared<NetworkOptions>();
   cmd->add_option("--vidur-all-reduce", o->vidur_all_reduce,
                   "a Vidur network/<node>/all_reduce.csv (rows inside one server are used)");
+  cmd->add_option("--vidur-send-recv", o->vidur_send_recv,
+                  "a Vidur network/<node>/send_recv.csv: fits the point-to-point protocol");
   cmd->add_option("--measurements", o->measurements,
-                  "kvsim measurement JSON with NCCL all-reduce points (kvsim-microbench on a "
+                  "kvsim measurement JSON with NCCL all-reduce (and send/recv) points (kvsim-microbench on a "
                   "multi-GPU server; repeatable)");
   cmd->add_option("--gpu", o->gpu, "catalog GPU of the server")->required();
   cmd->add_option("--gpus", o->gpus, "GPUs on the server's NVSwitch")->capture_default_str();

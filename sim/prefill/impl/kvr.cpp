@@ -45,7 +45,7 @@ class KvrRun {
       for (int j = i + 1; j < p_; ++j) {
         if (options.relay && j != i + 1) continue;
         channels_[i * p_ + j] = std::make_unique<net::MessageChannel>(
-            run_.net.network, setup.gpus[i], setup.gpus[j]);
+            run_.net.network, setup.gpus[i], setup.gpus[j], setup.collectives.point_to_point);
       }
     }
   }
@@ -208,7 +208,8 @@ Duration kvr_closed_form_ttft(const PrefillSetup& setup, const Partition& partit
       if (i > 0) {
         const net::Route& r = *routes[i - 1];
         const SimTime start = std::max(sent[i - 1], channel_free[i - 1]);
-        const SimTime arrival = start + r.latency + from_seconds_ceil(bytes[i - 1] / r.bottleneck);
+        const SimTime arrival =
+            start + net::message_time(r, bytes[i - 1], setup.collectives.point_to_point);
         channel_free[i - 1] = arrival;
         ready = std::max(ready, arrival);
       }

@@ -27,7 +27,8 @@ struct KvrOptions {
 PrefillResult simulate_kvr(const PrefillSetup& setup, const Partition& partition,
                            const KvrOptions& options, bool record_trace);
 
-/// The same recurrence evaluated directly, messages priced as latency + ceil(bytes / bottleneck)
+/// The same recurrence evaluated directly, messages priced by net::message_time (the
+/// point-to-point protocol's fixed cost + latency + ceil(bytes / (efficiency x bottleneck)))
 /// queued per channel (exact where no other traffic shares a channel's route). Relay only.
 Duration kvr_closed_form_ttft(const PrefillSetup& setup, const Partition& partition,
                               bool send_before_attention);
