@@ -1,0 +1,169 @@
+// Measured TTFT files: kvsim's JSON and CSV, and `vllm bench serve` detailed results.
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "sim/compare/compare.hpp"
+#include "sim/core/table.hpp"
+
+namespace kvsim::compare {
+namespace {
+
+std::int64_t positive_integer(const std::string& text, const std::string& file,
+                              const std::string& where, const std::string& column) {
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || end != text.c_str() + text.size() || v < 1) {
+    throw InputError(file, "", fmt::format("{}: {} is '{}', not a positive integer", where, column,
+                                           text));
+  }
+  return v;
+}
+
+double positive_number(const std::string& text, const std::string& file, const std::string& where,
+                       const std::string& column) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(v > 0)) {
+    throw InputError(file, "", fmt::format("{}: {} is '{}', not a positive number", where, column,
+                                           text));
+  }
+  return v;
+}
+
+Measurements read_csv_measurements(const std::string& path) {
+  const Table t = read_csv(path);
+  for (const char* required : {"prompt_tokens", "ttft_ms"}) {
+    if (t.column(required) < 0) {
+      throw InputError(path, "", fmt::format("missing column '{}' (columns: model, gpu, tp, batch, "
+                                             "prompt_tokens, ttft_ms, tpot_ms, attention)",
+                                             required));
+    }
+  }
+  Measurements m;
+  m.file = path;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    const auto& row = t.rows[r];
+    const std::string where = fmt::format("line {}", r + 2);
+    auto cell = [&](const char* c) { return t.column(c) < 0 ? std::string() : row[t.column(c)]; };
+    MeasuredPoint p;
+    p.entry = fmt::format("{} {}", path, where);
+    p.model = cell("model");
+    p.gpu = cell("gpu");
+    p.attention = cell("attention");
+    if (!p.attention.empty() && p.attention != "fused" && p.attention != "eager") {
+      throw InputError(path, "", fmt::format("{}: attention is '{}'; valid values are fused, eager",
+                                             where, p.attention));
+    }
+    if (!cell("tp").empty()) p.tp = positive_integer(cell("tp"), path, where, "tp");
+    if (!cell("batch").empty()) p.batch = positive_integer(cell("batch"), path, where, "batch");
+    p.prompt_tokens = positive_integer(cell("prompt_tokens"), path, where, "prompt_tokens");
+    p.ttft_ms = positive_number(cell("ttft_ms"), path, where, "ttft_ms");
+    m.points.push_back(std::move(p));
+  }
+  return m;
+}
+
+Measurements read_json_measurements(const std::string& path) {
+  const ConfigDocument doc = ConfigDocument::load_file(path);
+  const ConfigNode root = doc.root();
+  if (!root.json().is_object()) root.fail("a measurement file is a JSON object");
+  Measurements m;
+  m.file = path;
+  if (root.has("ttfts") && root.has("input_lens")) {
+    // vllm bench serve --save-result --save-detailed: seconds from sending the request to the
+    // first token received, so from arrival.
+    m.ttft_from = "arrival";
+    const auto lens = root.at("input_lens").elements();
+    const auto ttfts = root.at("ttfts").elements();
+    if (lens.size() != ttfts.size()) {
+      root.at("ttfts").fail(fmt::format("has {} entries but input_lens has {}", ttfts.size(),
+                                        lens.size()));
+    }
+    std::vector<ConfigNode> outputs;
+    if (root.has("output_lens")) {
+      outputs = root.at("output_lens").elements();
+      if (outputs.size() != lens.size()) {
+        root.at("output_lens").fail(fmt::format("has {} entries but input_lens has {}",
+                                                outputs.size(), lens.size()));
+      }
+    }
+    BenchmarkRun run;
+    if (root.has("request_rate")) {
+      const ConfigNode rate = root.at("request_rate");
+      if (rate.json().is_string()) {
+        if (rate.as_string() != "inf") rate.fail("a request rate is a number or \"inf\"");
+        run.request_rate = 0.0;
+      } else {
+        run.request_rate = rate.as_number();
+        if (!(*run.request_rate > 0)) rate.fail("a request rate must be positive");
+      }
+    }
+    if (root.has("burstiness") && !root.at("burstiness").json().is_null()) {
+      run.burstiness = root.number("burstiness", 1e-3, 1e3);
+    }
+    if (root.has("max_concurrency") && !root.at("max_concurrency").json().is_null()) {
+      run.max_concurrency = root.count("max_concurrency");
+    }
+    for (std::size_t i = 0; i < lens.size(); ++i) {
+      const double ttft = ttfts[i].json().is_number() ? ttfts[i].as_number() : 0.0;
+      if (!(ttft > 0)) {  // a failed request: vLLM records no first token
+        ++run.failed;
+        continue;
+      }
+      MeasuredPoint p;
+      p.entry = fmt::format("{} {}", path, ttfts[i].pointer());
+      p.prompt_tokens = lens[i].as_integer();
+      if (p.prompt_tokens < 1) lens[i].fail("an input length must be at least 1");
+      if (!outputs.empty()) {
+        p.output_tokens = outputs[i].as_integer();
+        if (p.output_tokens < 0) outputs[i].fail("an output length cannot be negative");
+      }
+      p.ttft_ms = ttft * 1e3;
+      m.points.push_back(std::move(p));
+    }
+    m.run = run;
+    return m;  // the rest of vLLM's result (throughput, percentiles, ...) is not needed here
+  }
+  if (!root.has("kind") || root.string("kind") != "kvsim-ttft-measurements") {
+    root.fail("unrecognised measurement file: expected \"kind\": \"kvsim-ttft-measurements\", a "
+              "vllm bench serve result with input_lens and ttfts, or a .csv");
+  }
+  m.ttft_from = root.one_of_or("ttft_from", "prefill", {"prefill", "arrival"});
+  const std::string model = root.string_or("model", "");
+  const std::string gpu = root.string_or("gpu", "");
+  (void)root.find("device");
+  (void)root.find("software");
+  (void)root.find("date");
+  (void)root.find("note");
+  for (const ConfigNode& e : root.at("points").elements()) {
+    MeasuredPoint p;
+    p.entry = fmt::format("{} {}", path, e.pointer());
+    p.model = e.string_or("model", model);
+    p.gpu = e.string_or("gpu", gpu);
+    p.attention = e.has("attention") ? e.one_of("attention", {"fused", "eager"}) : "";
+    p.tp = e.count_or("tp", 1);
+    p.batch = e.count_or("batch", 1);
+    p.prompt_tokens = e.count("prompt_tokens");
+    p.ttft_ms = e.number("ttft_ms", 1e-9, 1e12);
+    (void)e.find("tpot_ms");
+    e.finish();
+    m.points.push_back(std::move(p));
+  }
+  root.finish();
+  return m;
+}
+
+}  // namespace
+
+Measurements read_measurements(const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    throw InputError(path, "", "cannot open file (does it exist and is it readable?)");
+  }
+  Measurements m = std::filesystem::path(path).extension() == ".csv" ? read_csv_measurements(path)
+                                                                      : read_json_measurements(path);
+  if (m.points.empty()) throw InputError(path, "", "no measured points");
+  return m;
+}
+
+}  // namespace kvsim::compare
