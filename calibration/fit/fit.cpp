@@ -8,16 +8,10 @@
 #include <fmt/ranges.h>
 
 #include "calibration/fit/calibration.hpp"
+#include "sim/core/statistics.hpp"
 
 namespace kvsim::calibration {
 namespace {
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 // Leave-one-out error of linear interpolation: each interior point predicted from its
 // neighbours.

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/input_error.hpp"
+#include "sim/core/statistics.hpp"
 #include "sim/report/breakdown.hpp"
 #include "sim/serving/engine.hpp"
 #include "sim/serving/iteration_cost.hpp"
@@ -16,24 +17,6 @@
 
 namespace kvsim::compare {
 namespace {
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// The q-quantile, interpolated between the nearest ranks as numpy's percentile (and so vllm
-// bench serve's report) does.
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double at = q * static_cast<double>(v.size() - 1);
-  const auto below = static_cast<std::size_t>(at);
-  const std::size_t above = std::min(below + 1, v.size() - 1);
-  return v[below] + (at - static_cast<double>(below)) * (v[above] - v[below]);
-}
 
 using Key = std::tuple<std::string, std::string, std::string, std::int64_t, std::int64_t,
                        std::int64_t>;
