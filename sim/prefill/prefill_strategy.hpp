@@ -65,6 +65,11 @@ class PrefillStrategy {
   /// "tsp", "kvr/even", ...: what the reports call this entry.
   virtual std::string label() const = 0;
   virtual PrefillResult run(const PrefillSetup& setup, bool record_trace) const = 0;
+  /// Why the strategy cannot run `model` on `gpus` GPUs; empty when it can. The scenario
+  /// loader reports it as an input error, so run() never meets such a setup.
+  virtual std::string unsupported(const LlmSpec& /*model*/, std::int64_t /*gpus*/) const {
+    return {};
+  }
   /// The resolved parameters, for the resolved scenario.
   virtual Json to_json() const = 0;
 };

@@ -91,6 +91,8 @@ void read_prefill(const ConfigNode& root, Scenario& s) {
   if (const auto list = n->find("strategies")) {
     for (const ConfigNode& st : list->elements()) {
       p.strategies.push_back(prefill::strategies().create(st));
+      const std::string why = p.strategies.back()->unsupported(s.model, gpus);
+      if (!why.empty()) st.fail(why);
       strategies.push_back(p.strategies.back()->to_json());
     }
   }

@@ -137,6 +137,13 @@ Json TspStrategy::to_json() const {
   return Json{{"type", "tsp"}, {"causal_aware", causal_aware_}};
 }
 
+std::string TpStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) const {
+  if (model.heads % gpus == 0) return {};
+  return fmt::format("tp shards the attention heads over the GPUs, and {} GPUs do not divide the "
+                     "{} heads of {}; use a divisor of {} GPUs, or tsp or kvr",
+                     gpus, model.heads, model.name, model.heads);
+}
+
 PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) const {
   const int p = static_cast<int>(setup.gpus.size());
   DecomposeOptions options = setup.options;

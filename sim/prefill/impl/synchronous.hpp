@@ -31,6 +31,7 @@ class TpStrategy final : public PrefillStrategy {
   explicit TpStrategy(bool sequence_parallel) : sequence_parallel_(sequence_parallel) {}
   std::string label() const override { return sequence_parallel_ ? "tp/sp" : "tp"; }
   PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
+  std::string unsupported(const LlmSpec& model, std::int64_t gpus) const override;
   Json to_json() const override;
 
  private:
