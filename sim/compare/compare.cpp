@@ -38,21 +38,6 @@ Scenario load(const ConfigDocument& base, Json j, const std::string& what) {
                                       std::filesystem::path(base.name()).parent_path().string()));
 }
 
-// Shares of a prefill's compute time by provenance (measured, interpolated, ..., roofline).
-Json provenance_shares(const Scenario& s, std::int64_t tp, std::int64_t prompt) {
-  DecomposeOptions options;
-  options.precision = s.precision;
-  options.attention = s.prefill->attention;
-  options.tensor_parallel = tp;
-  const report::PassBreakdown pass = report::prefill_breakdown(s.model, *s.compute, options, prompt);
-  Json shares = Json::object();
-  for (const auto& line : pass.ops) {
-    const std::string k = to_string(line.provenance);
-    shares[k] = shares.value(k, 0.0) + line.seconds / pass.seconds;
-  }
-  return shares;
-}
-
 // Runs the serving simulation of `workload` on the scenario's "serving" section (which `j`
 // must have) and returns each request's TTFT (seconds from arrival), by request id.
 std::vector<double> simulated_ttfts(const ConfigDocument& base, Json j, const Json& workload,
@@ -171,7 +156,39 @@ Comparison replay(const ConfigDocument& base, const Measurements& measured, doub
   return c;
 }
 
+// A sweep point as a reader names it: "network=10GB/s gpus=8 context=16384 kvr/search".
+std::string describe_sweep_point(const MeasuredPoint& p) {
+  std::string out;
+  for (const auto& [column, value] : p.settings) out += fmt::format("{}={} ", column, value);
+  return out + p.strategy;
+}
+
 }  // namespace
+
+std::string point_key(const MeasuredPoint& p) {
+  if (!p.settings.empty()) {
+    std::string key = "sweep";
+    for (const auto& [column, value] : p.settings) key += fmt::format("|{}={}", column, value);
+    return key + "|" + p.strategy;
+  }
+  return fmt::format("{}|{}|{}|tp{}|b{}|{}", p.model, p.gpu, p.attention, p.tp, p.batch,
+                     p.prompt_tokens);
+}
+
+Json provenance_shares(const Scenario& s, std::int64_t tp, std::int64_t prompt_tokens) {
+  DecomposeOptions options;
+  options.precision = s.precision;
+  options.attention = s.prefill->attention;
+  options.tensor_parallel = tp;
+  const report::PassBreakdown pass =
+      report::prefill_breakdown(s.model, *s.compute, options, prompt_tokens);
+  Json shares = Json::object();
+  for (const auto& line : pass.ops) {
+    const std::string k = to_string(line.provenance);
+    shares[k] = shares.value(k, 0.0) + line.seconds / pass.seconds;
+  }
+  return shares;
+}
 
 Aggregates aggregate(const std::vector<ComparedPoint>& points) {
   Aggregates a;
@@ -281,10 +298,7 @@ GateResult check_gates(const Comparison& c, const Gates& g) {
     }
     std::vector<std::string> newly;
     for (const auto& p : c.points) {
-      const auto [model, gpu, attention, tp, batch, prompt] = key_of(p.measured);
-      const std::string key = fmt::format("{}|{}|{}|tp{}|b{}|{}", model, gpu, attention, tp,
-                                          batch, prompt);
-      const auto it = old.find(key);
+      const auto it = old.find(point_key(p.measured));
       if (it != old.end() && it->second <= threshold && std::abs(p.error) > threshold) {
         newly.push_back(fmt::format("{} ({:+.2f}%, was {:.2f}%)", p.measured.entry,
                                     100 * p.error, 100 * it->second));
@@ -302,19 +316,25 @@ GateResult check_gates(const Comparison& c, const Gates& g) {
 Json to_json(const Comparison& c, const GateResult& gates) {
   Json points = Json::array();
   for (const auto& p : c.points) {
-    const auto [model, gpu, attention, tp, batch, prompt] = key_of(p.measured);
-    points.push_back({{"entry", p.measured.entry},
-                      {"key", fmt::format("{}|{}|{}|tp{}|b{}|{}", model, gpu, attention, tp,
-                                          batch, prompt)},
-                      {"model", model},
-                      {"gpu", gpu},
-                      {"tp", tp},
-                      {"batch", batch},
-                      {"prompt_tokens", prompt},
-                      {"measured_ms", p.measured.ttft_ms},
-                      {"predicted_ms", p.predicted_ms},
-                      {"error", p.error},
-                      {"provenance", p.provenance}});
+    const MeasuredPoint& m = p.measured;
+    Json point{{"entry", m.entry},
+               {"key", point_key(m)},
+               {"model", m.model},
+               {"gpu", m.gpu},
+               {"tp", m.tp},
+               {"batch", m.batch},
+               {"prompt_tokens", m.prompt_tokens},
+               {"measured_ms", m.ttft_ms},
+               {"predicted_ms", p.predicted_ms},
+               {"error", p.error},
+               {"provenance", p.provenance}};
+    if (!m.settings.empty()) {
+      Json settings = Json::object();
+      for (const auto& [column, value] : m.settings) settings[column] = value;
+      point["settings"] = settings;
+      point["strategy"] = m.strategy;
+    }
+    points.push_back(std::move(point));
   }
   const Aggregates& a = c.aggregates;
   return Json{{"aggregates",
@@ -342,13 +362,21 @@ std::string to_table(const Comparison& c) {
   std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
     return std::abs(a->error) > std::abs(b->error);
   });
-  std::string out = fmt::format("  {:<44} {:>7} {:>11} {:>12} {:>8}\n", "entry (worst first)",
-                                "prompt", "measured ms", "predicted ms", "error");
-  for (std::size_t i = 0; i < order.size() && i < 20; ++i) {
-    const auto& p = *order[i];
-    std::string entry = p.measured.entry;
-    if (entry.size() > 44) entry = "..." + entry.substr(entry.size() - 41);
-    out += fmt::format("  {:<44} {:>7} {:>11.3f} {:>12.3f} {:>+7.2f}%\n", entry,
+  const std::size_t shown = std::min<std::size_t>(order.size(), 20);
+  std::vector<std::string> entries;
+  std::size_t width = 20;  // the entry column fits the longest shown, up to 72 characters
+  for (std::size_t i = 0; i < shown; ++i) {
+    const MeasuredPoint& m = order[i]->measured;
+    std::string entry = m.settings.empty() ? m.entry : describe_sweep_point(m);
+    if (entry.size() > 72) entry = "..." + entry.substr(entry.size() - 69);
+    width = std::max(width, entry.size());
+    entries.push_back(std::move(entry));
+  }
+  std::string out = fmt::format("  {:<{}} {:>7} {:>11} {:>12} {:>8}\n", "entry (worst first)",
+                                width, "prompt", "measured ms", "predicted ms", "error");
+  for (std::size_t i = 0; i < shown; ++i) {
+    const ComparedPoint& p = *order[i];
+    out += fmt::format("  {:<{}} {:>7} {:>11.3f} {:>12.3f} {:>+7.2f}%\n", entries[i], width,
                        p.measured.prompt_tokens, p.measured.ttft_ms, p.predicted_ms,
                        100 * p.error);
   }
@@ -381,12 +409,21 @@ std::string to_markdown(const Comparison& c, const GateResult& gates) {
                      "| predicted | {:.3f} | {:.3f} | {:.3f} |\n\n",
                      c.method, d.measured_mean, d.measured_p50, d.measured_p99, d.predicted_mean,
                      d.predicted_p50, d.predicted_p99);
-  out += "| entry | model | GPU | TP | batch | prompt | measured ms | predicted ms | error |\n"
-         "|---|---|---|---|---|---|---|---|---|\n";
+  const bool sweep = !c.points.empty() && !c.points.front().measured.settings.empty();
+  if (sweep) {
+    out += "| entry | sweep point and strategy | measured ms | predicted ms | error |\n"
+           "|---|---|---|---|---|\n";
+  } else {
+    out += "| entry | model | GPU | TP | batch | prompt | measured ms | predicted ms | error |\n"
+           "|---|---|---|---|---|---|---|---|---|\n";
+  }
   for (const auto& p : c.points) {
-    out += fmt::format("| {} | {} | {} | {} | {} | {} | {:.3f} | {:.3f} | {:+.2f}% |\n",
-                       p.measured.entry, p.measured.model, p.measured.gpu, p.measured.tp,
-                       p.measured.batch, p.measured.prompt_tokens, p.measured.ttft_ms,
+    const MeasuredPoint& m = p.measured;
+    const std::string where =
+        sweep ? describe_sweep_point(m)
+              : fmt::format("{} | {} | {} | {} | {}", m.model, m.gpu, m.tp, m.batch,
+                            m.prompt_tokens);
+    out += fmt::format("| {} | {} | {:.3f} | {:.3f} | {:+.2f}% |\n", m.entry, where, m.ttft_ms,
                        p.predicted_ms, 100 * p.error);
   }
   return out;

@@ -15,12 +15,18 @@
 // memory, replicas) with the benchmark's requests in order and its arrival process (request
 // rate and burstiness; all at once for an infinite rate), so each request's predicted TTFT
 // includes the time it waited behind the others.
+//
+// A sweep may stand in for the scenario: the measured CSV then names each point by the sweep's
+// input columns (their values as `kvsim sweep` prints them), an optional `strategy` column says
+// which of the point's prefill strategies was measured (by label: "tsp", "kvr/search", ...),
+// and `ttft_ms` gives the measurement. Each row is predicted by that strategy on that point.
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sim/scenario/scenario.hpp"
+#include "sim/sweep/sweep.hpp"
 
 namespace kvsim::compare {
 
@@ -34,7 +40,15 @@ struct MeasuredPoint {
   std::int64_t prompt_tokens = 0;
   double ttft_ms = 0;
   std::int64_t output_tokens = 0;  // 0: not recorded
+  // Sweep measurements only: the point's settings (column, value) in the sweep's column order,
+  // and the label of the strategy measured there.
+  std::vector<std::pair<std::string, std::string>> settings;
+  std::string strategy;
 };
+
+/// What identifies a point across runs (for --baseline): model, GPU, attention, TP, batch and
+/// prompt length, or for a sweep point its settings and strategy.
+std::string point_key(const MeasuredPoint& p);
 
 /// How a benchmark client sent its requests (`vllm bench serve`), for replaying it.
 struct BenchmarkRun {
@@ -53,6 +67,10 @@ struct Measurements {
 
 /// Reads any supported format (detected from the content); throws InputError naming the entry.
 Measurements read_measurements(const std::string& path);
+
+/// Reads a CSV of measurements taken at the points of `sweep`: its columns, optional
+/// `strategy`, `ttft_ms` and optional `tpot_ms`; throws InputError naming the file and line.
+Measurements read_sweep_measurements(const std::string& path, const sweep::SweepSpec& sweep);
 
 struct ComparedPoint {
   MeasuredPoint measured;
@@ -87,11 +105,22 @@ struct Comparison {
 struct CompareOptions {
   double fixed_overhead_ms = 0;  // added to every prediction of an arrival-based TTFT
   bool queueing = false;         // replay a benchmark through the serving simulation
+  std::string strategy;          // sweeps: the strategy of rows without one; empty: the first
 };
 
 /// Predicts every point; throws InputError for points the scenario cannot express.
 Comparison compare(const ConfigDocument& scenario, const Measurements& measured,
                    const CompareOptions& options);
+
+/// Predicts every row of `measured` (read by read_sweep_measurements) with its strategy on its
+/// sweep point, the points in parallel; throws InputError for rows that match no point or name
+/// a strategy the point does not run.
+Comparison compare_sweep(const sweep::SweepSpec& sweep, const Measurements& measured,
+                         const CompareOptions& options);
+
+/// Shares of a prefill's compute time (prompt tokens on a TP group of `tp`) by provenance:
+/// measured, interpolated, extrapolated, roofline.
+Json provenance_shares(const Scenario& s, std::int64_t tp, std::int64_t prompt_tokens);
 
 Aggregates aggregate(const std::vector<ComparedPoint>& points);
 

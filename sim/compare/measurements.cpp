@@ -1,7 +1,9 @@
 // Measured TTFT files: kvsim's JSON and CSV, and `vllm bench serve` detailed results.
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "sim/compare/compare.hpp"
 #include "sim/core/table.hpp"
@@ -162,6 +164,67 @@ Measurements read_measurements(const std::string& path) {
   }
   Measurements m = std::filesystem::path(path).extension() == ".csv" ? read_csv_measurements(path)
                                                                       : read_json_measurements(path);
+  if (m.points.empty()) throw InputError(path, "", "no measured points");
+  return m;
+}
+
+}  // namespace kvsim::compare
+
+namespace kvsim::compare {
+
+Measurements read_sweep_measurements(const std::string& path, const sweep::SweepSpec& sweep) {
+  const std::vector<std::string> own{"strategy", "ttft_ms", "tpot_ms"};
+  for (const std::string& c : sweep.columns) {
+    if (std::find(own.begin(), own.end(), c) != own.end()) {
+      throw InputError(sweep.file, "/axes",
+                       fmt::format("the column '{}' has the name of a measurement column: rename "
+                                   "the axis to compare measurements with this sweep",
+                                   c));
+    }
+  }
+  const std::string expected =
+      fmt::format("the sweep's columns ({}), an optional strategy (a label such as tsp or "
+                  "kvr/search), ttft_ms and an optional tpot_ms",
+                  fmt::join(sweep.columns, ", "));
+  if (!std::filesystem::exists(path)) {
+    throw InputError(path, "", "cannot open file (does it exist and is it readable?)");
+  }
+  if (std::filesystem::path(path).extension() != ".csv") {
+    throw InputError(path, "", "measurements at the points of a sweep are a .csv with " + expected);
+  }
+  const Table t = read_csv(path);
+  for (const std::string& c : t.columns) {
+    if (std::find(own.begin(), own.end(), c) == own.end() &&
+        std::find(sweep.columns.begin(), sweep.columns.end(), c) == sweep.columns.end()) {
+      throw InputError(path, "", fmt::format("unknown column '{}'; measurements for sweep {} have {}",
+                                             c, sweep.name, expected));
+    }
+  }
+  std::vector<std::string> required = sweep.columns;
+  required.emplace_back("ttft_ms");
+  for (const std::string& c : required) {
+    if (t.column(c) < 0) {
+      throw InputError(path, "", fmt::format("missing column '{}'; measurements for sweep {} have {}",
+                                             c, sweep.name, expected));
+    }
+  }
+  Measurements m;
+  m.file = path;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    const auto& row = t.rows[r];
+    const std::string where = fmt::format("line {}", r + 2);
+    MeasuredPoint p;
+    p.entry = fmt::format("{} {}", path, where);
+    for (const std::string& c : sweep.columns) {
+      const std::string& value = row[static_cast<std::size_t>(t.column(c))];
+      if (value.empty()) throw InputError(path, "", fmt::format("{}: no value for {}", where, c));
+      p.settings.emplace_back(c, value);
+    }
+    if (t.column("strategy") >= 0) p.strategy = row[static_cast<std::size_t>(t.column("strategy"))];
+    p.ttft_ms = positive_number(row[static_cast<std::size_t>(t.column("ttft_ms"))], path, where,
+                                "ttft_ms");
+    m.points.push_back(std::move(p));
+  }
   if (m.points.empty()) throw InputError(path, "", "no measured points");
   return m;
 }

@@ -1,8 +1,10 @@
 // kvsim compare: synthetic measurements with known errors give the expected aggregates and
-// gate results; every input format is read; malformed files name the file and entry.
+// gate results; every input format is read; malformed files name the file and entry; rows at
+// the points of a sweep are predicted by their strategy on their point.
 #include <cmath>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "sim/compare/compare.hpp"
@@ -130,7 +132,12 @@ TEST(Compare, MalformedFilesNameTheFileAndEntry) {
   const ConfigDocument doc = ConfigDocument::load_file(kScenario);
   Measurements m;
   m.file = "x";
-  m.points.push_back(MeasuredPoint{"x line 2", "no-such-model", "", "", 1, 1, 128, 10, 0});
+  MeasuredPoint p;
+  p.entry = "x line 2";
+  p.model = "no-such-model";
+  p.prompt_tokens = 128;
+  p.ttft_ms = 10;
+  m.points.push_back(p);
   try {
     compare(doc, m, {});
     ADD_FAILURE() << "expected an error";
@@ -234,6 +241,104 @@ TEST(Compare, BatchesOnTensorParallelGroupsRunThroughTheServingEngine) {
   // once per layer for the whole batch).
   EXPECT_GT(c.points[1].predicted_ms, 1.5 * c.points[0].predicted_ms);
   EXPECT_LT(c.points[1].predicted_ms, 4.0 * c.points[0].predicted_ms);
+}
+
+}  // namespace kvsim::compare
+
+namespace kvsim::compare {
+namespace {
+
+// Two strategies over a 2 x 2 grid: gpus 2, 4 (slowest) by context 1024, 2048.
+sweep::SweepSpec small_sweep() {
+  const std::string path = write("small_sweep.json", R"({
+    "name": "small",
+    "base": ")" + std::string(KVSIM_SOURCE_DIR) +
+                                 R"(/scenarios/paper/llama-2-7b-8xa100-10GBps.json",
+    "set": { "/prefill/strategies": [ { "type": "tsp" },
+                                      { "type": "kvr", "partitioner": { "type": "even" } } ] },
+    "axes": [ { "name": "gpus", "pointer": "/cluster/topology/gpus", "values": [2, 4] },
+              { "name": "context", "pointer": "/prefill/context_tokens",
+                "values": [1024, 2048] } ] })");
+  return sweep::load_sweep(ConfigDocument::load_file(path));
+}
+
+// The TTFT (ms) of strategy `k` at sweep point `index`, run directly.
+double direct_ttft(const sweep::SweepSpec& spec, std::size_t index, std::size_t k) {
+  const Scenario s = load_scenario(spec.document(index));
+  return to_ms(s.prefill->strategies[k]->run(s.prefill_setup(), false).ttft);
+}
+
+std::string sweep_error(const sweep::SweepSpec& spec, const std::string& csv) {
+  try {
+    compare_sweep(spec, read_sweep_measurements(write("sweep_rows.csv", csv), spec), {});
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(CompareSweep, EachRowIsPredictedByItsStrategyOnItsPoint) {
+  const sweep::SweepSpec spec = small_sweep();
+  const double tsp_4_2048 = direct_ttft(spec, 3, 0);
+  const double kvr_2_1024 = direct_ttft(spec, 0, 1);
+  // Columns in any order; numbers match by value (2048.0 is 2048); a row without a strategy
+  // is predicted by the point's first (tsp).
+  const std::string csv = fmt::format(
+      "strategy,ttft_ms,context,gpus\nkvr/even,{},1024,2\n,{},2048.0,4\ntsp,{},2048,4\n",
+      kvr_2_1024 / 1.10, tsp_4_2048 / 0.95, tsp_4_2048);
+  const Measurements m = read_sweep_measurements(write("sweep_rows.csv", csv), spec);
+  const Comparison c = compare_sweep(spec, m, {});
+  ASSERT_EQ(c.points.size(), 3u);
+  EXPECT_NEAR(c.points[0].error, 0.10, 1e-6);
+  EXPECT_NEAR(c.points[1].error, -0.05, 1e-6);
+  EXPECT_NEAR(c.points[2].error, 0.0, 1e-6);
+  EXPECT_EQ(c.points[1].measured.strategy, "tsp");
+  EXPECT_EQ(c.points[1].measured.tp, 4);
+  EXPECT_EQ(c.points[1].measured.prompt_tokens, 2048);
+  EXPECT_EQ(point_key(c.points[0].measured), "sweep|gpus=2|context=1024|kvr/even");
+  EXPECT_NE(c.method.find("2 points"), std::string::npos);
+
+  // --strategy picks the strategy of rows without one.
+  CompareOptions kvr;
+  kvr.strategy = "kvr/even";
+  EXPECT_NEAR(compare_sweep(spec, m, kvr).points[1].predicted_ms, direct_ttft(spec, 3, 1), 1e-9);
+
+  // A baseline of sweep points: a point that drifts past the threshold is named.
+  Gates g;
+  g.max_point_error = 0.12;
+  g.baseline = to_json(c, GateResult{});
+  Measurements drifted = m;
+  drifted.points[2].ttft_ms = tsp_4_2048 / 1.2;
+  const GateResult r = check_gates(compare_sweep(spec, drifted, {}), g);
+  ASSERT_FALSE(r.passed);
+  EXPECT_NE(r.failures.back().find("sweep_rows.csv line 4 (+20.00%, was 0.00%)"),
+            std::string::npos)
+      << r.failures.back();
+}
+
+TEST(CompareSweep, RowsThatMatchNoPointOrStrategyNameTheLine) {
+  const sweep::SweepSpec spec = small_sweep();
+  std::string e = sweep_error(spec, "gpus,context,ttft_ms\n2,1024,10\n3,1024,10\n");
+  EXPECT_NE(e.find("sweep_rows.csv"), std::string::npos) << e;
+  EXPECT_NE(e.find("line 3: gpus is '3', which sweep small does not take (it takes 2, 4)"),
+            std::string::npos)
+      << e;
+  e = sweep_error(spec, "gpus,context,strategy,ttft_ms\n2,1024,kvr/search,10\n");
+  EXPECT_NE(e.find("line 2: strategy 'kvr/search' is not one of the point's strategies (tsp, "
+                   "kvr/even)"),
+            std::string::npos)
+      << e;
+  e = sweep_error(spec, "gpus,context,ttft_ms,bandwidth\n2,1024,10,10GB/s\n");
+  EXPECT_NE(e.find("unknown column 'bandwidth'; measurements for sweep small have the sweep's "
+                   "columns (gpus, context)"),
+            std::string::npos)
+      << e;
+  e = sweep_error(spec, "gpus,ttft_ms\n2,10\n");
+  EXPECT_NE(e.find("missing column 'context'"), std::string::npos) << e;
+  e = sweep_error(spec, "gpus,context,ttft_ms\n2,1024,-1\n");
+  EXPECT_NE(e.find("line 2: ttft_ms is '-1', not a positive number"), std::string::npos) << e;
 }
 
 }  // namespace kvsim::compare

@@ -1,4 +1,4 @@
-// `kvsim compare SCENARIO MEASURED`: predicted against measured TTFT, with CI gates.
+// `kvsim compare SCENARIO|SWEEP MEASURED`: predicted against measured TTFT, with CI gates.
 // Exit codes: 0 every gate passed, 1 a gate failed (each failure says which and why), 2 bad
 // input.
 #include <fstream>
@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "sim/compare/compare.hpp"
+#include "sim/core/input_error.hpp"
 #include "sim/report/output.hpp"
 #include "tools/kvsim/commands.hpp"
 
@@ -24,17 +25,34 @@ struct CompareCommandOptions {
   double regression_relative = 10;
   double fixed_overhead_ms = 0;
   bool queueing = false;
+  std::string strategy;
   bool quiet = false;
 };
 
 int run_compare(const CompareCommandOptions& o) {
   ConfigDocument doc = ConfigDocument::load_file(o.scenario);
   for (const auto& s : o.overrides) doc.apply_override(s);
-  const compare::Measurements measured = compare::read_measurements(o.measured);
   compare::CompareOptions options;
   options.fixed_overhead_ms = o.fixed_overhead_ms;
   options.queueing = o.queueing;
-  const compare::Comparison c = compare::compare(doc, measured, options);
+  options.strategy = o.strategy;
+  // A sweep file has a base scenario and axes; anything else is read as a scenario.
+  const bool is_sweep = doc.json().is_object() && doc.json().contains("axes");
+  compare::Measurements measured;
+  compare::Comparison c;
+  if (is_sweep) {
+    const sweep::SweepSpec spec = sweep::load_sweep(doc);
+    measured = compare::read_sweep_measurements(o.measured, spec);
+    c = compare::compare_sweep(spec, measured, options);
+  } else {
+    if (!o.strategy.empty()) {
+      throw InputError(o.scenario, "",
+                       "--strategy picks a strategy at the points of a sweep; with a scenario, "
+                       "each point is predicted by the single-GPU or tp strategy");
+    }
+    measured = compare::read_measurements(o.measured);
+    c = compare::compare(doc, measured, options);
+  }
 
   compare::Gates gates;
   if (o.max_mape >= 0) gates.max_mape = o.max_mape / 100;
@@ -79,13 +97,17 @@ void add_compare(CLI::App& app, Command& selected) {
   CLI::App* cmd = app.add_subcommand(
       "compare", "Compare predicted with measured TTFT; exit 1 when a gate fails (for CI)");
   auto o = std::make_shared<CompareCommandOptions>();
-  cmd->add_option("scenario", o->scenario, "scenario giving the model, cluster and compute model")
+  cmd->add_option("scenario", o->scenario,
+                  "scenario giving the model, cluster and compute model; or a sweep whose "
+                  "points the measurements name")
       ->required();
   cmd->add_option("measured", o->measured,
                   "measurements: kvsim JSON (kind kvsim-ttft-measurements), CSV, or a "
-                  "`vllm bench serve --save-result --save-detailed` JSON")
+                  "`vllm bench serve --save-result --save-detailed` JSON; with a sweep, a CSV of "
+                  "the sweep's columns, strategy and ttft_ms")
       ->required();
-  cmd->add_option("--set", o->overrides, "override a scenario field: /pointer=value")
+  cmd->add_option("--set", o->overrides,
+                  "override a field of the scenario (or sweep file): /pointer=value")
       ->expected(1)
       ->take_all();
   cmd->add_option("--max-mape", o->max_mape, "fail when the mean absolute error exceeds this %")
@@ -109,6 +131,9 @@ void add_compare(CLI::App& app, Command& selected) {
   cmd->add_flag("--queueing", o->queueing,
                 "replay a vllm bench serve result through the serving simulation (the "
                 "scenario's \"serving\" section), so predictions include queueing");
+  cmd->add_option("--strategy", o->strategy,
+                  "sweeps: the strategy (label, e.g. kvr/search) of rows without a strategy "
+                  "column; default: the point's first");
   cmd->add_option("--out", o->out, "write compare.json and compare.md (a CI summary) here");
   cmd->add_flag("-q,--quiet", o->quiet, "print only gate failures");
   cmd->callback([&selected, o] { selected = [o] { return run_compare(*o); }; });
