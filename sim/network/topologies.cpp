@@ -29,7 +29,19 @@ constexpr Duration kNvlinkHop = std::chrono::nanoseconds(1000);  // per link, GP
 constexpr Duration kPcieHop = std::chrono::nanoseconds(1500);
 constexpr Duration kNicHop = std::chrono::nanoseconds(2500);
 
-std::vector<int> add_gpus(Topology& t, std::int64_t count) {
+// Every GPU and link of a topology is built before the first event, so sizes are bounded: a
+// fully connected topology has n(n - 1) links.
+constexpr std::int64_t kMaxGpus = 4096;
+constexpr std::int64_t kMaxFullyConnectedGpus = 256;
+
+// Adds `count` GPUs, read from n[key]; refuses more than `max`.
+std::vector<int> add_gpus(Topology& t, const ConfigNode& n, const std::string& key,
+                          std::int64_t count, std::int64_t max = kMaxGpus) {
+  if (count > max) {
+    n.at(key).fail(fmt::format("{} GPUs is more than this topology type models (at most {}{})",
+                               count, max,
+                               max < kMaxGpus ? "; use nvswitch or multi-node for more" : ""));
+  }
   std::vector<int> ids;
   for (std::int64_t i = 0; i < count; ++i) ids.push_back(t.add_gpu());
   return ids;
@@ -37,7 +49,7 @@ std::vector<int> add_gpus(Topology& t, std::int64_t count) {
 
 Topology fully_connected(const ConfigNode& n, const GpuSpec& gpu) {
   Topology t;
-  const auto gpus = add_gpus(t, n.count("gpus"));
+  const auto gpus = add_gpus(t, n, "gpus", n.count("gpus"), kMaxFullyConnectedGpus);
   const LinkSpec link = read_link(n, "link", {gpu.nvlink_bandwidth, kNvlinkHop});
   for (std::size_t a = 0; a < gpus.size(); ++a) {
     for (std::size_t b = a + 1; b < gpus.size(); ++b) {
@@ -49,7 +61,7 @@ Topology fully_connected(const ConfigNode& n, const GpuSpec& gpu) {
 
 Topology ring(const ConfigNode& n, const GpuSpec& gpu) {
   Topology t;
-  const auto gpus = add_gpus(t, n.count("gpus", 2));
+  const auto gpus = add_gpus(t, n, "gpus", n.count("gpus", 2));
   const LinkSpec link = read_link(n, "link", {gpu.nvlink_bandwidth, kNvlinkHop});
   const bool both = n.boolean_or("bidirectional", true);
   const std::size_t p = gpus.size();
@@ -73,7 +85,7 @@ void add_nvswitch(Topology& t, const std::vector<int>& gpus, const std::string& 
 
 Topology nvswitch(const ConfigNode& n, const GpuSpec& gpu) {
   Topology t;
-  const auto gpus = add_gpus(t, n.count_or("gpus", 8));
+  const auto gpus = add_gpus(t, n, "gpus", n.count_or("gpus", 8));
   add_nvswitch(t, gpus, "nvswitch", read_link(n, "link", {gpu.nvlink_bandwidth, kNvlinkHop}));
   return t;
 }
@@ -94,7 +106,7 @@ void add_pcie_tree(Topology& t, const std::vector<int>& gpus, std::int64_t per_s
 
 Topology pcie_switch(const ConfigNode& n, const GpuSpec& gpu) {
   Topology t;
-  const auto gpus = add_gpus(t, n.count("gpus"));
+  const auto gpus = add_gpus(t, n, "gpus", n.count("gpus"));
   const std::int64_t per = n.count_or("gpus_per_switch", static_cast<std::int64_t>(gpus.size()));
   const LinkSpec link = read_link(n, "link", {gpu.pcie_bandwidth, kPcieHop});
   add_pcie_tree(t, gpus, per, link, read_link(n, "host_link", link));
@@ -103,7 +115,7 @@ Topology pcie_switch(const ConfigNode& n, const GpuSpec& gpu) {
 
 Topology pairwise_nvlink(const ConfigNode& n, const GpuSpec& gpu) {
   Topology t;
-  const auto gpus = add_gpus(t, n.count("gpus", 2));
+  const auto gpus = add_gpus(t, n, "gpus", n.count("gpus", 2));
   if (gpus.size() % 2 != 0) n.at("gpus").fail("pairwise-nvlink needs an even number of GPUs");
   const LinkSpec nvlink = read_link(n, "nvlink", {gpu.nvlink_bandwidth, kNvlinkHop});
   const LinkSpec pcie = read_link(n, "pcie", {gpu.pcie_bandwidth, kPcieHop});
@@ -119,11 +131,20 @@ Topology multi_node(const ConfigNode& n, const GpuSpec& gpu) {
   const std::int64_t nodes = n.count("nodes");
   const std::int64_t per_node = n.count_or("gpus_per_node", 8);
   const std::int64_t nics = n.count_or("nics_per_node", per_node);
+  if (nodes > kMaxGpus / per_node) {
+    n.at("nodes").fail(fmt::format("{} nodes of {} GPUs is more than kvsim models (at most {} "
+                                   "GPUs)",
+                                   nodes, per_node, kMaxGpus));
+  }
+  if (nics > per_node) {
+    n.at("nics_per_node").fail(fmt::format("{} NICs for {} GPUs per node: at most one per GPU",
+                                           nics, per_node));
+  }
   const LinkSpec nvlink = read_link(n, "nvlink", {gpu.nvlink_bandwidth, kNvlinkHop});
   const LinkSpec pcie = read_link(n, "pcie", {gpu.pcie_bandwidth, kPcieHop});
   const LinkSpec nic = read_link(n, "nic", {200e9 / 8, kNicHop});  // 200 Gb/s InfiniBand HDR
   std::vector<std::vector<int>> gpus;
-  for (std::int64_t s = 0; s < nodes; ++s) gpus.push_back(add_gpus(t, per_node));
+  for (std::int64_t s = 0; s < nodes; ++s) gpus.push_back(add_gpus(t, n, "gpus_per_node", per_node));
   const int fabric = t.add_node("fabric", NodeKind::kNetworkSwitch);
   for (std::int64_t s = 0; s < nodes; ++s) {
     add_nvswitch(t, gpus[s], fmt::format("n{}.nvswitch", s), nvlink);
@@ -156,7 +177,7 @@ Topology explicit_topology(const ConfigNode& n, const GpuSpec&) {
     t.add_node(name, k);
   }
   // GPUs after the named nodes keep gpu indices 0..n-1 in order.
-  add_gpus(t, n.count("gpus"));
+  add_gpus(t, n, "gpus", n.count("gpus"));
   for (const ConfigNode& link : n.at("links").elements()) {
     const int from = resolve_node(link.at("from"), t);
     const int to = resolve_node(link.at("to"), t);

@@ -140,7 +140,7 @@ Json TspStrategy::to_json() const {
 std::string TpStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) const {
   if (model.heads % gpus == 0) return {};
   return fmt::format("tp shards the attention heads over the GPUs, and {} GPUs do not divide the "
-                     "{} heads of {}; use a divisor of {} GPUs, or tsp or kvr",
+                     "{} heads of {}; use a GPU count that divides {}, or tsp or kvr",
                      gpus, model.heads, model.name, model.heads);
 }
 
