@@ -154,10 +154,24 @@ bool EventQueue::cancel(EventId id) {
   return true;
 }
 
-// Pops and runs one live event with time <= limit; returns false when there is none.
+void EventQueue::end_instant() {
+  running_end_of_instant_.swap(end_of_instant_);  // callbacks may ask for more
+  for (const InlineCallback& callback : running_end_of_instant_) callback();
+  running_end_of_instant_.clear();
+}
+
+// Pops and runs one live event with time <= limit; returns false when there is none. Before
+// the clock moves past the current instant (or the queue runs dry), its end-of-instant work
+// runs.
 bool EventQueue::step(SimTime limit) {
-  while (size_ > 0) {
-    const Entry* next = top();
+  while (true) {
+    const Entry* next = size_ > 0 ? top() : nullptr;
+    if (!end_of_instant_.empty() &&
+        (next == nullptr || next->time > static_cast<std::uint64_t>(now_.count()))) {
+      end_instant();
+      continue;  // it may have scheduled events at the current time
+    }
+    if (next == nullptr) return false;
     if (next->time > static_cast<std::uint64_t>(limit.count())) return false;
     const Entry e = pop();
     const std::uint32_t slot = slot_of(e);
@@ -175,7 +189,6 @@ bool EventQueue::step(SimTime limit) {
     e.callback();
     return true;
   }
-  return false;
 }
 
 void EventQueue::run() {

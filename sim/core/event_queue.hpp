@@ -16,6 +16,10 @@
 // their callbacks, so running an event reads nothing else; a byte per slot records cancellation.
 // All storage is reused: scheduling allocates nothing once the queue has reached its working
 // size.
+//
+// End-of-instant work: a component whose state changes several times at one instant (a flow
+// network, as P flows of a collective step start together) can ask to run once after the last
+// event at that instant, before the clock moves on, instead of after every change.
 
 #include <cstdint>
 #include <limits>
@@ -61,6 +65,11 @@ class EventQueue {
   }
   /// Cancels a pending event; returns false if it already ran or was cancelled.
   bool cancel(EventId id);
+  /// Runs `callback` once after the last event at the current time, before the clock advances
+  /// (or the queue runs dry). It may schedule events at the current time; they run next, and
+  /// then any end-of-instant work they ask for. Not an event: not counted, observed or
+  /// cancellable.
+  void at_end_of_instant(InlineCallback callback) { end_of_instant_.push_back(callback); }
 
   /// Runs events until the queue is empty or stop() is called.
   void run();
@@ -101,6 +110,7 @@ class EventQueue {
   const Entry* top();
   Entry pop();  // requires top() != nullptr
   bool step(SimTime limit);
+  void end_instant();  // runs the end-of-instant callbacks
 
   std::vector<Entry> buckets_[kBuckets];  // bucket 0: a heap on rank
   std::uint64_t nonempty_ = 0;            // bit b - 1: bucket b (1..64) has entries
@@ -111,6 +121,8 @@ class EventQueue {
   std::vector<std::uint8_t> live_slots_;
   std::vector<std::uint64_t> slot_sequence_;
   std::vector<std::uint32_t> free_slots_;
+  std::vector<InlineCallback> end_of_instant_;
+  std::vector<InlineCallback> running_end_of_instant_;
   SimTime now_{0};
   std::uint64_t sequence_ = 0;
   std::uint64_t executed_ = 0;

@@ -54,7 +54,7 @@ void FlowNetwork::activate(FlowId id) {
   advance();
   f.active = true;
   active_.push_back(id);
-  reallocate();
+  request_reallocation();
 }
 
 void FlowNetwork::finish(FlowId id) {
@@ -62,7 +62,7 @@ void FlowNetwork::finish(FlowId id) {
   if (f.active) {
     advance();
     remove_active(id, f.total);
-    reallocate();
+    request_reallocation();
   } else {
     for (const int l : f.route->links) link_bytes_[l] += f.total;
   }
@@ -83,7 +83,7 @@ void FlowNetwork::stop(FlowId id) {
   if (f.active) {
     advance();
     remove_active(id, f.moved);
-    reallocate();
+    request_reallocation();
   }
   release(id);
 }
@@ -98,6 +98,15 @@ void FlowNetwork::remove_active(FlowId id, double moved) {
 void FlowNetwork::release(FlowId id) {
   flows_[id].live = false;
   free_.push_back(id);
+}
+
+void FlowNetwork::request_reallocation() {
+  if (settle_pending_) return;
+  settle_pending_ = true;
+  queue_.at_end_of_instant([this] {
+    settle_pending_ = false;
+    reallocate();
+  });
 }
 
 // Brings every active flow's remaining bytes up to now at its current rate.
@@ -132,34 +141,47 @@ void FlowNetwork::reallocate() {
   std::vector<double>& new_rate = new_rate_;
   new_rate.assign(active_.size(), 0.0);
   std::size_t remaining = active_.size();
+  std::size_t capped_unfrozen = 0;  // flows with a rate cap not yet frozen
+  for (const FlowId id : active_) capped_unfrozen += std::isfinite(flows_[id].cap) ? 1 : 0;
   const auto freeze = [&](std::size_t i, double r) {
     frozen_[i] = 1;
     new_rate[i] = r;
     --remaining;
+    if (std::isfinite(flows_[active_[i]].cap)) --capped_unfrozen;
     for (const int l : flows_[active_[i]].route->links) {
       capacity_[l] = std::max(0.0, capacity_[l] - r);
       --unfrozen_on_link_[l];
     }
   };
+  std::vector<int>& bottlenecks = bottlenecks_;
   while (remaining > 0) {
+    // The lowest fair share over the links, and every link at exactly that share: they all
+    // saturate at this level and freeze their flows in one round, so a symmetric collective
+    // (a ring's P flows on P links) takes one round, not P.
     double share = kUnlimited;
-    int bottleneck = -1;
+    bottlenecks.clear();
     for (const int l : touched_links_) {
-      if (unfrozen_on_link_[l] > 0 && capacity_[l] / unfrozen_on_link_[l] < share) {
-        share = capacity_[l] / unfrozen_on_link_[l];
-        bottleneck = l;
+      if (unfrozen_on_link_[l] == 0) continue;
+      const double s = capacity_[l] / unfrozen_on_link_[l];
+      if (s < share) {
+        share = s;
+        bottlenecks.clear();
       }
+      if (s == share) bottlenecks.push_back(l);
     }
     bool capped = false;
-    for (std::size_t i = 0; i < active_.size(); ++i) {
+    for (std::size_t i = 0; capped_unfrozen > 0 && i < active_.size(); ++i) {
       if (!frozen_[i] && flows_[active_[i]].cap <= share) {
         freeze(i, flows_[active_[i]].cap);
         capped = true;
       }
     }
-    if (capped || bottleneck < 0) continue;
-    for (const FlowId i : flows_on_link_[bottleneck]) {
-      if (!frozen_[i]) freeze(i, share);
+    if (capped) continue;
+    if (bottlenecks.empty()) throw std::logic_error("an uncapped flow crosses no link");
+    for (const int l : bottlenecks) {
+      for (const FlowId i : flows_on_link_[l]) {
+        if (!frozen_[i]) freeze(i, share);
+      }
     }
   }
   for (const int l : touched_links_) {

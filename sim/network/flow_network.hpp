@@ -5,9 +5,11 @@
 // A flow of `bytes` from one node to another starts now, becomes active after its route's
 // latency, and then moves at the rate progressive filling gives it: every link's bandwidth is
 // shared max-min fairly among the active flows that cross it, optionally under a per-flow cap.
-// Rates are recomputed whenever a flow becomes active, finishes or is stopped; each flow's
-// completion is one event, rescheduled when its rate changes. A lone flow therefore takes
-// exactly latency + ceil_ns(bytes / bottleneck bandwidth).
+// Rates are recomputed once per instant at which flows become active, finish or are stopped,
+// after the instant's last event (EventQueue::at_end_of_instant: a collective step's P flows
+// cost one recomputation, not P); each flow's completion is one event, rescheduled when its
+// rate changes. A lone flow therefore takes exactly
+// latency + ceil_ns(bytes / bottleneck bandwidth).
 //
 // Owned by one simulation; callbacks run on the simulation's EventQueue.
 
@@ -55,7 +57,8 @@ class FlowNetwork {
   /// Ends a flow now without running its callback (background traffic switching off).
   void stop(FlowId id);
 
-  /// Current rate of a flow in bytes/s (0 before it is active).
+  /// Rate of a flow in bytes/s (0 before it is active), as of the last recomputation: changes
+  /// at the current instant apply after its last event.
   double rate(FlowId id) const { return flows_.at(id).rate; }
   /// Bytes carried by each link so far (finished and stopped flows).
   const std::vector<double>& link_bytes() const { return link_bytes_; }
@@ -91,6 +94,7 @@ class FlowNetwork {
   void reschedule(FlowId id, double new_rate);
   void advance();
   void reallocate();
+  void request_reallocation();  // reallocate() later in this instant, once
   void release(FlowId id);
 
   EventQueue& queue_;
@@ -106,8 +110,10 @@ class FlowNetwork {
   std::vector<int> touched_links_;
   std::vector<char> frozen_;
   std::vector<double> new_rate_;
+  std::vector<int> bottlenecks_;
   FlowObserver* observer_ = nullptr;
   std::uint64_t completed_ = 0;
+  bool settle_pending_ = false;
 };
 
 }  // namespace kvsim::net

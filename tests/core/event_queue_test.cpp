@@ -79,6 +79,43 @@ TEST(EventQueue, RunUntilStopsAtTheLimitAndAdvancesTime) {
   EXPECT_EQ(runs, 2);
 }
 
+TEST(EventQueue, EndOfInstantWorkRunsOnceAfterTheInstantsLastEvent) {
+  struct Log {
+    EventQueue q;
+    std::vector<std::pair<std::int64_t, char>> entries;  // (time, what)
+    void note(char what) { entries.emplace_back(q.now().count(), what); }
+  } log;
+  Log* g = &log;
+  // The first of the events at t = 5 asks for end-of-instant work: it runs after every event
+  // at 5 (the observe phase included) and before the event at 6. It schedules an event at 5,
+  // which runs next, and that event's own request runs after it, still before 6.
+  log.q.schedule_at(Duration(5), Phase::kArrival, [g] {
+    g->note('a');
+    g->q.at_end_of_instant([g] {
+      g->note('E');
+      g->q.schedule_in(Duration(0), Phase::kCompletion, [g] {
+        g->note('c');
+        g->q.at_end_of_instant([g] { g->note('F'); });
+      });
+    });
+  });
+  log.q.schedule_at(Duration(5), Phase::kArrival, [g] { g->note('b'); });
+  log.q.schedule_at(Duration(5), Phase::kObserve, [g] { g->note('o'); });
+  log.q.schedule_at(Duration(6), Phase::kCompletion, [g] {
+    g->note('d');
+    g->q.at_end_of_instant([g] { g->note('G'); });
+  });
+  log.q.run_until(Duration(5));  // the instant ends when nothing is left at it
+  const std::vector<std::pair<std::int64_t, char>> at5{{5, 'a'}, {5, 'b'}, {5, 'o'},
+                                                       {5, 'E'}, {5, 'c'}, {5, 'F'}};
+  EXPECT_EQ(log.entries, at5);
+  log.q.run();  // the last instant's work runs when the queue runs dry
+  ASSERT_EQ(log.entries.size(), 8u);
+  EXPECT_EQ(log.entries[6], std::make_pair(std::int64_t{6}, 'd'));
+  EXPECT_EQ(log.entries[7], std::make_pair(std::int64_t{6}, 'G'));
+  EXPECT_EQ(log.q.executed(), 5u);  // end-of-instant work is not an event
+}
+
 TEST(EventQueue, SchedulingInThePastIsAnError) {
   EventQueue q;
   q.schedule_at(Duration(10), Phase::kDecision, [] {});

@@ -68,6 +68,34 @@ TEST(FlowNetwork, ThreeFlowsOnTwoLinksShareMaxMinFairly) {
   EXPECT_DOUBLE_EQ(net.rate(f3), 2e9);
 }
 
+TEST(FlowNetwork, EqualBottlenecksAtTwoLevelsFreezeTogetherAndInOrder) {
+  // 64 GPUs in a one-way ring at 100 GB/s: a ring step's 64 flows saturate 64 links at the
+  // same share (frozen in one round). Beside them, two flows on their own 40 GB/s link get
+  // 20 GB/s each (a lower level, frozen first). All 66 start at the same instant, and each
+  // finishes as if alone at its share.
+  EventQueue q;
+  Topology t;
+  const int p = 64;
+  for (int i = 0; i < p + 2; ++i) t.add_gpu();
+  for (int i = 0; i < p; ++i) t.add_link(i, (i + 1) % p, 100e9, Duration(0));
+  t.add_link(p, p + 1, 40e9, Duration(0));
+  FlowNetwork net(q, t);
+  Finish ring{&q, {}};
+  Finish pair{&q, {}};
+  std::vector<FlowId> ids;
+  for (int i = 0; i < p; ++i) {
+    ids.push_back(net.start_between_gpus(i, (i + 1) % p, 1e9, ring.mark()));
+  }
+  const FlowId slow = net.start_between_gpus(p, p + 1, 1e9, pair.mark());
+  net.start_between_gpus(p, p + 1, 1e9, pair.mark());
+  q.run_until(SimTime(1));
+  for (const FlowId id : ids) EXPECT_DOUBLE_EQ(net.rate(id), 100e9);
+  EXPECT_DOUBLE_EQ(net.rate(slow), 20e9);
+  q.run();
+  EXPECT_EQ(ring.at, std::vector<SimTime>(p, milliseconds(10)));  // 1e9 B / 100e9 B/s
+  EXPECT_EQ(pair.at, std::vector<SimTime>(2, milliseconds(50)));  // 1e9 B / 20e9 B/s
+}
+
 TEST(FlowNetwork, RateCapLimitsAFlowAndFreesTheRestForOthers) {
   EventQueue q;
   const Topology t = testing::full_mesh(2, 100e9, microseconds(0));
