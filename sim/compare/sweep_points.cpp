@@ -68,6 +68,11 @@ std::int64_t tensor_parallel_of(const std::string& label, std::int64_t gpus) {
   return label == "tp" || label.starts_with("tp/") ? gpus : 1;
 }
 
+// "line 5" of "file.csv line 5": the error names the file already.
+std::string line_of(const MeasuredPoint& row, const std::string& file) {
+  return row.entry.starts_with(file + " ") ? row.entry.substr(file.size() + 1) : row.entry;
+}
+
 struct PointPrediction {
   std::map<std::string, std::pair<double, Json>> by_strategy;  // label -> (ms, provenance)
   MeasuredPoint described;  // model, GPU, attention, GPUs and context of the point
@@ -98,7 +103,7 @@ Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measu
     const auto it = point_of_settings.find(key);
     if (it == point_of_settings.end()) {
       throw InputError(measured.file, "",
-                       fmt::format("{}: {}", row.entry.substr(measured.file.size() + 1),
+                       fmt::format("{}: {}", line_of(row, measured.file),
                                    why_unmatched(spec, row)));
     }
     const auto [at, added] = slot_of_point.emplace(it->second, points.size());
@@ -142,7 +147,7 @@ Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measu
             throw InputError(measured.file, "",
                              fmt::format("{}: strategy '{}' is not one of the point's "
                                          "strategies ({})",
-                                         row.entry.substr(measured.file.size() + 1), strategy[r],
+                                         line_of(row, measured.file), strategy[r],
                                          fmt::join(labels, ", ")));
           }
           const auto& st = s.prefill->strategies[static_cast<std::size_t>(it - labels.begin())];
