@@ -168,10 +168,6 @@ Measurements read_measurements(const std::string& path) {
   return m;
 }
 
-}  // namespace kvsim::compare
-
-namespace kvsim::compare {
-
 Measurements read_sweep_measurements(const std::string& path, const sweep::SweepSpec& sweep) {
   const std::vector<std::string> own{"strategy", "ttft_ms", "tpot_ms"};
   for (const std::string& c : sweep.columns) {
