@@ -62,12 +62,6 @@ std::string why_unmatched(const sweep::SweepSpec& spec, const MeasuredPoint& row
                      spec.name, fmt::join(spec.columns, ", "));
 }
 
-// The tensor-parallel degree a strategy splits the weights over, for the provenance shares
-// (Megatron tp; TSP and KV-Runahead split the tokens, each GPU running the whole layer).
-std::int64_t tensor_parallel_of(const std::string& label, std::int64_t gpus) {
-  return label == "tp" || label.starts_with("tp/") ? gpus : 1;
-}
-
 // "line 5" of "file.csv line 5": the error names the file already.
 std::string line_of(const MeasuredPoint& row, const std::string& file) {
   return row.entry.starts_with(file + " ") ? row.entry.substr(file.size() + 1) : row.entry;
@@ -154,7 +148,7 @@ Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measu
           const double ms = to_ms(st->run(s.prefill_setup(), false).ttft);
           out.by_strategy.emplace(
               strategy[r],
-              std::pair{ms, provenance_shares(s, tensor_parallel_of(strategy[r], gpus),
+              std::pair{ms, provenance_shares(s, st->tensor_parallel(gpus),
                                               s.prefill->context_tokens)});
         }
       },

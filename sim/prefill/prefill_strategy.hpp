@@ -70,6 +70,9 @@ class PrefillStrategy {
   virtual std::string unsupported(const LlmSpec& /*model*/, std::int64_t /*gpus*/) const {
     return {};
   }
+  /// How many GPUs share each layer's weights (Megatron tp); 1 where every GPU runs whole
+  /// layers on a share of the tokens (single, TSP, KV-Runahead).
+  virtual std::int64_t tensor_parallel(std::int64_t /*gpus*/) const { return 1; }
   /// The resolved parameters, for the resolved scenario.
   virtual Json to_json() const = 0;
 };

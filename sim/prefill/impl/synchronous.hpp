@@ -32,6 +32,7 @@ class TpStrategy final : public PrefillStrategy {
   std::string label() const override { return sequence_parallel_ ? "tp/sp" : "tp"; }
   PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
   std::string unsupported(const LlmSpec& model, std::int64_t gpus) const override;
+  std::int64_t tensor_parallel(std::int64_t gpus) const override { return gpus; }
   Json to_json() const override;
 
  private:
