@@ -4,7 +4,9 @@
 //
 // Called once per KV-Runahead run, before simulation. A partitioner may evaluate candidate
 // partitions through the query's `evaluate` (simulated TTFT), which is thread-safe; it must be
-// deterministic for a given query.
+// deterministic for a given query. Before anything runs, the scenario loader calls check() with
+// the chain the partitioner will split, so impossible settings are refused as input errors and
+// answers kvsim cannot fully stand behind are flagged as warnings.
 
 #include <functional>
 #include <memory>
@@ -31,6 +33,11 @@ class Partitioner {
   virtual ~Partitioner() = default;
   virtual std::string name() const = 0;
   virtual Partition partition(const PartitionQuery& query) const = 0;
+  /// Throws InputError (naming the scenario entry) when the partitioner cannot split the
+  /// query's chain; returns warnings, each a sentence that also reads as the error `--strict`
+  /// makes of it, when its answer is less than it claims (KVR-P off its trained ranges). The
+  /// query's `evaluate` may be empty: check() must not simulate.
+  virtual std::vector<std::string> check(const PartitionQuery& /*query*/) const { return {}; }
   virtual Json to_json() const = 0;
 };
 

@@ -122,22 +122,31 @@ const PartitionerRegistry& partitioners() {
           make_fixed);
     r.add("search",
           "KVR-S: coarse grid of cut points, then multi-start refinement down to the "
-          "granularity, minimising simulated TTFT",
-          {{"granularity", "tokens", "64", "cut points are multiples of this"},
-           {"coarse_candidates", "count", "4096", "most points evaluated on the coarse grid"},
+          "granularity, minimising simulated TTFT; the exact even split (KVR-E) is a candidate "
+          "too, so KVR-S is never slower than KVR-E",
+          {{"granularity", "tokens", "64",
+            "cut points are multiples of this below the context length (the last process takes "
+            "the remainder; only the even split, when it wins, is off this grid); refused when "
+            "it leaves fewer than p-1 cut positions, i.e. above floor((C-1)/(p-1))"},
+           {"coarse_candidates", "count", "4096",
+            "most points evaluated on the coarse grid (at most 1000000)"},
            {"starts", "count", "4", "refinements started from the best coarse points (plus "
-                                    "one from the even split)"}},
+                                    "one from the even split; at most 256)"}},
           [](const ConfigNode& n) {
-            return make_search_partitioner(SearchOptions::from_config(n));
+            return make_search_partitioner(SearchOptions::from_config(n), n.file(),
+                                           n.pointer());
           });
     r.add("predicted",
           "KVR-P: fractions interpolated from a predictor trained on KVR-S results "
-          "(kvsim train-predictor), a fitted model off the trained grid",
+          "(kvsim train-predictor), a fitted model between trained GPU counts, the even split "
+          "when faster; outside the trained model, GPU, GPU counts, contexts or chain "
+          "bandwidths, a warning and the search (KVR-S, default options) instead",
           {{"file", "path", "", "predictor JSON, relative to the scenario file"}},
           [](const ConfigNode& n) {
             const std::string path = n.resolve_path(n.string("file"));
             return make_predicted_partitioner(
-                std::make_shared<const PartitionPredictor>(PartitionPredictor::load(path)), path);
+                std::make_shared<const PartitionPredictor>(PartitionPredictor::load(path)), path,
+                n.file(), n.pointer());
           });
     return r;
   }();

@@ -292,6 +292,49 @@ Json PartitionPredictor::to_json() const {
   return out;
 }
 
+TrainedRanges PredictorTable::ranges() const {
+  TrainedRanges r{points_.front().processes, points_.front().processes,
+                  points_.front().bandwidth,  points_.front().bandwidth,
+                  points_.front().context_tokens, points_.front().context_tokens};
+  for (const TrainingPoint& pt : points_) {
+    r.min_processes = std::min(r.min_processes, pt.processes);
+    r.max_processes = std::max(r.max_processes, pt.processes);
+    r.min_bandwidth = std::min(r.min_bandwidth, pt.bandwidth);
+    r.max_bandwidth = std::max(r.max_bandwidth, pt.bandwidth);
+    r.min_context = std::min(r.min_context, pt.context_tokens);
+    r.max_context = std::max(r.max_context, pt.context_tokens);
+  }
+  return r;
+}
+
+std::vector<std::string> PredictorTable::off_range(int p, double bandwidth,
+                                                   std::int64_t context) const {
+  const TrainedRanges r = ranges();
+  std::vector<std::string> out;
+  if (p < r.min_processes || p > r.max_processes) {
+    out.push_back(fmt::format("was trained on {} to {} GPUs, not {}", r.min_processes,
+                              r.max_processes, p));
+  }
+  if (context < r.min_context || context > r.max_context) {
+    out.push_back(fmt::format("was trained on contexts of {} to {} tokens, not {}",
+                              r.min_context, r.max_context, context));
+  }
+  // The same relative tolerance as the interpolation's exact matches.
+  if (bandwidth < r.min_bandwidth * (1 - 1e-9) || bandwidth > r.max_bandwidth * (1 + 1e-9)) {
+    out.push_back(fmt::format("was trained on chain bandwidths of {:.4g} to {:.4g} GB/s, not "
+                              "{:.4g} GB/s",
+                              r.min_bandwidth * 1e-9, r.max_bandwidth * 1e-9, bandwidth * 1e-9));
+  }
+  return out;
+}
+
+const PredictorTable* PartitionPredictor::find(const PredictorKey& key) const {
+  for (const auto& t : tables_) {
+    if (t.key() == key) return &t;
+  }
+  return nullptr;
+}
+
 const PredictorTable& PartitionPredictor::table(const PredictorKey& key) const {
   std::vector<std::string> trained;
   for (const auto& t : tables_) {
@@ -333,40 +376,6 @@ Partition partition_from_fractions(const std::vector<double>& fractions, std::in
     previous = cut;
   }
   return out;
-}
-
-namespace {
-
-class PredictedPartitioner final : public Partitioner {
- public:
-  PredictedPartitioner(std::shared_ptr<const PartitionPredictor> predictor, std::string file)
-      : predictor_(std::move(predictor)), file_(std::move(file)) {}
-  std::string name() const override { return "predicted"; }
-  Partition partition(const PartitionQuery& q) const override {
-    if (q.setup == nullptr) throw std::logic_error("the predicted partitioner needs the setup");
-    const PredictorTable* table = nullptr;
-    try {
-      table = &predictor_->table(predictor_key(*q.setup));
-    } catch (const std::invalid_argument& e) {
-      throw InputError(file_, "", e.what());
-    }
-    return choose_candidate(
-               table->candidates(q.processes, chain_bandwidth(*q.setup), q.context_tokens),
-               q.context_tokens, q.evaluate)
-        .first;
-  }
-  Json to_json() const override { return Json{{"type", "predicted"}, {"file", file_}}; }
-
- private:
-  std::shared_ptr<const PartitionPredictor> predictor_;
-  std::string file_;
-};
-
-}  // namespace
-
-std::unique_ptr<Partitioner> make_predicted_partitioner(
-    std::shared_ptr<const PartitionPredictor> predictor, std::string file) {
-  return std::make_unique<PredictedPartitioner>(std::move(predictor), std::move(file));
 }
 
 }  // namespace kvsim::prefill

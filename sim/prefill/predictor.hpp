@@ -17,6 +17,13 @@
 // blended from, each trained bandwidth's shape at the query's context, and the fitted model; the
 // partitioner simulates each (about ten runs, against thousands for a search) and keeps the
 // fastest. `predict` alone returns the first candidate.
+//
+// A predictor answers only inside what it was trained for: its (model, GPU, attention, KV
+// dtype) and, per table, the span of trained process counts, chain bandwidths and context
+// lengths. Elsewhere the KVR-P partitioner does not extrapolate: its partition comes from the
+// search (KVR-S, default options), and check() says so as a warning naming the dimension, the
+// value and the trained range. Inside, the even split is one more candidate, so KVR-P is never
+// slower than KVR-E.
 
 #include <functional>
 #include <map>
@@ -48,6 +55,16 @@ struct TrainingPoint {
   std::string topology;           // preset name, for the record
 };
 
+/// The span of each trained dimension of a table: smallest to largest trained value.
+struct TrainedRanges {
+  int min_processes = 0;
+  int max_processes = 0;
+  double min_bandwidth = 0;  // bytes/s
+  double max_bandwidth = 0;
+  std::int64_t min_context = 0;  // tokens
+  std::int64_t max_context = 0;
+};
+
 struct Prediction {
   std::vector<double> fractions;
   std::string method;  // "interpolated", "trained C=..., B=..." or "fitted"
@@ -62,6 +79,11 @@ class PredictorTable {
   Prediction predict(int processes, double bandwidth, std::int64_t context_tokens) const;
   /// Interpolation (if inside the grid), the trained points it blends, then the fitted model.
   std::vector<Prediction> candidates(int processes, double bandwidth,
+                                     std::int64_t context_tokens) const;
+  TrainedRanges ranges() const;
+  /// Each dimension of the query outside the trained ranges, as "was trained on A to B GPUs,
+  /// not P"; empty inside.
+  std::vector<std::string> off_range(int processes, double bandwidth,
                                      std::int64_t context_tokens) const;
   /// Root-mean-square residual of the parametric fit, in log(p * f).
   double fit_rms() const { return fit_rms_; }
@@ -94,6 +116,8 @@ class PartitionPredictor {
   static PartitionPredictor load(const std::string& path);
   Json to_json() const;
   const std::vector<PredictorTable>& tables() const { return tables_; }
+  /// The table trained for `key`, or nullptr.
+  const PredictorTable* find(const PredictorKey& key) const;
   /// The table trained for `key`; throws std::invalid_argument naming what it was trained for.
   const PredictorTable& table(const PredictorKey& key) const;
   void set_validation(Json validation) { validation_ = std::move(validation); }
@@ -116,8 +140,10 @@ std::pair<Partition, std::string> choose_candidate(
 Partition partition_from_fractions(const std::vector<double>& fractions,
                                    std::int64_t context_tokens);
 
-/// The KVR-P partitioner over a loaded predictor.
+/// The KVR-P partitioner over a loaded predictor read from `file`; `scenario_file` and
+/// `pointer` name its scenario entry, for the warnings check() returns.
 std::unique_ptr<Partitioner> make_predicted_partitioner(
-    std::shared_ptr<const PartitionPredictor> predictor, std::string file);
+    std::shared_ptr<const PartitionPredictor> predictor, std::string file,
+    std::string scenario_file = "", std::string pointer = "");
 
 }  // namespace kvsim::prefill

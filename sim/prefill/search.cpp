@@ -1,6 +1,7 @@
 #include "sim/prefill/search.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -21,6 +22,21 @@ double binomial(std::int64_t n, std::int64_t k) {
     if (out > 1e18) return 1e18;
   }
   return out;
+}
+
+// An upper bound on the moves neighbours() makes for p processes: for each range of w
+// processes and each of the p-w others, one move each way; sum over w of 2(p-w+1)(p-w).
+double moves_per_round(int p) {
+  double out = 0;
+  for (int w = 1; w < p; ++w) out += 2.0 * (p - w + 1) * (p - w);
+  return out;
+}
+
+// The most processes whose refinement rounds stay within SearchOptions::kMaxMovesPerRound.
+int most_searchable_processes() {
+  int p = 2;
+  while (moves_per_round(p + 1) <= static_cast<double>(SearchOptions::kMaxMovesPerRound)) ++p;
+  return p;
 }
 
 Partition from_cuts(const std::vector<std::int64_t>& cuts, std::int64_t context_tokens) {
@@ -55,21 +71,18 @@ class Search {
   Search(const PartitionQuery& query, const SearchOptions& options)
       : query_(query), options_(options) {}
 
-  SearchResult run() {
+  SearchResult run(const std::vector<Partition>& also) {
     const std::int64_t c = query_.context_tokens;
     const int p = query_.processes;
-    if (p < 1 || c < p) {
-      throw std::invalid_argument(
-          fmt::format("a context of {} tokens cannot be split over {} processes", c, p));
+    if (const std::string why = search_obstacle(options_, c, p); !why.empty()) {
+      throw std::invalid_argument("KVR-S: " + why);
     }
     SearchResult out;
     if (p == 1) {
       evaluate({Partition{c}}, 0);
       return finish(std::move(out));
     }
-    // The granularity shrinks when the context is too short for p parts at the asked one.
-    std::int64_t g = std::max<std::int64_t>(1, options_.granularity);
-    while (g > 1 && (c - 1) / g < p - 1) g = std::max<std::int64_t>(1, g / 2);
+    const std::int64_t g = options_.granularity;
     out.granularity = g;
 
     const std::int64_t step = coarse_step(c, p, g);
@@ -92,6 +105,11 @@ class Search {
     if (std::find(starts.begin(), starts.end(), even) == starts.end()) starts.push_back(even);
     evaluate({even}, g);
     for (const Partition& start : starts) refine(start, step, g);
+    // Off the grid: the exact even split and the caller's partitions, so that the result is
+    // never slower than KVR-E (nor than what the caller compares it with).
+    std::vector<Partition> off_grid{even_partition(c, p)};
+    off_grid.insert(off_grid.end(), also.begin(), also.end());
+    evaluate(off_grid, 0);
     return finish(std::move(out));
   }
 
@@ -209,10 +227,16 @@ class Search {
 
 class SearchPartitioner final : public Partitioner {
  public:
-  explicit SearchPartitioner(SearchOptions options) : options_(options) {}
+  SearchPartitioner(SearchOptions options, std::string file, std::string pointer)
+      : options_(options), file_(std::move(file)), pointer_(std::move(pointer)) {}
   std::string name() const override { return "search"; }
   Partition partition(const PartitionQuery& q) const override {
     return search_partition(q, options_).best;
+  }
+  std::vector<std::string> check(const PartitionQuery& q) const override {
+    const std::string why = search_obstacle(options_, q.context_tokens, q.processes);
+    if (!why.empty()) throw InputError(file_, pointer_, "KVR-S: " + why);
+    return {};
   }
   Json to_json() const override {
     Json j = options_.to_json();
@@ -222,6 +246,8 @@ class SearchPartitioner final : public Partitioner {
 
  private:
   SearchOptions options_;
+  std::string file_;
+  std::string pointer_;
 };
 
 }  // namespace
@@ -230,10 +256,18 @@ SearchOptions SearchOptions::from_config(const ConfigNode& n) {
   SearchOptions o;
   o.granularity = n.count_or("granularity", o.granularity);
   o.coarse_candidates = n.count_or("coarse_candidates", o.coarse_candidates);
-  o.starts = static_cast<int>(n.count_or("starts", o.starts));
-  if (o.granularity < 1) n.at("granularity").fail("must be at least 1 token");
-  if (o.coarse_candidates < 1) n.at("coarse_candidates").fail("must be at least 1");
-  if (o.starts < 1) n.at("starts").fail("must be at least 1");
+  if (o.coarse_candidates > kMaxCoarseCandidates) {
+    n.at("coarse_candidates").fail(fmt::format(
+        "must be at most {} (each candidate is simulated and kept in memory); a finer search "
+        "comes from a smaller granularity or more starts",
+        kMaxCoarseCandidates));
+  }
+  const std::int64_t starts = n.count_or("starts", o.starts);
+  if (starts > kMaxStarts) {
+    n.at("starts").fail(fmt::format("must be at most {} (refinements from the best coarse "
+                                    "points)", kMaxStarts));
+  }
+  o.starts = static_cast<int>(starts);
   return o;
 }
 
@@ -241,6 +275,43 @@ Json SearchOptions::to_json() const {
   return Json{{"granularity", granularity},
               {"coarse_candidates", coarse_candidates},
               {"starts", starts}};
+}
+
+std::int64_t coarsest_granularity(std::int64_t c, int p) {
+  return p <= 1 ? c : (c - 1) / (p - 1);
+}
+
+std::string search_obstacle(const SearchOptions& o, std::int64_t c, int p) {
+  if (p < 1 || c < p) {
+    return fmt::format("a context of {} tokens cannot be split over {} processes", c, p);
+  }
+  if (o.granularity < 1 || o.coarse_candidates < 1 || o.starts < 1) {
+    return "granularity, coarse candidates and starts must each be at least 1";
+  }
+  if (o.coarse_candidates > SearchOptions::kMaxCoarseCandidates ||
+      o.starts > SearchOptions::kMaxStarts) {
+    return fmt::format("at most {} coarse candidates and {} starts",
+                       SearchOptions::kMaxCoarseCandidates, SearchOptions::kMaxStarts);
+  }
+  if (p > 1 && o.granularity > coarsest_granularity(c, p)) {
+    return fmt::format(
+        "granularity {} leaves {} cut positions (multiples of {} below {} tokens) for the {} "
+        "cuts between {} processes; use a granularity of at most {} tokens",
+        o.granularity, (c - 1) / o.granularity, o.granularity, c, p - 1, p,
+        coarsest_granularity(c, p));
+  }
+  if (moves_per_round(p) > static_cast<double>(SearchOptions::kMaxMovesPerRound)) {
+    return fmt::format(
+        "a chain of {} processes needs up to {:.0f} candidates per refinement round, over the "
+        "limit of {}; search at most {} processes, or use the even or predicted partitioner",
+        p, moves_per_round(p), SearchOptions::kMaxMovesPerRound, most_searchable_processes());
+  }
+  return "";
+}
+
+std::uint64_t grid_size(std::int64_t c, int p, std::int64_t g) {
+  if (p < 1 || g < 1) return 0;
+  return static_cast<std::uint64_t>(binomial((c - 1) / g, p - 1));
 }
 
 std::vector<Partition> grid_partitions(std::int64_t c, int p, std::int64_t g) {
@@ -262,12 +333,14 @@ std::vector<Partition> grid_partitions(std::int64_t c, int p, std::int64_t g) {
   }
 }
 
-SearchResult search_partition(const PartitionQuery& query, const SearchOptions& options) {
-  return Search(query, options).run();
+SearchResult search_partition(const PartitionQuery& query, const SearchOptions& options,
+                              const std::vector<Partition>& also) {
+  return Search(query, options).run(also);
 }
 
-std::unique_ptr<Partitioner> make_search_partitioner(SearchOptions options) {
-  return std::make_unique<SearchPartitioner>(options);
+std::unique_ptr<Partitioner> make_search_partitioner(SearchOptions options, std::string file,
+                                                     std::string pointer) {
+  return std::make_unique<SearchPartitioner>(options, std::move(file), std::move(pointer));
 }
 
 }  // namespace kvsim::prefill

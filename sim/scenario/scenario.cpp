@@ -6,6 +6,7 @@
 #include "models/compute/builtin.hpp"
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
+#include "sim/prefill/partition_check.hpp"
 
 namespace kvsim {
 namespace {
@@ -160,6 +161,11 @@ Scenario load_scenario(const ConfigDocument& document) {
   }
   s.resolved["compute"] = s.compute->to_json();
   read_prefill(root, s);
+  if (s.prefill) {  // partitioners against their chain: refusals, and KVR-P off its ranges
+    for (auto& w : prefill::check_partitioners(s.prefill->strategies, s.prefill_setup())) {
+      s.warnings.push_back(std::move(w));
+    }
+  }
   read_decode(root, s);
   if (!s.prefill && !s.decode && !root.has("serving")) {
     root.fail("a scenario needs a \"prefill\", \"decode\" or \"serving\" section");

@@ -47,6 +47,13 @@ std::string inputs_text(const std::vector<Setting>& settings) {
   return out;
 }
 
+// Refuses search options that cannot split a point's chain, naming the sweep point's scenario.
+void check_search(const SweepSpec& spec, std::size_t i, const prefill::PartitionQuery& q,
+                  const prefill::SearchOptions& options) {
+  const std::string why = prefill::search_obstacle(options, q.context_tokens, q.processes);
+  if (!why.empty()) throw InputError(spec.document(i).name(), "", "KVR-S: " + why);
+}
+
 }  // namespace
 
 prefill::KvrOptions kvr_options_of(const Scenario& s) {
@@ -68,6 +75,7 @@ std::vector<SearchedPoint> search_points(const SweepSpec& spec,
       out.size(),
       [&](std::size_t i) {
         const auto run = prepare(spec, i);
+        check_search(spec, i, run->query, options);
         const prefill::SearchResult r = prefill::search_partition(run->query, options);
         SearchedPoint& sp = out[i];
         sp.key = prefill::predictor_key(run->setup);
@@ -139,7 +147,11 @@ std::vector<ValidationRow> validate_predictor(const prefill::PartitionPredictor&
         row.ttft_first_candidate = run->query.evaluate(
             prefill::partition_from_fractions(candidates.front().fractions, row.context_tokens));
         row.first_method = candidates.front().method;
-        const prefill::SearchResult r = prefill::search_partition(run->query, options);
+        // The search also evaluates KVR-P's partition: it is the comparison, so KVR-S is never
+        // reported slower than it.
+        check_search(spec, i, run->query, options);
+        const prefill::SearchResult r =
+            prefill::search_partition(run->query, options, {row.predicted});
         row.searched = r.best;
         row.ttft_searched = r.ttft;
         row.ttft_even = run->query.evaluate(

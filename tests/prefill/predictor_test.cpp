@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "prefill/fixture.hpp"
+#include "sim/prefill/impl/kvr.hpp"
 #include "sim/prefill/predictor.hpp"
+#include "sim/prefill/search.hpp"
 
 namespace kvsim::prefill {
 namespace {
@@ -35,7 +38,65 @@ PredictorTable synthetic() {
   return PredictorTable(kKey, points);
 }
 
+// The shipped predictor: Llama-2-7B and Falcon-7B on A100s, 2-8 GPUs, 10-300 GB/s, 1k-16k.
+std::shared_ptr<const PartitionPredictor> shipped() {
+  return std::make_shared<const PartitionPredictor>(
+      PartitionPredictor::load(std::string(KVSIM_SOURCE_DIR) + "/predictors/a100-kvr.json"));
+}
+
 }  // namespace
+
+TEST(Predictor, OffItsTrainedGpuCountsWarnsAndSearchesInsteadOfExtrapolating) {
+  // Llama-2-7B (fused, fp16 KV) at 4096 tokens on 16 GPUs joined at 300 GB/s: the predictor
+  // was trained on 2-8 GPUs. Extrapolated (the old behaviour: the best of its candidates) it
+  // loses to the even split; KVR-P now warns and takes the search's partition.
+  testing::Fixture f("llama-2-7b", net::testing::full_mesh(16, 300e9, Duration(1000)), 4096);
+  const auto predictor = shipped();
+  const KvrStrategy kvrp(make_predicted_partitioner(predictor, "a100-kvr.json", "s.json",
+                                                    "/prefill/strategies/0/partitioner"),
+                         KvrOptions{});
+  const PartitionQuery q = kvrp.query(f.setup);
+  const std::vector<std::string> warnings = kvrp.partitioner().check(q);
+  ASSERT_EQ(warnings.size(), 1U);
+  EXPECT_EQ(warnings[0],
+            "s.json: at /prefill/strategies/0/partitioner: KVR-P predictor a100-kvr.json was "
+            "trained on 2 to 8 GPUs, not 16. So this partition comes from the search (KVR-S, "
+            "default options), not from the predictor");
+  const PredictorTable& table = predictor->table(predictor_key(f.setup));
+  const Partition extrapolated =
+      choose_candidate(table.candidates(16, 300e9, 4096), 4096, q.evaluate).first;
+  const Partition even = even_partition(4096, 16);
+  ASSERT_GT(q.evaluate(extrapolated), q.evaluate(even));
+  const PrefillResult r = kvrp.run(f.setup, false);
+  EXPECT_EQ(r.partition, search_partition(q, SearchOptions{}).best);
+  EXPECT_LE(r.ttft, simulate_kvr(f.setup, even, KvrOptions{}, false).ttft);
+}
+
+TEST(Predictor, NamesEveryDimensionOffItsRangeAndNothingInside) {
+  const auto predictor = shipped();
+  const PredictorTable& t = predictor->tables().front();
+  const TrainedRanges r = t.ranges();
+  EXPECT_EQ(r.min_processes, 2);
+  EXPECT_EQ(r.max_processes, 8);
+  EXPECT_EQ(r.min_context, 1024);
+  EXPECT_EQ(r.max_context, 16384);
+  EXPECT_DOUBLE_EQ(r.max_bandwidth, 300e9);
+  EXPECT_TRUE(t.off_range(8, 300e9, 16384).empty());
+  EXPECT_TRUE(t.off_range(3, 42e9, 3000).empty());  // between trained values is inside
+  const auto off = t.off_range(16, 600e9, 32768);
+  ASSERT_EQ(off.size(), 3U);
+  EXPECT_EQ(off[0], "was trained on 2 to 8 GPUs, not 16");
+  EXPECT_EQ(off[1], "was trained on contexts of 1024 to 16384 tokens, not 32768");
+  EXPECT_EQ(off[2], "was trained on chain bandwidths of 10 to 300 GB/s, not 600 GB/s");
+}
+
+TEST(Predictor, InsideItsRangesNoWarningAndNeverSlowerThanTheEvenSplit) {
+  testing::Fixture f("llama-2-7b", net::testing::full_mesh(8, 300e9, Duration(1000)), 4096);
+  const KvrStrategy kvrp(make_predicted_partitioner(shipped(), "a100-kvr.json"), KvrOptions{});
+  EXPECT_TRUE(kvrp.partitioner().check(kvrp.query(f.setup)).empty());
+  EXPECT_LE(kvrp.run(f.setup, false).ttft,
+            simulate_kvr(f.setup, even_partition(4096, 8), KvrOptions{}, false).ttft);
+}
 
 TEST(Predictor, ReproducesTrainedPointsAndInterpolatesInLogContext) {
   const PredictorTable t = synthetic();

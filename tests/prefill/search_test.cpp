@@ -1,5 +1,6 @@
-// KVR-S: the search finds the optimum of an exhaustive enumeration at its granularity, and its
-// result does not depend on the thread count.
+// KVR-S: the search finds the optimum of an exhaustive enumeration at its granularity (or the
+// even split, when faster), refuses what it cannot do, and its result does not depend on the
+// thread count.
 #include <algorithm>
 
 #include <gtest/gtest.h>
@@ -50,7 +51,9 @@ TEST(Search, FindsTheExhaustiveOptimumOnSmallCases) {
     testing::Fixture f("llama-2-7b", net::testing::full_mesh(c.p, c.bandwidth, Duration(1000)),
                        c.context);
     const PartitionQuery q = query_for(f.setup, kvr);
-    Duration best = Duration::max();
+    // The optimum over the grid and the exact even split (at 3 x 1024 tokens and 300 GB/s the
+    // even split 342/341/341 beats every cut on multiples of 64).
+    Duration best = q.evaluate(even_partition(c.context, c.p));
     for (const Partition& x : grid_partitions(c.context, c.p, 64)) {
       best = std::min(best, q.evaluate(x));
     }
@@ -60,7 +63,7 @@ TEST(Search, FindsTheExhaustiveOptimumOnSmallCases) {
     EXPECT_EQ(r.ttft, best) << "p " << c.p << ", C " << c.context << ", " << c.bandwidth;
     EXPECT_EQ(r.ttft, q.evaluate(r.best));
     EXPECT_GT(r.coarse_step, 64);
-    EXPECT_LT(r.evaluations.size(), grid_partitions(c.context, c.p, 64).size() + 1);
+    EXPECT_LT(r.evaluations.size(), grid_partitions(c.context, c.p, 64).size() + 2);
   }
 }
 
@@ -95,12 +98,90 @@ TEST(Search, SameResultAndTraceForAnyThreadCount) {
   }
 }
 
-TEST(Search, ShortContextsShrinkTheGranularity) {
+TEST(Search, RefusesAGranularityTooCoarseForTheChainNamingOneThatWorks) {
+  // 100 tokens over 4 processes: cuts at multiples of 64 below 100 give one position for the
+  // three cuts. The coarsest that works is floor(99 / 3) = 33 (cuts 33, 66, 99).
+  EXPECT_EQ(coarsest_granularity(100, 4), 33);
+  const std::string why = search_obstacle(SearchOptions{}, 100, 4);
+  EXPECT_NE(why.find("granularity 64 leaves 1 cut positions"), std::string::npos) << why;
+  EXPECT_NE(why.find("at most 33 tokens"), std::string::npos) << why;
   testing::Fixture f("llama-2-7b", net::testing::full_mesh(4, 10e9, Duration(1000)), 100);
   const KvrStrategy kvr = even_kvr();
-  const SearchResult r = search_partition(query_for(f.setup, kvr), SearchOptions{});
-  EXPECT_LT(r.granularity, 64);
+  EXPECT_THROW(search_partition(query_for(f.setup, kvr), SearchOptions{}), std::invalid_argument);
+  SearchOptions o;
+  o.granularity = 33;
+  const SearchResult r = search_partition(query_for(f.setup, kvr), o);
+  EXPECT_EQ(r.granularity, 33);
   check_partition(r.best, 100, 4);
+}
+
+TEST(Search, NeverSlowerThanTheEvenSplitWhenTheGridMissesIt) {
+  // The case: Llama-2-7B, 4096 tokens on 8 GPUs at 300 GB/s, granularity 384. Every
+  // partition with cuts on multiples of 384 is slower than 512 tokens each (the grid has no cut
+  // at 512), so the search must return the even split itself.
+  testing::Fixture f("llama-2-7b", net::testing::full_mesh(8, 300e9, Duration(1000)), 4096);
+  const KvrStrategy kvr = even_kvr();
+  const PartitionQuery q = query_for(f.setup, kvr);
+  const Partition even = even_partition(4096, 8);
+  Duration grid_best = Duration::max();
+  for (const Partition& x : grid_partitions(4096, 8, 384)) grid_best = std::min(grid_best, q.evaluate(x));
+  ASSERT_GT(grid_best, q.evaluate(even));
+  SearchOptions o;
+  o.granularity = 384;
+  const SearchResult r = search_partition(q, o);
+  EXPECT_EQ(r.best, even);
+  EXPECT_EQ(r.ttft, q.evaluate(even));
+  EXPECT_EQ(r.evaluations.back().step, 0);  // the off-grid candidate, logged as such
+}
+
+TEST(Search, CutPointsAreMultiplesOfTheGranularityAndTheLastPartTakesTheRemainder) {
+  // 16000 tokens is no multiple of 96: the cuts are, and the last process takes the rest.
+  testing::Fixture f("llama-2-7b", testing::ideal_network(4), 16000);
+  const KvrStrategy kvr = even_kvr();
+  SearchOptions o;
+  o.granularity = 96;
+  const SearchResult r = search_partition(query_for(f.setup, kvr), o);
+  ASSERT_NE(r.best, even_partition(16000, 4));  // on a free network the grid wins
+  std::int64_t cut = 0;
+  for (std::size_t i = 0; i + 1 < r.best.size(); ++i) {
+    cut += r.best[i];
+    EXPECT_EQ(cut % 96, 0) << "cut " << i << " at " << cut;
+  }
+  check_partition(r.best, 16000, 4);
+}
+
+TEST(Search, AddedPartitionsAreCandidatesToo) {
+  // A caller's partition (KVR-P's, when it is the comparison) is evaluated beside the grid: a
+  // coarse granularity whose best grid point is slower than it returns it.
+  testing::Fixture f("llama-2-7b", testing::ideal_network(4), 16384);
+  const KvrStrategy kvr = even_kvr();
+  const PartitionQuery q = query_for(f.setup, kvr);
+  SearchOptions o;
+  o.granularity = 4000;
+  const Partition fine = search_partition(q, SearchOptions{}).best;  // at 64 tokens
+  const SearchResult coarse = search_partition(q, o);
+  ASSERT_GT(coarse.ttft, q.evaluate(fine));
+  const SearchResult with = search_partition(q, o, {fine});
+  EXPECT_EQ(with.best, fine);
+}
+
+TEST(Search, GridSizeIsCountedWithoutEnumerating) {
+  // C(floor(255/64), 2) = C(3, 2) = 3; C(floor(199/64), 1) = 3.
+  EXPECT_EQ(grid_size(256, 3, 64), grid_partitions(256, 3, 64).size());
+  EXPECT_EQ(grid_size(200, 2, 64), 3U);
+  // 8 GPUs at 4096 tokens and 64: C(63, 7) = 553,270,671 points (tens of GB as partitions).
+  EXPECT_EQ(grid_size(4096, 8, 64), 553270671U);
+  // C(4095, 7) is about 3.7e21: saturates at 1e18.
+  EXPECT_EQ(grid_size(4096, 8, 1), 1'000'000'000'000'000'000U);
+}
+
+TEST(Search, RefusesChainsWhoseRefinementRoundsExceedTheLimit) {
+  // Moves per round for p processes: sum over w = 1..p-1 of 2 (p-w+1)(p-w) = 2 sum k(k+1) over
+  // k = 1..p-1. p = 53: 2 (48,230 + 1,378) = 99,216 <= 100,000; p = 54: 104,940 > 100,000.
+  EXPECT_EQ(search_obstacle(SearchOptions{}, 1 << 20, 53), "");
+  const std::string why = search_obstacle(SearchOptions{}, 1 << 20, 64);
+  EXPECT_NE(why.find("over the limit of 100000; search at most 53 processes"), std::string::npos)
+      << why;
 }
 
 }  // namespace kvsim::prefill

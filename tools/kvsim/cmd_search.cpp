@@ -17,6 +17,9 @@
 namespace kvsim::cli {
 namespace {
 
+// The largest --landscape-limit: ten million points of about 150 bytes each (a few GB).
+constexpr std::int64_t kMaxLandscape = 10'000'000;
+
 struct SearchCommandOptions {
   ScenarioOptions scenario;
   prefill::SearchOptions search;
@@ -44,6 +47,24 @@ std::string evaluations_csv(const std::vector<prefill::SearchEvaluation>& rows, 
   return out;
 }
 
+// Refuses, before anything is allocated, a granularity the context cannot hold and a landscape
+// over --landscape-limit (its grid is counted, not enumerated).
+void check_sizes(const SearchCommandOptions& o, const std::string& file, std::int64_t context,
+                 int p) {
+  const std::string why = prefill::search_obstacle(o.search, context, p);
+  if (!why.empty()) throw InputError(file, "", "KVR-S: " + why);
+  if (!o.landscape) return;
+  const std::uint64_t points = prefill::grid_size(context, p, o.search.granularity);
+  if (points > static_cast<std::uint64_t>(o.landscape_limit)) {
+    throw InputError(
+        file, "",
+        fmt::format("the landscape of {} GPUs at {} tokens and granularity {} has {} grid "
+                    "points, over --landscape-limit {}; use fewer GPUs or a coarser "
+                    "--granularity, or raise --landscape-limit (up to {})",
+                    p, context, o.search.granularity, points, o.landscape_limit, kMaxLandscape));
+  }
+}
+
 int search(const SearchCommandOptions& o) {
   const Scenario s = load(o.scenario);
   for (const auto& w : s.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
@@ -54,6 +75,7 @@ int search(const SearchCommandOptions& o) {
   const int p = static_cast<int>(setup.gpus.size());
   const prefill::KvrStrategy kvr(prefill::make_search_partitioner(o.search), sweep::kvr_options_of(s));
   const prefill::PartitionQuery query = kvr.query(setup);
+  check_sizes(o, s.file, setup.context_tokens, p);
 
   const auto start = std::chrono::steady_clock::now();
   const prefill::SearchResult r = prefill::search_partition(query, o.search);
@@ -65,15 +87,9 @@ int search(const SearchCommandOptions& o) {
 
   std::vector<prefill::SearchEvaluation> landscape;
   if (o.landscape) {
-    const auto grid = prefill::grid_partitions(setup.context_tokens, p, r.granularity);
-    if (static_cast<std::int64_t>(grid.size()) > o.landscape_limit) {
-      throw InputError(s.file, "/prefill",
-                       fmt::format("the landscape of {} GPUs at {} tokens has {} grid points, "
-                                   "over --landscape-limit {}; use fewer GPUs or a coarser "
-                                   "--granularity",
-                                   p, setup.context_tokens, grid.size(), o.landscape_limit));
+    for (const auto& x : prefill::grid_partitions(setup.context_tokens, p, r.granularity)) {
+      landscape.push_back({x, query.evaluate(x), r.granularity});
     }
-    for (const auto& x : grid) landscape.push_back({x, query.evaluate(x), r.granularity});
   }
 
   auto ratio = [](Duration a, Duration b) {
@@ -91,6 +107,8 @@ int search(const SearchCommandOptions& o) {
            {"tsp", {{"ttft_ns", tsp_ttft.count()}}},
            {"speedup_over_kvr_even", ratio(even_ttft, r.ttft)},
            {"speedup_over_tsp", ratio(tsp_ttft, r.ttft)},
+           {"from", r.best == even ? "the even split (no faster partition on the grid)"
+                                   : "the granularity grid"},
            {"granularity", r.granularity},
            {"coarse_step", r.coarse_step},
            {"coarse_points", r.coarse_points},
@@ -99,7 +117,11 @@ int search(const SearchCommandOptions& o) {
   if (!o.quiet) {
     fmt::print("kvsim search: {} ({}), {} tokens on {} GPUs\n", s.name, s.file,
                setup.context_tokens, p);
-    fmt::print("  KVR-S partition  {}\n", fmt::join(r.best, " "));
+    fmt::print("  KVR-S partition  {}{}\n", fmt::join(r.best, " "),
+               r.best == even ? fmt::format("  (the even split: no partition with cut points on "
+                                            "multiples of {} tokens is faster)",
+                                            r.granularity)
+                              : "");
     std::vector<std::string> f;
     for (const auto& v : out["fractions"]) f.push_back(fmt::format("{:.4f}", v.get<double>()));
     fmt::print("        fractions  {}\n", fmt::join(f, " "));
@@ -133,9 +155,12 @@ void add_search(CLI::App& app, Command& selected) {
                                    "the resolved scenario to this directory");
   cmd->add_flag("--landscape", o->landscape, "also evaluate every partition on the grid and "
                                              "write landscape.csv (for 2 or 3 GPUs)");
-  cmd->add_option("--landscape-limit", o->landscape_limit, "most grid points --landscape "
-                                                           "evaluates")
-      ->capture_default_str();
+  cmd->add_option("--landscape-limit", o->landscape_limit,
+                  fmt::format("most grid points --landscape evaluates (each is kept in memory; "
+                              "at most {})",
+                              kMaxLandscape))
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, kMaxLandscape));
   cmd->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   cmd->callback([&selected, o] { selected = [o] { return search(*o); }; });
 }

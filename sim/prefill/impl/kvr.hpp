@@ -46,6 +46,7 @@ class KvrStrategy final : public PrefillStrategy {
   /// TTFT of one candidate partition: what the search evaluates.
   Duration evaluate(const PrefillSetup& setup, const Partition& partition) const;
   const KvrOptions& options() const { return options_; }
+  const Partitioner& partitioner() const { return *partitioner_; }
   /// The question a partitioner answers for this chain on `setup` (which must outlive it).
   PartitionQuery query(const PrefillSetup& setup) const;
 
