@@ -123,7 +123,8 @@ const PartitionerRegistry& partitioners() {
     r.add("search",
           "KVR-S: coarse grid of cut points, then multi-start refinement down to the "
           "granularity, minimising simulated TTFT; the exact even split (KVR-E) is a candidate "
-          "too, so KVR-S is never slower than KVR-E",
+          "too, so KVR-S is never slower than KVR-E; chains of at most 53 processes (100000 "
+          "candidates per refinement round)",
           {{"granularity", "tokens", "64",
             "cut points are multiples of this below the context length (the last process takes "
             "the remainder; only the even split, when it wins, is off this grid); refused when "
