@@ -85,7 +85,7 @@ class PredictedPartitioner final : public Partitioner {
 
   static Partition fallback(const PartitionQuery& q) {
     const SearchOptions o = fallback_options(q.context_tokens, q.processes);
-    if (!search_obstacle(o, q.context_tokens, q.processes).empty()) {
+    if (!q.evaluate || !search_obstacle(o, q.context_tokens, q.processes).empty()) {
       return even_partition(q.context_tokens, q.processes);
     }
     return search_partition(q, o).best;

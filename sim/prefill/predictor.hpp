@@ -8,8 +8,8 @@
 // context lengths in log space (and, between trained bandwidths, in log bandwidth). Elsewhere a
 // parametric model answers: log(p * f_i) as a polynomial in the process's position in the
 // chain, with coefficients linear-quadratic in log C, log B and log p, fitted by least squares
-// (Eigen) to every trained point. Queries for a model or device it was not trained for are
-// refused.
+// (Eigen) to every trained point. PredictorTable::predict answers anything; the KVR-P
+// partitioner below decides where it may be asked.
 //
 // Where the optimum changes shape between trained points (on slow links the search sometimes
 // starves the first processes, sometimes not), a blend of two optima can be poor. So a
