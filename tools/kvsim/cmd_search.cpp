@@ -65,6 +65,65 @@ void check_sizes(const SearchCommandOptions& o, const std::string& file, std::in
   }
 }
 
+// What one `kvsim search` found, with the baselines beside it.
+struct Outcome {
+  prefill::SearchResult search;
+  prefill::Partition even;
+  Duration even_ttft{0};
+  Duration tsp_ttft{0};
+  double wall_s = 0;                                  // the search's wall-clock time
+  std::vector<prefill::SearchEvaluation> landscape;  // with --landscape
+  bool even_won() const { return search.best == even; }
+};
+
+double ratio(Duration a, Duration b) {
+  return static_cast<double>(a.count()) / static_cast<double>(b.count());
+}
+
+Json outcome_json(const Scenario& s, const SearchCommandOptions& o, const Json& kvr_options,
+                  const Outcome& x) {
+  const prefill::SearchResult& r = x.search;
+  return Json{{"scenario", s.name},
+              {"context_tokens", s.prefill->context_tokens},
+              {"processes", r.best.size()},
+              {"search", o.search.to_json()},
+              {"kvr_options", kvr_options},
+              {"partition", r.best},
+              {"fractions", prefill::partition_fractions(r.best)},
+              {"ttft_ns", r.ttft.count()},
+              {"kvr_even", {{"partition", x.even}, {"ttft_ns", x.even_ttft.count()}}},
+              {"tsp", {{"ttft_ns", x.tsp_ttft.count()}}},
+              {"speedup_over_kvr_even", ratio(x.even_ttft, r.ttft)},
+              {"speedup_over_tsp", ratio(x.tsp_ttft, r.ttft)},
+              {"from", x.even_won() ? "the even split (no faster partition on the grid)"
+                                    : "the granularity grid"},
+              {"granularity", r.granularity},
+              {"coarse_step", r.coarse_step},
+              {"coarse_points", r.coarse_points},
+              {"evaluations", r.evaluations.size()},
+              {"warnings", s.warnings}};
+}
+
+void print_outcome(const Scenario& s, const Outcome& x) {
+  const prefill::SearchResult& r = x.search;
+  fmt::print("kvsim search: {} ({}), {} tokens on {} GPUs\n", s.name, s.file,
+             s.prefill->context_tokens, r.best.size());
+  fmt::print("  KVR-S partition  {}{}\n", fmt::join(r.best, " "),
+             x.even_won() ? fmt::format("  (the even split: no partition with cut points on "
+                                        "multiples of {} tokens is faster)",
+                                        r.granularity)
+                          : "");
+  std::vector<std::string> f;
+  for (const double v : prefill::partition_fractions(r.best)) f.push_back(fmt::format("{:.4f}", v));
+  fmt::print("        fractions  {}\n", fmt::join(f, " "));
+  fmt::print("  TTFT  KVR-S {:.3f} ms   KVR-E {:.3f} ms ({:.3f}x)   TSP {:.3f} ms ({:.3f}x)\n",
+             to_ms(r.ttft), to_ms(x.even_ttft), ratio(x.even_ttft, r.ttft), to_ms(x.tsp_ttft),
+             ratio(x.tsp_ttft, r.ttft));
+  fmt::print("  cost  {} evaluations ({} on the coarse grid at {} tokens, refined to {}), "
+             "{:.3f} s wall\n",
+             r.evaluations.size(), r.coarse_points, r.coarse_step, r.granularity, x.wall_s);
+}
+
 int search(const SearchCommandOptions& o) {
   const Scenario s = load(o.scenario);
   for (const auto& w : s.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
@@ -77,66 +136,26 @@ int search(const SearchCommandOptions& o) {
   const prefill::PartitionQuery query = kvr.query(setup);
   check_sizes(o, s.file, setup.context_tokens, p);
 
+  Outcome x;
   const auto start = std::chrono::steady_clock::now();
-  const prefill::SearchResult r = prefill::search_partition(query, o.search);
-  const double wall =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const prefill::Partition even = prefill::even_partition(setup.context_tokens, p);
-  const Duration even_ttft = kvr.evaluate(setup, even);
-  const Duration tsp_ttft = prefill::TspStrategy(false).run(setup, false).ttft;
-
-  std::vector<prefill::SearchEvaluation> landscape;
+  x.search = prefill::search_partition(query, o.search);
+  x.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  x.even = prefill::even_partition(setup.context_tokens, p);
+  x.even_ttft = kvr.evaluate(setup, x.even);
+  x.tsp_ttft = prefill::TspStrategy(false).run(setup, false).ttft;
   if (o.landscape) {
-    for (const auto& x : prefill::grid_partitions(setup.context_tokens, p, r.granularity)) {
-      landscape.push_back({x, query.evaluate(x), r.granularity});
+    for (const auto& g : prefill::grid_partitions(setup.context_tokens, p, o.search.granularity)) {
+      x.landscape.push_back({g, query.evaluate(g), o.search.granularity});
     }
   }
-
-  auto ratio = [](Duration a, Duration b) {
-    return static_cast<double>(a.count()) / static_cast<double>(b.count());
-  };
-  Json out{{"scenario", s.name},
-           {"context_tokens", setup.context_tokens},
-           {"processes", p},
-           {"search", o.search.to_json()},
-           {"kvr_options", kvr.to_json()},
-           {"partition", r.best},
-           {"fractions", prefill::partition_fractions(r.best)},
-           {"ttft_ns", r.ttft.count()},
-           {"kvr_even", {{"partition", even}, {"ttft_ns", even_ttft.count()}}},
-           {"tsp", {{"ttft_ns", tsp_ttft.count()}}},
-           {"speedup_over_kvr_even", ratio(even_ttft, r.ttft)},
-           {"speedup_over_tsp", ratio(tsp_ttft, r.ttft)},
-           {"from", r.best == even ? "the even split (no faster partition on the grid)"
-                                   : "the granularity grid"},
-           {"granularity", r.granularity},
-           {"coarse_step", r.coarse_step},
-           {"coarse_points", r.coarse_points},
-           {"evaluations", r.evaluations.size()}};
-
-  if (!o.quiet) {
-    fmt::print("kvsim search: {} ({}), {} tokens on {} GPUs\n", s.name, s.file,
-               setup.context_tokens, p);
-    fmt::print("  KVR-S partition  {}{}\n", fmt::join(r.best, " "),
-               r.best == even ? fmt::format("  (the even split: no partition with cut points on "
-                                            "multiples of {} tokens is faster)",
-                                            r.granularity)
-                              : "");
-    std::vector<std::string> f;
-    for (const auto& v : out["fractions"]) f.push_back(fmt::format("{:.4f}", v.get<double>()));
-    fmt::print("        fractions  {}\n", fmt::join(f, " "));
-    fmt::print("  TTFT  KVR-S {:.3f} ms   KVR-E {:.3f} ms ({:.3f}x)   TSP {:.3f} ms ({:.3f}x)\n",
-               to_ms(r.ttft), to_ms(even_ttft), ratio(even_ttft, r.ttft), to_ms(tsp_ttft),
-               ratio(tsp_ttft, r.ttft));
-    fmt::print("  cost  {} evaluations ({} on the coarse grid at {} tokens, refined to {}), "
-               "{:.3f} s wall\n",
-               r.evaluations.size(), r.coarse_points, r.coarse_step, r.granularity, wall);
-  }
+  if (!o.quiet) print_outcome(s, x);
   if (!o.out.empty()) {
-    std::vector<report::OutputFile> files{{"search.json", out.dump(2) + "\n"},
-                                          {"search_trace.csv", evaluations_csv(r.evaluations, p)},
-                                          {"scenario.resolved.json", s.resolved.dump(2) + "\n"}};
-    if (o.landscape) files.emplace_back("landscape.csv", evaluations_csv(landscape, p));
+    const Json out = outcome_json(s, o, kvr.to_json(), x);
+    std::vector<report::OutputFile> files{
+        {"search.json", out.dump(2) + "\n"},
+        {"search_trace.csv", evaluations_csv(x.search.evaluations, p)},
+        {"scenario.resolved.json", s.resolved.dump(2) + "\n"}};
+    if (o.landscape) files.emplace_back("landscape.csv", evaluations_csv(x.landscape, p));
     report::write_output(o.out, files);
     if (!o.quiet) fmt::print("wrote {} files to {}\n", files.size(), o.out);
   }
