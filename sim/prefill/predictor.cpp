@@ -215,11 +215,17 @@ Json PredictorTable::to_json() const {
                       {"ttft_ns", pt.ttft.count()},
                       {"topology", pt.topology}});
   }
+  const TrainedRanges r = ranges();
   return Json{{"trained_for",
                {{"model", key_.model},
                 {"gpu", key_.gpu},
                 {"attention", key_.attention},
                 {"kv_cache", key_.precision}}},
+              // Where the KVR-P partitioner answers; outside, it searches (with a warning).
+              {"trained_ranges",
+               {{"processes", {r.min_processes, r.max_processes}},
+                {"context_tokens", {r.min_context, r.max_context}},
+                {"bandwidth_bytes_per_s", {r.min_bandwidth, r.max_bandwidth}}}},
               {"training", points},
               {"fit",
                {{"target", "log(p * fraction_i)"},
@@ -257,7 +263,8 @@ PredictorTable PredictorTable::from_json(const ConfigNode& n) {
     points.push_back(std::move(pt));
   }
   if (points.empty()) n.at("training").fail("a predictor needs training points");
-  (void)n.find("fit");  // recomputed from the training points (deterministic)
+  (void)n.find("fit");             // recomputed from the training points (deterministic)
+  (void)n.find("trained_ranges");  // likewise (a record for readers)
   n.finish();
   return PredictorTable(std::move(key), std::move(points));
 }

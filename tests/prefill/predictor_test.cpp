@@ -129,6 +129,9 @@ TEST(Predictor, FitsOffTheGrid) {
 TEST(Predictor, RoundTripsThroughJsonAndRefusesOtherModels) {
   const PartitionPredictor p({synthetic()});
   const Json j = p.to_json();
+  // The file records the trained ranges: 2-4 processes, 1024-16384 tokens, 10-100 GB/s.
+  EXPECT_EQ(j["tables"][0]["trained_ranges"]["processes"], Json::array({2, 4}));
+  EXPECT_EQ(j["tables"][0]["trained_ranges"]["context_tokens"], Json::array({1024, 16384}));
   const Json tables = j["tables"];
   const PredictorTable back =
       PredictorTable::from_json(ConfigNode(&tables[0], "p.json", Json::json_pointer("/tables/0")));
