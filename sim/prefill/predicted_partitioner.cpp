@@ -53,8 +53,11 @@ class PredictedPartitioner final : public Partitioner {
     if (a.off_range.empty()) return {};
     std::string where = scenario_file_;
     if (!pointer_.empty()) where += fmt::format(": at {}", pointer_);
-    return {fmt::format("{}{}KVR-P predictor {} {}. So this partition comes from {}, not from "
-                        "the predictor",
+    // Phrased to read as well when --strict makes it an error: what is off, what KVR-P does
+    // about it, and what would be inside.
+    return {fmt::format("{}{}KVR-P predictor {} {}; off its trained ranges KVR-P uses {} instead "
+                        "of a prediction (keep the chain inside them, or train a predictor that "
+                        "covers it with kvsim train-predictor)",
                         where, where.empty() ? "" : ": ", file_, fmt::join(a.off_range, "; it "),
                         fallback_description(q))};
   }

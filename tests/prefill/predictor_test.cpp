@@ -60,8 +60,9 @@ TEST(Predictor, OffItsTrainedGpuCountsWarnsAndSearchesInsteadOfExtrapolating) {
   ASSERT_EQ(warnings.size(), 1U);
   EXPECT_EQ(warnings[0],
             "s.json: at /prefill/strategies/0/partitioner: KVR-P predictor a100-kvr.json was "
-            "trained on 2 to 8 GPUs, not 16. So this partition comes from the search (KVR-S, "
-            "default options), not from the predictor");
+            "trained on 2 to 8 GPUs, not 16; off its trained ranges KVR-P uses the search "
+            "(KVR-S, default options) instead of a prediction (keep the chain inside them, or "
+            "train a predictor that covers it with kvsim train-predictor)");
   const PredictorTable& table = predictor->table(predictor_key(f.setup));
   const Partition extrapolated =
       choose_candidate(table.candidates(16, 300e9, 4096), 4096, q.evaluate).first;
