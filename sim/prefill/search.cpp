@@ -115,14 +115,24 @@ class Search {
 
  private:
   // The smallest multiple of g whose grid holds at most coarse_candidates points.
+  // The grid size falls as m grows, and m_max (where the grid has exactly enough positions for
+  // the cuts) holds one point, so a bisection over [1, m_max] finds it in O(log C) steps even
+  // for contexts of billions of tokens (search_obstacle guarantees m_max >= 1).
   std::int64_t coarse_step(std::int64_t c, int p, std::int64_t g) const {
     const std::int64_t cuts = p - 1;
     const auto budget = static_cast<double>(std::max<std::int64_t>(1, options_.coarse_candidates));
-    for (std::int64_t m = 1;; ++m) {
-      const std::int64_t positions = (c - 1) / (m * g);
-      if (positions < cuts) return std::max<std::int64_t>(1, m - 1) * g;
-      if (binomial(positions, cuts) <= budget) return m * g;
+    auto fits = [&](std::int64_t m) { return binomial((c - 1) / (m * g), cuts) <= budget; };
+    std::int64_t lo = 1;
+    std::int64_t hi = std::max<std::int64_t>(1, (c - 1) / (cuts * g));
+    while (lo < hi) {
+      const std::int64_t m = lo + (hi - lo) / 2;
+      if (fits(m)) {
+        hi = m;
+      } else {
+        lo = m + 1;
+      }
     }
+    return lo * g;
   }
 
   // Pattern search: move `step` tokens between any two processes while that improves, then
