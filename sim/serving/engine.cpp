@@ -73,7 +73,7 @@ class Replica {
       if (e->outstanding() < target->outstanding()) target = e.get();
     }
     target->state.waiting.push_back(target->state.pool.add(s));
-    try_launch();
+    decide();
   }
 
   ReplicaLoad load() const {
@@ -128,6 +128,17 @@ class Replica {
     c_.totals.kv_used_area += static_cast<double>(used_tokens()) * dt;
     c_.totals.kv_held_area += static_cast<double>(held()) * dt;
     accounted_ = c_.queue.now();
+  }
+
+  // Schedulers decide in the decision phase, after every completion and arrival of this
+  // instant: a burst of simultaneous arrivals is seen whole before a batch forms.
+  void decide() {
+    if (decision_pending_) return;
+    decision_pending_ = true;
+    c_.queue.schedule_in(Duration{0}, Phase::kDecision, [this] {
+      decision_pending_ = false;
+      try_launch();
+    });
   }
 
   // Whenever the first stage is free, the next virtual engine in turn with no batch in flight
@@ -312,7 +323,7 @@ class Replica {
     }
     start_stage(stage);
     // A free first stage takes the next batch; a finished batch frees its sequences for one.
-    if (stage == 0 || stage + 1 == static_cast<int>(stages_.size())) try_launch();
+    if (stage == 0 || stage + 1 == static_cast<int>(stages_.size())) decide();
   }
 
   // The batch has left the last stage: its tokens exist.
@@ -409,6 +420,7 @@ class Replica {
   std::vector<std::uint32_t> free_flights_;
   IterationShape shape_;
   SimTime accounted_{0};
+  bool decision_pending_ = false;  // a decide() event is scheduled at this instant
 };
 
 }  // namespace
@@ -455,10 +467,10 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
   std::function<void()> sample = [&] {
     const double now = to_seconds(q.now() - SimTime{0});
     for (const auto& replica : replicas) observers.timeline(replica->sample(now));
-    q.schedule_in(observers.timeline_interval, Phase::kDecision, [&sample] { sample(); });
+    q.schedule_in(observers.timeline_interval, Phase::kObserve, [&sample] { sample(); });
   };
   if (observers.timeline && workload.total() > 0) {
-    q.schedule_at(first_arrival, Phase::kDecision, [&sample] { sample(); });
+    q.schedule_at(first_arrival, Phase::kObserve, [&sample] { sample(); });
   }
   q.run();
   if (arrived != workload.total() || totals.completed != workload.total()) {
