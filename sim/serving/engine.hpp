@@ -42,6 +42,9 @@
 
 namespace kvsim::serving {
 
+/// Most replicas, and most tensor- or pipeline-parallel GPUs per replica: a topology's GPUs.
+inline constexpr std::int64_t kMaxServingGpus = 4096;
+
 /// The cluster and policies of a "serving" section, built and checked against the scenario.
 struct ServingSetup {
   std::unique_ptr<Scheduler> scheduler;
@@ -79,6 +82,9 @@ struct TimelineSample {
   std::size_t waiting, running;
   std::int64_t kv_used, kv_held, kv_capacity;  // tokens
 };
+
+/// Most timeline samples (each a row per replica) one run may write.
+inline constexpr std::uint64_t kMaxTimelineSamples = 10'000'000;
 
 struct ServingObservers {
   std::function<void(const RequestRecord&)> request;  // each finished request

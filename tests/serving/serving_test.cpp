@@ -310,7 +310,8 @@ TEST(ServingRouters, EveryRouterSpreadsTheLoadAndFinishes) {
   for (const std::string router : {"round-robin", "least-outstanding", "least-kv"}) {
     Json serving{{"workload", workload(300, "30/s", {{"type", "lognormal"},
                                                      {"prompt_median", 400}, {"prompt_sigma", 1},
-                                                     {"output_median", 100}, {"output_sigma", 1}})},
+                                                     {"output_median", 100}, {"output_sigma", 1},
+                                                     {"max_tokens", 4096}})},
                  {"replicas", 3},
                  {"router", {{"type", router}}}};
     ServingRun run(serving);
