@@ -131,12 +131,13 @@ class Replica {
     accounted_ = c_.queue.now();
   }
 
-  // Schedulers decide in the decision phase, after every completion and arrival of this
-  // instant: a burst of simultaneous arrivals is seen whole before a batch forms.
+  // Schedulers decide once at the end of the instant, after every completion and arrival at
+  // this time: a burst of simultaneous arrivals is seen whole before a batch forms. (The end of
+  // the instant rather than a decision-phase event: no extra event per batch.)
   void decide() {
     if (decision_pending_) return;
     decision_pending_ = true;
-    c_.queue.schedule_in(Duration{0}, Phase::kDecision, [this] {
+    c_.queue.at_end_of_instant([this] {
       decision_pending_ = false;
       try_launch();
     });
@@ -429,7 +430,7 @@ class Replica {
   std::vector<std::uint32_t> free_flights_;
   IterationShape shape_;
   SimTime accounted_{0};
-  bool decision_pending_ = false;  // a decide() event is scheduled at this instant
+  bool decision_pending_ = false;  // decide() has asked for the end of this instant
 };
 
 // The scenario's warnings, then the requests the run did not serve as asked.
@@ -504,9 +505,10 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
     pending = *r;
     q.schedule_at(r->arrival, Phase::kArrival, [&arrive] { arrive(); });
   }
-  // Timeline rows are bounded, so a tiny interval over a long run cannot fill the disk.
+  // Timeline rows are bounded, so a tiny interval over a long run cannot fill the disk. A
+  // sample reads the state at the end of its instant, after the schedulers' decisions.
   std::uint64_t samples = 0;
-  std::function<void()> sample = [&] {
+  std::function<void()> take_sample = [&] {
     if (++samples > kMaxTimelineSamples) {
       throw InputError("--timeline-interval", "",
                        fmt::format("the timeline would pass {} samples (kMaxTimelineSamples in "
@@ -516,6 +518,9 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
     }
     const double now = to_seconds(q.now() - SimTime{0});
     for (const auto& replica : replicas) observers.timeline(replica->sample(now));
+  };
+  std::function<void()> sample = [&] {
+    q.at_end_of_instant([&take_sample] { take_sample(); });
     q.schedule_in(observers.timeline_interval, Phase::kObserve, [&sample] { sample(); });
   };
   if (observers.timeline && workload.total() > 0) {
