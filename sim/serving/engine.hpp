@@ -97,7 +97,10 @@ struct ServingResult {
   Json summary;  // aggregates, as written to summary.json
 };
 
-/// Runs the workload to completion.
+/// Runs the workload to completion. A request whose prompt + output exceeds the model's context
+/// is rejected on arrival (as vLLM answers it with an error): counted in summary "rejected",
+/// never routed. summary "warnings" holds the scenario's warnings and the run's (rejected and
+/// truncated requests). Throws InputError when a request can never fit a replica's KV memory.
 ServingResult simulate_serving(const Scenario& scenario, ServingSetup& setup, Workload workload,
                                const ServingObservers& observers = {});
 
