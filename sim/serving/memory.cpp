@@ -43,8 +43,9 @@ class Paged final : public KvMemory {
     return hold(s, blocks(tokens), reserve);
   }
   bool grow(Sequence& s, std::int64_t tokens) override { return hold(s, blocks(tokens)); }
+  // The last token is sampled, never cached: at most prompt + output - 1 tokens of K and V.
   std::int64_t peak_tokens(const Request& r) const override {
-    return blocks(r.prompt + r.output);
+    return blocks(r.prompt + r.output - 1);
   }
   Json to_json() const override {
     return {{"type", "paged"}, {"utilization", utilization()}, {"block_size", block_},
