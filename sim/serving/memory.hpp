@@ -39,7 +39,7 @@ class KvMemory {
   /// Makes `s` hold at least `tokens`; false when that does not fit.
   virtual bool grow(Sequence& s, std::int64_t tokens) = 0;
   virtual Json to_json() const = 0;
-  /// KV tokens `r` holds at its longest (all its tokens, rounded up to blocks or reserved).
+  /// KV tokens `r` holds at its longest (its cached tokens rounded up to blocks, or reserved).
   virtual std::int64_t peak_tokens(const Request& r) const = 0;
 
   void release(Sequence& s) {
