@@ -22,6 +22,7 @@ struct Context {
   IterationCost& cost;
   Communication& communication;
   const ServingObservers& observers;
+  const Workload& workload;
   std::uint64_t total_requests;
 };
 
@@ -73,7 +74,7 @@ class Replica {
       if (e->outstanding() < target->outstanding()) target = e.get();
     }
     target->state.waiting.push_back(target->state.pool.add(s));
-    try_launch();
+    decide();
   }
 
   ReplicaLoad load() const {
@@ -128,6 +129,18 @@ class Replica {
     c_.totals.kv_used_area += static_cast<double>(used_tokens()) * dt;
     c_.totals.kv_held_area += static_cast<double>(held()) * dt;
     accounted_ = c_.queue.now();
+  }
+
+  // Schedulers decide once at the end of the instant, after every completion and arrival at
+  // this time: a burst of simultaneous arrivals is seen whole before a batch forms. (The end of
+  // the instant rather than a decision-phase event: no extra event per batch.)
+  void decide() {
+    if (decision_pending_) return;
+    decision_pending_ = true;
+    c_.queue.at_end_of_instant([this] {
+      decision_pending_ = false;
+      try_launch();
+    });
   }
 
   // Whenever the first stage is free, the next virtual engine in turn with no batch in flight
@@ -199,14 +212,21 @@ class Replica {
     start_stage(0);
   }
 
+  // Bad input, not a bug: the workload asks for more KV memory than a replica has. The culprit
+  // is the oldest running sequence (it preempted every other and still cannot grow), or, with
+  // none running, the first waiting one (it does not fit an empty memory).
   [[noreturn]] void stuck(const Engine& e) const {
     const ReplicaState& st = e.state;
-    const Sequence& s = st.pool[st.waiting.empty() ? st.running.front() : st.waiting.front()];
-    throw std::runtime_error(fmt::format(
-        "request {} ({} prompt + {} output tokens) can never fit the KV memory of a replica "
-        "({} tokens); raise the memory utilization, use more GPUs per replica, or cap the "
-        "lengths",
-        s.request.id, s.request.prompt, s.request.output, e.memory->capacity()));
+    const Sequence& s = st.pool[st.running.empty() ? st.waiting.front() : st.running.front()];
+    throw InputError(
+        c_.workload.file(), c_.workload.lengths_pointer(),
+        fmt::format("{} ({} prompt + {} output tokens) needs up to {} tokens of {} KV memory "
+                    "and can never fit the {} tokens of a replica{}; raise the memory "
+                    "utilization, use more GPUs per replica, or cap the lengths",
+                    c_.workload.describe(s.request), s.request.prompt, s.request.output,
+                    e.memory->peak_tokens(s.request), e.memory->to_json()["type"].get<std::string>(),
+                    e.memory->capacity(),
+                    engines_.size() > 1 ? "'s pipeline virtual engine" : ""));
   }
 
   std::uint32_t allocate() {
@@ -312,7 +332,7 @@ class Replica {
     }
     start_stage(stage);
     // A free first stage takes the next batch; a finished batch frees its sequences for one.
-    if (stage == 0 || stage + 1 == static_cast<int>(stages_.size())) try_launch();
+    if (stage == 0 || stage + 1 == static_cast<int>(stages_.size())) decide();
   }
 
   // The batch has left the last stage: its tokens exist.
@@ -381,22 +401,23 @@ class Replica {
     t.ttft.add(ttft);
     t.e2e.add(end - arrival);
     t.queueing.add(to_seconds(s.scheduled - SimTime{0}) - arrival);
-    double tpot = 0;
+    std::optional<double> tpot;  // none for a single output token: it has no gaps
     if (s.request.output > 1) {
       tpot = (end - first) / static_cast<double>(s.request.output - 1);
-      t.tpot.add(tpot);
+      t.tpot.add(*tpot);
     }
     ++t.completed;
     t.input_tokens += static_cast<std::uint64_t>(s.request.prompt);
     t.output_tokens += static_cast<std::uint64_t>(s.request.output);
     const ServingSetup& c = c_.setup;
-    if ((!c.ttft_slo || ttft <= *c.ttft_slo) && (!c.tpot_slo || tpot <= *c.tpot_slo)) ++t.good;
+    const bool tpot_ok = !c.tpot_slo || !tpot || *tpot <= *c.tpot_slo;
+    if ((!c.ttft_slo || ttft <= *c.ttft_slo) && tpot_ok) ++t.good;
     if (c_.observers.request) {
       c_.observers.request({s.request.id, index_, arrival, to_seconds(s.scheduled - SimTime{0}),
                             first, end, s.request.prompt, s.request.output, s.preemptions});
     }
     e.state.pool.remove(slot);
-    if (t.completed == c_.total_requests) c_.queue.stop();  // background traffic never ends
+    if (t.completed + t.rejected == c_.total_requests) c_.queue.stop();  // background never ends
   }
 
   Context& c_;
@@ -409,7 +430,31 @@ class Replica {
   std::vector<std::uint32_t> free_flights_;
   IterationShape shape_;
   SimTime accounted_{0};
+  bool decision_pending_ = false;  // decide() has asked for the end of this instant
 };
+
+// The scenario's warnings, then the requests the run did not serve as asked.
+Json warnings(const Scenario& s, const Workload& workload, const Totals& t,
+              const std::optional<Request>& rejected, const std::optional<Request>& truncated) {
+  Json out = Json::array();
+  for (const std::string& w : s.warnings) out.push_back(w);
+  if (rejected) {
+    out.push_back(fmt::format(
+        "{} of {} requests were rejected, not served: their prompt + output exceeds {}'s "
+        "{}-token context (vLLM answers such requests with an error); the first was {}: {} + {} "
+        "tokens. Latency and throughput count only the {} served; set lengths.max_tokens to "
+        "truncate long requests instead",
+        t.rejected, workload.total(), s.model.name, s.model.max_context,
+        workload.describe(*rejected), rejected->prompt, rejected->output, t.completed));
+  }
+  if (truncated) {
+    out.push_back(fmt::format(
+        "{} of {} requests were truncated to lengths.max_tokens, {} tokens of prompt + output; "
+        "the first was {}",
+        t.truncated, workload.total(), workload.max_tokens(), workload.describe(*truncated)));
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -419,7 +464,7 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
   Totals totals;
   IterationCost cost(s, setup.tensor_parallel);
   Communication communication(s, setup.flows, q);
-  Context context{s, setup, q, totals, cost, communication, observers, workload.total()};
+  Context context{s, setup, q, totals, cost, communication, observers, workload, workload.total()};
   std::vector<std::unique_ptr<Replica>> replicas;
   for (int r = 0; r < setup.replicas; ++r) {
     std::vector<std::unique_ptr<KvMemory>> memories;
@@ -435,16 +480,24 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
   std::vector<ReplicaLoad> loads(replicas.size());
   Request pending;
   std::uint64_t arrived = 0;
+  std::optional<Request> first_rejected, first_truncated;
   std::function<void()> arrive = [&] {
     const Request r = pending;
     ++arrived;
-    for (std::size_t i = 0; i < replicas.size(); ++i) loads[i] = replicas[i]->load();
-    const std::size_t target = setup.router->route(loads);
     if (auto n = workload.next()) {
       pending = *n;
       q.schedule_at(n->arrival, Phase::kArrival, [&arrive] { arrive(); });
     }
-    replicas[target]->arrive(r);
+    if (r.truncated && totals.truncated++ == 0) first_truncated = r;
+    if (r.prompt + r.output > s.model.max_context) {
+      // Longer than the model's context: vLLM answers such a request with an error, and
+      // `vllm bench serve` counts it as failed. It never reaches a replica.
+      if (totals.rejected++ == 0) first_rejected = r;
+      if (totals.completed + totals.rejected == workload.total()) q.stop();
+      return;
+    }
+    for (std::size_t i = 0; i < replicas.size(); ++i) loads[i] = replicas[i]->load();
+    replicas[setup.router->route(loads)]->arrive(r);
   };
   SimTime first_arrival{0};
   if (auto r = workload.next()) {
@@ -452,18 +505,36 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
     pending = *r;
     q.schedule_at(r->arrival, Phase::kArrival, [&arrive] { arrive(); });
   }
-  std::function<void()> sample = [&] {
+  // Timeline rows are bounded, so a tiny interval over a long run cannot fill the disk. A
+  // sample reads the state at the end of its instant, after the schedulers' decisions.
+  std::uint64_t samples = 0;
+  std::function<void()> take_sample = [&] {
+    if (++samples > kMaxTimelineSamples) {
+      throw InputError("--timeline-interval", "",
+                       fmt::format("the timeline would pass {} samples (kMaxTimelineSamples in "
+                                   "sim/serving/engine.hpp) before the run ends; use a longer "
+                                   "interval",
+                                   kMaxTimelineSamples));
+    }
     const double now = to_seconds(q.now() - SimTime{0});
     for (const auto& replica : replicas) observers.timeline(replica->sample(now));
-    q.schedule_in(observers.timeline_interval, Phase::kDecision, [&sample] { sample(); });
+  };
+  std::function<void()> sample = [&] {
+    q.at_end_of_instant([&take_sample] { take_sample(); });
+    q.schedule_in(observers.timeline_interval, Phase::kObserve, [&sample] { sample(); });
   };
   if (observers.timeline && workload.total() > 0) {
-    q.schedule_at(first_arrival, Phase::kDecision, [&sample] { sample(); });
+    if (observers.timeline_interval <= Duration{0}) {
+      throw std::logic_error("serving timeline: the interval must be positive");
+    }
+    q.schedule_at(first_arrival, Phase::kObserve, [&sample] { sample(); });
   }
   q.run();
-  if (arrived != workload.total() || totals.completed != workload.total()) {
-    throw std::logic_error(fmt::format("{} of {} requests arrived and {} completed", arrived,
-                                       workload.total(), totals.completed));
+  if (arrived != workload.total() || totals.completed + totals.rejected != workload.total()) {
+    throw std::logic_error(fmt::format("{} of {} requests arrived, {} completed and {} were "
+                                       "rejected",
+                                       arrived, workload.total(), totals.completed,
+                                       totals.rejected));
   }
 
   std::uint64_t preemptions = 0, swaps = 0;
@@ -476,6 +547,7 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
                                 setup.pipeline_parallel, replicas.front()->capacity(),
                                 preemptions, swaps, q.executed()});
   out.summary["config"] = setup.resolved;
+  out.summary["warnings"] = warnings(s, workload, totals, first_rejected, first_truncated);
   return out;
 }
 

@@ -42,6 +42,9 @@
 
 namespace kvsim::serving {
 
+/// Most replicas, and most tensor- or pipeline-parallel GPUs per replica: a topology's GPUs.
+inline constexpr std::int64_t kMaxServingGpus = 4096;
+
 /// The cluster and policies of a "serving" section, built and checked against the scenario.
 struct ServingSetup {
   std::unique_ptr<Scheduler> scheduler;
@@ -80,6 +83,9 @@ struct TimelineSample {
   std::int64_t kv_used, kv_held, kv_capacity;  // tokens
 };
 
+/// Most timeline samples (each a row per replica) one run may write.
+inline constexpr std::uint64_t kMaxTimelineSamples = 10'000'000;
+
 struct ServingObservers {
   std::function<void(const RequestRecord&)> request;  // each finished request
   std::function<void(std::uint64_t id, std::int64_t index, double time)> token;  // each token
@@ -91,7 +97,10 @@ struct ServingResult {
   Json summary;  // aggregates, as written to summary.json
 };
 
-/// Runs the workload to completion.
+/// Runs the workload to completion. A request whose prompt + output exceeds the model's context
+/// is rejected on arrival (as vLLM answers it with an error): counted in summary "rejected",
+/// never routed. summary "warnings" holds the scenario's warnings and the run's (rejected and
+/// truncated requests). Throws InputError when a request can never fit a replica's KV memory.
 ServingResult simulate_serving(const Scenario& scenario, ServingSetup& setup, Workload workload,
                                const ServingObservers& observers = {});
 

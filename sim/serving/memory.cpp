@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace kvsim::serving {
 namespace {
@@ -15,6 +18,9 @@ class Contiguous final : public KvMemory {
     return hold(s, std::max(max_sequence_, s.request.prompt + s.request.output));
   }
   bool grow(Sequence& s, std::int64_t tokens) override { return tokens <= s.held; }
+  std::int64_t peak_tokens(const Request& r) const override {
+    return std::max(max_sequence_, r.prompt + r.output);
+  }
   Json to_json() const override {
     return {{"type", "contiguous"}, {"utilization", utilization()},
             {"max_sequence", max_sequence_}};
@@ -37,6 +43,10 @@ class Paged final : public KvMemory {
     return hold(s, blocks(tokens), reserve);
   }
   bool grow(Sequence& s, std::int64_t tokens) override { return hold(s, blocks(tokens)); }
+  // The last token is sampled, never cached: at most prompt + output - 1 tokens of K and V.
+  std::int64_t peak_tokens(const Request& r) const override {
+    return blocks(r.prompt + r.output - 1);
+  }
   Json to_json() const override {
     return {{"type", "paged"}, {"utilization", utilization()}, {"block_size", block_},
             {"watermark", watermark_}};
@@ -52,9 +62,26 @@ class Paged final : public KvMemory {
 
 double read_utilization(const ConfigNode& n) { return n.number_or("utilization", 0.9, 0.01, 1); }
 
+// A count of tokens in [1, limit] (so that block arithmetic cannot overflow).
+std::int64_t bounded_count(const ConfigNode& n, const std::string& key, std::int64_t fallback,
+                           std::int64_t limit, const char* limit_name) {
+  const std::int64_t v = n.count_or(key, fallback);
+  if (v > limit) {
+    n.at(key).fail(fmt::format("at most {} tokens ({}), got {}", limit, limit_name, v));
+  }
+  return v;
+}
+
 // The capacity for `n`'s utilisation, or a clear failure when nothing fits.
 std::int64_t capacity_or_fail(const ConfigNode& n, const KvBudget& b, double utilization,
                               std::int64_t at_least) {
+  const double tokens = kv_capacity(b, utilization);
+  if (tokens > static_cast<double>(kMaxKvTokens)) {
+    n.fail(fmt::format("a KV memory of {:.3g} tokens per replica is more than kvsim counts "
+                       "({}, kMaxKvTokens in sim/serving/memory.hpp); check the GPU's memory "
+                       "(/cluster/gpu) and the model's KV size",
+                       tokens, kMaxKvTokens));
+  }
   const std::int64_t capacity = kv_capacity_tokens(b, utilization);
   if (capacity < at_least) {
     n.fail(fmt::format("no room for the KV cache: each GPU has {:.1f} GiB x {} utilisation but "
@@ -67,11 +94,18 @@ std::int64_t capacity_or_fail(const ConfigNode& n, const KvBudget& b, double uti
 
 }  // namespace
 
-std::int64_t kv_capacity_tokens(const KvBudget& b, double utilization) {
+double kv_capacity(const KvBudget& b, double utilization) {
   const double free_bytes = b.hbm_bytes * utilization - b.fixed_bytes;
   return free_bytes <= 0 ? 0
-                         : static_cast<std::int64_t>(free_bytes / b.kv_bytes_per_token /
-                                                     static_cast<double>(b.partitions));
+                         : free_bytes / b.kv_bytes_per_token / static_cast<double>(b.partitions);
+}
+
+std::int64_t kv_capacity_tokens(const KvBudget& b, double utilization) {
+  const double tokens = kv_capacity(b, utilization);
+  if (!(tokens <= static_cast<double>(kMaxKvTokens))) {
+    throw std::logic_error(fmt::format("KV capacity of {} tokens is past kMaxKvTokens", tokens));
+  }
+  return static_cast<std::int64_t>(tokens);
 }
 
 const KvMemoryRegistry& kv_memories() {
@@ -86,7 +120,9 @@ const KvMemoryRegistry& kv_memories() {
             "tokens reserved per request (at least its prompt + output)"}},
           [](const ConfigNode& n, const KvBudget& b) -> std::unique_ptr<KvMemory> {
             const double u = read_utilization(n);
-            const std::int64_t max_sequence = n.count_or("max_sequence", b.max_context);
+            const std::int64_t max_sequence =
+                bounded_count(n, "max_sequence", b.max_context, kMaxRequestTokens,
+                              "kMaxRequestTokens in sim/serving/workload.hpp");
             return std::make_unique<Contiguous>(capacity_or_fail(n, b, u, 1), u, max_sequence);
           });
     r.add("paged", "fixed-size blocks allocated as tokens arrive (vLLM's PagedAttention)",
@@ -96,7 +132,9 @@ const KvMemoryRegistry& kv_memories() {
             "share of the blocks new sequences leave free for running ones"}},
           [](const ConfigNode& n, const KvBudget& b) -> std::unique_ptr<KvMemory> {
             const double u = read_utilization(n);
-            const std::int64_t block = n.count_or("block_size", 16);
+            const std::int64_t block =
+                bounded_count(n, "block_size", 16, kMaxBlockTokens,
+                              "kMaxBlockTokens in sim/serving/memory.hpp");
             const double watermark = n.number_or("watermark", 0.01, 0, 0.5);
             return std::make_unique<Paged>(capacity_or_fail(n, b, u, block), u, block, watermark);
           });

@@ -39,6 +39,8 @@ class KvMemory {
   /// Makes `s` hold at least `tokens`; false when that does not fit.
   virtual bool grow(Sequence& s, std::int64_t tokens) = 0;
   virtual Json to_json() const = 0;
+  /// KV tokens `r` holds at its longest (its cached tokens rounded up to blocks, or reserved).
+  virtual std::int64_t peak_tokens(const Request& r) const = 0;
 
   void release(Sequence& s) {
     held_ -= s.held;
@@ -68,8 +70,13 @@ class KvMemory {
 using KvMemoryRegistry = Registry<std::unique_ptr<KvMemory>, const KvBudget&>;
 const KvMemoryRegistry& kv_memories();
 
+/// Bounds that keep token and block arithmetic inside 64 bits (checked when a manager is read).
+inline constexpr std::int64_t kMaxKvTokens = std::int64_t{1} << 50;   // a replica's capacity
+inline constexpr std::int64_t kMaxBlockTokens = std::int64_t{1} << 20;  // a paged block
+
 /// Tokens of KV cache that fit one manager: (hbm x utilization - fixed) / bytes per token /
-/// partitions.
+/// partitions; at most kMaxKvTokens.
+double kv_capacity(const KvBudget& budget, double utilization);
 std::int64_t kv_capacity_tokens(const KvBudget& budget, double utilization);
 
 }  // namespace kvsim::serving

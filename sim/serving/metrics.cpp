@@ -1,6 +1,8 @@
 #include "sim/serving/metrics.hpp"
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace kvsim::serving {
 namespace {
@@ -12,6 +14,11 @@ const double kLogGrowth = std::log(kGrowth);
 }  // namespace
 
 void LatencyHistogram::add(double seconds) {
+  // Latencies come from integer-nanosecond times, so they are finite and at most ~292 years:
+  // fewer than 4,000 bins.
+  if (!std::isfinite(seconds) || seconds < 0) {
+    throw std::logic_error("latency histogram: not a latency: " + std::to_string(seconds));
+  }
   const double x = std::max(seconds, kSmallest);
   const auto bin = static_cast<std::size_t>(std::log(x / kSmallest) / kLogGrowth);
   if (bin >= bins_.size()) bins_.resize(bin + 1, 0);
@@ -35,6 +42,10 @@ double LatencyHistogram::quantile(double q) const {
 }
 
 Json LatencyHistogram::to_json() const {
+  if (count_ == 0) {
+    return Json{{"mean_s", nullptr}, {"p50_s", nullptr}, {"p90_s", nullptr},
+                {"p99_s", nullptr},  {"max_s", nullptr}, {"count", 0}};
+  }
   return Json{{"mean_s", mean()},
               {"p50_s", quantile(0.5)},
               {"p90_s", quantile(0.9)},
@@ -48,11 +59,14 @@ Json Totals::summary(const RunShape& run) const {
   const auto per_s = [&](double v) { return span > 0 ? v / span : 0.0; };
   const double capacity = static_cast<double>(run.kv_capacity_per_replica);
   const double replica_seconds = span * static_cast<double>(run.replicas);
-  const auto ms = [](const LatencyHistogram& h, const char* stat) {
-    return 1e3 * h.to_json()[stat].get<double>();
+  const auto ms = [](const LatencyHistogram& h, const char* stat) -> Json {
+    const Json v = h.to_json()[stat];
+    return v.is_null() ? v : Json(1e3 * v.get<double>());
   };
   return Json{
       {"requests", completed},
+      {"rejected", rejected},
+      {"truncated", truncated},
       {"duration_s", span},
       {"request_throughput", per_s(static_cast<double>(completed))},
       {"output_throughput", per_s(static_cast<double>(output_tokens))},
@@ -74,6 +88,7 @@ Json Totals::summary(const RunShape& run) const {
       // The same quantities under the names `vllm bench serve` writes.
       {"vllm_bench",
        {{"completed", completed},
+        {"failed", rejected},
         {"duration", span},
         {"total_input_tokens", input_tokens},
         {"total_output_tokens", output_tokens},

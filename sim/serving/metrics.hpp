@@ -16,7 +16,9 @@ class LatencyHistogram {
   double mean() const { return count_ == 0 ? 0 : sum_ / static_cast<double>(count_); }
   /// The q-quantile (0 < q <= 1), the geometric middle of its bin.
   double quantile(double q) const;
-  Json to_json() const;  // mean, p50, p90, p99, max in seconds
+  /// mean, p50, p90, p99, max in seconds, and count; the statistics are null when count is 0
+  /// (undefined, not zero).
+  Json to_json() const;
 
  private:
   std::vector<std::uint64_t> bins_;
@@ -38,6 +40,8 @@ struct RunShape {
 struct Totals {
   LatencyHistogram ttft, tpot, itl, e2e, queueing;
   std::uint64_t completed = 0, input_tokens = 0, output_tokens = 0, good = 0;
+  std::uint64_t rejected = 0;   // longer than the model's context: never served
+  std::uint64_t truncated = 0;  // cut to lengths.max_tokens, then served
   double busy_seconds = 0;                    // summed over pipeline stages
   double kv_used_area = 0, kv_held_area = 0;  // token-seconds
 

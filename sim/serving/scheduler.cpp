@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include <fmt/format.h>
+
 namespace kvsim::serving {
 
 Slot SequencePool::add(Sequence s) {
@@ -182,6 +184,12 @@ SchedulerRegistry::Factory make() {
                                       ? Preemption::kSwap
                                       : Preemption::kRecompute;
     const double swap_space = n.find("swap_space") ? n.at("swap_space").as_bytes() : 4.0 * (1 << 30);
+    // Swap space becomes a count of tokens: bounded so that the count fits 64 bits.
+    if (swap_space > kMaxSwapBytes) {
+      n.at("swap_space").fail(fmt::format("at most {:g} bytes (1 PiB, kMaxSwapBytes in "
+                                          "sim/serving/scheduler.hpp)",
+                                          kMaxSwapBytes));
+    }
     return std::make_unique<S>(limits, preemption, swap_space);
   };
 }

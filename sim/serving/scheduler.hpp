@@ -65,6 +65,9 @@ struct SchedulerLimits {
 
 enum class Preemption { kRecompute, kSwap };
 
+/// Most host memory per GPU for swapped KV (bytes), so its count of tokens fits 64 bits.
+inline constexpr double kMaxSwapBytes = 1125899906842624.0;  // 2^50: 1 PiB
+
 /// A replica's queues and memory, as a scheduler sees and changes them.
 class ReplicaState {
  public:

@@ -24,9 +24,20 @@ ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
                      [](const ConfigNode& node) { return schedulers().create(node); });
   c.router = part("router", Json{{"type", "round-robin"}},
                   [](const ConfigNode& node) { return routers().create(node); });
-  c.replicas = static_cast<int>(n.count_or("replicas", 1));
-  c.tensor_parallel = static_cast<int>(n.count_or("tensor_parallel", 1));
-  c.pipeline_parallel = static_cast<int>(n.count_or("pipeline_parallel", 1));
+  // Each replica and stage is built (a scheduler and a memory each), so their counts are
+  // bounded before anything is: at most the GPUs of the largest topology.
+  const auto bounded = [&n](const char* key) {
+    const std::int64_t v = n.count_or(key, 1);
+    if (v > kMaxServingGpus) {
+      n.at(key).fail(fmt::format("at most {} (kMaxServingGpus in sim/serving/engine.hpp: the "
+                                 "GPUs of the largest topology), got {}",
+                                 kMaxServingGpus, v));
+    }
+    return static_cast<int>(v);
+  };
+  c.replicas = bounded("replicas");
+  c.tensor_parallel = bounded("tensor_parallel");
+  c.pipeline_parallel = bounded("pipeline_parallel");
   const LlmSpec& m = s.model;
   if (m.heads % c.tensor_parallel != 0) {
     n.at("tensor_parallel").fail(fmt::format("must divide the {} attention heads of {}", m.heads,

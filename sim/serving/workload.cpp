@@ -1,6 +1,7 @@
 #include "sim/serving/workload.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -38,8 +39,25 @@ struct TraceRow {
   std::int64_t output;
 };
 
+// A CSV cell as a number: a whole count of tokens in [1, kMaxRequestTokens], or a time in
+// seconds in [0, kMaxArrivalSeconds]; nullopt when it is neither.
+std::optional<std::int64_t> tokens_cell(const std::string& cell) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
+  if (ec != std::errc() || end != cell.data() + cell.size()) return std::nullopt;
+  if (v < 1 || v > kMaxRequestTokens) return std::nullopt;
+  return v;
+}
+std::optional<double> seconds_cell(const std::string& cell) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
+  if (ec != std::errc() || end != cell.data() + cell.size()) return std::nullopt;
+  if (!(v >= 0 && v <= kMaxArrivalSeconds)) return std::nullopt;
+  return v;
+}
+
 // Rows of a CSV: arrival times (when `arrival_column` is given and present) and the two length
-// columns.
+// columns. Arrival times must not decrease: a trace is replayed in file order.
 std::vector<TraceRow> read_trace(const ConfigNode& file_node, const std::string& prompt_column,
                                  const std::string& output_column,
                                  const std::string& arrival_column) {
@@ -54,17 +72,29 @@ std::vector<TraceRow> read_trace(const ConfigNode& file_node, const std::string&
                                arrival_column.empty() ? "" : " (and " + arrival_column +
                                                                  " for arrivals)"));
   }
+  const auto bad = [&](std::size_t i, int column, const char* valid) {
+    file_node.fail(fmt::format("'{}' line {}: {} is '{}'; expected {}", path, i + 2,
+                               t.columns[static_cast<std::size_t>(column)],
+                               t.rows[i][static_cast<std::size_t>(column)], valid));
+  };
+  const std::string tokens = fmt::format("a whole number of tokens from 1 to {}", kMaxRequestTokens);
+  const std::string seconds = fmt::format("seconds from 0 to {:g}", kMaxArrivalSeconds);
   std::vector<TraceRow> rows;
   for (std::size_t i = 0; i < t.rows.size(); ++i) {
     const auto& row = t.rows[i];
-    TraceRow r{a >= 0 ? std::strtod(row[a].c_str(), nullptr) : 0.0,
-               std::strtoll(row[p].c_str(), nullptr, 10), std::strtoll(row[d].c_str(), nullptr, 10)};
-    if (r.prompt < 1 || r.output < 0 || !(r.arrival >= 0)) {
-      file_node.fail(fmt::format("'{}' line {}: lengths must be positive and times "
-                                 "non-negative",
-                                 path, i + 2));
+    const auto arrival = a >= 0 ? seconds_cell(row[a]) : std::optional<double>(0.0);
+    const auto prompt = tokens_cell(row[p]);
+    const auto output = tokens_cell(row[d]);
+    if (!arrival) bad(i, a, seconds.c_str());
+    if (!prompt) bad(i, p, tokens.c_str());
+    if (!output) bad(i, d, tokens.c_str());
+    if (!rows.empty() && *arrival < rows.back().arrival) {
+      file_node.fail(fmt::format("'{}' line {}: {} {} is before line {}'s {}; kvsim replays a "
+                                 "trace in file order, so sort its rows by {}",
+                                 path, i + 2, arrival_column, row[a], i + 1, t.rows[i - 1][a],
+                                 arrival_column));
     }
-    rows.push_back(r);
+    rows.push_back({*arrival, *prompt, *output});
   }
   if (rows.empty()) file_node.fail(fmt::format("'{}' has no rows", path));
   return rows;
@@ -106,46 +136,62 @@ struct Workload::Impl {
   Zipf prompt_zipf, output_zipf;
   std::vector<TraceRow> arrival_trace;
   std::vector<TraceRow> length_trace;  // trace (in order) and empirical (drawn) lengths
-  std::int64_t max_context = 0;
+  std::int64_t max_tokens = 0;  // truncate prompt + output to this (0: never)
+  std::string length_origin;    // the CSV (trace, empirical) or the prompts array (list)
+  std::string rate_pointer;     // for an error when arrivals outrun the clock
   RandomEngine arrival_random;
   RandomEngine length_random;
   std::uint64_t issued = 0;
   double clock = 0;  // seconds
 
-  std::pair<std::int64_t, std::int64_t> draw_lengths(std::uint64_t i) {
-    std::int64_t p = prompt_a;
-    std::int64_t o = output_a;
+  // A lognormal draw: median x e^(sigma z), rounded, at least 1 token and at most
+  // kMaxRequestTokens (a draw that large is far past any context and is rejected as such).
+  std::int64_t lognormal(std::int64_t median, double sigma) {
+    const double x = static_cast<double>(median) * std::exp(sigma * normal(length_random));
+    return std::llround(std::clamp(x, 1.0, static_cast<double>(kMaxRequestTokens)));
+  }
+
+  // The lengths of request i, and the trace row or list entry they came from (-1 if drawn).
+  void draw_lengths(std::uint64_t i, Request& r) {
+    r.prompt = prompt_a;
+    r.output = output_a;
+    const TraceRow* row = nullptr;
     if (lengths == "uniform") {
-      p = prompt_a + static_cast<std::int64_t>(unit_uniform(length_random) *
-                                               static_cast<double>(prompt_b - prompt_a + 1));
-      o = output_a + static_cast<std::int64_t>(unit_uniform(length_random) *
-                                               static_cast<double>(output_b - output_a + 1));
+      r.prompt = prompt_a + static_cast<std::int64_t>(unit_uniform(length_random) *
+                                                      static_cast<double>(prompt_b - prompt_a + 1));
+      r.output = output_a + static_cast<std::int64_t>(unit_uniform(length_random) *
+                                                      static_cast<double>(output_b - output_a + 1));
     } else if (lengths == "lognormal") {
-      p = std::llround(static_cast<double>(prompt_a) * std::exp(prompt_sigma * normal(length_random)));
-      o = std::llround(static_cast<double>(output_a) * std::exp(output_sigma * normal(length_random)));
+      r.prompt = lognormal(prompt_a, prompt_sigma);
+      r.output = lognormal(output_a, output_sigma);
     } else if (lengths == "zipf") {
-      p = prompt_zipf.draw(length_random);
-      o = output_zipf.draw(length_random);
+      r.prompt = prompt_zipf.draw(length_random);
+      r.output = output_zipf.draw(length_random);
     } else if (lengths == "trace" || lengths == "list") {
-      const TraceRow& r = length_trace[i % length_trace.size()];
-      p = r.prompt;
-      o = r.output;
+      row = &length_trace[i % length_trace.size()];
     } else if (lengths == "empirical") {
-      const TraceRow& r = length_trace[static_cast<std::size_t>(
-          unit_uniform(length_random) * static_cast<double>(length_trace.size()))];
-      p = r.prompt;
-      o = r.output;
+      row = &length_trace[static_cast<std::size_t>(unit_uniform(length_random) *
+                                                   static_cast<double>(length_trace.size()))];
     }
-    p = std::clamp<std::int64_t>(p, 1, max_context - 1);
-    o = std::clamp<std::int64_t>(o, 1, max_context - p);
-    return {p, o};
+    if (row != nullptr) {
+      r.prompt = row->prompt;
+      r.output = row->output;
+      r.source = row - length_trace.data();
+    }
+    // Truncation only where asked for (Vidur's max_tokens): the prompt keeps at least one token
+    // of room for the output.
+    if (max_tokens > 0 && r.prompt + r.output > max_tokens) {
+      r.prompt = std::min(r.prompt, max_tokens - 1);
+      r.output = std::min(r.output, max_tokens - r.prompt);
+      r.truncated = true;
+    }
   }
 };
 
 Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_t max_context)
     : impl_(std::make_unique<Impl>()) {
   Impl& w = *impl_;
-  w.max_context = max_context;
+  file_ = n.file();
   w.arrival_random = random.stream("workload/arrivals");
   w.length_random = random.stream("workload/lengths");
   const ConfigNode a = n.at("arrivals");
@@ -153,31 +199,43 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
   if (w.arrivals == "trace") {
     w.arrival_trace = read_trace(a.at("file"));
   } else if (w.arrivals != "burst") {
+    w.rate_pointer = a.at("rate").pointer();
     w.rate = a.at("rate").as_rate();
     if (!(w.rate > 0)) a.at("rate").fail("the arrival rate must be positive, e.g. \"4/s\"");
   }
   if (w.arrivals == "gamma") w.cv = a.number("cv", 1e-3, 1e3);
   a.finish();
   const ConfigNode l = n.at("lengths");
+  lengths_pointer_ = l.pointer();
+  // A length: a whole number of tokens, bounded so that sums and block counts cannot overflow.
+  const auto length = [&l](const std::string& key, std::int64_t min = 1) {
+    const std::int64_t v = l.count(key, min);
+    if (v > kMaxRequestTokens) {
+      l.at(key).fail(fmt::format("at most {} tokens (kMaxRequestTokens in "
+                                 "sim/serving/workload.hpp), got {}",
+                                 kMaxRequestTokens, v));
+    }
+    return v;
+  };
   w.lengths =
       l.one_of("type", {"fixed", "uniform", "lognormal", "zipf", "trace", "empirical", "list"});
   if (w.lengths == "fixed") {
-    w.prompt_a = l.count("prompt");
-    w.output_a = l.count("output");
+    w.prompt_a = length("prompt");
+    w.output_a = length("output");
   } else if (w.lengths == "uniform") {
-    w.prompt_a = l.count("prompt_min");
-    w.prompt_b = l.count("prompt_max", w.prompt_a);
-    w.output_a = l.count("output_min");
-    w.output_b = l.count("output_max", w.output_a);
+    w.prompt_a = length("prompt_min");
+    w.prompt_b = length("prompt_max", w.prompt_a);
+    w.output_a = length("output_min");
+    w.output_b = length("output_max", w.output_a);
   } else if (w.lengths == "lognormal") {
-    w.prompt_a = l.count("prompt_median");
+    w.prompt_a = length("prompt_median");
     w.prompt_sigma = l.number("prompt_sigma", 0, 10);
-    w.output_a = l.count("output_median");
+    w.output_a = length("output_median");
     w.output_sigma = l.number("output_sigma", 0, 10);
   } else if (w.lengths == "zipf") {
     const auto read = [&](const std::string& what) {
-      const std::int64_t lo = l.count(what + "_min");
-      const std::int64_t hi = l.count(what + "_max", lo);
+      const std::int64_t lo = length(what + "_min");
+      const std::int64_t hi = length(what + "_max", lo);
       if (hi - lo > 10'000'000) l.at(what + "_max").fail("a Zipf range of at most 10^7 values");
       return Zipf(lo, hi, l.number_or(what + "_theta", 1.0, 0, 10));
     };
@@ -194,23 +252,45 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
     for (std::size_t i = 0; i < prompts.size(); ++i) {
       const auto positive = [](const ConfigNode& v) {
         const std::int64_t x = v.as_integer();
-        if (x < 1) v.fail("a length is a positive number of tokens");
+        if (x < 1 || x > kMaxRequestTokens) {
+          v.fail(fmt::format("a length is a whole number of tokens from 1 to {}",
+                             kMaxRequestTokens));
+        }
         return x;
       };
       w.length_trace.push_back({0.0, positive(prompts[i]), positive(outputs[i])});
     }
+    w.length_origin = l.at("prompts").pointer();
   } else if (w.lengths == "empirical") {
     w.length_trace = read_trace(l.at("file"), l.string_or("prompt_column", "num_prefill_tokens"),
                                 l.string_or("output_column", "num_decode_tokens"), "");
+    w.length_origin = l.at("file").resolve_path(l.at("file").as_string());
   } else if (l.has("file") || w.arrival_trace.empty()) {
     w.length_trace = read_trace(l.at("file"));
+    w.length_origin = l.at("file").resolve_path(l.at("file").as_string());
   } else {
     w.length_trace = w.arrival_trace;  // the lengths of the arrival trace's own requests
+    w.length_origin = a.at("file").resolve_path(a.at("file").as_string());
   }
-  if (const auto cap = l.find("max_tokens")) w.max_context = std::min(w.max_context, cap->as_integer() + 1);
+  if (l.has("max_tokens")) {
+    // At least a one-token prompt and a one-token output; at most the model's context, beyond
+    // which requests are rejected, not truncated.
+    w.max_tokens = l.count("max_tokens", 2);
+    if (w.max_tokens > max_context) {
+      l.at("max_tokens").fail(fmt::format("at most the model's context, {} tokens, got {}",
+                                          max_context, w.max_tokens));
+    }
+  }
   l.finish();
   const std::uint64_t trace_rows = w.arrival_trace.size();
-  total_ = static_cast<std::uint64_t>(n.count_or("requests", trace_rows > 0 ? static_cast<std::int64_t>(trace_rows) : 1000));
+  const std::int64_t requests =
+      n.count_or("requests", trace_rows > 0 ? static_cast<std::int64_t>(trace_rows) : 1000);
+  if (requests > kMaxRequests) {
+    n.at("requests").fail(fmt::format("at most {} requests in one run (kMaxRequests in "
+                                      "sim/serving/workload.hpp), got {}; split the run",
+                                      kMaxRequests, requests));
+  }
+  total_ = static_cast<std::uint64_t>(requests);
   if (trace_rows > 0 && total_ > trace_rows) {
     n.at("requests").fail(fmt::format("the arrival trace has only {} requests", trace_rows));
   }
@@ -238,11 +318,28 @@ std::optional<Request> Workload::next() {
       w.clock += mean;
     }
   }
+  if (w.clock > kMaxArrivalSeconds) {
+    throw InputError(file_, w.rate_pointer,
+                     fmt::format("request {} would arrive after {:.3g} s, past the {:g} s a run "
+                                 "may span (kMaxArrivalSeconds in sim/serving/workload.hpp); "
+                                 "raise the rate or lower the number of requests",
+                                 i, w.clock, kMaxArrivalSeconds));
+  }
   Request r;
   r.id = i;
   r.arrival = SimTime(from_seconds(w.clock));
-  std::tie(r.prompt, r.output) = w.draw_lengths(i);
+  w.draw_lengths(i, r);
   return r;
+}
+
+std::int64_t Workload::max_tokens() const { return impl_->max_tokens; }
+
+std::string Workload::describe(const Request& r) const {
+  const Impl& w = *impl_;
+  if (r.source < 0) return fmt::format("request {}", r.id);
+  if (w.lengths == "list") return fmt::format("request {} ({}/{})", r.id, w.length_origin, r.source);
+  // CSV line: the header is line 1.
+  return fmt::format("request {} (line {} of '{}')", r.id, r.source + 2, w.length_origin);
 }
 
 }  // namespace kvsim::serving

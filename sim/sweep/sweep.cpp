@@ -295,7 +295,14 @@ std::vector<std::pair<std::string, std::string>> serving_outputs(const Scenario&
   };
   for (const char* metric : {"ttft", "tpot", "itl", "e2e_latency", "queueing_delay"}) {
     for (const char* stat : {"mean", "p50", "p90", "p99"}) {
-      add(fmt::format("{}_{}_ms", metric, stat), 1e3 * j[metric][std::string(stat) + "_s"].get<double>());
+      const std::string name = fmt::format("{}_{}_ms", metric, stat);
+      const Json& v = j[metric][std::string(stat) + "_s"];
+      // Undefined (no sample, e.g. TPOT of one-token outputs): an empty cell, not 0.
+      if (v.is_null()) {
+        out.emplace_back("serve." + name, "");
+      } else {
+        add(name, 1e3 * v.get<double>());
+      }
     }
   }
   for (const char* metric : {"request_throughput", "output_throughput", "goodput",
@@ -303,6 +310,10 @@ std::vector<std::pair<std::string, std::string>> serving_outputs(const Scenario&
     add(metric, j[metric].get<double>());
   }
   out.emplace_back("serve.preemptions", fmt::format("{}", j["preemptions"].get<std::uint64_t>()));
+  // Requests not served as asked (longer than the context; truncated to max_tokens).
+  for (const char* count : {"rejected", "truncated"}) {
+    out.emplace_back(fmt::format("serve.{}", count), fmt::format("{}", j[count].get<std::uint64_t>()));
+  }
   return out;
 }
 

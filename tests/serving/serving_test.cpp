@@ -6,27 +6,10 @@
 #include <gtest/gtest.h>
 
 #include "sim/serving/engine.hpp"
+#include "serving/serving_run.hpp"
 
 namespace kvsim::serving {
 namespace {
-
-struct ServingRun {
-  ConfigDocument doc;
-  Scenario scenario;
-  explicit ServingRun(Json serving, Json cluster = {{"gpu", "a100-sxm4-80gb"}})
-      : doc(Json{{"model", "llama-2-7b"},
-                 {"cluster", std::move(cluster)},
-                 {"compute", {{"type", "roofline"}}},
-                 {"serving", std::move(serving)}},
-            "serving.json"),
-        scenario(load_scenario(doc)) {}
-  Json summary(const ServingObservers& observers = {}) {
-    ServingSetup setup = ServingSetup::from_config(doc.root().at("serving"), scenario);
-    Workload w(doc.root().at("serving").at("workload"), RandomStreams(scenario.seed),
-               scenario.model.max_context);
-    return simulate_serving(scenario, setup, std::move(w), observers).summary;
-  }
-};
 
 Json workload(int requests, const std::string& rate, Json lengths) {
   return Json{{"requests", requests},
@@ -327,7 +310,8 @@ TEST(ServingRouters, EveryRouterSpreadsTheLoadAndFinishes) {
   for (const std::string router : {"round-robin", "least-outstanding", "least-kv"}) {
     Json serving{{"workload", workload(300, "30/s", {{"type", "lognormal"},
                                                      {"prompt_median", 400}, {"prompt_sigma", 1},
-                                                     {"output_median", 100}, {"output_sigma", 1}})},
+                                                     {"output_median", 100}, {"output_sigma", 1},
+                                                     {"max_tokens", 4096}})},
                  {"replicas", 3},
                  {"router", {{"type", router}}}};
     ServingRun run(serving);

@@ -54,10 +54,14 @@ class StreamedCsv {
   std::FILE* file_ = nullptr;
 };
 
+// A statistic in milliseconds, or n/a where it is undefined (null: no sample).
+std::string ms(const Json& seconds) {
+  return seconds.is_null() ? "n/a" : fmt::format("{:.2f}", 1e3 * seconds.get<double>());
+}
+
 void print_latency(const char* name, const Json& j) {
-  fmt::print("  {:<16} mean {:>9.2f}  p50 {:>9.2f}  p90 {:>9.2f}  p99 {:>9.2f} ms\n", name,
-             1e3 * j["mean_s"].get<double>(), 1e3 * j["p50_s"].get<double>(),
-             1e3 * j["p90_s"].get<double>(), 1e3 * j["p99_s"].get<double>());
+  fmt::print("  {:<16} mean {:>9}  p50 {:>9}  p90 {:>9}  p99 {:>9} ms\n", name, ms(j["mean_s"]),
+             ms(j["p50_s"]), ms(j["p90_s"]), ms(j["p99_s"]));
 }
 
 int serve(const ServeOptions& o) {
@@ -72,8 +76,11 @@ int serve(const ServeOptions& o) {
   if ((o.requests || o.tokens || o.timeline) && o.out.empty()) {
     throw InputError("--requests/--tokens/--timeline", "", "these write files: add --out DIR");
   }
-  if (!(o.timeline_interval > 0)) {
-    throw InputError("--timeline-interval", "", "must be a positive number of seconds");
+  // At least a microsecond (a shorter interval rounds towards 0 ns and would never advance).
+  if (!(o.timeline_interval >= 1e-6 && o.timeline_interval <= serving::kMaxArrivalSeconds)) {
+    throw InputError("--timeline-interval", "",
+                     fmt::format("must be from 1e-06 to {:g} seconds, got {}",
+                                 serving::kMaxArrivalSeconds, o.timeline_interval));
   }
   if (!o.out.empty()) std::filesystem::create_directories(o.out);
   std::optional<StreamedCsv> requests, tokens, timeline;
@@ -83,10 +90,13 @@ int serve(const ServeOptions& o) {
                      "id,replica,arrival_s,scheduled_s,first_token_s,completion_s,prompt_tokens,"
                      "output_tokens,ttft_s,tpot_s,e2e_s,queueing_s,preemptions\n");
     observers.request = [f = requests->file()](const serving::RequestRecord& q) {
-      const double tpot = q.output > 1 ? (q.completion - q.first_token) /
-                                             static_cast<double>(q.output - 1)
-                                       : 0.0;
-      fmt::print(f, "{},{},{:.6f},{:.6f},{:.6f},{:.6f},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{}\n",
+      // TPOT is undefined for a single output token: an empty cell.
+      const std::string tpot =
+          q.output > 1
+              ? fmt::format("{:.6f}", (q.completion - q.first_token) /
+                                          static_cast<double>(q.output - 1))
+              : "";
+      fmt::print(f, "{},{},{:.6f},{:.6f},{:.6f},{:.6f},{},{},{:.6f},{},{:.6f},{:.6f},{}\n",
                  q.id, q.replica, q.arrival, q.scheduled, q.first_token, q.completion, q.prompt,
                  q.output, q.first_token - q.arrival, tpot, q.completion - q.arrival,
                  q.scheduled - q.arrival, q.preemptions);
@@ -121,6 +131,7 @@ int serve(const ServeOptions& o) {
   }
   const Json& j = r.summary;
   const Json& config = j["config"];
+  for (const auto& w : j["warnings"]) fmt::print(stderr, "kvsim: warning: {}\n", w.get<std::string>());
   if (!o.quiet) {
     fmt::print("kvsim serve: {} ({}), {} over {} memory, {} replica(s) of {} x {} {}\n", s.name,
                s.file, config["scheduler"]["type"].get<std::string>(),
@@ -130,6 +141,11 @@ int serve(const ServeOptions& o) {
     fmt::print("  {} requests over {:.1f} s simulated ({:.3f} s wall, {} events)\n",
                j["requests"].get<std::uint64_t>(), j["duration_s"].get<double>(), wall,
                j["events"].get<std::uint64_t>());
+    if (j["rejected"] != 0 || j["truncated"] != 0) {
+      fmt::print("  {} requests rejected (longer than the model's context), {} truncated to "
+                 "max_tokens: see the warnings\n",
+                 j["rejected"].get<std::uint64_t>(), j["truncated"].get<std::uint64_t>());
+    }
     print_latency("TTFT", j["ttft"]);
     print_latency("TPOT", j["tpot"]);
     print_latency("inter-token", j["itl"]);

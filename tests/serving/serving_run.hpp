@@ -1,0 +1,26 @@
+#pragma once
+// A serving scenario for tests: Llama-2-7B on the given cluster (one A100 by default) with the
+// roofline, and the "serving" section given; summary() runs it from scratch each time.
+#include "sim/serving/engine.hpp"
+
+namespace kvsim::serving {
+
+struct ServingRun {
+  ConfigDocument doc;
+  Scenario scenario;
+  explicit ServingRun(Json serving, Json cluster = {{"gpu", "a100-sxm4-80gb"}})
+      : doc(Json{{"model", "llama-2-7b"},
+                 {"cluster", std::move(cluster)},
+                 {"compute", {{"type", "roofline"}}},
+                 {"serving", std::move(serving)}},
+            "serving.json"),
+        scenario(load_scenario(doc)) {}
+  Json summary(const ServingObservers& observers = {}) {
+    ServingSetup setup = ServingSetup::from_config(doc.root().at("serving"), scenario);
+    Workload w(doc.root().at("serving").at("workload"), RandomStreams(scenario.seed),
+               scenario.model.max_context);
+    return simulate_serving(scenario, setup, std::move(w), observers).summary;
+  }
+};
+
+}  // namespace kvsim::serving
