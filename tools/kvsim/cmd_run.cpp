@@ -106,7 +106,8 @@ void add_run(CLI::App& app, Command& selected) {
   cmd->add_option("--out", o->out, "write results.json, CSV tables and the resolved scenario "
                                    "to this directory");
   cmd->add_flag("--trace", o->trace, "also write trace.json (Chrome trace events: Perfetto, "
-                                     "chrome://tracing)");
+                                     "chrome://tracing)")
+      ->needs("--out");  // without a directory the trace would silently go nowhere
   cmd->add_option("--trace-limit", o->trace_limit,
                   "refuse to write a trace.json larger than this (a size: 500MB, 4GiB)")
       ->capture_default_str()
