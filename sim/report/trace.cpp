@@ -117,8 +117,15 @@ class Writer {
     if (out_.size() > max_) too_large();
   }
 
-  std::string finish() {
-    out_ += "\n]}\n";
+  std::string finish(const std::vector<std::string>& warnings) {
+    out_ += "\n]";
+    if (!warnings.empty()) {
+      out_ += ",\"otherData\":{\"warnings\":";
+      out_ += Json(warnings).dump(-1, ' ', false, Json::error_handler_t::replace);
+      out_ += "}";
+    }
+    out_ += "}\n";
+    if (out_.size() > max_) too_large();
     return std::move(out_);
   }
 
@@ -204,7 +211,8 @@ std::size_t parse_trace_limit(const std::string& text) {
 }
 
 std::string chrome_trace(const std::vector<prefill::PrefillResult>& results,
-                         std::size_t max_bytes, const std::string& source) {
+                         std::size_t max_bytes, const std::string& source,
+                         const std::vector<std::string>& warnings) {
   Writer w(max_bytes, source, estimated_size(results));
   std::uint64_t flow = 0;
   for (std::size_t s = 0; s < results.size(); ++s) {
@@ -224,7 +232,7 @@ std::string chrome_trace(const std::vector<prefill::PrefillResult>& results,
       write_flow(w, pid, slices, l, static_cast<std::uint32_t>(i), ++flow);
     }
   }
-  return w.finish();
+  return w.finish(warnings);
 }
 
 }  // namespace kvsim::report

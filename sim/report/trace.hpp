@@ -25,10 +25,12 @@ inline constexpr std::size_t kDefaultTraceLimit = std::size_t{1} << 30;
 /// A --trace-limit value ("2GiB", "500MB"); throws InputError naming the option.
 std::size_t parse_trace_limit(const std::string& text);
 
-/// The trace of `results`. Throws InputError naming `source` (the scenario file) when it would
-/// pass `max_bytes`, saying how to raise the limit.
+/// The trace of `results`; the scenario's `warnings`, if any, go under "otherData" (the
+/// format's place for metadata), so a trace of a doubtful result says so. Throws InputError
+/// naming `source` (the scenario file) when it would pass `max_bytes`, saying how to raise it.
 std::string chrome_trace(const std::vector<prefill::PrefillResult>& results,
                          std::size_t max_bytes = kDefaultTraceLimit,
-                         const std::string& source = "");
+                         const std::string& source = "",
+                         const std::vector<std::string>& warnings = {});
 
 }  // namespace kvsim::report

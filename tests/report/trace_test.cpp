@@ -202,6 +202,15 @@ TEST(ChromeTrace, RefusesToPassItsSizeLimitAndSaysHowToRaiseIt) {
   }
 }
 
+TEST(ChromeTrace, CarriesTheScenarioWarningsAndOnlyThen) {
+  PrefillResult r;
+  r.label = "single";
+  r.trace = {TraceSlice{"gpu0", "L0 qkv", SimTime{0}, SimTime{1000}}};
+  const Json warned = Json::parse(chrome_trace({r}, kDefaultTraceLimit, "s.json", {"doubtful"}));
+  EXPECT_EQ(warned.at("otherData").at("warnings"), Json::array({"doubtful"}));
+  EXPECT_FALSE(Json::parse(chrome_trace({r})).contains("otherData"));
+}
+
 TEST(ChromeTrace, TraceLimitIsASize) {
   EXPECT_EQ(parse_trace_limit("2GiB"), std::size_t{2} << 30);
   EXPECT_EQ(parse_trace_limit("500MB"), 500'000'000u);

@@ -89,7 +89,7 @@ int run(const RunOptions& o) {
     if (o.trace && !strategies.empty()) {
       files.emplace_back("trace.json",
                          report::chrome_trace(strategies, report::parse_trace_limit(o.trace_limit),
-                                              s.file));
+                                              s.file, s.warnings));
     }
     report::write_output(o.out, files);
     if (!o.quiet) fmt::print("\nwrote {} files to {}\n", files.size(), o.out);
