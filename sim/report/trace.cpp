@@ -1,6 +1,7 @@
 #include "sim/report/trace.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <iterator>
@@ -21,7 +22,7 @@ using prefill::TraceSlice;
 
 // One strategy's tracks, each split into lanes (threads) whose slices never overlap.
 struct Layout {
-  std::vector<std::string_view> tracks;              // sorted, so thread ids are deterministic
+  std::vector<std::string_view> tracks;              // NaturalLess order: deterministic ids
   std::vector<std::vector<std::uint32_t>> by_start;  // per track: its slices by start time
   std::vector<int> first_tid;                        // per track: the thread of its first lane
   std::vector<int> lanes;                            // per track
@@ -55,8 +56,39 @@ int assign_lanes(const std::vector<TraceSlice>& slices, const std::vector<std::u
   return lanes;
 }
 
+// Track names in natural order ("gpu2" before "gpu10"), so that threads appear in GPU order.
+struct NaturalLess {
+  static std::string_view digits(std::string_view s, std::size_t from) {
+    std::size_t end = from;
+    while (end < s.size() && std::isdigit(static_cast<unsigned char>(s[end]))) ++end;
+    return s.substr(from, end - from);
+  }
+  bool operator()(std::string_view a, std::string_view b) const {
+    std::size_t i = 0;
+    std::size_t j = 0;
+    while (i < a.size() && j < b.size()) {
+      const std::string_view x = digits(a, i);
+      const std::string_view y = digits(b, j);
+      if (!x.empty() && !y.empty()) {
+        // Numbers compare by value: without leading zeros, the shorter is smaller.
+        const std::string_view u = x.substr(std::min(x.find_first_not_of('0'), x.size()));
+        const std::string_view v = y.substr(std::min(y.find_first_not_of('0'), y.size()));
+        if (u.size() != v.size()) return u.size() < v.size();
+        if (u != v) return u < v;
+        i += x.size();
+        j += y.size();
+      } else {
+        if (a[i] != b[j]) return a[i] < b[j];
+        ++i;
+        ++j;
+      }
+    }
+    return a.size() - i < b.size() - j || (a.size() - i == b.size() - j && a < b);
+  }
+};
+
 Layout lay_out(const std::vector<TraceSlice>& slices) {
-  std::map<std::string_view, std::vector<std::uint32_t>> by_track;
+  std::map<std::string_view, std::vector<std::uint32_t>, NaturalLess> by_track;
   for (std::size_t i = 0; i < slices.size(); ++i) {
     by_track[slices[i].track].push_back(static_cast<std::uint32_t>(i));
   }
@@ -77,7 +109,7 @@ Layout lay_out(const std::vector<TraceSlice>& slices) {
 }
 
 const std::vector<std::uint32_t>* track_slices(const Layout& l, std::string_view name) {
-  const auto it = std::lower_bound(l.tracks.begin(), l.tracks.end(), name);
+  const auto it = std::lower_bound(l.tracks.begin(), l.tracks.end(), name, NaturalLess());
   if (it == l.tracks.end() || *it != name) return nullptr;
   return &l.by_start[static_cast<std::size_t>(it - l.tracks.begin())];
 }

@@ -187,6 +187,22 @@ TEST(ChromeTrace, EachSliceTakesTheLowestLaneFreeAtItsStart) {
   EXPECT_EQ(names, (std::vector<std::string>{"link a->b", "link a->b #2", "link a->b #3"}));
 }
 
+TEST(ChromeTrace, ThreadsFollowGpuNumbersNotTheAlphabet) {
+  PrefillResult r;
+  r.label = "tsp";
+  for (const char* track :
+       {"gpu10", "gpu2", "link gpu10->nvswitch", "gpu1", "link gpu9->nvswitch"}) {
+    r.trace.push_back(TraceSlice{track, "work", SimTime{0}, SimTime{1000}});
+  }
+  std::vector<std::string> names;
+  const Json trace = Json::parse(chrome_trace({r}));
+  for (const Json& e : trace.at("traceEvents")) {
+    if (e.at("name") == "thread_name") names.push_back(e.at("args").at("name"));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"gpu1", "gpu2", "gpu10", "link gpu9->nvswitch",
+                                             "link gpu10->nvswitch"}));
+}
+
 TEST(ChromeTrace, RefusesToPassItsSizeLimitAndSaysHowToRaiseIt) {
   const std::vector<PrefillResult> results = kvr_and_tsp();
   try {
