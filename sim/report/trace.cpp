@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <cstdlib>
 #include <iterator>
 #include <map>
@@ -236,8 +235,9 @@ std::size_t parse_trace_limit(const std::string& text) {
   } catch (const UnitError& e) {
     throw InputError("--trace-limit", "", e.what());
   }
-  if (!(bytes >= 1) || !std::isfinite(bytes)) {
-    throw InputError("--trace-limit", "", fmt::format("'{}' must be a positive size", text));
+  if (!(bytes >= 1 && bytes <= 1e18)) {  // 1e18 B keeps 2x the limit within std::size_t
+    throw InputError("--trace-limit", "",
+                     fmt::format("'{}' must be a size from 1B to 1000000TB", text));
   }
   return static_cast<std::size_t>(bytes);
 }

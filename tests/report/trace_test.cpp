@@ -232,6 +232,7 @@ TEST(ChromeTrace, TraceLimitIsASize) {
   EXPECT_EQ(parse_trace_limit("500MB"), 500'000'000u);
   EXPECT_THROW(parse_trace_limit("fast"), InputError);
   EXPECT_THROW(parse_trace_limit("0B"), InputError);
+  EXPECT_THROW(parse_trace_limit("1e30TB"), InputError);
 }
 
 }  // namespace
