@@ -39,12 +39,15 @@ struct GpuTime {
   Duration idle{0};     // before its first or after its last kernel, until TTFT
 };
 
-/// One slice of the timeline (a kernel group on a GPU, or a flow on a link).
+/// One slice of the timeline (a kernel group on a GPU, a message or collective, or a flow on a
+/// link). Slices on one track may overlap (flows share a link); the trace writer lays them out.
 struct TraceSlice {
-  std::string track;  // "gpu3" or "link gpu0->nvswitch"
+  std::string track;  // "gpu3", "network" or "link gpu0->nvswitch"
   std::string name;   // "L12 attention"
   SimTime start{0};
   SimTime end{0};
+  int from = -1;  // a point-to-point message: the sending process (track "gpu<from>")
+  int to = -1;    // ... and the receiving one
 };
 
 struct PrefillResult {

@@ -33,6 +33,17 @@ int Timeline::communication(SimTime start, SimTime end, int after, std::string_v
   return static_cast<int>(activities_.size()) - 1;
 }
 
+int Timeline::message(int from, int to, SimTime start, SimTime end, int after,
+                      std::string_view what, int layer) {
+  if (record_trace_ && end > start) {
+    trace_.push_back(TraceSlice{"network",
+                                fmt::format("L{} {} gpu{}->gpu{}", layer, what, from, to), start,
+                                end, from, to});
+  }
+  activities_.push_back(Activity{start, end, after, false});
+  return static_cast<int>(activities_.size()) - 1;
+}
+
 int Timeline::later(int a, int b) const {
   if (a == kNone) return b;
   if (b == kNone) return a;

@@ -20,6 +20,9 @@ class Timeline {
   int compute(int p, SimTime start, SimTime end, int after, std::string_view stage, int layer);
   /// A transfer or collective; `after` is the activity that issued it.
   int communication(SimTime start, SimTime end, int after, std::string_view what, int layer);
+  /// A point-to-point message from process `from` to process `to` (the trace draws an arrow).
+  int message(int from, int to, SimTime start, SimTime end, int after, std::string_view what,
+              int layer);
   /// The later-ending of two activities (what a step waiting on both depends on).
   int later(int a, int b) const;
   SimTime end_of(int activity) const { return activities_[activity].end; }

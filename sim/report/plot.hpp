@@ -6,8 +6,14 @@
 //            (latency CDFs from kvsim serve's requests.csv);
 //   bars     grouped bars: one group per x value (a category), one bar per y column;
 //   heatmap  z over (x, y) as coloured cells (the TTFT landscape over two cut points).
+//
+// Text from the user or the CSV (titles, labels, column names, --group values, categories)
+// reaches gnuplot only through gnuplot_string(): gnuplot runs back-quoted text inside
+// double-quoted strings as a shell command, but never inside single-quoted ones. Inline data
+// blocks hold numbers only.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/core/table.hpp"
@@ -28,8 +34,13 @@ struct PlotSpec {
   bool logy = false;
 };
 
+/// `text` as a gnuplot single-quoted string literal: a quote is doubled (gnuplot's only escape
+/// there), and control characters, which would end the command line, become spaces.
+std::string gnuplot_string(std::string_view text);
+
 /// The gnuplot script (without terminal and output) for `table`; throws InputError naming
-/// `source` when a column is missing or not numeric where it must be.
+/// `source`, and the line and column where one applies, when a column is missing or a cell is
+/// not numeric where it must be.
 std::string gnuplot_script(const Table& table, const PlotSpec& spec,
                            const std::string& source);
 

@@ -1,7 +1,5 @@
 #include "sim/report/prefill_report.hpp"
 
-#include <map>
-
 #include <fmt/format.h>
 
 #include "sim/core/units.hpp"
@@ -117,32 +115,6 @@ std::string prefill_csv(const std::vector<prefill::PrefillResult>& results) {
                        r.critical_communication.count(), total_link_bytes(r), partition);
   }
   return out;
-}
-
-std::string chrome_trace(const std::vector<prefill::PrefillResult>& results) {
-  Json events = Json::array();
-  for (std::size_t s = 0; s < results.size(); ++s) {
-    const auto pid = static_cast<int>(s + 1);
-    events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid},
-                      {"args", {{"name", results[s].label}}}});
-    std::map<std::string, int> tracks;  // ordered, so thread ids are deterministic
-    for (const auto& slice : results[s].trace) tracks.emplace(slice.track, 0);
-    int tid = 0;
-    for (auto& [name, id] : tracks) {
-      id = ++tid;
-      events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", id},
-                        {"args", {{"name", name}}}});
-    }
-    for (const auto& slice : results[s].trace) {
-      events.push_back({{"ph", "X"},
-                        {"name", slice.name},
-                        {"pid", pid},
-                        {"tid", tracks[slice.track]},
-                        {"ts", to_us(slice.start)},
-                        {"dur", to_us(slice.end - slice.start)}});
-    }
-  }
-  return Json{{"traceEvents", events}, {"displayTimeUnit", "ns"}}.dump() + "\n";
 }
 
 }  // namespace kvsim::report

@@ -1,8 +1,7 @@
 // `kvsim plot CSV`: a figure from a sweep, search or serve CSV through gnuplot (SVG and PNG).
-#include <fstream>
-
 #include <fmt/format.h>
 
+#include "sim/report/output.hpp"
 #include "sim/report/plot.hpp"
 #include "sim/core/input_error.hpp"
 #include "sim/core/table.hpp"
@@ -30,9 +29,7 @@ int plot(PlotOptions o) {
   const Table table = read_csv(o.csv);
   const std::string script = report::gnuplot_script(table, o.spec, o.csv);
   report::render(script, o.out);
-  if (!o.script.empty()) {
-    std::ofstream(o.script) << script;
-  }
+  if (!o.script.empty()) report::write_file(o.script, script);  // throws when it cannot write
   fmt::print("wrote {}.svg and {}.png\n", o.out, o.out);
   return 0;
 }

@@ -15,6 +15,7 @@ struct RunOptions {
   ScenarioOptions scenario;
   std::string out;
   bool trace = false;
+  std::string trace_limit = "1GiB";
   bool quiet = false;
   bool explain_costs = false;
 };
@@ -86,7 +87,9 @@ int run(const RunOptions& o) {
         {"breakdown.csv", report::to_csv(passes)}};
     if (!strategies.empty()) files.emplace_back("prefill.csv", report::prefill_csv(strategies));
     if (o.trace && !strategies.empty()) {
-      files.emplace_back("trace.json", report::chrome_trace(strategies));
+      files.emplace_back("trace.json",
+                         report::chrome_trace(strategies, report::parse_trace_limit(o.trace_limit),
+                                              s.file, s.warnings));
     }
     report::write_output(o.out, files);
     if (!o.quiet) fmt::print("\nwrote {} files to {}\n", files.size(), o.out);
@@ -103,7 +106,21 @@ void add_run(CLI::App& app, Command& selected) {
   cmd->add_option("--out", o->out, "write results.json, CSV tables and the resolved scenario "
                                    "to this directory");
   cmd->add_flag("--trace", o->trace, "also write trace.json (Chrome trace events: Perfetto, "
-                                     "chrome://tracing)");
+                                     "chrome://tracing)")
+      ->needs("--out");  // without a directory the trace would silently go nowhere
+  cmd->add_option("--trace-limit", o->trace_limit,
+                  "refuse to write a trace.json larger than this (a size: 500MB, 4GiB)")
+      ->capture_default_str()
+      ->check(
+          [](const std::string& v) {
+            try {
+              report::parse_trace_limit(v);
+              return std::string();
+            } catch (const InputError& e) {
+              return e.message();
+            }
+          },
+          "SIZE");
   cmd->add_flag("--explain-costs", o->explain_costs,
                 "per operation: shape, time per call, achieved rates, and whether the cost was "
                 "measured, interpolated, extrapolated or from the roofline");

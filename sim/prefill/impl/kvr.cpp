@@ -99,10 +99,11 @@ class KvrRun {
     const Message msg = messages_[m];
     Delivered& previous = delivered_[msg.channel];
     const bool queued = previous.at > msg.sent;
-    const int activity = run_.timeline.communication(queued ? previous.at : msg.sent,
-                                                 run_.net.queue.now(),
-                                                 queued ? previous.activity : msg.after, "kv",
-                                                 msg.layer);
+    const int activity = run_.timeline.message(msg.channel / p_, msg.to,
+                                               queued ? previous.at : msg.sent,
+                                               run_.net.queue.now(),
+                                               queued ? previous.activity : msg.after, "kv",
+                                               msg.layer);
     previous = Delivered{run_.net.queue.now(), activity};
     Process& proc = procs_[msg.to];
     ++proc.arrived[msg.layer];

@@ -1,0 +1,121 @@
+// kvsim plot: text from the CSV or the command line reaches gnuplot only as single-quoted
+// strings (never as code), and CSV errors name the file, line and column.
+#include "sim/report/plot.hpp"
+
+#include <gtest/gtest.h>
+
+#include "sim/core/input_error.hpp"
+
+namespace kvsim::report {
+namespace {
+
+// The script with every single-quoted string removed ('' inside one is an escaped quote);
+// fails the test if a line holds an unterminated string.
+std::string outside_single_quotes(const std::string& script) {
+  std::string out;
+  bool quoted = false;
+  for (std::size_t i = 0; i < script.size(); ++i) {
+    const char c = script[i];
+    if (quoted && c == '\'' && i + 1 < script.size() && script[i + 1] == '\'') {
+      ++i;
+    } else if (c == '\'') {
+      quoted = !quoted;
+    } else if (c == '\n') {
+      EXPECT_FALSE(quoted) << "a string runs past the end of its line in\n" << script;
+      quoted = false;
+      out += c;
+    } else if (!quoted) {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Header, cells and group values carrying gnuplot back-quotes, double quotes, newlines,
+// semicolons and system() calls.
+Table hostile_table() {
+  Table t;
+  t.columns = {"x", "y`touch PWNED_HEADER`", "g"};
+  t.rows = {{"1", "2", "`touch PWNED_GROUP`"},
+            {"2", "3", "a\nsystem(\"touch PWNED_NEWLINE\")"},
+            {"3", "4", "it's\"; `touch PWNED_QUOTE`; b"},
+            {"4", "5", "@macro;\r\nplot 1"}};
+  return t;
+}
+
+TEST(GnuplotString, DoublesQuotesAndBlanksControlCharacters) {
+  EXPECT_EQ(gnuplot_string("it's"), "'it''s'");
+  EXPECT_EQ(gnuplot_string("a\nb\r\tc"), "'a b  c'");
+  EXPECT_EQ(gnuplot_string("`touch X`; \"y\""), "'`touch X`; \"y\"'");
+  EXPECT_EQ(gnuplot_string(""), "''");
+}
+
+TEST(GnuplotScript, HostileTextAppearsOnlyInsideSingleQuotedStrings) {
+  const Table t = hostile_table();
+  PlotSpec lines;
+  lines.x = "x";
+  lines.y = {t.columns[1]};
+  lines.group = "g";
+  lines.title = "title `touch PWNED_TITLE`'\"\nsystem('touch PWNED_TITLE2')";
+  lines.xlabel = "x'; system(\"touch PWNED_XLABEL\")";
+  PlotSpec cdf = lines;
+  cdf.kind = "cdf";
+  PlotSpec bars = lines;
+  bars.kind = "bars";
+  bars.x = "g";  // the hostile cells become bar categories
+  for (const PlotSpec& spec : {lines, cdf, bars}) {
+    const std::string code = outside_single_quotes(gnuplot_script(t, spec, "hostile.csv"));
+    EXPECT_EQ(code.find('`'), std::string::npos) << spec.kind << ":\n" << code;
+    EXPECT_EQ(code.find('"'), std::string::npos) << spec.kind << ":\n" << code;
+    EXPECT_EQ(code.find("system"), std::string::npos) << spec.kind << ":\n" << code;
+    EXPECT_EQ(code.find("PWNED"), std::string::npos) << spec.kind << ":\n" << code;
+  }
+}
+
+TEST(GnuplotScript, NotANumberNamesFileLineAndColumn) {
+  Table t;
+  t.columns = {"x", "y"};
+  t.rows = {{"1", "2"}, {"2", "fast"}};
+  PlotSpec spec;
+  spec.x = "x";
+  spec.y = {"y"};
+  try {
+    gnuplot_script(t, spec, "data.csv");
+    FAIL() << "a non-numeric cell was plotted";
+  } catch (const InputError& e) {
+    // Row 1 (the second data row) is on line 1 + 2 = 3: line 1 is the header.
+    EXPECT_STREQ(e.what(), "data.csv: at line 3, column 'y': 'fast' is not a number");
+  }
+}
+
+TEST(GnuplotScript, UnknownColumnNamesTheHeaderLineAndTheOption) {
+  Table t;
+  t.columns = {"gpus", "ttft_ms"};
+  t.rows = {{"1", "2"}};
+  PlotSpec spec;
+  spec.x = "gpus";
+  spec.y = {"ttft"};
+  try {
+    gnuplot_script(t, spec, "sweep.csv");
+    FAIL() << "an unknown column was plotted";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("sweep.csv: at line 1: no column 'ttft' (named by --y)"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("valid values are: gpus, ttft_ms"), std::string::npos) << message;
+  }
+}
+
+TEST(GnuplotScript, ColumnWithoutValuesIsAnInputErrorNotAnEmptyPlot) {
+  Table t;
+  t.columns = {"ttft_s"};
+  t.rows = {{""}, {""}};
+  PlotSpec spec;
+  spec.kind = "cdf";
+  spec.x = "ttft_s";
+  EXPECT_THROW(gnuplot_script(t, spec, "requests.csv"), InputError);
+}
+
+}  // namespace
+}  // namespace kvsim::report
