@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/event_queue.hpp"
+#include "sim/serving/arrival_times.hpp"
 #include "sim/serving/communication.hpp"
 #include "sim/serving/iteration_cost.hpp"
 
@@ -23,6 +24,7 @@ struct Context {
   Communication& communication;
   const ServingObservers& observers;
   std::uint64_t total_requests;
+  std::function<void()> finished;  // after each request completes (the client's closed loop)
 };
 
 // A replica: its pipeline stages, and one scheduler per stage (vLLM's virtual engines), each
@@ -396,6 +398,7 @@ class Replica {
                             first, end, s.request.prompt, s.request.output, s.preemptions});
     }
     e.state.pool.remove(slot);
+    c_.finished();
     if (t.completed == c_.total_requests) c_.queue.stop();  // background traffic never ends
   }
 
@@ -419,7 +422,15 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
   Totals totals;
   IterationCost cost(s, setup.tensor_parallel);
   Communication communication(s, setup.flows, q);
-  Context context{s, setup, q, totals, cost, communication, observers, workload.total()};
+  // A closed-loop client holds requests due while its limit is reached; each completion sends
+  // the oldest held one (at the same instant, as an arrival).
+  ClientLimit client(workload.max_concurrency());
+  std::function<void(const Request&)> send;
+  std::function<void()> release = [&] { send(client.release(q.now())); };
+  const auto finished = [&] {
+    if (client.finish()) q.schedule_in(Duration{0}, Phase::kArrival, [&release] { release(); });
+  };
+  Context context{s, setup, q, totals, cost, communication, observers, workload.total(), finished};
   std::vector<std::unique_ptr<Replica>> replicas;
   for (int r = 0; r < setup.replicas; ++r) {
     std::vector<std::unique_ptr<KvMemory>> memories;
@@ -435,16 +446,21 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
   std::vector<ReplicaLoad> loads(replicas.size());
   Request pending;
   std::uint64_t arrived = 0;
+  const auto route = [&] {
+    for (std::size_t i = 0; i < replicas.size(); ++i) loads[i] = replicas[i]->load();
+    return setup.router->route(loads);
+  };
+  send = [&](const Request& r) { replicas[route()]->arrive(r); };
   std::function<void()> arrive = [&] {
     const Request r = pending;
     ++arrived;
-    for (std::size_t i = 0; i < replicas.size(); ++i) loads[i] = replicas[i]->load();
-    const std::size_t target = setup.router->route(loads);
+    const bool sent = client.admit(r);
+    const std::size_t target = sent ? route() : 0;
     if (auto n = workload.next()) {
       pending = *n;
       q.schedule_at(n->arrival, Phase::kArrival, [&arrive] { arrive(); });
     }
-    replicas[target]->arrive(r);
+    if (sent) replicas[target]->arrive(r);
   };
   SimTime first_arrival{0};
   if (auto r = workload.next()) {

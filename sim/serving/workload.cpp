@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/table.hpp"
+#include "sim/serving/arrival_times.hpp"
 
 namespace kvsim::serving {
 namespace {
@@ -105,6 +106,7 @@ struct Workload::Impl {
   double prompt_sigma = 0, output_sigma = 0;
   Zipf prompt_zipf, output_zipf;
   std::vector<TraceRow> arrival_trace;
+  std::vector<double> arrival_times;  // "times": seconds, non-decreasing
   std::vector<TraceRow> length_trace;  // trace (in order) and empirical (drawn) lengths
   std::int64_t max_context = 0;
   RandomEngine arrival_random;
@@ -149,9 +151,11 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
   w.arrival_random = random.stream("workload/arrivals");
   w.length_random = random.stream("workload/lengths");
   const ConfigNode a = n.at("arrivals");
-  w.arrivals = a.one_of("type", {"poisson", "gamma", "fixed", "trace", "burst"});
+  w.arrivals = a.one_of("type", {"poisson", "gamma", "fixed", "trace", "burst", "times"});
   if (w.arrivals == "trace") {
     w.arrival_trace = read_trace(a.at("file"));
+  } else if (w.arrivals == "times") {
+    w.arrival_times = read_arrival_times(a);
   } else if (w.arrivals != "burst") {
     w.rate = a.at("rate").as_rate();
     if (!(w.rate > 0)) a.at("rate").fail("the arrival rate must be positive, e.g. \"4/s\"");
@@ -209,11 +213,13 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
   }
   if (const auto cap = l.find("max_tokens")) w.max_context = std::min(w.max_context, cap->as_integer() + 1);
   l.finish();
-  const std::uint64_t trace_rows = w.arrival_trace.size();
+  const std::uint64_t trace_rows =
+      w.arrivals == "times" ? w.arrival_times.size() : w.arrival_trace.size();
   total_ = static_cast<std::uint64_t>(n.count_or("requests", trace_rows > 0 ? static_cast<std::int64_t>(trace_rows) : 1000));
   if (trace_rows > 0 && total_ > trace_rows) {
     n.at("requests").fail(fmt::format("the arrival trace has only {} requests", trace_rows));
   }
+  if (n.has("max_concurrency")) max_concurrency_ = n.count("max_concurrency");
   n.finish();
   resolved_ = n.json();
 }
@@ -227,6 +233,8 @@ std::optional<Request> Workload::next() {
   const std::uint64_t i = w.issued++;
   if (w.arrivals == "trace") {
     w.clock = w.arrival_trace[i].arrival - w.arrival_trace[0].arrival;
+  } else if (w.arrivals == "times") {
+    w.clock = w.arrival_times[i];
   } else if (i > 0 && w.arrivals != "burst") {
     const double mean = 1 / w.rate;
     if (w.arrivals == "poisson") {
