@@ -120,6 +120,35 @@ Arrivals arrivals_of(const Measurements& m, const std::optional<std::vector<doub
   return a;
 }
 
+// The order the client sent the requests in: by due time where recorded (stable: ties keep the
+// file's order), else the file's.
+std::vector<std::size_t> replay_order(std::size_t n, const std::optional<std::vector<double>>& due) {
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  if (due) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return (*due)[a] < (*due)[b]; });
+  }
+  return order;
+}
+
+// The serving workload of a replay: the requests' lengths in `order`, the arrivals, and the
+// client's concurrency limit.
+Json replay_workload(const Measurements& m, const std::vector<std::size_t>& order,
+                     const Json& arrivals) {
+  Json prompts = Json::array();
+  Json outputs = Json::array();
+  for (const std::size_t i : order) {
+    prompts.push_back(m.points[i].prompt_tokens);
+    outputs.push_back(output_of(m.points[i]));
+  }
+  Json workload{{"requests", m.points.size()},
+                {"arrivals", arrivals},
+                {"lengths", {{"type", "list"}, {"prompts", prompts}, {"outputs", outputs}}}};
+  if (m.run->max_concurrency) workload["max_concurrency"] = *m.run->max_concurrency;
+  return workload;
+}
+
 }  // namespace
 
 Json point_scenario(const ConfigDocument& base, const MeasuredPoint& p) {
@@ -191,25 +220,10 @@ Comparison replay(const ConfigDocument& base, const Measurements& measured, doub
                      "\"serving\" section (scheduler, memory, replicas)");
   }
   const BenchmarkRun& run = *measured.run;
-  // In the order the client sent them (stable: ties keep the file's order).
-  std::vector<std::size_t> order(measured.points.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
   const std::optional<std::vector<double>> due = due_times(measured);
-  if (due) {
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return (*due)[a] < (*due)[b]; });
-  }
+  const std::vector<std::size_t> order = replay_order(measured.points.size(), due);
   Arrivals arrivals = arrivals_of(measured, due, order);
-  Json prompts = Json::array();
-  Json outputs = Json::array();
-  for (const std::size_t i : order) {
-    prompts.push_back(measured.points[i].prompt_tokens);
-    outputs.push_back(output_of(measured.points[i]));
-  }
-  Json workload{{"requests", measured.points.size()},
-                {"arrivals", arrivals.json},
-                {"lengths", {{"type", "list"}, {"prompts", prompts}, {"outputs", outputs}}}};
-  if (run.max_concurrency) workload["max_concurrency"] = *run.max_concurrency;
+  const Json workload = replay_workload(measured, order, arrivals.json);
   const std::vector<SimulatedRequest> simulated =
       simulate_requests(base, point_scenario(base, MeasuredPoint{}), workload, measured.file);
   Shares shares(base, measured.file);

@@ -57,6 +57,38 @@ bool failed(const ConfigNode& ttft, const std::vector<ConfigNode>& errors, std::
   return ttft.json().is_null() || (ttft.json().is_number() && ttft.as_number() == 0);
 }
 
+// The per-request arrays of a result, by field (empty where the file lacks one).
+struct Columns {
+  std::vector<ConfigNode> lens, ttfts, outputs, itls, latencies, starts, queues, errors;
+};
+
+// Request i (which did not fail) as a measured point.
+MeasuredPoint read_request(const Columns& c, std::size_t i, const std::string& path) {
+  MeasuredPoint p;
+  p.entry = fmt::format("{} {}", path, c.ttfts[i].pointer());
+  p.prompt_tokens = c.lens[i].as_integer();
+  if (p.prompt_tokens < 1) c.lens[i].fail("an input length must be at least 1");
+  p.ttft_ms = 1e3 * seconds(c.ttfts[i]);
+  if (!(p.ttft_ms > 0)) c.ttfts[i].fail("a TTFT must be positive");
+  if (!c.outputs.empty()) {
+    p.output_tokens = c.outputs[i].as_integer();
+    if (p.output_tokens < 0) c.outputs[i].fail("an output length cannot be negative");
+  }
+  if (!c.itls.empty()) {
+    for (const ConfigNode& gap : c.itls[i].elements()) p.itls_ms.push_back(1e3 * seconds(gap));
+  }
+  if (!c.latencies.empty()) {
+    p.e2e_ms = 1e3 * seconds(c.latencies[i]);
+    // vLLM's TPOT: the time after the first token over the tokens after the first.
+    if (p.output_tokens > 1) {
+      p.tpot_ms = (*p.e2e_ms - p.ttft_ms) / static_cast<double>(p.output_tokens - 1);
+    }
+  }
+  if (!c.starts.empty()) p.start_s = seconds(c.starts[i]);
+  if (!c.queues.empty()) p.client_queue_s = seconds(c.queues[i]);
+  return p;
+}
+
 }  // namespace
 
 bool is_vllm_result(const ConfigNode& root) {
@@ -67,45 +99,24 @@ Measurements read_vllm_result(const ConfigNode& root, const std::string& path) {
   Measurements m;
   m.file = path;
   m.ttft_from = "arrival";  // from sending the request to the first token received
-  const auto lens = root.at("input_lens").elements();
-  const std::size_t n = lens.size();
-  const auto ttfts = per_request(root, "ttfts", n);
-  if (ttfts.size() != n) root.at("ttfts").fail("give one TTFT (seconds) per request");
-  const auto outputs = per_request(root, "output_lens", n);
-  const auto itls = per_request(root, "itls", n);
-  const auto latencies = per_request(root, "latencies", n);
-  const auto starts = per_request(root, "start_times", n);
-  const auto queues = per_request(root, "queue_times", n);
-  const auto errors = per_request(root, "errors", n);
+  Columns c;
+  c.lens = root.at("input_lens").elements();
+  const std::size_t n = c.lens.size();
+  c.ttfts = per_request(root, "ttfts", n);
+  if (c.ttfts.size() != n) root.at("ttfts").fail("give one TTFT (seconds) per request");
+  c.outputs = per_request(root, "output_lens", n);
+  c.itls = per_request(root, "itls", n);
+  c.latencies = per_request(root, "latencies", n);
+  c.starts = per_request(root, "start_times", n);
+  c.queues = per_request(root, "queue_times", n);
+  c.errors = per_request(root, "errors", n);
   BenchmarkRun run = read_run(root);
   for (std::size_t i = 0; i < n; ++i) {
-    if (failed(ttfts[i], errors, i)) {
+    if (failed(c.ttfts[i], c.errors, i)) {
       ++run.failed;
       continue;
     }
-    MeasuredPoint p;
-    p.entry = fmt::format("{} {}", path, ttfts[i].pointer());
-    p.prompt_tokens = lens[i].as_integer();
-    if (p.prompt_tokens < 1) lens[i].fail("an input length must be at least 1");
-    p.ttft_ms = 1e3 * seconds(ttfts[i]);
-    if (!(p.ttft_ms > 0)) ttfts[i].fail("a TTFT must be positive");
-    if (!outputs.empty()) {
-      p.output_tokens = outputs[i].as_integer();
-      if (p.output_tokens < 0) outputs[i].fail("an output length cannot be negative");
-    }
-    if (!itls.empty()) {
-      for (const ConfigNode& gap : itls[i].elements()) p.itls_ms.push_back(1e3 * seconds(gap));
-    }
-    if (!latencies.empty()) {
-      p.e2e_ms = 1e3 * seconds(latencies[i]);
-      // vLLM's TPOT: the time after the first token over the tokens after the first.
-      if (p.output_tokens > 1) {
-        p.tpot_ms = (*p.e2e_ms - p.ttft_ms) / static_cast<double>(p.output_tokens - 1);
-      }
-    }
-    if (!starts.empty()) p.start_s = seconds(starts[i]);
-    if (!queues.empty()) p.client_queue_s = seconds(queues[i]);
-    m.points.push_back(std::move(p));
+    m.points.push_back(read_request(c, i, path));
   }
   m.run = run;
   return m;  // the rest of vLLM's result (throughput, percentiles, ...) is not needed here

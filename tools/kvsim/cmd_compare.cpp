@@ -54,15 +54,17 @@ compare::Gates gates_of(const CompareCommandOptions& o) {
   return gates;
 }
 
-int run_compare(const CompareCommandOptions& o) {
-  compare::Gates gates = gates_of(o);
-  if (!o.baseline.empty()) {
-    const ConfigDocument b = ConfigDocument::load_file(o.baseline);
-    const ConfigNode root = b.root();
-    (void)root.at("aggregates").at("mape").as_number();  // checks the shape, naming the file
-    (void)root.at("points").elements();
-    gates.baseline = b.json();
-  }
+// The gates' baseline (a previous compare.json), its shape checked naming the file.
+Json load_baseline(const std::string& path) {
+  const ConfigDocument b = ConfigDocument::load_file(path);
+  const ConfigNode root = b.root();
+  (void)root.at("aggregates").at("mape").as_number();
+  (void)root.at("points").elements();
+  return b.json();
+}
+
+// Reads the measurements and predicts them from the scenario, or from the sweep's points.
+compare::Comparison predict(const CompareCommandOptions& o, compare::Measurements& measured) {
   ConfigDocument doc = ConfigDocument::load_file(o.scenario);
   for (const auto& s : o.overrides) doc.apply_override(s);
   compare::CompareOptions options;
@@ -71,23 +73,25 @@ int run_compare(const CompareCommandOptions& o) {
   options.strategy = o.strategy;
   options.allow_model_mismatch = o.allow_model_mismatch;
   // A sweep file has a base scenario and axes; anything else is read as a scenario.
-  const bool is_sweep = doc.json().is_object() && doc.json().contains("axes");
-  compare::Measurements measured;
-  compare::Comparison c;
-  if (is_sweep) {
+  if (doc.json().is_object() && doc.json().contains("axes")) {
     const sweep::SweepSpec spec = sweep::load_sweep(doc);
     measured = compare::read_sweep_measurements(o.measured, spec);
-    c = compare::compare_sweep(spec, measured, options);
-  } else {
-    if (!o.strategy.empty()) {
-      throw InputError(o.scenario, "",
-                       "--strategy picks a strategy at the points of a sweep; with a scenario, "
-                       "each point is predicted by the single-GPU or tp strategy");
-    }
-    measured = compare::read_measurements(o.measured);
-    c = compare::compare(doc, measured, options);
+    return compare::compare_sweep(spec, measured, options);
   }
+  if (!o.strategy.empty()) {
+    throw InputError(o.scenario, "",
+                     "--strategy picks a strategy at the points of a sweep; with a scenario, "
+                     "each point is predicted by the single-GPU or tp strategy");
+  }
+  measured = compare::read_measurements(o.measured);
+  return compare::compare(doc, measured, options);
+}
 
+int run_compare(const CompareCommandOptions& o) {
+  compare::Gates gates = gates_of(o);
+  if (!o.baseline.empty()) gates.baseline = load_baseline(o.baseline);
+  compare::Measurements measured;
+  const compare::Comparison c = predict(o, measured);
   const compare::GateResult result = compare::check_gates(c, gates);
   for (const auto& w : c.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
   if (!result.checked) fmt::print(stderr, "kvsim: warning: {}\n", compare::verdict(result));
