@@ -153,6 +153,8 @@ std::string point_key(const MeasuredPoint& p) {
     for (const auto& [column, value] : p.settings) key += fmt::format("|{}={}", column, value);
     return key + "|" + p.strategy;
   }
+  // A benchmark's requests share their lengths: each is its own point.
+  if (p.request >= 0) return fmt::format("request|{}", p.request);
   return fmt::format("{}|{}|{}|tp{}|b{}|{}", p.model, p.gpu, p.attention, p.tp, p.batch,
                      p.prompt_tokens);
 }

@@ -38,6 +38,7 @@ struct MeasuredPoint {
   std::vector<double> itls_ms;
   std::optional<double> start_s;       // the benchmark's clock, seconds
   std::optional<double> client_queue_s;
+  std::int64_t request = -1;           // the request's index in the result (its --baseline key)
   // Sweep measurements only: the point's settings (column, value) in the sweep's column order,
   // and the label of the strategy measured there.
   std::vector<std::pair<std::string, std::string>> settings;
@@ -45,7 +46,8 @@ struct MeasuredPoint {
 };
 
 /// What identifies a point across runs (for --baseline): model, GPU, attention, TP, batch and
-/// prompt length, or for a sweep point its settings and strategy.
+/// prompt length; for a sweep point its settings and strategy; for a benchmark's request its
+/// index in the result.
 std::string point_key(const MeasuredPoint& p);
 
 /// How a benchmark client sent its requests (`vllm bench serve`), for replaying it.

@@ -26,9 +26,10 @@ std::int64_t serving_tp(const ConfigDocument& base) {
 
 // A compared point from a simulated request; provenance shares cached by prompt length.
 ComparedPoint served(const MeasuredPoint& p, const SimulatedRequest& r, double overhead_ms,
-                     const Json& shares) {
+                     const Json& shares, std::int64_t tp) {
   ComparedPoint cp;
   cp.measured = p;
+  cp.measured.tp = tp;  // the serving layout's, for the tables
   cp.predicted_ms = 1e3 * r.ttft + overhead_ms;
   cp.provenance = shares;
   cp.error = relative_error(cp.predicted_ms, p);
@@ -110,7 +111,7 @@ Arrivals arrivals_of(const Measurements& m, const std::optional<std::vector<doub
   a.json = {{"type", "gamma"},
             {"rate", fmt::format("{}/s", *run.request_rate)},
             {"cv", 1 / std::sqrt(run.burstiness)}};
-  a.method = fmt::format("{:g} requests/s with gamma gaps of burstiness {:g}, drawn afresh",
+  a.method = fmt::format("sent at {:g} requests/s with gamma gaps of burstiness {:g}, drawn afresh",
                          *run.request_rate, run.burstiness);
   a.warnings.push_back(fmt::format(
       "{} has no start_times, so the replay draws new arrival gaps from its request rate and "
@@ -205,7 +206,8 @@ Comparison requests_alone(const ConfigDocument& base, const Measurements& measur
                                        {"outputs", {key.second}}}}};
       it = cache.emplace(key, simulate_requests(base, j, workload, p.entry).front()).first;
     }
-    c.points.push_back(served(p, it->second, overhead_ms, shares(p.prompt_tokens)));
+    c.points.push_back(
+        served(p, it->second, overhead_ms, shares(p.prompt_tokens), serving_tp(base)));
   }
   c.method = fmt::format("each request alone on an idle server of the scenario's serving layout "
                          "(TP {}), no queueing",
@@ -231,7 +233,8 @@ Comparison replay(const ConfigDocument& base, const Measurements& measured, doub
   c.points.resize(measured.points.size());
   for (std::size_t k = 0; k < order.size(); ++k) {
     const MeasuredPoint& p = measured.points[order[k]];
-    c.points[order[k]] = served(p, simulated[k], overhead_ms, shares(p.prompt_tokens));
+    c.points[order[k]] =
+        served(p, simulated[k], overhead_ms, shares(p.prompt_tokens), serving_tp(base));
   }
   c.method = fmt::format("serving simulation of the benchmark: {} requests {}{}",
                          measured.points.size(), arrivals.method,

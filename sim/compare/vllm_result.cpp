@@ -66,6 +66,7 @@ struct Columns {
 MeasuredPoint read_request(const Columns& c, std::size_t i, const std::string& path) {
   MeasuredPoint p;
   p.entry = fmt::format("{} {}", path, c.ttfts[i].pointer());
+  p.request = static_cast<std::int64_t>(i);
   p.prompt_tokens = c.lens[i].as_integer();
   if (p.prompt_tokens < 1) c.lens[i].fail("an input length must be at least 1");
   p.ttft_ms = 1e3 * seconds(c.ttfts[i]);

@@ -67,6 +67,7 @@ TEST(CompareVllm, EachRequestIsPredictedOnTheServingLayout) {
   EXPECT_DOUBLE_EQ(c4.points[0].predicted_ms, 1e3 * served_alone(tp4, 2048, 1).first);
   EXPECT_LT(c4.points[0].predicted_ms, 0.5 * c1.points[0].predicted_ms);
   EXPECT_NE(c4.method.find("TP 4"), std::string::npos) << c4.method;
+  EXPECT_EQ(c4.points[0].measured.tp, 4);  // the tables show the layout predicted
   // Pipeline parallelism too: two stages add a stage-to-stage send, so a lone request is no
   // faster than on one stage, and it is what kvsim serve predicts.
   const ConfigDocument pp2 = with_serving({{"tensor_parallel", 2}, {"pipeline_parallel", 2}});
@@ -128,6 +129,8 @@ TEST(CompareVllm, QueueingReplaysTheMeasuredStartTimesExactly) {
   EXPECT_NEAR(c.points[1].predicted_ms, 2 * lone, 2e-5);
   EXPECT_NEAR(c.points[2].predicted_ms, lone, 1e-5);
   EXPECT_NE(c.method.find("start_times"), std::string::npos) << c.method;
+  // Requests of equal lengths are distinct points for --baseline: keyed by their index.
+  EXPECT_EQ(point_key(c.points[1].measured), "request|1");
   EXPECT_TRUE(c.warnings.empty());
   // Unsorted start times are replayed in time order and reported in the file's order.
   const Measurements swapped = vllm("swapped.json", R"({"model_id": "llama-2-7b",
