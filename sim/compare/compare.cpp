@@ -245,6 +245,7 @@ Comparison compare(const ConfigDocument& scenario, const Measurements& measured,
   }
   const Scenario s = load_point(scenario, point_scenario(scenario, {}), measured.file);
   c.warnings.insert(c.warnings.begin(), warnings.begin(), warnings.end());
+  c.warnings.insert(c.warnings.end(), measured.warnings.begin(), measured.warnings.end());
   c.warnings.insert(c.warnings.begin(), s.warnings.begin(), s.warnings.end());
   c.aggregates = aggregate(c.points);
   return c;

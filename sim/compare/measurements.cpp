@@ -13,6 +13,13 @@
 namespace kvsim::compare {
 namespace {
 
+// Measured TPOTs of kvsim points are accepted (files carry them) but have no prediction beside
+// them: only a serving simulation predicts TPOT.
+std::string tpot_not_compared(const std::string& path) {
+  return path + " has tpot_ms, which is not compared: kvsim predicts TPOT for vllm bench serve "
+                "results on a scenario with a \"serving\" section";
+}
+
 std::int64_t positive_integer(const std::string& text, const std::string& file,
                               const std::string& where, const std::string& column) {
   char* end = nullptr;
@@ -65,6 +72,7 @@ Measurements read_csv_measurements(const std::string& path) {
     p.ttft_ms = positive_number(cell("ttft_ms"), path, where, "ttft_ms");
     m.points.push_back(std::move(p));
   }
+  if (t.column("tpot_ms") >= 0) m.warnings.push_back(tpot_not_compared(path));
   return m;
 }
 
@@ -109,9 +117,10 @@ Measurements read_json_measurements(const std::string& path) {
     p.batch = e.count_or("batch", 1);
     p.prompt_tokens = e.count("prompt_tokens");
     p.ttft_ms = e.number("ttft_ms", 1e-9, 1e12);
-    (void)e.find("tpot_ms");
+    const bool tpot = e.find("tpot_ms").has_value();
     e.finish();
     m.points.push_back(std::move(p));
+    if (tpot && m.warnings.empty()) m.warnings.push_back(tpot_not_compared(path));
   }
   root.finish();
   return m;
@@ -183,6 +192,7 @@ Measurements read_sweep_measurements(const std::string& path, const sweep::Sweep
     m.points.push_back(std::move(p));
   }
   if (m.points.empty()) throw InputError(path, "", "no measured points");
+  if (t.column("tpot_ms") >= 0) m.warnings.push_back(tpot_not_compared(path));
   return m;
 }
 

@@ -64,6 +64,7 @@ struct Measurements {
   std::string ttft_from = "prefill";  // "prefill" (scheduling) or "arrival"
   std::vector<MeasuredPoint> points;
   std::optional<BenchmarkRun> run;    // per-request benchmark results only
+  std::vector<std::string> warnings;  // what was read and is not compared
 };
 
 /// Reads any supported format (detected from the content); throws InputError naming the entry.

@@ -34,7 +34,9 @@ ComparedPoint served(const MeasuredPoint& p, const SimulatedRequest& r, double o
   cp.provenance = shares;
   cp.error = relative_error(cp.predicted_ms, p);
   cp.predicted_e2e_ms = 1e3 * r.e2e + overhead_ms;
-  if (r.output > 1) cp.predicted_tpot_ms = 1e3 * (r.e2e - r.ttft) / static_cast<double>(r.output - 1);
+  if (r.output > 1) {
+    cp.predicted_tpot_ms = 1e3 * (r.e2e - r.ttft) / static_cast<double>(r.output - 1);
+  }
   for (const double gap : r.itls) cp.predicted_itls_ms.push_back(1e3 * gap);
   return cp;
 }

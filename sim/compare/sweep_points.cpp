@@ -174,6 +174,7 @@ Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measu
   c.method = fmt::format("each row by its strategy on its point of sweep {} ({} points), no "
                          "queueing",
                          spec.name, points.size());
+  c.warnings = measured.warnings;
   for (const PointPrediction& p : predictions) {  // each warning once, in point order
     for (const std::string& w : p.warnings) {
       if (std::find(c.warnings.begin(), c.warnings.end(), w) == c.warnings.end()) {

@@ -123,6 +123,18 @@ TEST(CompareGates, QuantileGatesCompareEachMetricsDistribution) {
   EXPECT_TRUE(check_gates(c, g).passed);
 }
 
+TEST(CompareGates, MeasuredTpotsWithoutAPredictionAreFlagged) {
+  // A kvsim CSV's tpot_ms has no prediction beside it (only a serving simulation predicts
+  // TPOT): it is read and the comparison says it was not compared.
+  const std::string path = ::testing::TempDir() + "/with_tpot.csv";
+  std::ofstream(path) << "prompt_tokens,ttft_ms,tpot_ms\n128,10,5\n";
+  const Comparison c = compare(
+      ConfigDocument::load_file(std::string(KVSIM_SOURCE_DIR) + "/scenarios/default.json"),
+      read_measurements(path), {});
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("has tpot_ms, which is not compared"), std::string::npos);
+}
+
 TEST(CompareGates, CompareJsonCarriesTheWarnings) {
   Comparison c = predicted_at({100});
   c.warnings = {"the scenario is odd"};
