@@ -55,6 +55,9 @@ std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint&
                                      {"output", 1}}}};
     double slowest = 0;
     for (const SimulatedRequest& r : simulate_requests(base, j, workload, p.entry)) {
+      if (!r.served) {
+        throw InputError(p.entry, "", "the scenario's server does not serve this batch's prompts");
+      }
       slowest = std::max(slowest, r.ttft);
     }
     ms = 1e3 * slowest;

@@ -27,6 +27,13 @@ std::int64_t serving_tp(const ConfigDocument& base) {
 // A compared point from a simulated request; provenance shares cached by prompt length.
 ComparedPoint served(const MeasuredPoint& p, const SimulatedRequest& r, double overhead_ms,
                      const Json& shares, std::int64_t tp) {
+  if (!r.served) {
+    throw InputError(p.entry, "",
+                     fmt::format("the scenario's server does not serve this request ({} prompt + "
+                                 "{} output tokens: longer than the model's context?), so there "
+                                 "is no prediction to compare",
+                                 p.prompt_tokens, p.output_tokens));
+  }
   ComparedPoint cp;
   cp.measured = p;
   cp.measured.tp = tp;  // the serving layout's, for the tables
@@ -182,6 +189,7 @@ std::vector<SimulatedRequest> simulate_requests(const ConfigDocument& base, Json
     out[r.id].ttft = r.first_token - r.arrival;
     out[r.id].e2e = r.completion - r.arrival;
     out[r.id].output = r.output;
+    out[r.id].served = true;
   };
   observers.token = [&](std::uint64_t id, std::int64_t, double time) {
     if (last_token[id] >= 0) out[id].itls.push_back(time - last_token[id]);

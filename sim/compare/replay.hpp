@@ -21,6 +21,7 @@ struct SimulatedRequest {
   double e2e = 0;
   std::vector<double> itls;  // gaps between successive tokens
   std::int64_t output = 0;   // tokens generated
+  bool served = false;       // false: the server never finished it (e.g. it rejected it)
 };
 
 /// Runs `workload` on the "serving" section of `j` (which it must have); by request id.
