@@ -76,18 +76,20 @@ Measurements read_csv_measurements(const std::string& path) {
   return m;
 }
 
-// The parsed file; a number too large for a double (1e400) is an input error here, not an
-// internal one (the JSON parser throws out_of_range for it).
+}  // namespace
+
 ConfigDocument load_json(const std::string& path) {
   try {
     return ConfigDocument::load_file(path);
   } catch (const Json::out_of_range& e) {
     const std::string why = e.what();
     throw InputError(path, "",
-                     fmt::format("{}: every measured number must be finite",
+                     fmt::format("{}: every number must be finite",
                                  why.substr(why.find(']') + 2)));
   }
 }
+
+namespace {
 
 Measurements read_json_measurements(const std::string& path) {
   const ConfigDocument doc = load_json(path);

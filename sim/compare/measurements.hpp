@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/core/config.hpp"
 #include "sim/sweep/sweep.hpp"
 
 namespace kvsim::compare {
@@ -66,6 +67,10 @@ struct Measurements {
   std::optional<BenchmarkRun> run;    // per-request benchmark results only
   std::vector<std::string> warnings;  // what was read and is not compared
 };
+
+/// A JSON file compare reads (measurements, a baseline); a number too large for a double
+/// (1e400) is an InputError naming the file, not an internal error.
+ConfigDocument load_json(const std::string& path);
 
 /// Reads any supported format (detected from the content); throws InputError naming the entry.
 Measurements read_measurements(const std::string& path);

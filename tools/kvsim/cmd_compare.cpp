@@ -54,12 +54,16 @@ compare::Gates gates_of(const CompareCommandOptions& o) {
   return gates;
 }
 
-// The gates' baseline (a previous compare.json), its shape checked naming the file.
+// The gates' baseline (a previous compare.json): what the gates read of it is checked here,
+// naming the file and the entry.
 Json load_baseline(const std::string& path) {
-  const ConfigDocument b = ConfigDocument::load_file(path);
+  const ConfigDocument b = compare::load_json(path);
   const ConfigNode root = b.root();
   (void)root.at("aggregates").at("mape").as_number();
-  (void)root.at("points").elements();
+  for (const ConfigNode& p : root.at("points").elements()) {
+    (void)p.at("key").as_string();
+    (void)p.at("error").as_number();
+  }
   return b.json();
 }
 
