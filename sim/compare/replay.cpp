@@ -24,7 +24,7 @@ std::int64_t serving_tp(const ConfigDocument& base) {
              : 1;
 }
 
-// A compared point from a simulated request; provenance shares cached by prompt length.
+// A compared point from a simulated request (its TTFT, TPOT, ITLs and end-to-end latency).
 ComparedPoint served(const MeasuredPoint& p, const SimulatedRequest& r, double overhead_ms,
                      const Json& shares, std::int64_t tp) {
   if (!r.served) {
@@ -48,13 +48,16 @@ ComparedPoint served(const MeasuredPoint& p, const SimulatedRequest& r, double o
   return cp;
 }
 
+// Provenance shares of a prompt's prefill on the serving layout's TP group, by prompt length.
 class Shares {
  public:
   Shares(const ConfigDocument& base, const std::string& what)
       : scenario_(load_point(base, point_scenario(base, {}), what)), tp_(serving_tp(base)) {}
   const Json& operator()(std::int64_t prompt) {
     auto it = cache_.find(prompt);
-    if (it == cache_.end()) it = cache_.emplace(prompt, provenance_shares(scenario_, tp_, prompt)).first;
+    if (it == cache_.end()) {
+      it = cache_.emplace(prompt, provenance_shares(scenario_, tp_, prompt)).first;
+    }
     return it->second;
   }
 
@@ -64,7 +67,10 @@ class Shares {
   std::map<std::int64_t, Json> cache_;
 };
 
-std::int64_t output_of(const MeasuredPoint& p) { return std::max<std::int64_t>(1, p.output_tokens); }
+// The tokens to generate: as measured, at least 1 (none recorded: 1).
+std::int64_t output_of(const MeasuredPoint& p) {
+  return std::max<std::int64_t>(1, p.output_tokens);
+}
 
 // The arrival process of a replay, and the method line and warnings that describe it.
 struct Arrivals {
@@ -132,7 +138,8 @@ Arrivals arrivals_of(const Measurements& m, const std::optional<std::vector<doub
 
 // The order the client sent the requests in: by due time where recorded (stable: ties keep the
 // file's order), else the file's.
-std::vector<std::size_t> replay_order(std::size_t n, const std::optional<std::vector<double>>& due) {
+std::vector<std::size_t> replay_order(std::size_t n,
+                                      const std::optional<std::vector<double>>& due) {
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
   if (due) {

@@ -114,7 +114,8 @@ std::string to_table(const Comparison& c) {
   out += fmt::format("  {:<9} {:<9} {:>10} {:>10} {:>10} {:>10}\n", "", "", "mean", "p50", "p90",
                      "p99");
   for (const Distribution& d : a.distributions) {
-    for (const auto& [side, q] : {std::pair{"measured", &d.measured}, {"predicted", &d.predicted}}) {
+    for (const auto& [side, q] :
+         {std::pair{"measured", &d.measured}, {"predicted", &d.predicted}}) {
       out += fmt::format("  {:<9} {:<9} {:>10.3f} {:>10.3f} {:>10.3f} {:>10.3f}\n",
                          side[0] == 'm' ? title(d.metric) : "", side, q->mean, q->p50, q->p90,
                          q->p99);
@@ -134,10 +135,12 @@ std::string to_markdown(const Comparison& c, const GateResult& gates) {
   if (!gates.checked) out += "- " + verdict(gates) + "\n";
   for (const auto& f : gates.failures) out += "- " + f + "\n";
   for (const auto& w : c.warnings) out += "- warning: " + w + "\n";
-  out += fmt::format("\nPredicted by: {}\n\n| ms | mean | p50 | p90 | p99 |\n|---|---|---|---|---|\n",
+  out += fmt::format("\nPredicted by: {}\n\n| ms | mean | p50 | p90 | p99 |\n"
+                     "|---|---|---|---|---|\n",
                      c.method);
   for (const Distribution& d : a.distributions) {
-    for (const auto& [side, q] : {std::pair{"measured", &d.measured}, {"predicted", &d.predicted}}) {
+    for (const auto& [side, q] :
+         {std::pair{"measured", &d.measured}, {"predicted", &d.predicted}}) {
       out += fmt::format("| {} {} | {:.3f} | {:.3f} | {:.3f} | {:.3f} |\n", d.metric, side,
                          q->mean, q->p50, q->p90, q->p99);
     }

@@ -339,7 +339,8 @@ TEST(CompareSweep, RowsThatMatchNoPointOrStrategyNameTheLine) {
   e = sweep_error(spec, "gpus,ttft_ms\n2,10\n");
   EXPECT_NE(e.find("missing column 'context'"), std::string::npos) << e;
   e = sweep_error(spec, "gpus,context,ttft_ms\n2,1024,-1\n");
-  EXPECT_NE(e.find("line 2: ttft_ms is '-1', not a positive finite number"), std::string::npos) << e;
+  EXPECT_NE(e.find("line 2: ttft_ms is '-1', not a positive finite number"), std::string::npos)
+      << e;
 }
 
 }  // namespace kvsim::compare

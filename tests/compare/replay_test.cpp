@@ -116,7 +116,8 @@ TEST(CompareVllm, QueueingReplaysTheMeasuredStartTimesExactly) {
   // One request at a time, three requests: the first two sent together (t = 1000.5 s on the
   // benchmark's clock), the third 30 s later. The second waits one prefill; the third finds the
   // server idle. A re-drawn burst ("inf" rate) would have made the third wait two prefills.
-  const ConfigDocument doc = with_serving({{"scheduler", {{"type", "static"}, {"max_batch_size", 1}}}});
+  const ConfigDocument doc =
+      with_serving({{"scheduler", {{"type", "static"}, {"max_batch_size", 1}}}});
   const Measurements m = vllm("starts.json", R"({"model_id": "llama-2-7b",
       "request_rate": "inf", "input_lens": [1024, 1024, 1024], "output_lens": [1, 1, 1],
       "ttfts": [0.1, 0.2, 0.1], "start_times": [1000.5, 1000.5, 1030.5]})");
