@@ -1,19 +1,18 @@
 #include "sim/compare/compare.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
-#include <filesystem>
 #include <map>
 #include <tuple>
 
 #include <fmt/format.h>
 
+#include "sim/compare/replay.hpp"
 #include "sim/core/input_error.hpp"
 #include "sim/core/statistics.hpp"
 #include "sim/report/breakdown.hpp"
-#include "sim/serving/engine.hpp"
 #include "sim/serving/iteration_cost.hpp"
-#include "sim/serving/workload.hpp"
 
 namespace kvsim::compare {
 namespace {
@@ -24,46 +23,13 @@ Key key_of(const MeasuredPoint& p) {
   return {p.model, p.gpu, p.attention, p.tp, p.batch, p.prompt_tokens};
 }
 
-// The scenario with one point's model, GPU and attention set.
-Json point_scenario(const ConfigDocument& base, const MeasuredPoint& p) {
-  Json j = base.json();
-  if (!p.model.empty()) j["model"] = p.model;
-  if (!p.gpu.empty()) j["cluster"]["gpu"] = p.gpu;
-  if (!p.attention.empty()) j["prefill"]["attention"] = p.attention;
-  return j;
-}
-
-Scenario load(const ConfigDocument& base, Json j, const std::string& what) {
-  return load_scenario(ConfigDocument(std::move(j), fmt::format("{} (for {})", base.name(), what),
-                                      std::filesystem::path(base.name()).parent_path().string()));
-}
-
-// Runs the serving simulation of `workload` on the scenario's "serving" section (which `j`
-// must have) and returns each request's TTFT (seconds from arrival), by request id.
-std::vector<double> simulated_ttfts(const ConfigDocument& base, Json j, const Json& workload,
-                                    const std::string& what) {
-  j["serving"]["workload"] = workload;
-  const Scenario s = load(base, j, what);
-  const ConfigDocument doc(j, base.name());
-  const ConfigNode node = doc.root().at("serving");
-  serving::ServingSetup setup = serving::ServingSetup::from_config(node, s);
-  serving::Workload requests(node.at("workload"), RandomStreams(s.seed), s.model.max_context);
-  std::vector<double> ttft(requests.total(), 0.0);
-  serving::ServingObservers observers;
-  observers.request = [&](const serving::RequestRecord& r) {
-    ttft[r.id] = r.first_token - r.arrival;
-  };
-  serving::simulate_serving(s, setup, std::move(requests), observers);
-  return ttft;
-}
-
-// Predicted TTFT (ms) of one point, with the provenance shares of its compute time.
+// Predicted TTFT (ms) of one kvsim point, with the provenance shares of its compute time.
 std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint& p) {
   Json j = point_scenario(base, p);
   j["prefill"]["context_tokens"] = p.prompt_tokens;
   j["prefill"]["gpus"] = p.tp;
   j["prefill"]["strategies"] = Json::array({Json{{"type", p.tp == 1 ? "single" : "tp"}}});
-  const Scenario s = load(base, j, p.entry);
+  const Scenario s = load_point(base, j, p.entry);
   const Json shares = provenance_shares(s, p.tp, p.prompt_tokens);
   double ms = 0;
   if (p.batch == 1) {
@@ -87,80 +53,99 @@ std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint&
                         {"arrivals", {{"type", "burst"}}},
                         {"lengths", {{"type", "fixed"}, {"prompt", p.prompt_tokens},
                                      {"output", 1}}}};
-    const std::vector<double> ttft = simulated_ttfts(base, j, workload, p.entry);
-    ms = 1e3 * *std::max_element(ttft.begin(), ttft.end());
+    double slowest = 0;
+    for (const SimulatedRequest& r : simulate_requests(base, j, workload, p.entry)) {
+      if (!r.served) {
+        throw InputError(p.entry, "", "the scenario's server does not serve this batch's prompts");
+      }
+      slowest = std::max(slowest, r.ttft);
+    }
+    ms = 1e3 * slowest;
   }
   return {ms, shares};
 }
 
-// Every point of a benchmark replayed through the serving simulation, in order.
-Comparison replay(const ConfigDocument& base, const Measurements& measured, double overhead_ms) {
-  const BenchmarkRun& run = *measured.run;
-  if (!base.json().contains("serving")) {
-    throw InputError(base.name(), "/serving",
-                     "--queueing replays the benchmark on the scenario's serving setup: add a "
-                     "\"serving\" section (scheduler, memory, replicas)");
-  }
-  if (!run.request_rate) {
-    throw InputError(measured.file, "/request_rate",
-                     "--queueing needs the benchmark's request rate, and this file has none");
-  }
-  if (run.max_concurrency) {
-    throw InputError(measured.file, "/max_concurrency",
-                     fmt::format("the benchmark ran with --max-concurrency {}: a closed-loop "
-                                 "client, which kvsim's open-loop arrivals do not model; compare "
-                                 "without --queueing, or benchmark without a concurrency limit",
-                                 *run.max_concurrency));
-  }
-  Json prompts = Json::array();
-  Json outputs = Json::array();
-  for (const MeasuredPoint& p : measured.points) {
-    prompts.push_back(p.prompt_tokens);
-    outputs.push_back(std::max<std::int64_t>(1, p.output_tokens));
-  }
-  Json arrivals;
-  if (*run.request_rate == 0) {
-    arrivals = {{"type", "burst"}};
-  } else {
-    arrivals = {{"type", "gamma"},
-                {"rate", fmt::format("{}/s", *run.request_rate)},
-                {"cv", 1 / std::sqrt(run.burstiness)}};
-  }
-  const Json workload{{"requests", measured.points.size()},
-                      {"arrivals", arrivals},
-                      {"lengths", {{"type", "list"}, {"prompts", prompts}, {"outputs", outputs}}}};
-  const Json j = point_scenario(base, MeasuredPoint{});
-  const std::vector<double> ttft = simulated_ttfts(base, j, workload, measured.file);
-  const Scenario s = load(base, j, measured.file);
+// Each kvsim point alone (prefill on an idle GPU or TP group), cached by what defines it.
+Comparison points_alone(const ConfigDocument& base, const Measurements& measured,
+                        double overhead_ms) {
   Comparison c;
-  std::map<std::int64_t, Json> shares;
-  for (std::size_t i = 0; i < measured.points.size(); ++i) {
-    const MeasuredPoint& p = measured.points[i];
-    auto it = shares.find(p.prompt_tokens);
-    if (it == shares.end()) {
-      it = shares.emplace(p.prompt_tokens, provenance_shares(s, 1, p.prompt_tokens)).first;
-    }
+  c.method = "each point alone: prefill on an idle GPU or TP group, no queueing";
+  std::map<Key, std::pair<double, Json>> cache;
+  for (const MeasuredPoint& p : measured.points) {
+    auto it = cache.find(key_of(p));
+    if (it == cache.end()) it = cache.emplace(key_of(p), predict(base, p)).first;
     ComparedPoint cp;
     cp.measured = p;
-    cp.predicted_ms = 1e3 * ttft[i] + overhead_ms;
-    cp.provenance = it->second;
-    cp.error = (cp.predicted_ms - p.ttft_ms) / p.ttft_ms;
+    cp.predicted_ms = it->second.first + overhead_ms;
+    cp.provenance = it->second.second;
+    cp.error = relative_error(cp.predicted_ms, p);
     c.points.push_back(std::move(cp));
   }
-  c.method = fmt::format(
-      "serving simulation of the benchmark: {} requests in order, {}", measured.points.size(),
-      *run.request_rate == 0
-          ? std::string("all sent at once")
-          : fmt::format("{:g} requests/s with gamma gaps of burstiness {:g}", *run.request_rate,
-                        run.burstiness));
   return c;
 }
 
-// A sweep point as a reader names it: "network=10GB/s gpus=8 context=16384 kvr/search".
-std::string describe_sweep_point(const MeasuredPoint& p) {
-  std::string out;
-  for (const auto& [column, value] : p.settings) out += fmt::format("{}={} ", column, value);
-  return out + p.strategy;
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return s;
+}
+
+// Refuses a benchmark of another model (unless allowed, then warns); warns when it names none.
+void check_model(const ConfigDocument& base, const Measurements& measured,
+                 const CompareOptions& options, std::vector<std::string>& warnings) {
+  const std::string& id = measured.run->model_id;
+  const std::string name = load_point(base, point_scenario(base, {}), measured.file).model.name;
+  if (id.empty()) {
+    warnings.push_back(fmt::format("{} has no model_id: that it measured {} is not checked",
+                                   measured.file, name));
+  } else if (!model_matches(id, name)) {
+    const std::string what =
+        fmt::format("the benchmark ran model_id '{}', which does not name the scenario's model "
+                    "'{}' (its last path component, lower-cased and without a leading "
+                    "\"meta-\", must equal the name or start with it and a '-')",
+                    id, name);
+    if (!options.allow_model_mismatch) {
+      throw InputError(measured.file, "/model_id",
+                       what + "; compare with a scenario of that model, or pass "
+                              "--allow-model-mismatch to compare anyway");
+    }
+    warnings.push_back(what + "; compared anyway (--allow-model-mismatch)");
+  }
+}
+
+Quantiles quantiles(const std::vector<double>& v) {
+  Quantiles q;
+  q.count = v.size();
+  if (v.empty()) return q;
+  double sum = 0;
+  for (const double x : v) sum += x;
+  q.mean = sum / static_cast<double>(v.size());
+  q.p50 = percentile(v, 0.50);
+  q.p90 = percentile(v, 0.90);
+  q.p99 = percentile(v, 0.99);
+  return q;
+}
+
+// Measured and predicted values of every metric, ms: ttft, tpot, itl, e2e.
+std::vector<Distribution> distributions(const std::vector<ComparedPoint>& points) {
+  std::vector<double> m[4], p[4];
+  for (const ComparedPoint& c : points) {
+    m[0].push_back(c.measured.ttft_ms);
+    p[0].push_back(c.predicted_ms);
+    if (c.measured.tpot_ms) m[1].push_back(*c.measured.tpot_ms);
+    if (c.predicted_tpot_ms) p[1].push_back(*c.predicted_tpot_ms);
+    m[2].insert(m[2].end(), c.measured.itls_ms.begin(), c.measured.itls_ms.end());
+    p[2].insert(p[2].end(), c.predicted_itls_ms.begin(), c.predicted_itls_ms.end());
+    if (c.measured.e2e_ms) m[3].push_back(*c.measured.e2e_ms);
+    if (c.predicted_e2e_ms) p[3].push_back(*c.predicted_e2e_ms);
+  }
+  const char* names[4] = {"ttft", "tpot", "itl", "e2e"};
+  std::vector<Distribution> out;
+  for (int k = 0; k < 4; ++k) {
+    if (k > 0 && (m[k].empty() || p[k].empty())) continue;  // one side has none to compare
+    out.push_back({names[k], quantiles(m[k]), quantiles(p[k])});
+  }
+  return out;
 }
 
 }  // namespace
@@ -171,8 +156,17 @@ std::string point_key(const MeasuredPoint& p) {
     for (const auto& [column, value] : p.settings) key += fmt::format("|{}={}", column, value);
     return key + "|" + p.strategy;
   }
+  // A benchmark's requests share their lengths: each is its own point.
+  if (p.request >= 0) return fmt::format("request|{}", p.request);
   return fmt::format("{}|{}|{}|tp{}|b{}|{}", p.model, p.gpu, p.attention, p.tp, p.batch,
                      p.prompt_tokens);
+}
+
+bool model_matches(const std::string& model_id, const std::string& name) {
+  std::string tail = lower(model_id.substr(model_id.find_last_of('/') + 1));
+  if (tail.starts_with("meta-")) tail = tail.substr(5);
+  const std::string n = lower(name);
+  return tail == n || tail.starts_with(n + "-");
 }
 
 Json provenance_shares(const Scenario& s, std::int64_t tp, std::int64_t prompt_tokens) {
@@ -188,6 +182,21 @@ Json provenance_shares(const Scenario& s, std::int64_t tp, std::int64_t prompt_t
     shares[k] = shares.value(k, 0.0) + line.seconds / pass.seconds;
   }
   return shares;
+}
+
+double relative_error(double predicted_ms, const MeasuredPoint& measured) {
+  if (!std::isfinite(measured.ttft_ms) || !(measured.ttft_ms > 0)) {
+    throw InputError(measured.entry, "",
+                     fmt::format("the measured TTFT is {} ms; a measurement is a positive "
+                                 "finite number",
+                                 measured.ttft_ms));
+  }
+  const double e = (predicted_ms - measured.ttft_ms) / measured.ttft_ms;
+  if (!std::isfinite(e)) {
+    throw std::logic_error(fmt::format("{}: predicted TTFT {} ms is not finite", measured.entry,
+                                       predicted_ms));
+  }
+  return e;
 }
 
 Aggregates aggregate(const std::vector<ComparedPoint>& points) {
@@ -209,224 +218,40 @@ Aggregates aggregate(const std::vector<ComparedPoint>& points) {
     a.bias /= static_cast<double>(points.size());
   }
   a.median_ape = median(ape);
-  std::vector<double> measured;
-  std::vector<double> predicted;
-  for (const auto& p : points) {
-    measured.push_back(p.measured.ttft_ms);
-    predicted.push_back(p.predicted_ms);
-  }
-  const auto mean = [](const std::vector<double>& v) {
-    double sum = 0;
-    for (const double x : v) sum += x;
-    return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
-  };
-  a.distribution = {mean(measured),          mean(predicted),
-                    median(measured),        median(predicted),
-                    percentile(measured, 0.99), percentile(predicted, 0.99)};
+  a.distributions = distributions(points);
   return a;
 }
 
 Comparison compare(const ConfigDocument& scenario, const Measurements& measured,
                    const CompareOptions& options) {
   const double overhead = measured.ttft_from == "arrival" ? options.fixed_overhead_ms : 0.0;
+  std::vector<std::string> warnings;
+  if (measured.run) check_model(scenario, measured, options, warnings);
+  Comparison c;
   if (options.queueing) {
     if (!measured.run) {
       throw InputError(measured.file, "",
                        "--queueing replays a per-request benchmark result (vllm bench serve "
                        "--save-result --save-detailed); this file has no request stream");
     }
-    Comparison c = replay(scenario, measured, overhead);
-    c.aggregates = aggregate(c.points);
-    return c;
+    c = replay(scenario, measured, overhead);
+  } else if (measured.run && scenario.json().contains("serving")) {
+    c = requests_alone(scenario, measured, overhead);
+  } else {
+    if (measured.run) {
+      warnings.push_back(
+          "the scenario has no \"serving\" section, so each benchmark request is predicted as "
+          "a prefill on one GPU; add one with the deployment's tensor_parallel and "
+          "pipeline_parallel to predict it on that layout");
+    }
+    c = points_alone(scenario, measured, overhead);
   }
-  Comparison c;
-  c.method = "each point alone: prefill on an idle GPU or TP group, no queueing";
-  std::map<Key, std::pair<double, Json>> cache;
-  for (const MeasuredPoint& p : measured.points) {
-    auto it = cache.find(key_of(p));
-    if (it == cache.end()) it = cache.emplace(key_of(p), predict(scenario, p)).first;
-    ComparedPoint cp;
-    cp.measured = p;
-    cp.predicted_ms = it->second.first + overhead;
-    cp.provenance = it->second.second;
-    cp.error = (cp.predicted_ms - p.ttft_ms) / p.ttft_ms;
-    c.points.push_back(std::move(cp));
-  }
+  const Scenario s = load_point(scenario, point_scenario(scenario, {}), measured.file);
+  c.warnings.insert(c.warnings.begin(), warnings.begin(), warnings.end());
+  c.warnings.insert(c.warnings.end(), measured.warnings.begin(), measured.warnings.end());
+  c.warnings.insert(c.warnings.begin(), s.warnings.begin(), s.warnings.end());
   c.aggregates = aggregate(c.points);
   return c;
-}
-
-GateResult check_gates(const Comparison& c, const Gates& g) {
-  GateResult r;
-  const Aggregates& a = c.aggregates;
-  auto fail = [&](std::string why) {
-    r.passed = false;
-    r.failures.push_back(std::move(why));
-  };
-  if (g.max_mape && a.mape > *g.max_mape) {
-    fail(fmt::format("mean absolute error {:.2f}% exceeds --max-mape {:.2f}%", 100 * a.mape,
-                     100 * *g.max_mape));
-  }
-  if (g.max_point_error) {
-    std::size_t over = 0;
-    for (const auto& p : c.points) over += std::abs(p.error) > *g.max_point_error ? 1 : 0;
-    if (over > 0) {
-      fail(fmt::format("{} of {} points exceed --max-point-error {:.2f}%; worst {:.2f}% at {}",
-                       over, c.points.size(), 100 * *g.max_point_error, 100 * a.worst,
-                       a.worst_entry));
-    }
-  }
-  if (g.baseline) {
-    const Json& b = *g.baseline;
-    const double before = b.at("aggregates").at("mape").get<double>();
-    const double rise = a.mape - before;
-    if (rise >= g.regression_points && (before <= 0 || rise / before >= g.regression_relative)) {
-      fail(fmt::format("mean absolute error rose from {:.2f}% (baseline) to {:.2f}%: +{:.2f} "
-                       "points, +{:.0f}% relative (alerts at +{:.2f} points and +{:.0f}%)",
-                       100 * before, 100 * a.mape, 100 * rise,
-                       before > 0 ? 100 * rise / before : 0.0, 100 * g.regression_points,
-                       100 * g.regression_relative));
-    }
-    // Points predicted within the threshold in the baseline that no longer are.
-    const double threshold = g.max_point_error.value_or(
-        b.contains("max_point_error") && b["max_point_error"].is_number()
-            ? b["max_point_error"].get<double>()
-            : 0.15);
-    std::map<std::string, double> old;
-    for (const Json& p : b.at("points")) {
-      old[p.at("key").get<std::string>()] = std::abs(p.at("error").get<double>());
-    }
-    std::vector<std::string> newly;
-    for (const auto& p : c.points) {
-      const auto it = old.find(point_key(p.measured));
-      if (it != old.end() && it->second <= threshold && std::abs(p.error) > threshold) {
-        newly.push_back(fmt::format("{} ({:+.2f}%, was {:.2f}%)", p.measured.entry,
-                                    100 * p.error, 100 * it->second));
-      }
-    }
-    if (!newly.empty()) {
-      fail(fmt::format("{} points predicted within {:.2f}% in the baseline no longer are: {}{}",
-                       newly.size(), 100 * threshold, newly.front(),
-                       newly.size() > 1 ? fmt::format(" and {} more", newly.size() - 1) : ""));
-    }
-  }
-  return r;
-}
-
-Json to_json(const Comparison& c, const GateResult& gates) {
-  Json points = Json::array();
-  for (const auto& p : c.points) {
-    const MeasuredPoint& m = p.measured;
-    Json point{{"entry", m.entry},
-               {"key", point_key(m)},
-               {"model", m.model},
-               {"gpu", m.gpu},
-               {"tp", m.tp},
-               {"batch", m.batch},
-               {"prompt_tokens", m.prompt_tokens},
-               {"measured_ms", m.ttft_ms},
-               {"predicted_ms", p.predicted_ms},
-               {"error", p.error},
-               {"provenance", p.provenance}};
-    if (!m.settings.empty()) {
-      Json settings = Json::object();
-      for (const auto& [column, value] : m.settings) settings[column] = value;
-      point["settings"] = settings;
-      point["strategy"] = m.strategy;
-    }
-    points.push_back(std::move(point));
-  }
-  const Aggregates& a = c.aggregates;
-  return Json{{"aggregates",
-               {{"points", a.points},
-                {"mape", a.mape},
-                {"median_ape", a.median_ape},
-                {"bias", a.bias},
-                {"worst", a.worst},
-                {"worst_entry", a.worst_entry},
-                {"ttft_ms",
-                 {{"measured", {{"mean", a.distribution.measured_mean},
-                                {"p50", a.distribution.measured_p50},
-                                {"p99", a.distribution.measured_p99}}},
-                  {"predicted", {{"mean", a.distribution.predicted_mean},
-                                 {"p50", a.distribution.predicted_p50},
-                                 {"p99", a.distribution.predicted_p99}}}}}}},
-              {"method", c.method},
-              {"gates", {{"passed", gates.passed}, {"failures", gates.failures}}},
-              {"points", points}};
-}
-
-std::string to_table(const Comparison& c) {
-  std::vector<const ComparedPoint*> order;
-  for (const auto& p : c.points) order.push_back(&p);
-  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-    return std::abs(a->error) > std::abs(b->error);
-  });
-  const std::size_t shown = std::min<std::size_t>(order.size(), 20);
-  std::vector<std::string> entries;
-  std::size_t width = 20;  // the entry column fits the longest shown, up to 72 characters
-  for (std::size_t i = 0; i < shown; ++i) {
-    const MeasuredPoint& m = order[i]->measured;
-    std::string entry = m.settings.empty() ? m.entry : describe_sweep_point(m);
-    if (entry.size() > 72) entry = "..." + entry.substr(entry.size() - 69);
-    width = std::max(width, entry.size());
-    entries.push_back(std::move(entry));
-  }
-  std::string out = fmt::format("  {:<{}} {:>7} {:>11} {:>12} {:>8}\n", "entry (worst first)",
-                                width, "prompt", "measured ms", "predicted ms", "error");
-  for (std::size_t i = 0; i < shown; ++i) {
-    const ComparedPoint& p = *order[i];
-    out += fmt::format("  {:<{}} {:>7} {:>11.3f} {:>12.3f} {:>+7.2f}%\n", entries[i], width,
-                       p.measured.prompt_tokens, p.measured.ttft_ms, p.predicted_ms,
-                       100 * p.error);
-  }
-  if (order.size() > 20) out += fmt::format("  ... and {} more points\n", order.size() - 20);
-  const Aggregates& a = c.aggregates;
-  out += fmt::format("  {} points: mean abs error {:.2f}%, median {:.2f}%, bias {:+.2f}%, worst "
-                     "{:.2f}%\n",
-                     a.points, 100 * a.mape, 100 * a.median_ape, 100 * a.bias, 100 * a.worst);
-  const Distribution& d = a.distribution;
-  out += fmt::format("  TTFT ms       mean {:>10.3f} {:>10.3f}\n"
-                     "  (measured,    p50  {:>10.3f} {:>10.3f}\n"
-                     "   predicted)   p99  {:>10.3f} {:>10.3f}\n",
-                     d.measured_mean, d.predicted_mean, d.measured_p50, d.predicted_p50,
-                     d.measured_p99, d.predicted_p99);
-  return out;
-}
-
-std::string to_markdown(const Comparison& c, const GateResult& gates) {
-  const Aggregates& a = c.aggregates;
-  std::string out = fmt::format(
-      "## TTFT: predicted against measured\n\n**{}** — {} points, mean absolute error {:.2f}%, "
-      "median {:.2f}%, bias {:+.2f}%, worst {:.2f}% ({})\n\n",
-      gates.passed ? "PASS" : "FAIL", a.points, 100 * a.mape, 100 * a.median_ape, 100 * a.bias,
-      100 * a.worst, a.worst_entry);
-  for (const auto& f : gates.failures) out += "- " + f + "\n";
-  if (!gates.failures.empty()) out += "\n";
-  const Distribution& d = a.distribution;
-  out += fmt::format("Predicted by: {}\n\n| TTFT ms | mean | p50 | p99 |\n|---|---|---|---|\n"
-                     "| measured | {:.3f} | {:.3f} | {:.3f} |\n"
-                     "| predicted | {:.3f} | {:.3f} | {:.3f} |\n\n",
-                     c.method, d.measured_mean, d.measured_p50, d.measured_p99, d.predicted_mean,
-                     d.predicted_p50, d.predicted_p99);
-  const bool sweep = !c.points.empty() && !c.points.front().measured.settings.empty();
-  if (sweep) {
-    out += "| entry | sweep point and strategy | measured ms | predicted ms | error |\n"
-           "|---|---|---|---|---|\n";
-  } else {
-    out += "| entry | model | GPU | TP | batch | prompt | measured ms | predicted ms | error |\n"
-           "|---|---|---|---|---|---|---|---|---|\n";
-  }
-  for (const auto& p : c.points) {
-    const MeasuredPoint& m = p.measured;
-    const std::string where =
-        sweep ? describe_sweep_point(m)
-              : fmt::format("{} | {} | {} | {} | {}", m.model, m.gpu, m.tp, m.batch,
-                            m.prompt_tokens);
-    out += fmt::format("| {} | {} | {:.3f} | {:.3f} | {:+.2f}% |\n", m.entry, where, m.ttft_ms,
-                       p.predicted_ms, 100 * p.error);
-  }
-  return out;
 }
 
 }  // namespace kvsim::compare

@@ -1,20 +1,20 @@
 #pragma once
-// Predicted against measured TTFT: what a CI pipeline runs to catch drift.
+// Predicted against measured latencies: what a CI pipeline runs to catch drift.
 //
-// Measured points come from kvsim's measurement JSON ("kind": "kvsim-ttft-measurements") or CSV
-// (columns model, gpu, tp, batch, prompt_tokens, ttft_ms, optional tpot_ms and attention), or
-// from the JSON that `vllm bench serve --save-result --save-detailed` writes (per-request
-// input_lens and ttfts). Each point is predicted from the scenario with the point's model, GPU,
-// attention and prompt length set: one GPU when tp is 1, the `tp` strategy over tp GPUs
-// otherwise, a batch of equal prompts on one GPU when batch > 1.
+// Measured points come from the files measurements.hpp reads. Each kvsim point is predicted
+// from the scenario with the point's model, GPU, attention and prompt length set: one GPU when
+// tp is 1, the `tp` strategy over tp GPUs otherwise, a batch of equal prompts on one GPU when
+// batch > 1. Each request of a `vllm bench serve` result is predicted on the scenario's serving
+// layout ("serving": replicas, tensor_parallel, pipeline_parallel, scheduler, memory): alone on
+// an idle server, or with `queueing` replayed with the others as the benchmark sent them (its
+// start_times exactly when it recorded them; else its request rate and burstiness; a
+// closed-loop client with at most max_concurrency requests in flight), so each request's
+// predicted TTFT includes the time it waited behind the others. The benchmark's model_id must
+// name the scenario's model (model_matches) unless `allow_model_mismatch`.
 //
 // TTFT definitions differ between tools. kvsim predicts from the start of prefill to the first
 // token produced; `fixed_overhead` (per request, e.g. tokenisation, scheduling, network) is added
-// when the measurement counts from request arrival. With `queueing`, a `vllm bench serve` result
-// is replayed through the serving simulation (the scenario's "serving" section: scheduler,
-// memory, replicas) with the benchmark's requests in order and its arrival process (request
-// rate and burstiness; all at once for an infinite rate), so each request's predicted TTFT
-// includes the time it waited behind the others.
+// when the measurement counts from request arrival.
 //
 // A sweep may stand in for the scenario: the measured CSV then names each point by the sweep's
 // input columns (their values as `kvsim sweep` prints them), an optional `strategy` column says
@@ -25,88 +25,64 @@
 #include <string>
 #include <vector>
 
+#include "sim/compare/measurements.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/sweep/sweep.hpp"
 
 namespace kvsim::compare {
 
-struct MeasuredPoint {
-  std::string entry;  // where it came from: "file.json /points/3", "file.csv line 5"
-  std::string model;  // catalog name; empty: the scenario's
-  std::string gpu;    // catalog name; empty: the scenario's
-  std::string attention;  // "fused", "eager" or empty (the scenario's)
-  std::int64_t tp = 1;
-  std::int64_t batch = 1;
-  std::int64_t prompt_tokens = 0;
-  double ttft_ms = 0;
-  std::int64_t output_tokens = 0;  // 0: not recorded
-  // Sweep measurements only: the point's settings (column, value) in the sweep's column order,
-  // and the label of the strategy measured there.
-  std::vector<std::pair<std::string, std::string>> settings;
-  std::string strategy;
-};
-
-/// What identifies a point across runs (for --baseline): model, GPU, attention, TP, batch and
-/// prompt length, or for a sweep point its settings and strategy.
-std::string point_key(const MeasuredPoint& p);
-
-/// How a benchmark client sent its requests (`vllm bench serve`), for replaying it.
-struct BenchmarkRun {
-  std::optional<double> request_rate;  // per second; 0: all at once ("inf"); none: not recorded
-  double burstiness = 1;    // shape of the gamma-distributed gaps (1: Poisson)
-  std::optional<std::int64_t> max_concurrency;  // a closed-loop client's limit
-  std::size_t failed = 0;   // requests without a first token (left out of the points)
-};
-
-struct Measurements {
-  std::string file;
-  std::string ttft_from = "prefill";  // "prefill" (scheduling) or "arrival"
-  std::vector<MeasuredPoint> points;
-  std::optional<BenchmarkRun> run;    // per-request benchmark results only
-};
-
-/// Reads any supported format (detected from the content); throws InputError naming the entry.
-Measurements read_measurements(const std::string& path);
-
-/// Reads a CSV of measurements taken at the points of `sweep`: its columns, optional
-/// `strategy`, `ttft_ms` and optional `tpot_ms`; throws InputError naming the file and line.
-Measurements read_sweep_measurements(const std::string& path, const sweep::SweepSpec& sweep);
-
 struct ComparedPoint {
   MeasuredPoint measured;
-  double predicted_ms = 0;
-  double error = 0;  // (predicted - measured) / measured
-  Json provenance;   // share of the predicted compute time by provenance
+  double predicted_ms = 0;  // TTFT
+  double error = 0;         // TTFT: (predicted - measured) / measured
+  Json provenance;          // share of the predicted compute time by provenance
+  // Predicted by a serving simulation only (per-request benchmark results).
+  std::optional<double> predicted_tpot_ms;
+  std::optional<double> predicted_e2e_ms;
+  std::vector<double> predicted_itls_ms;
 };
 
-/// The TTFT distributions side by side (what a serving team reads off a benchmark).
+/// One metric's distribution, measured and predicted (what a serving team reads off a
+/// benchmark): TTFT, TPOT, ITL (every gap between tokens) or E2E latency, in ms.
+struct Quantiles {
+  std::size_t count = 0;
+  double mean = 0, p50 = 0, p90 = 0, p99 = 0;
+};
 struct Distribution {
-  double measured_mean = 0, predicted_mean = 0;
-  double measured_p50 = 0, predicted_p50 = 0;
-  double measured_p99 = 0, predicted_p99 = 0;
+  std::string metric;  // "ttft", "tpot", "itl", "e2e"
+  Quantiles measured, predicted;
 };
 
 struct Aggregates {
   std::size_t points = 0;
-  double mape = 0;           // mean absolute percentage error, as a fraction
+  double mape = 0;           // TTFT mean absolute percentage error, as a fraction
   double median_ape = 0;
   double bias = 0;           // mean signed error
   double worst = 0;          // largest absolute error
   std::string worst_entry;
-  Distribution distribution;  // ms
+  // TTFT first, then TPOT, ITL and E2E where both sides have values.
+  std::vector<Distribution> distributions;
+  const Distribution& ttft() const { return distributions.front(); }
 };
 
 struct Comparison {
   std::vector<ComparedPoint> points;
   Aggregates aggregates;
-  std::string method;  // how the points were predicted
+  std::string method;                 // how the points were predicted
+  std::vector<std::string> warnings;  // what the reader must know (the scenario's, compare's)
 };
 
 struct CompareOptions {
   double fixed_overhead_ms = 0;  // added to every prediction of an arrival-based TTFT
   bool queueing = false;         // replay a benchmark through the serving simulation
   std::string strategy;          // sweeps: the strategy of rows without one; empty: the first
+  bool allow_model_mismatch = false;  // compare anyway (a warning says so)
 };
+
+/// Whether a benchmark's model id names the catalog model `name`: its last path component,
+/// lower-cased and without a leading "meta-", equals `name` lower-cased or starts with it and
+/// a '-' ("meta-llama/Llama-2-7b-chat-hf" names "llama-2-7b"; "llama-2-70b" does not).
+bool model_matches(const std::string& model_id, const std::string& name);
 
 /// Predicts every point; throws InputError for points the scenario cannot express.
 Comparison compare(const ConfigDocument& scenario, const Measurements& measured,
@@ -122,25 +98,13 @@ Comparison compare_sweep(const sweep::SweepSpec& sweep, const Measurements& meas
 /// measured, interpolated, extrapolated, roofline.
 Json provenance_shares(const Scenario& s, std::int64_t tp, std::int64_t prompt_tokens);
 
+/// The TTFT error of a point: (predicted - measured) / measured; throws InputError naming the
+/// point when the measurement is not a positive finite number.
+double relative_error(double predicted_ms, const MeasuredPoint& measured);
+
 Aggregates aggregate(const std::vector<ComparedPoint>& points);
 
-struct Gates {
-  std::optional<double> max_mape;         // fraction
-  std::optional<double> max_point_error;  // fraction
-  std::optional<Json> baseline;           // a previous compare JSON
-  double regression_points = 0.01;        // absolute MAPE rise (fraction) ...
-  double regression_relative = 0.10;      // ... and relative rise, both needed to alert
-};
-
-struct GateResult {
-  bool passed = true;
-  std::vector<std::string> failures;  // one line per failed gate, saying why
-};
-
-GateResult check_gates(const Comparison& c, const Gates& gates);
-
-Json to_json(const Comparison& c, const GateResult& gates);
-std::string to_markdown(const Comparison& c, const GateResult& gates);
-std::string to_table(const Comparison& c);
-
 }  // namespace kvsim::compare
+
+#include "sim/compare/gates.hpp"
+#include "sim/compare/report.hpp"

@@ -1,15 +1,24 @@
 // Measured TTFT files: kvsim's JSON and CSV, and `vllm bench serve` detailed results.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "sim/compare/compare.hpp"
+#include "sim/compare/vllm_result.hpp"
 #include "sim/core/table.hpp"
 
 namespace kvsim::compare {
 namespace {
+
+// Measured TPOTs of kvsim points are accepted (files carry them) but have no prediction beside
+// them: only a serving simulation predicts TPOT.
+std::string tpot_not_compared(const std::string& path) {
+  return path + " has tpot_ms, which is not compared: kvsim predicts TPOT for vllm bench serve "
+                "results on a scenario with a \"serving\" section";
+}
 
 std::int64_t positive_integer(const std::string& text, const std::string& file,
                               const std::string& where, const std::string& column) {
@@ -26,9 +35,9 @@ double positive_number(const std::string& text, const std::string& file, const s
                        const std::string& column) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !(v > 0)) {
-    throw InputError(file, "", fmt::format("{}: {} is '{}', not a positive number", where, column,
-                                           text));
+  if (text.empty() || end != text.c_str() + text.size() || !(v > 0) || !std::isfinite(v)) {
+    throw InputError(file, "", fmt::format("{}: {} is '{}', not a positive finite number", where,
+                                           column, text));
   }
   return v;
 }
@@ -63,74 +72,36 @@ Measurements read_csv_measurements(const std::string& path) {
     p.ttft_ms = positive_number(cell("ttft_ms"), path, where, "ttft_ms");
     m.points.push_back(std::move(p));
   }
+  if (t.column("tpot_ms") >= 0) m.warnings.push_back(tpot_not_compared(path));
   return m;
 }
 
+}  // namespace
+
+ConfigDocument load_json(const std::string& path) {
+  try {
+    return ConfigDocument::load_file(path);
+  } catch (const Json::out_of_range& e) {
+    const std::string why = e.what();
+    throw InputError(path, "",
+                     fmt::format("{}: every number must be finite",
+                                 why.substr(why.find(']') + 2)));
+  }
+}
+
+namespace {
+
 Measurements read_json_measurements(const std::string& path) {
-  const ConfigDocument doc = ConfigDocument::load_file(path);
+  const ConfigDocument doc = load_json(path);
   const ConfigNode root = doc.root();
   if (!root.json().is_object()) root.fail("a measurement file is a JSON object");
-  Measurements m;
-  m.file = path;
-  if (root.has("ttfts") && root.has("input_lens")) {
-    // vllm bench serve --save-result --save-detailed: seconds from sending the request to the
-    // first token received, so from arrival.
-    m.ttft_from = "arrival";
-    const auto lens = root.at("input_lens").elements();
-    const auto ttfts = root.at("ttfts").elements();
-    if (lens.size() != ttfts.size()) {
-      root.at("ttfts").fail(fmt::format("has {} entries but input_lens has {}", ttfts.size(),
-                                        lens.size()));
-    }
-    std::vector<ConfigNode> outputs;
-    if (root.has("output_lens")) {
-      outputs = root.at("output_lens").elements();
-      if (outputs.size() != lens.size()) {
-        root.at("output_lens").fail(fmt::format("has {} entries but input_lens has {}",
-                                                outputs.size(), lens.size()));
-      }
-    }
-    BenchmarkRun run;
-    if (root.has("request_rate")) {
-      const ConfigNode rate = root.at("request_rate");
-      if (rate.json().is_string()) {
-        if (rate.as_string() != "inf") rate.fail("a request rate is a number or \"inf\"");
-        run.request_rate = 0.0;
-      } else {
-        run.request_rate = rate.as_number();
-        if (!(*run.request_rate > 0)) rate.fail("a request rate must be positive");
-      }
-    }
-    if (root.has("burstiness") && !root.at("burstiness").json().is_null()) {
-      run.burstiness = root.number("burstiness", 1e-3, 1e3);
-    }
-    if (root.has("max_concurrency") && !root.at("max_concurrency").json().is_null()) {
-      run.max_concurrency = root.count("max_concurrency");
-    }
-    for (std::size_t i = 0; i < lens.size(); ++i) {
-      const double ttft = ttfts[i].json().is_number() ? ttfts[i].as_number() : 0.0;
-      if (!(ttft > 0)) {  // a failed request: vLLM records no first token
-        ++run.failed;
-        continue;
-      }
-      MeasuredPoint p;
-      p.entry = fmt::format("{} {}", path, ttfts[i].pointer());
-      p.prompt_tokens = lens[i].as_integer();
-      if (p.prompt_tokens < 1) lens[i].fail("an input length must be at least 1");
-      if (!outputs.empty()) {
-        p.output_tokens = outputs[i].as_integer();
-        if (p.output_tokens < 0) outputs[i].fail("an output length cannot be negative");
-      }
-      p.ttft_ms = ttft * 1e3;
-      m.points.push_back(std::move(p));
-    }
-    m.run = run;
-    return m;  // the rest of vLLM's result (throughput, percentiles, ...) is not needed here
-  }
+  if (is_vllm_result(root)) return read_vllm_result(root, path);
   if (!root.has("kind") || root.string("kind") != "kvsim-ttft-measurements") {
     root.fail("unrecognised measurement file: expected \"kind\": \"kvsim-ttft-measurements\", a "
               "vllm bench serve result with input_lens and ttfts, or a .csv");
   }
+  Measurements m;
+  m.file = path;
   m.ttft_from = root.one_of_or("ttft_from", "prefill", {"prefill", "arrival"});
   const std::string model = root.string_or("model", "");
   const std::string gpu = root.string_or("gpu", "");
@@ -148,9 +119,10 @@ Measurements read_json_measurements(const std::string& path) {
     p.batch = e.count_or("batch", 1);
     p.prompt_tokens = e.count("prompt_tokens");
     p.ttft_ms = e.number("ttft_ms", 1e-9, 1e12);
-    (void)e.find("tpot_ms");
+    const bool tpot = e.find("tpot_ms").has_value();
     e.finish();
     m.points.push_back(std::move(p));
+    if (tpot && m.warnings.empty()) m.warnings.push_back(tpot_not_compared(path));
   }
   root.finish();
   return m;
@@ -222,6 +194,7 @@ Measurements read_sweep_measurements(const std::string& path, const sweep::Sweep
     m.points.push_back(std::move(p));
   }
   if (m.points.empty()) throw InputError(path, "", "no measured points");
+  if (t.column("tpot_ms") >= 0) m.warnings.push_back(tpot_not_compared(path));
   return m;
 }
 

@@ -70,6 +70,7 @@ std::string line_of(const MeasuredPoint& row, const std::string& file) {
 struct PointPrediction {
   std::map<std::string, std::pair<double, Json>> by_strategy;  // label -> (ms, provenance)
   MeasuredPoint described;  // model, GPU, attention, GPUs and context of the point
+  std::vector<std::string> warnings;  // the point's scenario's
 };
 
 }  // namespace
@@ -125,6 +126,7 @@ Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measu
         for (const auto& st : s.prefill->strategies) labels.push_back(st->label());
         const auto gpus = static_cast<std::int64_t>(s.prefill->gpus.size());
         PointPrediction& out = predictions[k];
+        out.warnings = s.warnings;
         out.described.model = s.model.name;
         out.described.gpu = s.gpu.name;
         out.described.attention = s.prefill->attention == AttentionImpl::kEager ? "eager" : "fused";
@@ -166,12 +168,20 @@ Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measu
     const auto& [ms, shares] = prediction.by_strategy.at(strategy[r]);
     cp.predicted_ms = ms;
     cp.provenance = shares;
-    cp.error = (ms - cp.measured.ttft_ms) / cp.measured.ttft_ms;
+    cp.error = relative_error(ms, cp.measured);
     c.points.push_back(std::move(cp));
   }
   c.method = fmt::format("each row by its strategy on its point of sweep {} ({} points), no "
                          "queueing",
                          spec.name, points.size());
+  c.warnings = measured.warnings;
+  for (const PointPrediction& p : predictions) {  // each warning once, in point order
+    for (const std::string& w : p.warnings) {
+      if (std::find(c.warnings.begin(), c.warnings.end(), w) == c.warnings.end()) {
+        c.warnings.push_back(w);
+      }
+    }
+  }
   c.aggregates = aggregate(c.points);
   return c;
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/event_queue.hpp"
+#include "sim/serving/arrival_times.hpp"
 #include "sim/serving/communication.hpp"
 #include "sim/serving/iteration_cost.hpp"
 
@@ -24,6 +25,7 @@ struct Context {
   const ServingObservers& observers;
   const Workload& workload;
   std::uint64_t total_requests;
+  std::function<void()> finished;  // after each request completes (the client's closed loop)
 };
 
 // A replica: its pipeline stages, and one scheduler per stage (vLLM's virtual engines), each
@@ -417,6 +419,7 @@ class Replica {
                             first, end, s.request.prompt, s.request.output, s.preemptions});
     }
     e.state.pool.remove(slot);
+    c_.finished();
     if (t.completed + t.rejected == c_.total_requests) c_.queue.stop();  // background never ends
   }
 
@@ -464,7 +467,16 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
   Totals totals;
   IterationCost cost(s, setup.tensor_parallel);
   Communication communication(s, setup.flows, q);
-  Context context{s, setup, q, totals, cost, communication, observers, workload, workload.total()};
+  // A closed-loop client holds requests due while its limit is reached; each completion sends
+  // the oldest held one (at the same instant, as an arrival).
+  ClientLimit client(workload.max_concurrency());
+  std::function<void(const Request&)> send;
+  std::function<void()> release = [&] { send(client.release(q.now())); };
+  const auto finished = [&] {
+    if (client.finish()) q.schedule_in(Duration{0}, Phase::kArrival, [&release] { release(); });
+  };
+  Context context{s,         setup,     q,        totals,           cost,
+                  communication, observers, workload, workload.total(), finished};
   std::vector<std::unique_ptr<Replica>> replicas;
   for (int r = 0; r < setup.replicas; ++r) {
     std::vector<std::unique_ptr<KvMemory>> memories;
@@ -481,6 +493,11 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
   Request pending;
   std::uint64_t arrived = 0;
   std::optional<Request> first_rejected, first_truncated;
+  const auto route = [&] {
+    for (std::size_t i = 0; i < replicas.size(); ++i) loads[i] = replicas[i]->load();
+    return setup.router->route(loads);
+  };
+  send = [&](const Request& r) { replicas[route()]->arrive(r); };
   std::function<void()> arrive = [&] {
     const Request r = pending;
     ++arrived;
@@ -491,13 +508,13 @@ ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload 
     if (r.truncated && totals.truncated++ == 0) first_truncated = r;
     if (r.prompt + r.output > s.model.max_context) {
       // Longer than the model's context: vLLM answers such a request with an error, and
-      // `vllm bench serve` counts it as failed. It never reaches a replica.
+      // `vllm bench serve` counts it as failed. It never reaches a replica, nor holds one of a
+      // closed-loop client's slots.
       if (totals.rejected++ == 0) first_rejected = r;
       if (totals.completed + totals.rejected == workload.total()) q.stop();
       return;
     }
-    for (std::size_t i = 0; i < replicas.size(); ++i) loads[i] = replicas[i]->load();
-    replicas[setup.router->route(loads)]->arrive(r);
+    if (client.admit(r)) send(r);
   };
   SimTime first_arrival{0};
   if (auto r = workload.next()) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/table.hpp"
+#include "sim/serving/arrival_times.hpp"
 
 namespace kvsim::serving {
 namespace {
@@ -135,6 +136,7 @@ struct Workload::Impl {
   double prompt_sigma = 0, output_sigma = 0;
   Zipf prompt_zipf, output_zipf;
   std::vector<TraceRow> arrival_trace;
+  std::vector<double> arrival_times;  // "times": seconds, non-decreasing
   std::vector<TraceRow> length_trace;  // trace (in order) and empirical (drawn) lengths
   std::int64_t max_tokens = 0;  // truncate prompt + output to this (0: never)
   std::string length_origin;    // the CSV (trace, empirical) or the prompts array (list)
@@ -195,9 +197,11 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
   w.arrival_random = random.stream("workload/arrivals");
   w.length_random = random.stream("workload/lengths");
   const ConfigNode a = n.at("arrivals");
-  w.arrivals = a.one_of("type", {"poisson", "gamma", "fixed", "trace", "burst"});
+  w.arrivals = a.one_of("type", {"poisson", "gamma", "fixed", "trace", "burst", "times"});
   if (w.arrivals == "trace") {
     w.arrival_trace = read_trace(a.at("file"));
+  } else if (w.arrivals == "times") {
+    w.arrival_times = read_arrival_times(a);
   } else if (w.arrivals != "burst") {
     w.rate_pointer = a.at("rate").pointer();
     w.rate = a.at("rate").as_rate();
@@ -282,7 +286,8 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
     }
   }
   l.finish();
-  const std::uint64_t trace_rows = w.arrival_trace.size();
+  const std::uint64_t trace_rows =
+      w.arrivals == "times" ? w.arrival_times.size() : w.arrival_trace.size();
   const std::int64_t requests =
       n.count_or("requests", trace_rows > 0 ? static_cast<std::int64_t>(trace_rows) : 1000);
   if (requests > kMaxRequests) {
@@ -294,6 +299,7 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
   if (trace_rows > 0 && total_ > trace_rows) {
     n.at("requests").fail(fmt::format("the arrival trace has only {} requests", trace_rows));
   }
+  if (n.has("max_concurrency")) max_concurrency_ = n.count("max_concurrency");
   n.finish();
   resolved_ = n.json();
 }
@@ -307,6 +313,8 @@ std::optional<Request> Workload::next() {
   const std::uint64_t i = w.issued++;
   if (w.arrivals == "trace") {
     w.clock = w.arrival_trace[i].arrival - w.arrival_trace[0].arrival;
+  } else if (w.arrivals == "times") {
+    w.clock = w.arrival_times[i];
   } else if (i > 0 && w.arrivals != "burst") {
     const double mean = 1 / w.rate;
     if (w.arrivals == "poisson") {

@@ -9,7 +9,8 @@
 //
 // Arrivals: poisson (rate), gamma (rate, cv: the gaps' coefficient of variation; above 1 is
 // burstier than Poisson), fixed (rate), trace (the arrived_at column of a CSV, replayed), burst
-// (every request at time 0, as a benchmark client with an infinite rate sends them).
+// (every request at time 0, as a benchmark client with an infinite rate sends them), times
+// (explicit arrival times, and "max_concurrency" for a closed-loop client: arrival_times.hpp).
 // Lengths: fixed (prompt, output), uniform (prompt_min/max, output_min/max), lognormal
 // (prompt_median, prompt_sigma, output_median, output_sigma), zipf (prompt_min/max/theta,
 // output_min/max/theta: P(k) ~ (k - min + 1)^-theta), trace (num_prefill_tokens and
@@ -60,6 +61,9 @@ class Workload {
   /// The next request in arrival order, or nothing when the workload is exhausted.
   std::optional<Request> next();
   std::uint64_t total() const { return total_; }
+  /// A closed-loop client's limit on unfinished requests ("max_concurrency"; see
+  /// arrival_times.hpp); none: every request is sent when due.
+  std::optional<std::int64_t> max_concurrency() const { return max_concurrency_; }
   Json to_json() const { return resolved_; }
   /// "request 7 (line 9 of 'conv.csv')": a request and where its lengths came from.
   std::string describe(const Request& r) const;
@@ -73,6 +77,7 @@ class Workload {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::uint64_t total_ = 0;
+  std::optional<std::int64_t> max_concurrency_;
   Json resolved_;
   std::string file_, lengths_pointer_;
 };

@@ -76,6 +76,7 @@ TEST(Compare, BaselineRegressionNeedsBothAbsoluteAndRelativeRise) {
   Gates g;
   g.baseline = to_json(before, GateResult{});
   g.max_point_error = 0.05;
+  g.baseline_point_error = 0.05;
   // +0.5 points (2% -> 2.5%): relative +25% but below 1 point: no alert.
   EXPECT_TRUE(check_gates(compare(doc, with_errors(doc, {0.025, 0.025, 0.025, 0.025}), {}), g)
                   .passed);
@@ -85,7 +86,8 @@ TEST(Compare, BaselineRegressionNeedsBothAbsoluteAndRelativeRise) {
   EXPECT_FALSE(r.passed);
   ASSERT_EQ(r.failures.size(), 3u);  // point gate, MAPE regression, newly failing point
   EXPECT_NE(r.failures[1].find("rose from 2.00% (baseline) to 3.50%"), std::string::npos);
-  EXPECT_NE(r.failures[2].find("1 points predicted within 5.00% in the baseline"),
+  EXPECT_NE(r.failures[2].find("1 points predicted within --baseline-point-error 5.00% in the "
+                               "baseline"),
             std::string::npos);
 }
 
@@ -193,8 +195,8 @@ TEST(Compare, QueueingReplaysTheBenchmarkThroughTheServingSimulation) {
     const double n = static_cast<double>(i + 1);
     EXPECT_NEAR(c.points[i].predicted_ms, n * lone, n * 2e-5) << i;
   }
-  EXPECT_NEAR(c.aggregates.distribution.predicted_mean, 4.5 * lone, 8 * 2e-5);
-  EXPECT_DOUBLE_EQ(c.aggregates.distribution.measured_p99, 100.0);
+  EXPECT_NEAR(c.aggregates.ttft().predicted.mean, 4.5 * lone, 8 * 2e-5);
+  EXPECT_DOUBLE_EQ(c.aggregates.ttft().measured.p99, 100.0);
   EXPECT_NE(c.method.find("all sent at once"), std::string::npos);
 
   // At one request every 1000 s nobody waits: the replay predicts the lone request's TTFT.
@@ -215,9 +217,8 @@ TEST(Compare, QueueingRefusesWhatItCannotReplay) {
     return std::string("no error");
   };
   const ConfigDocument doc = serving_scenario(R"({"type": "vllm"})");
-  // A closed-loop client (--max-concurrency) is not an arrival process.
-  EXPECT_EQ(pointer_of(doc, vllm_result(4, 128, "10", R"(, "max_concurrency": 2)")),
-            "/max_concurrency");
+  // Neither start_times nor a request rate: no arrival process to replay.
+  EXPECT_EQ(pointer_of(doc, R"({"input_lens": [128], "ttfts": [0.1]})"), "/request_rate");
   // The scenario needs a serving section to replay on.
   EXPECT_EQ(pointer_of(ConfigDocument::load_file(kScenario), vllm_result(4, 128, "10", "")),
             "/serving");
@@ -338,7 +339,8 @@ TEST(CompareSweep, RowsThatMatchNoPointOrStrategyNameTheLine) {
   e = sweep_error(spec, "gpus,ttft_ms\n2,10\n");
   EXPECT_NE(e.find("missing column 'context'"), std::string::npos) << e;
   e = sweep_error(spec, "gpus,context,ttft_ms\n2,1024,-1\n");
-  EXPECT_NE(e.find("line 2: ttft_ms is '-1', not a positive number"), std::string::npos) << e;
+  EXPECT_NE(e.find("line 2: ttft_ms is '-1', not a positive finite number"), std::string::npos)
+      << e;
 }
 
 }  // namespace kvsim::compare
