@@ -1,5 +1,6 @@
 #include "sim/sweep/sweep.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <exception>
@@ -16,6 +17,7 @@
 #include "sim/core/random.hpp"
 #include "sim/prefill/partitioner.hpp"
 #include "sim/serving/engine.hpp"
+#include "sim/scenario/prefill_memory.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace kvsim::sweep {
@@ -308,62 +310,82 @@ std::vector<std::pair<std::string, std::string>> serving_outputs(const Scenario&
 
 }  // namespace
 
-Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done)>& progress) {
+namespace {
+
+// One strategy's requested outputs, formatted for the CSV.
+std::string output_value(const std::string& o, const prefill::PrefillResult& r,
+                         const prefill::PrefillResult* baseline, const SweepSpec& spec,
+                         const std::string& point) {
+  if (o == "ttft_ms") return fmt::format("{:.6f}", to_ms(r.ttft));
+  if (o == "speedup") {
+    if (baseline == nullptr) {
+      throw InputError(spec.file, "/baseline",
+                       fmt::format("the baseline strategy '{}' is not among the strategies of {}",
+                                   spec.baseline, point));
+    }
+    return fmt::format("{:.6f}", static_cast<double>(baseline->ttft.count()) /
+                                     static_cast<double>(r.ttft.count()));
+  }
+  if (o == "partition") return fmt::format("{}", fmt::join(r.partition, " "));
+  if (o == "fractions") {
+    return fmt::format("{:.6f}", fmt::join(prefill::partition_fractions(r.partition), " "));
+  }
+  if (o == "critical_compute_ms") return fmt::format("{:.6f}", to_ms(r.critical_compute));
+  if (o == "critical_communication_ms") {
+    return fmt::format("{:.6f}", to_ms(r.critical_communication));
+  }
+  if (o == "link_bytes") {
+    double total = 0;
+    for (const double b : r.link_bytes) total += b;
+    return fmt::format("{:.0f}", total);
+  }
+  return fmt::format("{}", r.events);  // "events"
+}
+
+using PointOutputs = std::vector<std::pair<std::string, std::string>>;
+
+// Runs one point (its strategies' memory checked as `kvsim run` checks them) and returns its
+// (column, value) pairs in the order the strategies report them, and its scenario's warnings.
+PointOutputs run_point(const SweepSpec& spec, std::size_t i, bool strict,
+                       std::vector<std::string>& warnings) {
+  const ConfigDocument doc = spec.document(i);
+  const Scenario s = load_scenario(doc);
+  if (strict && !s.warnings.empty()) {
+    throw InputError(doc.name(), "", fmt::format("--strict refuses the scenario's warnings: {}",
+                                                 fmt::join(s.warnings, "; ")));
+  }
+  warnings = s.warnings;
+  PointOutputs outputs;
+  const auto serving = doc.root().find("serving");
+  if (serving) outputs = serving_outputs(s, *serving);
+  if (!s.prefill || s.prefill->strategies.empty()) {
+    if (serving) return outputs;
+    throw InputError(doc.name(), "/prefill/strategies",
+                     "a sweep point needs prefill strategies or a serving section to run");
+  }
+  std::vector<prefill::PrefillResult> results;
+  for (CheckedPrefill& r : run_prefill(s, false)) results.push_back(std::move(r.result));
+  const prefill::PrefillResult* baseline = nullptr;
+  for (const auto& r : results) {
+    if (r.label == spec.baseline) baseline = &r;
+  }
+  for (const auto& r : results) {
+    for (const std::string& o : spec.outputs) {
+      outputs.emplace_back(r.label + "." + o, output_value(o, r, baseline, spec, doc.name()));
+    }
+  }
+  return outputs;
+}
+
+}  // namespace
+
+Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done)>& progress,
+                bool strict) {
   const std::size_t n = spec.point_count();
-  // Per point: (column, value) in the order the strategies report them.
-  std::vector<std::vector<std::pair<std::string, std::string>>> outputs(n);
+  std::vector<PointOutputs> outputs(n);
+  std::vector<std::vector<std::string>> warnings(n);
   for_each_point(
-      n,
-      [&](std::size_t i) {
-        const ConfigDocument doc = spec.document(i);
-        const Scenario s = load_scenario(doc);
-        const auto serving = doc.root().find("serving");
-        if (serving) outputs[i] = serving_outputs(s, *serving);
-        if (!s.prefill || s.prefill->strategies.empty()) {
-          if (serving) return;
-          throw InputError(doc.name(), "/prefill/strategies",
-                           "a sweep point needs prefill strategies or a serving section to run");
-        }
-        const prefill::PrefillSetup setup = s.prefill_setup();
-        std::vector<prefill::PrefillResult> results;
-        for (const auto& st : s.prefill->strategies) results.push_back(st->run(setup, false));
-        const prefill::PrefillResult* baseline = nullptr;
-        for (const auto& r : results) {
-          if (r.label == spec.baseline) baseline = &r;
-        }
-        for (const auto& r : results) {
-          for (const std::string& o : spec.outputs) {
-            std::string v;
-            if (o == "ttft_ms") {
-              v = fmt::format("{:.6f}", to_ms(r.ttft));
-            } else if (o == "speedup") {
-              if (baseline == nullptr) {
-                throw InputError(spec.file, "/baseline",
-                                 fmt::format("the baseline strategy '{}' is not among the "
-                                             "strategies of {}",
-                                             spec.baseline, doc.name()));
-              }
-              v = fmt::format("{:.6f}", static_cast<double>(baseline->ttft.count()) /
-                                            static_cast<double>(r.ttft.count()));
-            } else if (o == "partition") {
-              v = fmt::format("{}", fmt::join(r.partition, " "));
-            } else if (o == "fractions") {
-              v = fmt::format("{:.6f}", fmt::join(prefill::partition_fractions(r.partition), " "));
-            } else if (o == "critical_compute_ms") {
-              v = fmt::format("{:.6f}", to_ms(r.critical_compute));
-            } else if (o == "critical_communication_ms") {
-              v = fmt::format("{:.6f}", to_ms(r.critical_communication));
-            } else if (o == "link_bytes") {
-              double total = 0;
-              for (const double b : r.link_bytes) total += b;
-              v = fmt::format("{:.0f}", total);
-            } else if (o == "events") {
-              v = fmt::format("{}", r.events);
-            }
-            outputs[i].emplace_back(r.label + "." + o, std::move(v));
-          }
-        }
-      },
+      n, [&](std::size_t i) { outputs[i] = run_point(spec, i, strict, warnings[i]); },
       progress);
 
   Table table;
@@ -375,12 +397,17 @@ Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done
       if (index.emplace(column, table.columns.size()).second) table.columns.push_back(column);
     }
   }
+  // A warnings column only where a point has one, so sweeps without warnings keep their CSV.
+  const bool warned = std::any_of(warnings.begin(), warnings.end(),
+                                  [](const auto& w) { return !w.empty(); });
+  if (warned) table.columns.push_back("warnings");
   for (std::size_t i = 0; i < n; ++i) {
     std::vector<std::string> row(table.columns.size());
     row[0] = fmt::format("{}", i);
     const std::vector<Setting> settings = spec.settings(i);
     for (std::size_t s = 0; s < settings.size(); ++s) row[1 + s] = settings[s].text();
     for (const auto& [column, value] : outputs[i]) row[index.at(column)] = value;
+    if (warned) row.back() = fmt::format("{}", fmt::join(warnings[i], "; "));
     table.rows.push_back(std::move(row));
   }
   return table;
@@ -389,6 +416,7 @@ Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done
 Json summarize(const SweepSpec& spec, const Table& table) {
   Json columns = Json::array();
   for (std::size_t c = 1 + spec.columns.size(); c < table.columns.size(); ++c) {
+    if (table.columns[c] == "warnings") continue;
     double lo = 0;
     double hi = 0;
     double sum = 0;
@@ -426,6 +454,14 @@ Json summarize(const SweepSpec& spec, const Table& table) {
   }
   Json out = spec.resolved;
   out["summary"] = columns;
+  if (const int w = table.column("warnings"); w >= 0) {
+    Json warnings = Json::array();
+    for (std::size_t r = 0; r < table.rows.size(); ++r) {
+      const std::string& text = table.rows[r][static_cast<std::size_t>(w)];
+      if (!text.empty()) warnings.push_back(Json{{"point", r}, {"warnings", text}});
+    }
+    out["warnings"] = warnings;
+  }
   return out;
 }
 

@@ -59,6 +59,9 @@ int search(const SearchCommandOptions& o) {
   const prefill::SearchResult r = prefill::search_partition(query, o.search);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string overflow =
+      prefill::memory_overflow(prefill::kvr_memory_plan(setup, r.best), s.memory_capacity());
+  if (!overflow.empty()) throw InputError(s.file, "/prefill", "the KVR-S partition " + overflow);
   const prefill::Partition even = prefill::even_partition(setup.context_tokens, p);
   const Duration even_ttft = kvr.evaluate(setup, even);
   const Duration tsp_ttft = prefill::TspStrategy(false).run(setup, false).ttft;
@@ -80,6 +83,7 @@ int search(const SearchCommandOptions& o) {
     return static_cast<double>(a.count()) / static_cast<double>(b.count());
   };
   Json out{{"scenario", s.name},
+           {"warnings", s.warnings},
            {"context_tokens", setup.context_tokens},
            {"processes", p},
            {"search", o.search.to_json()},
