@@ -86,6 +86,23 @@ TEST(Scenario, MemoryUtilizationSetsTheUsableShareOfHbm) {
   EXPECT_THROW(load_scenario(doc), InputError);
 }
 
+TEST(Scenario, LabelsNameStrategiesInResultsAndTheResolvedScenario) {
+  // Two KV-Runahead variants that both default to "kvr/even": labels keep them apart.
+  const ConfigDocument doc = ConfigDocument::parse(
+      R"({"model": "llama-2-7b",
+          "cluster": {"gpu": "a100-sxm4-80gb", "topology": {"type": "nvswitch", "gpus": 2}},
+          "prefill": {"context_tokens": 1024, "strategies": [
+            {"type": "kvr", "send": "before-attention"},
+            {"type": "kvr", "send": "after-attention", "label": "kvr/after"}]}})",
+      "labels.json");
+  const Scenario s = load_scenario(doc);
+  const std::vector<CheckedPrefill> runs = run_prefill(s, false);
+  EXPECT_EQ(runs[0].result.label, "kvr/even");
+  EXPECT_EQ(runs[1].result.label, "kvr/after");
+  EXPECT_FALSE(s.resolved["prefill"]["strategies"][0].contains("label"));
+  EXPECT_EQ(s.resolved["prefill"]["strategies"][1]["label"], "kvr/after");
+}
+
 namespace {
 
 // A strategy's fullest GPU, from the model's per-token sizes alone (fp16/bf16: 2 B).
