@@ -35,8 +35,9 @@ std::vector<CheckedPrefill> run_prefill(const Scenario& s, bool record_trace) {
     const std::string why = prefill::memory_overflow(memory, capacity);
     if (!why.empty()) {
       throw InputError(s.file, strategy_pointer(i),
-                       fmt::format("{} (partition {}) {}", strategy.label(),
-                                   fmt::join(result.partition, "/"), why));
+                       fmt::format("{} with the partition it chose ({} tokens) {}; a fixed "
+                                   "partition with fewer tokens on that GPU may fit",
+                                   strategy.label(), fmt::join(result.partition, "/"), why));
     }
     out.push_back({std::move(result), std::move(memory)});
   }

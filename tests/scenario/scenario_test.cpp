@@ -86,6 +86,32 @@ TEST(Scenario, MemoryUtilizationSetsTheUsableShareOfHbm) {
   EXPECT_THROW(load_scenario(doc), InputError);
 }
 
+TEST(Scenario, ASearchedPartitionIsCheckedAgainstMemoryAfterItsRun) {
+  // Llama-2-7B, 2 GPUs, 16384 tokens, eager. Before the search the least any partition needs
+  // is the last GPU's 12.6 GiB weights + 8 GiB KV (+ one token's activations): it fits 80 GiB x
+  // 0.3 = 24 GiB. Any partition the search can choose gives the last GPU >= 1024 queries
+  // (granularity 1024), whose scores alone are 1024 x 16384 x 32 heads x 2 B = 1 GiB, and in
+  // practice thousands of queries: several GiB over.
+  const ConfigDocument doc = ConfigDocument::parse(
+      R"({"model": "llama-2-7b",
+          "cluster": {"gpu": "a100-sxm4-80gb", "memory_utilization": 0.3,
+                      "topology": {"type": "nvswitch", "gpus": 2}},
+          "prefill": {"context_tokens": 16384, "attention": "eager", "strategies": [
+            {"type": "kvr", "partitioner": {"type": "search", "granularity": 1024}}]}})",
+      "searched.json");
+  const Scenario s = load_scenario(doc);
+  EXPECT_TRUE(s.prefill->strategies[0]->memory_plan(s.prefill_setup()).lower_bound);
+  try {
+    run_prefill(s, false);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.pointer(), "/prefill/strategies/0");
+    EXPECT_NE(e.message().find("kvr/search with the partition it chose"), std::string::npos)
+        << e.what();
+    EXPECT_NE(e.message().find("on GPU 1"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Scenario, LabelsNameStrategiesInResultsAndTheResolvedScenario) {
   // Two KV-Runahead variants that both default to "kvr/even": labels keep them apart.
   const ConfigDocument doc = ConfigDocument::parse(
