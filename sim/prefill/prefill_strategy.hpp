@@ -5,7 +5,8 @@
 // compute streams and flows on the network, runs them on a fresh event queue, and reports TTFT
 // (until the last token's logits are sampled) with per-GPU and per-link detail. run() must be
 // deterministic and must not keep state between calls: the partition search calls it in
-// parallel from many threads.
+// parallel from many threads. memory_plan() says what each GPU holds at the peak (the scenario
+// loader checks it against HBM, so run() never meets a setup that does not fit).
 
 #include <memory>
 #include <string>

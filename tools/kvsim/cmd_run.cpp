@@ -1,5 +1,6 @@
-// `kvsim run SCENARIO`: the single-GPU cost breakdown of a prompt and a decode step, and the
-// side-by-side comparison of the scenario's prefill strategies.
+// `kvsim run SCENARIO`: the single-GPU cost breakdown of a prompt and a decode step, the
+// side-by-side comparison of the scenario's prefill strategies, and each strategy's fullest GPU
+// against the usable HBM. Everything is computed and checked before anything is printed.
 #include <fmt/format.h>
 
 #include "sim/core/units.hpp"
