@@ -27,44 +27,52 @@ std::unique_ptr<PrefillStrategy> make_kvr(const ConfigNode& n) {
   return std::make_unique<KvrStrategy>(std::move(partitioner), o);
 }
 
+// Every strategy takes a "label" (read by the scenario loader, which refuses duplicates).
+std::vector<ParamDoc> with_label(std::vector<ParamDoc> params) {
+  params.push_back({"label", "string", "tsp, tp/sp, kvr/<partitioner>, ...",
+                    "what reports and sweep columns call this entry; unique per scenario"});
+  return params;
+}
+
 }  // namespace
 
 const StrategyRegistry& strategies() {
   static const StrategyRegistry registry = [] {
     StrategyRegistry r("prefill strategy", "how one prompt's prefill is spread over GPUs");
-    r.add("single", "all layers on one GPU (the first of the GPUs)", {},
+    r.add("single", "all layers on one GPU (the first of the GPUs)", with_label({}),
           [](const ConfigNode&) -> std::unique_ptr<PrefillStrategy> {
             return std::make_unique<SingleStrategy>();
           });
     r.add("ideal",
           "the paper's lower bound: linear work / p plus a(C^2/2)(1/p + 1/p^2) attention, no "
           "communication",
-          {},
+          with_label({}),
           [](const ConfigNode&) -> std::unique_ptr<PrefillStrategy> {
             return std::make_unique<IdealStrategy>();
           });
     r.add("tsp",
           "KV-Runahead's baseline: even split, K and V all-gathered every layer, dense "
           "(C/p) x C attention",
-          {{"causal_aware", "bool", "false", "skip the masked part of the attention rectangle"}},
+          with_label({{"causal_aware", "bool", "false",
+                       "skip the masked part of the attention rectangle"}}),
           [](const ConfigNode& n) -> std::unique_ptr<PrefillStrategy> {
             return std::make_unique<TspStrategy>(n.boolean_or("causal_aware", false));
           });
     r.add("tp", "Megatron tensor parallelism: sharded weights, all-reduces every layer",
-          {{"sequence_parallel", "bool", "false",
-            "reduce-scatter + all-gather instead of all-reduce"}},
+          with_label({{"sequence_parallel", "bool", "false",
+                       "reduce-scatter + all-gather instead of all-reduce"}}),
           [](const ConfigNode& n) -> std::unique_ptr<PrefillStrategy> {
             return std::make_unique<TpStrategy>(n.boolean_or("sequence_parallel", false));
           });
     r.add("kvr", "KV-Runahead: a chain passing the growing KV cache, layer by layer, async",
-          {{"partitioner", "{type, ...}", "{\"type\": \"even\"}",
+          with_label({{"partitioner", "{type, ...}", "{\"type\": \"even\"}",
             "how the context is split (see `kvsim explain partitioner`)"},
            {"send", "before-attention|after-attention", "before-attention",
             "when a process forwards its KV prefix"},
            {"routing", "relay|direct", "relay",
             "relay the growing prefix, or send own KV to every later process"},
            {"network", "flows|closed-form", "flows",
-            "simulate flows, or price messages in closed form (no contention; faster)"}},
+            "simulate flows, or price messages in closed form (no contention; faster)"}}),
           make_kvr);
     return r;
   }();

@@ -5,7 +5,8 @@
 // compute streams and flows on the network, runs them on a fresh event queue, and reports TTFT
 // (until the last token's logits are sampled) with per-GPU and per-link detail. run() must be
 // deterministic and must not keep state between calls: the partition search calls it in
-// parallel from many threads.
+// parallel from many threads. memory_plan() says what each GPU holds at the peak (the scenario
+// loader checks it against HBM, so run() never meets a setup that does not fit).
 
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include "sim/core/random.hpp"
 #include "sim/network/collectives.hpp"
 #include "sim/network/heterogeneity.hpp"
+#include "sim/prefill/memory_plan.hpp"
 
 namespace kvsim::prefill {
 
@@ -65,9 +67,21 @@ struct PrefillResult {
 class PrefillStrategy {
  public:
   virtual ~PrefillStrategy() = default;
-  /// "tsp", "kvr/even", ...: what the reports call this entry.
-  virtual std::string label() const = 0;
+  /// What the reports call this entry: the scenario's "label" when it gives one, else the
+  /// default ("tsp", "kvr/even", ...).
+  std::string label() const { return label_.empty() ? default_label() : label_; }
+  void set_label(std::string label) { label_ = std::move(label); }
+  virtual std::string default_label() const = 0;
   virtual PrefillResult run(const PrefillSetup& setup, bool record_trace) const = 0;
+  /// What each GPU holds at the peak of this prefill (weights share, KV cache at the end,
+  /// activations), known before running. Where the token split is chosen by simulation (a
+  /// searched KV-Runahead partition) it is the least any split needs (lower_bound).
+  virtual MemoryPlan memory_plan(const PrefillSetup& setup) const = 0;
+  /// The plan of a finished run (KV-Runahead: of the partition it chose).
+  virtual MemoryPlan memory_of_run(const PrefillSetup& setup,
+                                   const PrefillResult& /*result*/) const {
+    return memory_plan(setup);
+  }
   /// Why the strategy cannot run `model` on `gpus` GPUs; empty when it can. The scenario
   /// loader reports it as an input error, so run() never meets such a setup.
   virtual std::string unsupported(const LlmSpec& /*model*/, std::int64_t /*gpus*/) const {
@@ -78,6 +92,9 @@ class PrefillStrategy {
   virtual std::int64_t tensor_parallel(std::int64_t /*gpus*/) const { return 1; }
   /// The resolved parameters, for the resolved scenario.
   virtual Json to_json() const = 0;
+
+ private:
+  std::string label_;
 };
 
 }  // namespace kvsim::prefill

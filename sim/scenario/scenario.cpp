@@ -7,6 +7,7 @@
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
 #include "sim/prefill/partition_check.hpp"
+#include "sim/scenario/prefill_memory.hpp"
 
 namespace kvsim {
 namespace {
@@ -56,6 +57,7 @@ void read_cluster(const ConfigNode& root, Scenario& s) {
   if (const auto c = cluster.find("collectives")) {
     s.collectives = net::CollectiveConfig::from_config(*c);
   }
+  s.memory_utilization = cluster.number_or("memory_utilization", 0.9, 0.01, 1.0);
   cluster.finish();
   Json background = Json::array();
   for (const auto& b : s.background) background.push_back(net::to_json(b, *s.topology));
@@ -63,7 +65,34 @@ void read_cluster(const ConfigNode& root, Scenario& s) {
                                {"topology", s.topology->to_json()},
                                {"heterogeneity", heterogeneity},
                                {"background", background},
-                               {"collectives", s.collectives.to_json()}};
+                               {"collectives", s.collectives.to_json()},
+                               {"memory_utilization", s.memory_utilization}};
+}
+
+// Builds each strategy (with its optional "label"), refusing one the model or GPU count does
+// not support and labels that collide, so no report or sweep column merges two strategies.
+Json read_strategies(const ConfigNode& list, const LlmSpec& model, std::int64_t gpus,
+                     std::vector<std::unique_ptr<prefill::PrefillStrategy>>& out) {
+  Json resolved = Json::array();
+  std::vector<ConfigNode> nodes = list.elements();
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const ConfigNode& st = nodes[i];
+    const std::string label = st.string_or("label", "");
+    if (st.has("label") && label.empty()) st.at("label").fail("a label must not be empty");
+    out.push_back(prefill::strategies().create(st));
+    out.back()->set_label(label);
+    const std::string why = out.back()->unsupported(model, gpus);
+    if (!why.empty()) st.fail(why);
+    for (std::size_t j = 0; j < i; ++j) {
+      if (out[j]->label() != out.back()->label()) continue;
+      st.fail(fmt::format("label '{}' is also the label of {}; give one of them a distinct "
+                          "\"label\", e.g. \"label\": \"{}-{}\"",
+                          out.back()->label(), nodes[j].pointer(), out.back()->label(), i));
+    }
+    resolved.push_back(out.back()->to_json());
+    if (!label.empty()) resolved.back()["label"] = label;
+  }
+  return resolved;
 }
 
 void read_prefill(const ConfigNode& root, Scenario& s) {
@@ -85,17 +114,15 @@ void read_prefill(const ConfigNode& root, Scenario& s) {
     n->at("gpus").fail(fmt::format("the topology has only {} GPUs", available));
   }
   if (gpus > p.context_tokens) {
-    n->at("gpus").fail("more GPUs than context tokens");
+    n->at("context_tokens").fail(fmt::format(
+        "the context must have at least one token per GPU: {} tokens on {} GPUs; give at least "
+        "{} tokens or fewer \"gpus\"",
+        p.context_tokens, gpus, gpus));
   }
   for (int g = 0; g < gpus; ++g) p.gpus.push_back(g);
   Json strategies = Json::array();
   if (const auto list = n->find("strategies")) {
-    for (const ConfigNode& st : list->elements()) {
-      p.strategies.push_back(prefill::strategies().create(st));
-      const std::string why = p.strategies.back()->unsupported(s.model, gpus);
-      if (!why.empty()) st.fail(why);
-      strategies.push_back(p.strategies.back()->to_json());
-    }
+    strategies = read_strategies(*list, s.model, gpus, p.strategies);
   }
   n->finish();
   s.resolved["prefill"] = Json{{"context_tokens", p.context_tokens},
@@ -135,6 +162,10 @@ prefill::PrefillSetup Scenario::prefill_setup() const {
   return setup;
 }
 
+prefill::MemoryCapacity Scenario::memory_capacity() const {
+  return prefill::MemoryCapacity{gpu.name, gpu.hbm_bytes, memory_utilization};
+}
+
 Scenario load_scenario(const ConfigDocument& document) {
   const ConfigNode root = document.root();
   if (!root.json().is_object()) root.fail("a scenario is a JSON object");
@@ -166,6 +197,7 @@ Scenario load_scenario(const ConfigDocument& document) {
       s.warnings.push_back(std::move(w));
     }
   }
+  if (s.prefill) check_prefill_memory(root.at("prefill"), s);
   read_decode(root, s);
   if (!s.prefill && !s.decode && !root.has("serving")) {
     root.fail("a scenario needs a \"prefill\", \"decode\" or \"serving\" section");

@@ -42,6 +42,7 @@ struct Scenario {
   std::unique_ptr<net::Topology> topology;
   net::CollectiveConfig collectives;
   std::vector<net::BackgroundFlowSpec> background;
+  double memory_utilization = 0.9;  // share of each GPU's HBM a prefill may use
   std::optional<PrefillSpec> prefill;
   std::optional<DecodeSpec> decode;
   std::vector<std::string> warnings;
@@ -49,6 +50,8 @@ struct Scenario {
 
   /// The setup a prefill strategy runs on (requires `prefill`).
   prefill::PrefillSetup prefill_setup() const;
+  /// The usable bytes of each GPU: HBM x memory_utilization.
+  prefill::MemoryCapacity memory_capacity() const;
 };
 
 Scenario load_scenario(const ConfigDocument& document);

@@ -86,9 +86,13 @@ void for_each_point(std::size_t count, const std::function<void(std::size_t)>& b
                     const std::function<void(std::size_t done)>& progress);
 
 /// Runs every point's prefill strategies and collects the requested outputs, one row per point.
-Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done)>& progress);
+/// A point whose scenario warns adds a last column "warnings" (the point's warnings, joined by
+/// "; "); with `strict` such a point is an InputError instead.
+Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done)>& progress,
+                bool strict = false);
 
-/// Min, mean and max of each numeric output column, and the best point of each TTFT column.
+/// Min, mean and max of each numeric output column, the best point of each TTFT column, and
+/// (when the table has a "warnings" column) each point's warnings.
 Json summarize(const SweepSpec& spec, const Table& table);
 
 }  // namespace kvsim::sweep

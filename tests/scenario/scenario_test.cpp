@@ -1,8 +1,12 @@
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include <gtest/gtest.h>
 
+#include "models/catalog/catalog.hpp"
+#include "sim/scenario/prefill_memory.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace kvsim {
@@ -49,6 +53,169 @@ TEST(Scenario, HfConfigPathIsRelativeToTheScenarioFile) {
   EXPECT_EQ(s.model.name, "m");
   EXPECT_EQ(s.model.kv_heads, 8);
   std::filesystem::remove_all(dir);
+}
+
+TEST(Scenario, AModelTooBigForItsGpusIsRefusedBeforeAnyTtft) {
+  // The issue's example: Llama-3.1-405B (756 GiB of bf16 weights) on 80 GiB A100s; usable
+  // 80 GiB x 0.9 = 72 GiB.
+  ConfigDocument doc = ConfigDocument::load_file(kRoot + "/scenarios/default.json");
+  doc.apply_override("/model=llama-3.1-405b");
+  try {
+    load_scenario(doc);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.pointer(), "/prefill/strategies/0");  // single, the first strategy
+    EXPECT_NE(e.message().find("on GPU 0 (weights 756."), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("72.0 GiB usable per GPU"), std::string::npos) << e.what();
+  }
+  // Giving the weights room (an H200 holds 141 GB; no strategy here shards 405B enough) still
+  // refuses: the check is per GPU, not per cluster.
+  doc.apply_override("/cluster/gpu=h200");
+  EXPECT_THROW(load_scenario(doc), InputError);
+}
+
+TEST(Scenario, MemoryUtilizationSetsTheUsableShareOfHbm) {
+  // Llama-2-7B, one A100 (80 GiB in the catalog), 4096 tokens: 12.6 GiB weights + 2 GiB KV +
+  // 0.3 GiB activations = 14.9 GiB fits at 0.9 (72 GiB) and not at 0.15 (12 GiB).
+  ConfigDocument doc = ConfigDocument::parse(
+      R"({"model": "llama-2-7b", "cluster": {"gpu": "a100-sxm4-80gb", "memory_utilization": 0.9},
+          "prefill": {"context_tokens": 4096, "strategies": [{"type": "single"}]}})",
+      "mem.json");
+  EXPECT_EQ(load_scenario(doc).resolved["cluster"]["memory_utilization"], 0.9);
+  doc.apply_override("/cluster/memory_utilization=0.15");
+  EXPECT_THROW(load_scenario(doc), InputError);
+}
+
+TEST(Scenario, ASearchedPartitionIsCheckedAgainstMemoryAfterItsRun) {
+  // Llama-2-7B, 2 GPUs, 16384 tokens, eager. Before the search the least any partition needs
+  // is the last GPU's 12.6 GiB weights + 8 GiB KV (+ one token's activations): it fits 80 GiB x
+  // 0.3 = 24 GiB. Any partition the search can choose gives the last GPU >= 1024 queries
+  // (granularity 1024), whose scores alone are 1024 x 16384 x 32 heads x 2 B = 1 GiB, and in
+  // practice thousands of queries: several GiB over.
+  const ConfigDocument doc = ConfigDocument::parse(
+      R"({"model": "llama-2-7b",
+          "cluster": {"gpu": "a100-sxm4-80gb", "memory_utilization": 0.3,
+                      "topology": {"type": "nvswitch", "gpus": 2}},
+          "prefill": {"context_tokens": 16384, "attention": "eager", "strategies": [
+            {"type": "kvr", "partitioner": {"type": "search", "granularity": 1024}}]}})",
+      "searched.json");
+  const Scenario s = load_scenario(doc);
+  EXPECT_TRUE(s.prefill->strategies[0]->memory_plan(s.prefill_setup()).lower_bound);
+  try {
+    run_prefill(s, false);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.pointer(), "/prefill/strategies/0");
+    EXPECT_NE(e.message().find("kvr/search with the partition it chose"), std::string::npos)
+        << e.what();
+    EXPECT_NE(e.message().find("on GPU 1"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Scenario, LabelsNameStrategiesInResultsAndTheResolvedScenario) {
+  // Two KV-Runahead variants that both default to "kvr/even": labels keep them apart.
+  const ConfigDocument doc = ConfigDocument::parse(
+      R"({"model": "llama-2-7b",
+          "cluster": {"gpu": "a100-sxm4-80gb", "topology": {"type": "nvswitch", "gpus": 2}},
+          "prefill": {"context_tokens": 1024, "strategies": [
+            {"type": "kvr", "send": "before-attention"},
+            {"type": "kvr", "send": "after-attention", "label": "kvr/after"}]}})",
+      "labels.json");
+  const Scenario s = load_scenario(doc);
+  const std::vector<CheckedPrefill> runs = run_prefill(s, false);
+  EXPECT_EQ(runs[0].result.label, "kvr/even");
+  EXPECT_EQ(runs[1].result.label, "kvr/after");
+  EXPECT_FALSE(s.resolved["prefill"]["strategies"][0].contains("label"));
+  EXPECT_EQ(s.resolved["prefill"]["strategies"][1]["label"], "kvr/after");
+}
+
+namespace {
+
+// A strategy's fullest GPU, from the model's per-token sizes alone (fp16/bf16: 2 B).
+double expected_peak(const std::string& type, const LlmSpec& m, std::int64_t c, std::int64_t p,
+                     bool eager) {
+  const double w = m.weight_bytes(m.dtype);
+  const double kv = m.kv_bytes_per_token(m.dtype);
+  const double act = m.activation_bytes_per_token(m.dtype);
+  const auto scores = [&](double q, double k, double heads) {
+    return eager ? q * k * heads * 2 : 0.0;
+  };
+  const auto cd = static_cast<double>(c);
+  const auto pd = static_cast<double>(p);
+  const auto heads = static_cast<double>(m.heads);
+  if (type == "single") return w + cd * kv + cd * act + scores(cd, cd, heads);
+  if (type == "tp") {
+    const double kv_share = static_cast<double>((m.kv_heads + p - 1) / p) /
+                            static_cast<double>(m.kv_heads);
+    const double replicated = 2.0 * static_cast<double>(m.hidden_size) * 2;
+    return w / pd + cd * kv * kv_share + cd * (replicated + (act - replicated) / pd) +
+           scores(cd, cd, heads / pd);
+  }
+  // tsp: the first GPU has the most queries and the whole cache; kvr/even: process i holds
+  // S_i keys; the extra tokens of C mod p go to the first processes.
+  double peak = 0;
+  std::int64_t prefix = 0;
+  for (std::int64_t i = 0; i < p; ++i) {
+    const std::int64_t tokens = c / p + (i < c % p ? 1 : 0);
+    prefix += tokens;
+    const auto mine = static_cast<double>(tokens);
+    const double held = type == "tsp" ? cd : static_cast<double>(prefix);
+    peak = std::max(peak, w + held * kv + mine * act + scores(mine, held, heads));
+  }
+  return peak;
+}
+
+}  // namespace
+
+TEST(Scenario, EveryPrintedTtftHasAFeasibleMemoryPlan) {
+  // Random model x GPU x GPU count x context x attention: the scenario runs exactly when each
+  // strategy's fullest GPU fits HBM x 0.9; otherwise the first strategy that does not fit is
+  // refused at its pointer.
+  const std::vector<std::string> models{"llama-2-7b", "llama-3-8b", "falcon-7b", "llama-2-70b",
+                                        "qwen2-72b", "llama-3.1-405b", "phi-2"};
+  const std::vector<std::string> gpus{"a100-sxm4-40gb", "a100-sxm4-80gb", "h200"};
+  std::mt19937_64 random(7);
+  const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(random() % n); };
+  int ran = 0;
+  int refused = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const LlmSpec m = catalog::llm(models[pick(models.size())]);
+    const GpuSpec gpu = catalog::gpu(gpus[pick(gpus.size())]);
+    const std::int64_t p = std::int64_t{1} << pick(4);         // 1, 2, 4, 8 GPUs
+    const std::int64_t c = std::int64_t{256} << (2 * pick(5));  // 256 ... 65536 tokens
+    const bool eager = pick(2) == 0;
+    std::vector<std::string> types{"single", "tsp", "kvr"};
+    if (m.heads % p == 0) types.push_back("tp");
+    Json strategies = Json::array();
+    for (const auto& t : types) strategies.push_back(Json{{"type", t}});
+    Json j{{"model", m.name},
+           {"cluster", {{"gpu", gpu.name}, {"topology", {{"type", "nvswitch"}, {"gpus", p}}}}},
+           {"prefill", {{"context_tokens", c}, {"attention", eager ? "eager" : "fused"},
+                        {"strategies", strategies}}}};
+    std::string first_over;
+    for (std::size_t k = 0; k < types.size() && first_over.empty(); ++k) {
+      if (expected_peak(types[k], m, c, p, eager) > 0.9 * gpu.hbm_bytes) {
+        first_over = "/prefill/strategies/" + std::to_string(k);
+      }
+    }
+    const std::string where = m.name + " on " + std::to_string(p) + " x " + gpu.name + ", " +
+                              std::to_string(c) + (eager ? " eager" : " fused");
+    try {
+      const Scenario s = load_scenario(ConfigDocument(j, "random.json"));
+      for (const CheckedPrefill& r : run_prefill(s, false)) {
+        EXPECT_GT(r.result.ttft.count(), 0) << where;
+        EXPECT_LE(r.memory.peak().total(), s.memory_capacity().bytes()) << where;
+      }
+      EXPECT_EQ(first_over, "") << where << ": ran, but expected a refusal";
+      ++ran;
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.pointer(), first_over) << where << ": " << e.what();
+      ++refused;
+    }
+  }
+  // The draw covers both outcomes.
+  EXPECT_GT(ran, 5);
+  EXPECT_GT(refused, 5);
 }
 
 }  // namespace kvsim

@@ -112,6 +112,47 @@ TEST(Sweep, BadSweepsNameThePointer) {
   }
 }
 
+TEST(Sweep, WarningsOfAPointGoIntoTheCsvAndSummaryAndStrictRefusesThem) {
+  // Llama-2-7B was trained to 4096 tokens: the 8192-token point warns, the 1024 one does not.
+  const SweepSpec s = parse(Json::parse(
+      R"({"axes": [{"name": "context", "pointer": "/prefill/context_tokens", "values": [1024, 8192]}]})"));
+  const Table t = run_sweep(s, nullptr);
+  const int w = t.column("warnings");
+  ASSERT_EQ(w, static_cast<int>(t.columns.size()) - 1);
+  EXPECT_EQ(t.rows[0][w], "");
+  EXPECT_NE(t.rows[1][w].find("exceeds llama-2-7b's trained maximum of 4096"), std::string::npos);
+  const Json summary = summarize(s, t);
+  ASSERT_EQ(summary["warnings"].size(), 1u);
+  EXPECT_EQ(summary["warnings"][0]["point"], 1);
+  try {
+    run_sweep(s, nullptr, true);
+    ADD_FAILURE() << "expected --strict to refuse the warning";
+  } catch (const InputError& e) {
+    EXPECT_NE(e.file().find("sweep point 1: context=8192"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("--strict"), std::string::npos) << e.what();
+  }
+  // Without warnings there is no warnings column (committed sweep outputs keep their shape).
+  const SweepSpec quiet = parse(Json::parse(
+      R"({"axes": [{"name": "context", "pointer": "/prefill/context_tokens", "values": [1024]}]})"));
+  EXPECT_EQ(run_sweep(quiet, nullptr).column("warnings"), -1);
+}
+
+TEST(Sweep, APointThatDoesNotFitTheGpusIsRefused) {
+  // 65536 tokens, eager, on one A100 (single): the score matrix alone is 65536^2 x 32 heads x
+  // 2 B = 256 GiB.
+  const SweepSpec s = parse(Json::parse(
+      R"({"axes": [{"name": "context", "pointer": "/prefill/context_tokens", "values": [1024, 65536]}]})"));
+  try {
+    run_sweep(s, nullptr);
+    ADD_FAILURE() << "expected a memory error";
+  } catch (const InputError& e) {
+    EXPECT_NE(e.file().find("sweep point 1: context=65536"), std::string::npos) << e.what();
+    EXPECT_EQ(e.pointer(), "/prefill/strategies/0");
+    EXPECT_NE(e.message().find("eager score matrix alone is 256.0 GiB"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Sweep, CsvRoundTripsThroughTheReader) {
   Table t;
   t.columns = {"a", "b"};

@@ -5,6 +5,7 @@
 #include "models/catalog/catalog.hpp"
 #include "sim/core/input_error.hpp"
 #include "tools/kvsim/registries.hpp"
+#include "sim/scenario/prefill_memory.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
@@ -57,6 +58,25 @@ int explain(const std::string& name) {
   return 0;
 }
 
+// Every check `kvsim run` makes: the load (memory plans included) and, where a strategy's
+// token split is chosen by simulation (a searched or predicted KV-Runahead partition), the run
+// itself, whose partition is then checked against memory too.
+int validate(const ScenarioOptions& options) {
+  const Scenario s = load(options);
+  bool chosen_at_run_time = false;
+  if (s.prefill) {
+    const prefill::PrefillSetup setup = s.prefill_setup();
+    for (const auto& strategy : s.prefill->strategies) {
+      chosen_at_run_time = chosen_at_run_time || strategy->memory_plan(setup).lower_bound;
+    }
+  }
+  if (chosen_at_run_time) (void)run_prefill(s, false);
+  print_warnings(s);
+  fmt::print("{}: valid ({} on {} x {})\n", options.path, s.model.name, s.topology->gpu_count(),
+             s.gpu.name);
+  return 0;
+}
+
 }  // namespace
 
 void add_list(CLI::App& app, Command& selected) {
@@ -73,18 +93,12 @@ void add_explain(CLI::App& app, Command& selected) {
 }
 
 void add_validate(CLI::App& app, Command& selected) {
-  CLI::App* cmd = app.add_subcommand("validate", "Check a scenario file without running it");
+  CLI::App* cmd = app.add_subcommand("validate", "Check a scenario file without printing results "
+                                                 "(runs KV-Runahead searches, whose partition "
+                                                 "decides memory)");
   auto options = std::make_shared<ScenarioOptions>();
   add_scenario_options(*cmd, *options);
-  cmd->callback([&selected, options] {
-    selected = [options] {
-      const Scenario s = load(*options);
-      for (const auto& w : s.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
-      fmt::print("{}: valid ({} on {} x {})\n", options->path, s.model.name,
-                 s.topology->gpu_count(), s.gpu.name);
-      return 0;
-    };
-  });
+  cmd->callback([&selected, options] { selected = [options] { return validate(*options); }; });
 }
 
 }  // namespace kvsim::cli

@@ -1,11 +1,13 @@
-// `kvsim run SCENARIO`: the single-GPU cost breakdown of a prompt and a decode step, and the
-// side-by-side comparison of the scenario's prefill strategies.
+// `kvsim run SCENARIO`: the single-GPU cost breakdown of a prompt and a decode step, the
+// side-by-side comparison of the scenario's prefill strategies, and each strategy's fullest GPU
+// against the usable HBM. Everything is computed and checked before anything is printed.
 #include <fmt/format.h>
 
 #include "sim/core/units.hpp"
 #include "sim/report/breakdown.hpp"
 #include "sim/report/output.hpp"
 #include "sim/report/prefill_report.hpp"
+#include "sim/scenario/prefill_memory.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 
 namespace kvsim::cli {
@@ -20,32 +22,72 @@ struct RunOptions {
   bool explain_costs = false;
 };
 
-void print_header(const Scenario& s) {
-  fmt::print("kvsim run: {} ({})\n", s.name, s.file);
-  fmt::print("  model   {}: {} layers, hidden {}, {} heads / {} KV heads, {:.2f} B parameters, "
-             "KV {} per token ({})\n",
-             s.model.name, s.model.layers, s.model.hidden_size, s.model.heads, s.model.kv_heads,
-             static_cast<double>(s.model.parameters()) * 1e-9,
-             format_bytes(s.model.kv_bytes_per_token(s.precision.kv_cache)),
-             to_string(s.precision.kv_cache));
-  fmt::print("  memory  weights {} ({}), activations {} per token in flight, {} of HBM per GPU\n",
-             format_bytes(s.model.weight_bytes(s.precision.weights)),
-             to_string(s.precision.weights),
-             format_bytes(s.model.activation_bytes_per_token(s.precision.activations)),
-             format_bytes(s.gpu.hbm_bytes));
-  fmt::print("  cluster {} x {}\n", s.topology->gpu_count(), s.gpu.name);
-  fmt::print("  compute {}\n\n", s.compute->describe());
+std::string header(const Scenario& s) {
+  std::string out = fmt::format("kvsim run: {} ({})\n", s.name, s.file);
+  out += fmt::format("  model   {}: {} layers, hidden {}, {} heads / {} KV heads, {:.2f} B "
+                     "parameters, KV {} per token ({})\n",
+                     s.model.name, s.model.layers, s.model.hidden_size, s.model.heads,
+                     s.model.kv_heads, static_cast<double>(s.model.parameters()) * 1e-9,
+                     format_bytes(s.model.kv_bytes_per_token(s.precision.kv_cache)),
+                     to_string(s.precision.kv_cache));
+  out += fmt::format("  memory  weights {} ({}), activations {} per token in flight, {} of HBM "
+                     "per GPU\n",
+                     format_bytes(s.model.weight_bytes(s.precision.weights)),
+                     to_string(s.precision.weights),
+                     format_bytes(s.model.activation_bytes_per_token(s.precision.activations)),
+                     format_bytes(s.gpu.hbm_bytes));
+  out += fmt::format("  cluster {} x {}\n", s.topology->gpu_count(), s.gpu.name);
+  out += fmt::format("  compute {}\n\n", s.compute->describe());
+  return out;
 }
 
-int run(const RunOptions& o) {
-  const Scenario s = load(o.scenario);
-  for (const auto& w : s.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
-  Json results{{"scenario", s.name}};
+// Each strategy's fullest GPU, against the usable HBM.
+std::string memory_table(const Scenario& s, const std::vector<CheckedPrefill>& runs) {
+  const prefill::MemoryCapacity c = s.memory_capacity();
+  std::string out = fmt::format("Memory at the peak, fullest GPU ({} usable per GPU: {} x {}):\n",
+                                format_bytes(c.bytes()), format_bytes(c.hbm_bytes),
+                                c.utilization);
+  for (const CheckedPrefill& r : runs) {
+    const prefill::GpuMemory& g = r.memory.peak();
+    out += fmt::format("  {:<16} GPU {:<3} weights {:>11} + KV {:>11} + activations {:>11} = "
+                       "{:>11} ({:.0f}%)\n",
+                       r.result.label, g.gpu, format_bytes(g.weights), format_bytes(g.kv_cache),
+                       format_bytes(g.activations), format_bytes(g.total()),
+                       100.0 * g.total() / c.bytes());
+  }
+  return out;
+}
+
+Json memory_json(const Scenario& s, const std::vector<CheckedPrefill>& runs) {
+  const prefill::MemoryCapacity c = s.memory_capacity();
+  Json strategies = Json::array();
+  for (const CheckedPrefill& r : runs) {
+    Json gpus = Json::array();
+    for (const prefill::GpuMemory& g : r.memory.gpus) {
+      gpus.push_back(Json{{"gpu", g.gpu},
+                          {"weights_bytes", g.weights},
+                          {"kv_cache_bytes", g.kv_cache},
+                          {"activation_bytes", g.activations},
+                          {"score_matrix_bytes", g.scores},
+                          {"total_bytes", g.total()}});
+    }
+    strategies.push_back(Json{{"strategy", r.result.label},
+                              {"peak_gpu", r.memory.peak().gpu},
+                              {"peak_bytes", r.memory.peak().total()},
+                              {"gpus", gpus}});
+  }
+  return Json{{"hbm_bytes", c.hbm_bytes},
+              {"memory_utilization", c.utilization},
+              {"usable_bytes", c.bytes()},
+              {"strategies", strategies}};
+}
+
+std::vector<report::PassBreakdown> single_gpu_passes(const Scenario& s) {
   std::vector<report::PassBreakdown> passes;
   DecomposeOptions options;
   options.precision = s.precision;
-  if (s.prefill) options.attention = s.prefill->attention;
   if (s.prefill) {
+    options.attention = s.prefill->attention;
     passes.push_back(report::prefill_breakdown(s.model, *s.compute, options,
                                                s.prefill->context_tokens));
   }
@@ -53,38 +95,50 @@ int run(const RunOptions& o) {
     passes.push_back(report::decode_breakdown(s.model, *s.compute, options, s.decode->batch_size,
                                               s.decode->context_tokens));
   }
-  if (!o.quiet) {
-    print_header(s);
-    fmt::print("One GPU, per-operation cost:\n");
-    for (const auto& p : passes) fmt::print("{}\n", report::format_table(p));
-    if (o.explain_costs) {
-      fmt::print("Where each cost comes from ({}):\n", s.compute->describe());
-      for (const auto& p : passes) fmt::print("{}\n", report::format_explained(p));
-    }
+  return passes;
+}
+
+// The printed report, rendered whole so that a run that fails prints nothing but the error.
+std::string report_text(const RunOptions& o, const Scenario& s,
+                        const std::vector<report::PassBreakdown>& passes,
+                        const std::vector<CheckedPrefill>& runs,
+                        const std::vector<prefill::PrefillResult>& strategies) {
+  std::string out = header(s) + "One GPU, per-operation cost:\n";
+  for (const auto& p : passes) out += report::format_table(p) + "\n";
+  if (o.explain_costs) {
+    out += fmt::format("Where each cost comes from ({}):\n", s.compute->describe());
+    for (const auto& p : passes) out += report::format_explained(p) + "\n";
   }
+  if (strategies.empty()) return out;
+  out += fmt::format("Prefill of {} tokens on {} GPUs ({} attention):\n",
+                     s.prefill->context_tokens, s.prefill->gpus.size(),
+                     s.prefill->attention == AttentionImpl::kFused ? "fused" : "eager");
+  return out + report::format_prefill_table(strategies) + "\n" + memory_table(s, runs);
+}
+
+int run(const RunOptions& o) {
+  const Scenario s = load(o.scenario);
+  // Every check and every simulation runs before anything is printed or written.
+  const std::vector<report::PassBreakdown> passes = single_gpu_passes(s);
+  std::vector<CheckedPrefill> runs;
+  if (s.prefill && !s.prefill->strategies.empty()) runs = run_prefill(s, o.trace);
+  std::vector<prefill::PrefillResult> strategies;
+  for (const CheckedPrefill& r : runs) strategies.push_back(r.result);
+
+  Json results{{"scenario", s.name}, {"warnings", s.warnings}};
   Json single = Json::array();
   for (const auto& p : passes) single.push_back(report::to_json(p));
   results["single_gpu"] = single;
-
-  std::vector<prefill::PrefillResult> strategies;
-  if (s.prefill && !s.prefill->strategies.empty()) {
-    const prefill::PrefillSetup setup = s.prefill_setup();
-    for (const auto& strategy : s.prefill->strategies) {
-      strategies.push_back(strategy->run(setup, o.trace));
-    }
-    if (!o.quiet) {
-      fmt::print("Prefill of {} tokens on {} GPUs ({} attention):\n", s.prefill->context_tokens,
-                 s.prefill->gpus.size(),
-                 s.prefill->attention == AttentionImpl::kFused ? "fused" : "eager");
-      fmt::print("{}", report::format_prefill_table(strategies));
-    }
+  if (!strategies.empty()) {
     results["prefill"] = report::prefill_json(strategies, *s.topology);
+    results["memory"] = memory_json(s, runs);
   }
+  const std::string text = o.quiet ? "" : report_text(o, s, passes, runs, strategies);
+  std::vector<report::OutputFile> files;
   if (!o.out.empty()) {
-    std::vector<report::OutputFile> files{
-        {"results.json", results.dump(2) + "\n"},
-        {"scenario.resolved.json", s.resolved.dump(2) + "\n"},
-        {"breakdown.csv", report::to_csv(passes)}};
+    files = {{"results.json", results.dump(2) + "\n"},
+             {"scenario.resolved.json", s.resolved.dump(2) + "\n"},
+             {"breakdown.csv", report::to_csv(passes)}};
     if (!strategies.empty()) files.emplace_back("prefill.csv", report::prefill_csv(strategies));
     if (o.trace && !strategies.empty()) {
       files.emplace_back("trace.json",
@@ -92,8 +146,10 @@ int run(const RunOptions& o) {
                                               s.file, s.warnings));
     }
     report::write_output(o.out, files);
-    if (!o.quiet) fmt::print("\nwrote {} files to {}\n", files.size(), o.out);
   }
+  print_warnings(s);
+  fmt::print("{}", text);
+  if (!o.out.empty() && !o.quiet) fmt::print("\nwrote {} files to {}\n", files.size(), o.out);
   return 0;
 }
 
@@ -124,7 +180,7 @@ void add_run(CLI::App& app, Command& selected) {
   cmd->add_flag("--explain-costs", o->explain_costs,
                 "per operation: shape, time per call, achieved rates, and whether the cost was "
                 "measured, interpolated, extrapolated or from the roofline");
-  cmd->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
+  cmd->add_flag("-q,--quiet", o->quiet, "print nothing but warnings and errors");
   cmd->callback([&selected, o] { selected = [o] { return run(*o); }; });
 }
 

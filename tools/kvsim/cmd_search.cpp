@@ -139,6 +139,9 @@ int search(const SearchCommandOptions& o) {
   Outcome x;
   const auto start = std::chrono::steady_clock::now();
   x.search = prefill::search_partition(query, o.search);
+  const std::string overflow = prefill::memory_overflow(
+      prefill::kvr_memory_plan(setup, x.search.best), s.memory_capacity());
+  if (!overflow.empty()) throw InputError(s.file, "/prefill", "the KVR-S partition " + overflow);
   x.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   x.even = prefill::even_partition(setup.context_tokens, p);
   x.even_ttft = kvr.evaluate(setup, x.even);

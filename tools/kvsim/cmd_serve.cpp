@@ -68,6 +68,7 @@ int serve(const ServeOptions& o) {
   ConfigDocument doc = ConfigDocument::load_file(o.scenario.path);
   for (const auto& s : o.scenario.overrides) doc.apply_override(s);
   const Scenario s = load_scenario(doc);
+  refuse_warnings_if_strict(s, o.scenario.strict);
   const auto node = doc.root().find("serving");
   if (!node) throw InputError(s.file, "/serving", "kvsim serve needs a \"serving\" section");
   serving::ServingSetup setup = serving::ServingSetup::from_config(*node, s);

@@ -8,6 +8,7 @@
 #include "sim/sweep/sweep.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/progress.hpp"
+#include "tools/kvsim/scenario_loading.hpp"
 
 namespace kvsim::cli {
 namespace {
@@ -17,6 +18,7 @@ struct SweepOptions {
   std::vector<std::string> sets;
   std::string out;
   bool quiet = false;
+  bool strict = false;
 };
 
 int run_sweep_command(const SweepOptions& o) {
@@ -30,8 +32,14 @@ int run_sweep_command(const SweepOptions& o) {
   }
   Progress progress("kvsim sweep", n, !o.quiet);
   const Table table =
-      sweep::run_sweep(spec, [&](std::size_t done) { progress.update(done); });
+      sweep::run_sweep(spec, [&](std::size_t done) { progress.update(done); }, o.strict);
   const double wall = progress.elapsed_seconds();
+  if (const int w = table.column("warnings"); w >= 0) {
+    for (const auto& row : table.rows) {
+      const std::string& text = row[static_cast<std::size_t>(w)];
+      if (!text.empty()) fmt::print(stderr, "kvsim: warning: point {}: {}\n", row[0], text);
+    }
+  }
   const Json summary = sweep::summarize(spec, table);
   if (!o.quiet) {
     fmt::print("{} points in {:.2f} s\n", n, wall);
@@ -63,6 +71,7 @@ void add_sweep(CLI::App& app, Command& selected) {
       ->take_all();
   cmd->add_option("--out", o->out, "write sweep.csv and summary.json to this directory");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress or summary; without --out, print the CSV");
+  add_strict_option(*cmd, o->strict);
   cmd->callback([&selected, o] { selected = [o] { return run_sweep_command(*o); }; });
 }
 

@@ -17,6 +17,7 @@ using Command = std::function<int()>;
 struct ScenarioOptions {
   std::string path;
   std::vector<std::string> overrides;  // --set /pointer=value
+  bool strict = false;                 // --strict: every scenario warning is an input error
 };
 
 void add_list(CLI::App& app, Command& selected);

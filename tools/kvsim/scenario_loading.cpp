@@ -1,5 +1,8 @@
 #include "tools/kvsim/scenario_loading.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 namespace kvsim::cli {
 
 void add_scenario_options(CLI::App& cmd, ScenarioOptions& options) {
@@ -8,12 +11,31 @@ void add_scenario_options(CLI::App& cmd, ScenarioOptions& options) {
                  "override a field: /json/pointer=value (JSON, or a bare string); repeatable")
       ->expected(1)
       ->take_all();
+  add_strict_option(cmd, options.strict);
+}
+
+void add_strict_option(CLI::App& cmd, bool& strict) {
+  cmd.add_flag("--strict", strict,
+               "refuse (exit 2) a scenario that would only draw a warning");
 }
 
 Scenario load(const ScenarioOptions& options) {
   ConfigDocument doc = ConfigDocument::load_file(options.path);
   for (const auto& o : options.overrides) doc.apply_override(o);
-  return load_scenario(doc);
+  Scenario s = load_scenario(doc);
+  refuse_warnings_if_strict(s, options.strict);
+  return s;
+}
+
+void refuse_warnings_if_strict(const Scenario& s, bool strict) {
+  if (!strict || s.warnings.empty()) return;
+  throw InputError(s.file, "",
+                   fmt::format("--strict refuses the scenario's warnings: {}",
+                               fmt::join(s.warnings, "; ")));
+}
+
+void print_warnings(const Scenario& s) {
+  for (const auto& w : s.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
 }
 
 }  // namespace kvsim::cli

@@ -40,8 +40,12 @@ std::string closed_form_obstacle(const PrefillSetup& setup, const KvrOptions& op
 class KvrStrategy final : public PrefillStrategy {
  public:
   KvrStrategy(std::unique_ptr<Partitioner> partitioner, KvrOptions options);
-  std::string label() const override { return "kvr/" + partitioner_->name(); }
+  std::string default_label() const override { return "kvr/" + partitioner_->name(); }
   PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
+  /// The partition's plan where the partitioner needs no simulation (even, fixed), else the
+  /// least any partition needs.
+  MemoryPlan memory_plan(const PrefillSetup& setup) const override;
+  MemoryPlan memory_of_run(const PrefillSetup& setup, const PrefillResult& result) const override;
   Json to_json() const override;
   /// TTFT of one candidate partition: what the search evaluates.
   Duration evaluate(const PrefillSetup& setup, const Partition& partition) const;
@@ -54,6 +58,10 @@ class KvrStrategy final : public PrefillStrategy {
   std::unique_ptr<Partitioner> partitioner_;
   KvrOptions options_;
 };
+
+/// Process i holds the KV of the prefix it received plus its own slice (S_i tokens; the last
+/// holds everything), activations for its c_i tokens and, eager, its c_i x S_i scores.
+MemoryPlan kvr_memory_plan(const PrefillSetup& setup, const Partition& partition);
 
 /// Checks a partition against C and p; throws std::invalid_argument when it does not fit.
 void check_partition(const Partition& partition, std::int64_t context_tokens, int processes);

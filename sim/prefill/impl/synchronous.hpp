@@ -14,8 +14,9 @@ namespace kvsim::prefill {
 class TspStrategy final : public PrefillStrategy {
  public:
   explicit TspStrategy(bool causal_aware) : causal_aware_(causal_aware) {}
-  std::string label() const override { return causal_aware_ ? "tsp/causal" : "tsp"; }
+  std::string default_label() const override { return causal_aware_ ? "tsp/causal" : "tsp"; }
   PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
+  MemoryPlan memory_plan(const PrefillSetup& setup) const override;
   Json to_json() const override;
 
  private:
@@ -29,9 +30,10 @@ class TspStrategy final : public PrefillStrategy {
 class TpStrategy final : public PrefillStrategy {
  public:
   explicit TpStrategy(bool sequence_parallel) : sequence_parallel_(sequence_parallel) {}
-  std::string label() const override { return sequence_parallel_ ? "tp/sp" : "tp"; }
+  std::string default_label() const override { return sequence_parallel_ ? "tp/sp" : "tp"; }
   PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
   std::string unsupported(const LlmSpec& model, std::int64_t gpus) const override;
+  MemoryPlan memory_plan(const PrefillSetup& setup) const override;
   std::int64_t tensor_parallel(std::int64_t gpus) const override { return gpus; }
   Json to_json() const override;
 
@@ -42,8 +44,9 @@ class TpStrategy final : public PrefillStrategy {
 /// One GPU, all layers (KV-Runahead's chain of one).
 class SingleStrategy final : public PrefillStrategy {
  public:
-  std::string label() const override { return "single"; }
+  std::string default_label() const override { return "single"; }
   PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
+  MemoryPlan memory_plan(const PrefillSetup& setup) const override;
   Json to_json() const override { return Json{{"type", "single"}}; }
 };
 
@@ -58,8 +61,10 @@ namespace kvsim::prefill {
 /// strategies that compute each process's whole c_i x S_i rectangle (eager attention).
 class IdealStrategy final : public PrefillStrategy {
  public:
-  std::string label() const override { return "ideal"; }
+  std::string default_label() const override { return "ideal"; }
   PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
+  /// As TSP's: whole weights, an even share of the queries against every key.
+  MemoryPlan memory_plan(const PrefillSetup& setup) const override;
   Json to_json() const override { return Json{{"type", "ideal"}}; }
 };
 

@@ -1,0 +1,79 @@
+// Each built-in strategy's per-GPU memory plan (PrefillStrategy::memory_plan): what a GPU
+// holds when its share of the prefill peaks. The components come from gpu_memory(); here only
+// which tokens, keys and weight shard each GPU has.
+#include "sim/prefill/impl/kvr.hpp"
+#include "sim/prefill/impl/synchronous.hpp"
+
+namespace kvsim::prefill {
+namespace {
+
+// Whole weights on every GPU, an even share of the queries against every key: TSP all-gathers
+// K and V, so each GPU ends with the full KV cache.
+MemoryPlan even_queries_all_keys(const PrefillSetup& setup) {
+  const std::int64_t c = setup.context_tokens;
+  const Partition share = even_partition(c, static_cast<int>(setup.gpus.size()));
+  MemoryPlan plan;
+  for (std::size_t i = 0; i < setup.gpus.size(); ++i) {
+    plan.gpus.push_back(gpu_memory(setup, setup.gpus[i], share[i], c));
+  }
+  return plan;
+}
+
+}  // namespace
+
+MemoryPlan SingleStrategy::memory_plan(const PrefillSetup& setup) const {
+  const std::int64_t c = setup.context_tokens;
+  return MemoryPlan{{gpu_memory(setup, setup.gpus.front(), c, c)}, false};
+}
+
+MemoryPlan IdealStrategy::memory_plan(const PrefillSetup& setup) const {
+  return even_queries_all_keys(setup);
+}
+
+MemoryPlan TspStrategy::memory_plan(const PrefillSetup& setup) const {
+  return even_queries_all_keys(setup);
+}
+
+MemoryPlan TpStrategy::memory_plan(const PrefillSetup& setup) const {
+  // Every rank sees all C tokens; weights, KV heads and attention heads are sharded p ways.
+  const std::int64_t c = setup.context_tokens;
+  const auto p = static_cast<std::int64_t>(setup.gpus.size());
+  MemoryPlan plan;
+  for (const int g : setup.gpus) plan.gpus.push_back(gpu_memory(setup, g, c, c, p));
+  return plan;
+}
+
+MemoryPlan kvr_memory_plan(const PrefillSetup& setup, const Partition& partition) {
+  MemoryPlan plan;
+  std::int64_t prefix = 0;  // S_i: the tokens whose K and V process i holds
+  for (std::size_t i = 0; i < partition.size(); ++i) {
+    prefix += partition[i];
+    plan.gpus.push_back(gpu_memory(setup, setup.gpus[i], partition[i], prefix));
+  }
+  return plan;
+}
+
+MemoryPlan KvrStrategy::memory_plan(const PrefillSetup& setup) const {
+  // Even and fixed splits are known without simulating; the search and the predictor (which
+  // simulates its candidates) choose at run time, and memory_of_run checks their choice.
+  if (partitioner_->name() == "even" || partitioner_->name() == "fixed") {
+    return kvr_memory_plan(setup, partitioner_->partition(query(setup)));
+  }
+  // The least any partition needs: process i holds at least i + 1 tokens' K and V and computes
+  // at least one token; the last holds the whole cache.
+  const auto p = static_cast<std::int64_t>(setup.gpus.size());
+  MemoryPlan plan;
+  plan.lower_bound = true;
+  for (std::int64_t i = 0; i < p; ++i) {
+    const std::int64_t held = i + 1 == p ? setup.context_tokens : i + 1;
+    plan.gpus.push_back(gpu_memory(setup, setup.gpus[i], 1, held));
+  }
+  return plan;
+}
+
+MemoryPlan KvrStrategy::memory_of_run(const PrefillSetup& setup,
+                                      const PrefillResult& result) const {
+  return kvr_memory_plan(setup, result.partition);
+}
+
+}  // namespace kvsim::prefill

@@ -1,0 +1,47 @@
+#include "sim/scenario/prefill_memory.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace kvsim {
+namespace {
+
+std::string strategy_pointer(std::size_t index) {
+  return fmt::format("/prefill/strategies/{}", index);
+}
+
+}  // namespace
+
+void check_prefill_memory(const ConfigNode& prefill, const Scenario& s) {
+  const prefill::PrefillSetup setup = s.prefill_setup();
+  const prefill::MemoryCapacity capacity = s.memory_capacity();
+  for (std::size_t i = 0; i < s.prefill->strategies.size(); ++i) {
+    const auto& strategy = *s.prefill->strategies[i];
+    const std::string why = prefill::memory_overflow(strategy.memory_plan(setup), capacity);
+    if (why.empty()) continue;
+    throw InputError(prefill.file(), strategy_pointer(i),
+                     fmt::format("{} {}", strategy.label(), why));
+  }
+}
+
+std::vector<CheckedPrefill> run_prefill(const Scenario& s, bool record_trace) {
+  const prefill::PrefillSetup setup = s.prefill_setup();
+  const prefill::MemoryCapacity capacity = s.memory_capacity();
+  std::vector<CheckedPrefill> out;
+  for (std::size_t i = 0; i < s.prefill->strategies.size(); ++i) {
+    const auto& strategy = *s.prefill->strategies[i];
+    prefill::PrefillResult result = strategy.run(setup, record_trace);
+    prefill::MemoryPlan memory = strategy.memory_of_run(setup, result);
+    const std::string why = prefill::memory_overflow(memory, capacity);
+    if (!why.empty()) {
+      throw InputError(s.file, strategy_pointer(i),
+                       fmt::format("{} with the partition it chose ({} tokens) {}; a fixed "
+                                   "partition with fewer tokens on that GPU may fit",
+                                   strategy.label(), fmt::join(result.partition, "/"), why));
+    }
+    out.push_back({std::move(result), std::move(memory)});
+  }
+  return out;
+}
+
+}  // namespace kvsim
