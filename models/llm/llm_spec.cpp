@@ -110,6 +110,14 @@ void check_tokens(const LlmSpec& spec, std::int64_t tokens) {
   }
 }
 
+void check_batch(const LlmSpec& spec, std::int64_t batch) {
+  if (batch > limits::kBatch) {
+    throw InputError(fmt::format("model {}", spec.name), "",
+                     fmt::format("a batch of {} requests is beyond kvsim's limit of {}", batch,
+                                 limits::kBatch));
+  }
+}
+
 Json to_json(const LlmSpec& s) {
   Json j{{"name", s.name},
               {"source", s.source},

@@ -60,6 +60,8 @@ LlmSpec import_hf_config(const ConfigNode& node, const std::string& name);
 /// Refuses (InputError) a token count beyond kvsim's limit (limits.hpp), where the products
 /// that size the work would overflow.
 void check_tokens(const LlmSpec& spec, std::int64_t tokens);
+/// Refuses (InputError) more requests in one step than kvsim's limit.
+void check_batch(const LlmSpec& spec, std::int64_t batch);
 /// The spec as kvsim's catalog JSON (used for the resolved scenario).
 Json to_json(const LlmSpec& spec);
 

@@ -32,14 +32,6 @@ Shard shard(const LlmSpec& s, std::int64_t tp) {
 
 double d(std::int64_t v) { return static_cast<double>(v); }
 
-void check_batch(const LlmSpec& s, std::int64_t batch) {
-  if (batch > limits::kBatch) {
-    throw InputError(fmt::format("model {}", s.name), "",
-                     fmt::format("a batch of {} requests is beyond kvsim's limit of {}", batch,
-                                 limits::kBatch));
-  }
-}
-
 // A kernel that reads `inputs` tensors of tokens x width and writes one, plus `weights` elements.
 Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::int64_t width,
                       int inputs, double flops_per_element, std::int64_t weights,

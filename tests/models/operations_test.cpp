@@ -142,3 +142,24 @@ TEST(Operations, TokenCountsBeyondTheLimitAreInputErrorsNotNegativeFlops) {
 }
 
 }  // namespace kvsim
+
+#include "models/compute/roofline.hpp"
+#include "sim/report/breakdown.hpp"
+
+namespace kvsim {
+
+TEST(Operations, BreakdownsOfHugeCountsAreInputErrorsNotNegativeFlopsOrHugeAllocations) {
+  const LlmSpec s = catalog::llm("llama-2-7b");
+  const RooflineModel roofline(catalog::gpu("a100-sxm4-80gb"), RooflineModel::Params{});
+  // 2^33 prompt tokens used to print negative FLOPs with exit 0.
+  EXPECT_THROW(report::prefill_breakdown(s, roofline, {}, std::int64_t{1} << 33), InputError);
+  // 2^40 requests: refused before one KV length per request (8 TiB) is allocated.
+  EXPECT_THROW(report::decode_breakdown(s, roofline, {}, std::int64_t{1} << 40, 100), InputError);
+  // Within the limits every total is positive: 2^20 tokens, 32 layers.
+  const report::PassBreakdown pass =
+      report::prefill_breakdown(s, roofline, {}, std::int64_t{1} << 20);
+  EXPECT_GT(pass.flops, 0);
+  EXPECT_GT(pass.bytes, 0);
+}
+
+}  // namespace kvsim

@@ -54,6 +54,12 @@ int calibrate(const CalibrateOptions& o) {
     inputs.push_back({{"vidur_compute", d}, {"points", m.size()}});
   }
   if (!o.vidur_attention.empty()) {
+    const auto names = catalog::llm_names();
+    if (std::find(names.begin(), names.end(), o.attention_model) == names.end()) {
+      throw InputError("--attention-model", "",
+                       fmt::format("unknown model '{}'; {}", o.attention_model,
+                                   valid_values_hint(o.attention_model, names)));
+    }
     auto m = calibration::import_vidur_attention(o.vidur_attention,
                                                  catalog::llm(o.attention_model));
     all.insert(all.end(), m.begin(), m.end());
