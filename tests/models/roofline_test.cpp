@@ -93,3 +93,22 @@ TEST(PrecisionOnGpu, Fp8OnH100RunsAtItsFp8RateWithoutWarning) {
 }
 
 }  // namespace kvsim
+
+#include "sim/scenario/scenario.hpp"
+
+namespace kvsim {
+
+TEST(PrecisionOnGpu, ScenarioOnA100PricesW8A16AndCarriesTheWarning) {
+  const auto doc = ConfigDocument::parse(R"({"model": "llama-2-7b",
+      "precision": {"weights": "fp8", "activations": "fp8", "kv_cache": "fp8"},
+      "cluster": {"gpu": "a100-sxm4-80gb"}, "decode": {"context_tokens": 100}})", "s.json");
+  const Scenario s = load_scenario(doc);
+  EXPECT_EQ(s.precision.weights, DType::kFp8);
+  EXPECT_EQ(s.precision.activations, DType::kFp16);  // Llama-2-7B is an fp16 model
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_NE(s.warnings[0].find("a100-sxm4-80gb has no FP8 tensor cores"), std::string::npos);
+  // The resolved scenario keeps the request, so a rerun warns again.
+  EXPECT_EQ(s.resolved["precision"]["activations"], "fp8");
+}
+
+}  // namespace kvsim
