@@ -5,6 +5,7 @@
 // Every measurement is described as a kvsim Operation, decomposed by kvsim's own model code, so
 // a profile's tables are keyed exactly as the simulator later asks for them.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,11 @@ std::vector<Measurement> import_vidur_attention(const std::string& path, const L
 /// kvsim's own measurement JSON (kvsim-microbench and attention_bench.py write it): GEMMs,
 /// fused prefill and decode attention, elementwise kernels (of a named catalog model).
 std::vector<Measurement> import_kvsim(const std::string& path);
-/// The collective points of one kind ("all_reduce", "send_recv", ...) of a kvsim measurement
-/// file, for `kvsim calibrate-network`.
+/// The collective points of a kvsim measurement file by kind ("all_reduce", "send_recv", ...),
+/// for `kvsim calibrate-network`. The file is read once, so a named pipe or `<(...)` works.
+std::map<std::string, std::vector<CollectivePoint>> import_kvsim_collectives(
+    const std::string& path);
+/// The collective points of one kind.
 std::vector<CollectivePoint> import_kvsim_collective(const std::string& path,
                                                     const std::string& kind);
 

@@ -63,7 +63,10 @@ std::vector<CollectivePoint> import_vidur_collective(const std::string& path) {
       const int ranks = std::stoi(row[workers]);
       if (std::stoi(row[per_node]) != ranks) continue;  // several servers: another network
       const CollectivePoint p{ranks, std::stod(row[size]), std::stod(row[median]) * 1e-3};
-      if (ranks < 2 || !(p.bytes > 0) || !(p.seconds > 0)) throw std::invalid_argument("range");
+      if (ranks < 2 || !(p.bytes > 0) || !(p.seconds > 0) || !std::isfinite(p.bytes) ||
+          !std::isfinite(p.seconds)) {
+        throw std::invalid_argument("range");
+      }
       out.push_back(p);
     } catch (const std::exception&) {
       throw InputError(path, "", fmt::format("line {}: ranks, size and median must be positive "
@@ -154,7 +157,12 @@ CollectiveFit fit_all_reduce(const std::vector<CollectivePoint>& points,
       out.threshold_bytes = k > 0 ? sizes[k] : 0;
     }
   }
-  if (best.empty()) throw std::invalid_argument("an all-reduce fit needs at least two sizes");
+  if (best.empty()) {
+    throw InputError("all-reduce measurements", "",
+                     fmt::format("{} point(s) at {} message size(s); the fit needs at least two "
+                                 "sizes (a latency and a bandwidth term)",
+                                 points.size(), sizes.size()));
+  }
   for (int round = 0; round < 20 && best.size() == 2; ++round) {
     std::vector<bool> small(points.size());
     score(best, &small);
@@ -199,7 +207,10 @@ PointToPointFit fit_point_to_point(const std::vector<CollectivePoint>& points,
   }
   std::sort(sizes.begin(), sizes.end());
   if (std::unique(sizes.begin(), sizes.end()) - sizes.begin() < 2) {
-    throw std::invalid_argument("a point-to-point fit needs at least two message sizes");
+    throw InputError("send/recv measurements", "",
+                     fmt::format("{} point(s) at one message size; the fit needs at least two "
+                                 "sizes (a fixed cost and a bandwidth term)",
+                                 points.size()));
   }
   const LinearFit f = fit_relative(x, y);
   PointToPointFit out;

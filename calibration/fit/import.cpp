@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 
@@ -6,6 +7,7 @@
 
 #include "calibration/fit/calibration.hpp"
 #include "models/catalog/catalog.hpp"
+#include "models/llm/limits.hpp"
 #include "sim/core/input_error.hpp"
 #include "sim/core/table.hpp"
 
@@ -25,6 +27,29 @@ double number(const Table& t, const std::vector<std::string>& row, const std::st
                                            column, row[c]));
   }
   return v;
+}
+
+// A count in [min, max] from a CSV cell: an integer, not a float beyond int64 (whose cast would
+// be undefined) nor a size beyond kvsim's limits (limits.hpp).
+std::int64_t count(const Table& t, const std::vector<std::string>& row, const std::string& column,
+                   const std::string& path, std::size_t line, std::int64_t min, std::int64_t max) {
+  const double v = number(t, row, column, path, line);
+  if (!(v >= static_cast<double>(min) && v <= static_cast<double>(max)) || v != std::floor(v)) {
+    throw InputError(path, "", fmt::format("row {}: column '{}' is '{}'; it must be a whole number "
+                                           "from {} to {}",
+                                           line, column, row[t.column(column)], min, max));
+  }
+  return static_cast<std::int64_t>(v);
+}
+
+// Megatron shards heads over the TP ranks: a degree that does not divide them was not measured.
+void check_tensor_parallel(std::int64_t tp, const LlmSpec& model, const std::string& path,
+                           std::size_t line) {
+  if (model.heads % tp != 0) {
+    throw InputError(path, "", fmt::format("row {}: num_tensor_parallel_workers {} does not divide "
+                                           "the {} attention heads of {}",
+                                           line, tp, model.heads, model.name));
+  }
 }
 
 // The catalog model with this shape (Vidur records shapes, not names).
@@ -64,12 +89,16 @@ std::vector<Measurement> import_vidur_mlp(const std::string& path) {
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     const auto& row = t.rows[r];
     auto get = [&](const std::string& c) { return number(t, row, c, path, r + 2); };
-    const LlmSpec model = recognise(static_cast<std::int64_t>(get("n_head")),
-                                    static_cast<std::int64_t>(get("n_kv_head")),
-                                    static_cast<std::int64_t>(get("n_embd")),
-                                    static_cast<std::int64_t>(get("n_expanded_embd")), path);
-    const auto tokens = static_cast<std::int64_t>(get("num_tokens"));
-    const auto tp = static_cast<std::int64_t>(get("num_tensor_parallel_workers"));
+    auto whole = [&](const std::string& c, std::int64_t max) {
+      return count(t, row, c, path, r + 2, 1, max);
+    };
+    const LlmSpec model = recognise(whole("n_head", limits::kHeads),
+                                    whole("n_kv_head", limits::kHeads),
+                                    whole("n_embd", limits::kWidth),
+                                    whole("n_expanded_embd", limits::kWidth), path);
+    const std::int64_t tokens = whole("num_tokens", limits::kTokens);
+    const std::int64_t tp = whole("num_tensor_parallel_workers", limits::kTensorParallel);
+    check_tensor_parallel(tp, model, path, r + 2);
     DecomposeOptions o;
     o.precision = Precision{};  // fp16 throughout, as Vidur profiled
     o.tensor_parallel = tp;
@@ -111,18 +140,23 @@ std::vector<Measurement> import_vidur_attention(const std::string& path, const L
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     const auto& row = t.rows[r];
     auto get = [&](const std::string& c) { return number(t, row, c, path, r + 2); };
+    auto whole = [&](const std::string& c, std::int64_t min, std::int64_t max) {
+      return count(t, row, c, path, r + 2, min, max);
+    };
     DecomposeOptions o;
-    o.tensor_parallel = static_cast<std::int64_t>(get("num_tensor_parallel_workers"));
-    const auto kv_cache = static_cast<std::int64_t>(get("kv_cache_size"));
+    o.tensor_parallel = whole("num_tensor_parallel_workers", 1, limits::kTensorParallel);
+    check_tensor_parallel(o.tensor_parallel, model, path, r + 2);
+    // Half the token limit each, so that the cache plus the new tokens stay within it.
+    const std::int64_t kv_cache = whole("kv_cache_size", 0, limits::kTokens / 2);
     const int c = t.column("is_prefill");
     if (c < 0) throw InputError(path, "", "no column 'is_prefill'");
     std::vector<Operation> ops;
     if (row[c] == "True") {
-      const auto chunk = static_cast<std::int64_t>(get("prefill_chunk_size"));
+      const std::int64_t chunk = whole("prefill_chunk_size", 1, limits::kTokens / 2);
       ops = prefill_layer(model, PrefillChunk{chunk, kv_cache + chunk, Mask::kCausal}, o);
     } else {
-      const std::vector<std::int64_t> lengths(static_cast<std::size_t>(get("batch_size")),
-                                              kv_cache + 1);
+      const std::vector<std::int64_t> lengths(
+          static_cast<std::size_t>(whole("batch_size", 1, limits::kBatch)), kv_cache + 1);
       ops = decode_layer(model, lengths, o);
     }
     out.push_back({*find_op(ops, OpKind::kAttention), get("median_ms") * 1e-3,
@@ -132,6 +166,35 @@ std::vector<Measurement> import_vidur_attention(const std::string& path, const L
 }
 
 namespace {
+
+// A count in [1, max] of a measurement point.
+std::int64_t up_to(const ConfigNode& point, const std::string& key, std::int64_t max) {
+  const std::int64_t v = point.count(key);
+  if (v > max) {
+    point.at(key).fail(fmt::format("must be at most {} (kvsim's limit), got {}", max, v));
+  }
+  return v;
+}
+
+// The attention shape a point measured, as a model spec for the decomposition.
+LlmSpec attention_shape(const ConfigNode& p) {
+  LlmSpec shape;
+  shape.name = "measured";
+  shape.heads = up_to(p, "heads", limits::kHeads);
+  shape.kv_heads = up_to(p, "kv_heads", limits::kHeads);
+  shape.head_dim = up_to(p, "head_dim", limits::kWidth);
+  if (shape.heads % shape.kv_heads != 0) {
+    p.at("kv_heads").fail(fmt::format("heads ({}) must be a multiple of kv_heads ({})",
+                                      shape.heads, shape.kv_heads));
+  }
+  if (shape.heads * shape.head_dim > limits::kWidth) {
+    p.at("head_dim").fail(fmt::format("{} heads of {} make a width beyond kvsim's limit of {}",
+                                      shape.heads, shape.head_dim, limits::kWidth));
+  }
+  shape.hidden_size = shape.heads * shape.head_dim;
+  shape.intermediate_size = shape.hidden_size;
+  return shape;
+}
 
 // A catalog model named by a point ("model"), for the operations it describes.
 LlmSpec catalog_model(const ConfigNode& point) {
@@ -192,34 +255,28 @@ std::vector<Measurement> import_kvsim(const std::string& path) {
     if (op == "gemm") {
       Precision bf16;
       bf16.weights = bf16.activations = DType::kBf16;
-      o = gemm(OpKind::kQkvProj, LayerStage::kPreAttention, p.count("m"), p.count("n"),
-               p.count("k"), bf16);
+      o = gemm(OpKind::kQkvProj, LayerStage::kPreAttention, up_to(p, "m", limits::kTokens),
+               up_to(p, "n", limits::kVocab), up_to(p, "k", limits::kVocab), bf16);
     } else if ((op == "attention" || op == "decode_attention") &&
                p.string_or("variant", "fused") == "fused") {
       kernel = p.string_or("kernel", "unnamed");
-      LlmSpec shape;
-      shape.name = "measured";
-      shape.heads = p.count("heads");
-      shape.kv_heads = p.count("kv_heads");
-      shape.head_dim = p.count("head_dim");
-      shape.hidden_size = shape.heads * shape.head_dim;
-      shape.intermediate_size = shape.hidden_size;
+      const LlmSpec shape = attention_shape(p);
       std::vector<Operation> ops;
       if (op == "attention") {
-        const std::int64_t q = p.count("q");
-        const std::int64_t kv = p.count("kv");
+        const std::int64_t q = up_to(p, "q", limits::kTokens);
+        const std::int64_t kv = up_to(p, "kv", limits::kTokens);
         if (kv < q) p.at("kv").fail(fmt::format("kv ({}) must be at least q ({})", kv, q));
         ops = prefill_layer(shape, PrefillChunk{q, kv, Mask::kCausal}, {});
       } else {
-        ops = decode_layer(shape, std::vector<std::int64_t>(
-                                      static_cast<std::size_t>(p.count("batch")), p.count("kv")),
+        const auto batch = static_cast<std::size_t>(up_to(p, "batch", limits::kBatch));
+        ops = decode_layer(shape, std::vector<std::int64_t>(batch, up_to(p, "kv", limits::kTokens)),
                            {});
       }
       o = *find_op(ops, OpKind::kAttention);
     } else if (op == "elementwise") {
       const OpKind kind = elementwise_kind(p);
       const LlmSpec model = catalog_model(p);
-      const std::int64_t tokens = p.count("tokens");
+      const std::int64_t tokens = up_to(p, "tokens", limits::kTokens);
       const std::int64_t width = p.count("width");
       if (width != model.hidden_size) {
         p.at("width").fail(fmt::format("{} has hidden size {}, not {}", model.name,
@@ -240,15 +297,22 @@ std::vector<Measurement> import_kvsim(const std::string& path) {
   return out;
 }
 
-std::vector<CollectivePoint> import_kvsim_collective(const std::string& path,
-                                                    const std::string& kind) {
-  std::vector<CollectivePoint> out;
+std::map<std::string, std::vector<CollectivePoint>> import_kvsim_collectives(
+    const std::string& path) {
+  std::map<std::string, std::vector<CollectivePoint>> out;
   read_kvsim_points(path, [&](const std::string& op, const ConfigNode& p) {
-    if (op != "collective" || p.string("kind") != kind) return;
-    out.push_back({static_cast<int>(p.count("gpus")), static_cast<double>(p.count("bytes")),
-                   p.number("median_ms", 0, 1e9) * 1e-3});
+    if (op != "collective") return;
+    out[p.string("kind")].push_back({static_cast<int>(up_to(p, "gpus", 4096)),
+                                     static_cast<double>(p.count("bytes")),
+                                     p.number("median_ms", 0, 1e9) * 1e-3});
   });
   return out;
+}
+
+std::vector<CollectivePoint> import_kvsim_collective(const std::string& path,
+                                                    const std::string& kind) {
+  auto all = import_kvsim_collectives(path);
+  return std::move(all[kind]);
 }
 
 }  // namespace kvsim::calibration

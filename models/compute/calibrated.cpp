@@ -18,7 +18,12 @@ const std::vector<std::string> kDecodeAttentionFeatures{"launch_s", "s_per_byte"
 
 namespace {
 
-bool calibrated_dtype(DType t) { return t == DType::kFp16 || t == DType::kBf16; }
+bool half(DType t) { return t == DType::kFp16 || t == DType::kBf16; }
+// Profiles are measured in 16 bits; 8-bit weights (W8A16) read half the bytes, so their
+// kernels fall back to the roofline rather than take a 16-bit measurement.
+bool calibrated_dtype(const Operation& op) {
+  return half(op.dtype) && (op.weight_bytes == 0 || half(op.weights));
+}
 
 
 
@@ -243,7 +248,7 @@ CalibratedModel::CalibratedModel(GpuSpec gpu, DeviceProfile profile,
     : gpu_(gpu), profile_(std::move(profile)), roofline_(std::move(gpu), fallback) {}
 
 std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const {
-  if (!calibrated_dtype(op.dtype)) return std::nullopt;
+  if (!calibrated_dtype(op)) return std::nullopt;
   switch (op.op_class) {
     case OpClass::kGemm:
       if (profile_.gemm) return profile_.gemm->predict(op);
@@ -276,6 +281,7 @@ std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const
 }
 
 OpCost CalibratedModel::cost(const Operation& op) const {
+  refuse_beyond_window(op);
   OpCost c = unfloored_cost(op);
   // No answer may beat physics: the FLOPs at the dtype's peak, the bytes at HBM bandwidth.
   const double floor = std::max(op.flops / gpu_.peak_flops(op.dtype), op.bytes() / gpu_.hbm_bandwidth);

@@ -7,7 +7,9 @@ double GpuSpec::peak_flops(DType t) const {
     case DType::kFp32: return fp32_flops;
     case DType::kFp16: return fp16_flops;
     case DType::kBf16: return bf16_flops;
-    case DType::kFp8: return fp8_flops > 0 ? fp8_flops : (int8_ops > 0 ? int8_ops : fp16_flops);
+    // Without FP8 tensor cores an FP8 GEMM runs as W8A16 (precision_on_gpu.hpp), never at the
+    // INT8 rate: FP8 and INT8 are different formats and only Hopper and later multiply FP8.
+    case DType::kFp8: return fp8_flops > 0 ? fp8_flops : fp16_flops;
     case DType::kInt8: return int8_ops > 0 ? int8_ops : fp16_flops;
   }
   return fp16_flops;

@@ -25,7 +25,8 @@ struct GpuSpec {
   int pcie_generation = 0;
   double pcie_bandwidth = 0;    // bytes/s per direction (x16)
 
-  /// Peak arithmetic rate for a data type (fp8 falls back to int8, then fp16, where absent).
+  /// Peak arithmetic rate for a data type. Without an fp8 rate fp8 math is priced at the fp16
+  /// rate (weight-only W8A16, precision_on_gpu.hpp); without an int8 rate int8 likewise.
   double peak_flops(DType t) const;
 };
 

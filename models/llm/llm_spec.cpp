@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "models/llm/limits.hpp"
+#include "models/llm/unmodelled.hpp"
+
 namespace kvsim {
 namespace {
 
@@ -18,21 +21,12 @@ DType read_dtype(const ConfigNode& node) {
   }
 }
 
-// The first of several alternative keys present in a Hugging Face config.
-std::optional<ConfigNode> first_of(const ConfigNode& node, std::initializer_list<const char*> keys) {
-  for (const char* k : keys) {
-    if (node.has(k)) return node.at(k);
+// A count in [1, max]; `max` is one of kvsim's limits (limits.hpp).
+std::int64_t bounded(const ConfigNode& node, const std::string& key, std::int64_t max) {
+  const std::int64_t x = node.count(key);
+  if (x > max) {
+    node.at(key).fail(fmt::format("must be at most {} (kvsim's limit), got {}", max, x));
   }
-  return std::nullopt;
-}
-
-std::int64_t required_int(const ConfigNode& node, std::initializer_list<const char*> keys) {
-  const auto v = first_of(node, keys);
-  if (!v) {
-    node.fail(fmt::format("Hugging Face config lacks {}", fmt::join(keys, " / ")));
-  }
-  const std::int64_t x = v->as_integer();
-  if (x < 1) v->fail(fmt::format("must be at least 1, got {}", x));
   return x;
 }
 
@@ -68,18 +62,23 @@ double LlmSpec::activation_bytes_per_token(DType a) const {
 }
 
 LlmSpec parse_llm_spec(const ConfigNode& node) {
+  if (!node.json().is_object()) node.fail("a model spec is a JSON object");
+  refuse_unmodelled_features(node);
   LlmSpec s;
   s.name = node.string("name");
   s.source = node.string("source");
   s.note = node.string_or("note", "");
-  s.layers = node.count("layers");
-  s.hidden_size = node.count("hidden_size");
-  s.heads = node.count("heads");
-  s.kv_heads = node.count("kv_heads");
-  s.head_dim = node.count("head_dim");
-  s.intermediate_size = node.count("intermediate_size");
-  s.vocab_size = node.count("vocab_size");
-  s.max_context = node.count("max_context");
+  s.layers = bounded(node, "layers", limits::kLayers);
+  s.hidden_size = bounded(node, "hidden_size", limits::kWidth);
+  s.heads = bounded(node, "heads", limits::kHeads);
+  s.kv_heads = bounded(node, "kv_heads", limits::kHeads);
+  s.head_dim = bounded(node, "head_dim", limits::kWidth);
+  s.intermediate_size = bounded(node, "intermediate_size", limits::kWidth);
+  s.vocab_size = bounded(node, "vocab_size", limits::kVocab);
+  s.max_context = bounded(node, "max_context", limits::kTokens);
+  if (node.has("sliding_window")) {
+    s.sliding_window = bounded(node, "sliding_window", limits::kTokens);
+  }
   s.gated_mlp = node.boolean_or("gated_mlp", true);
   s.parallel_attention = node.boolean_or("parallel_attention", false);
   s.tied_embeddings = node.boolean_or("tied_embeddings", false);
@@ -95,65 +94,28 @@ LlmSpec parse_llm_spec(const ConfigNode& node) {
     node.at("kv_heads").fail(fmt::format("heads ({}) must be a multiple of kv_heads ({})",
                                          s.heads, s.kv_heads));
   }
+  if (s.heads * s.head_dim > limits::kWidth) {
+    node.at("head_dim").fail(fmt::format("{} heads of {} make a width beyond kvsim's limit of {}",
+                                         s.heads, s.head_dim, limits::kWidth));
+  }
   node.finish();
   return s;
 }
 
-LlmSpec import_hf_config(const ConfigNode& node, const std::string& name) {
-  static const std::vector<std::string> kGated{"llama", "mistral", "qwen2", "internlm",
-                                               "internlm2", "mixtral", "gemma", "codellama"};
-  static const std::vector<std::string> kPlain{"falcon", "RefinedWeb", "RefinedWebModel", "phi"};
-  std::vector<std::string> supported = kGated;
-  supported.insert(supported.end(), kPlain.begin(), kPlain.end());
-  const std::string type = node.at("model_type").as_one_of(supported);
-  const bool falcon = type == "falcon" || type.rfind("RefinedWeb", 0) == 0;
+void check_tokens(const LlmSpec& spec, std::int64_t tokens) {
+  if (tokens > limits::kTokens) {
+    throw InputError(fmt::format("model {}", spec.name), "",
+                     fmt::format("a sequence of {} tokens is beyond kvsim's limit of {} tokens",
+                                 tokens, limits::kTokens));
+  }
+}
 
-  LlmSpec s;
-  s.name = name;
-  s.source = fmt::format("imported from a Hugging Face config.json (model_type {})", type);
-  s.layers = required_int(node, {"num_hidden_layers", "n_layer", "num_layers"});
-  s.hidden_size = required_int(node, {"hidden_size", "n_embd", "d_model"});
-  s.heads = required_int(node, {"num_attention_heads", "n_head"});
-  s.kv_heads = s.heads;
-  if (auto kv = first_of(node, {"num_key_value_heads", "num_kv_heads", "n_head_kv"})) {
-    if (!kv->json().is_null()) s.kv_heads = kv->as_integer();
-  } else if (falcon && node.boolean_or("multi_query", true) &&
-             !node.boolean_or("new_decoder_architecture", false)) {
-    s.kv_heads = 1;  // Falcon-7B: multi-query attention, one KV head
+void check_batch(const LlmSpec& spec, std::int64_t batch) {
+  if (batch > limits::kBatch) {
+    throw InputError(fmt::format("model {}", spec.name), "",
+                     fmt::format("a batch of {} requests is beyond kvsim's limit of {}", batch,
+                                 limits::kBatch));
   }
-  s.head_dim = node.has("head_dim") ? node.count("head_dim") : s.hidden_size / s.heads;
-  if (auto inter = first_of(node, {"intermediate_size", "n_inner", "ffn_hidden_size"});
-      inter && !inter->json().is_null()) {
-    s.intermediate_size = inter->as_integer();
-  } else if (falcon) {
-    s.intermediate_size = 4 * s.hidden_size;  // Falcon's MLP is 4x hidden
-  } else {
-    node.fail("Hugging Face config lacks intermediate_size");
-  }
-  s.vocab_size = required_int(node, {"vocab_size"});
-  if (auto ctx = first_of(node, {"max_position_embeddings", "max_seq_len", "n_positions",
-                                 "seq_length"})) {
-    s.max_context = ctx->as_integer();
-  } else if (falcon) {
-    s.max_context = 2048;  // Falcon-7B/40B were trained at 2048 and their configs omit it
-  } else {
-    node.fail("Hugging Face config lacks max_position_embeddings");
-  }
-  s.gated_mlp = std::find(kGated.begin(), kGated.end(), type) != kGated.end();
-  s.parallel_attention = falcon ? node.boolean_or("parallel_attn", true) : type == "phi";
-  s.tied_embeddings = node.boolean_or("tie_word_embeddings", falcon);
-  s.norm = s.gated_mlp ? NormKind::kRmsNorm : NormKind::kLayerNorm;
-  s.positional = falcon && node.boolean_or("alibi", false) ? PositionalKind::kAlibi
-                                                           : PositionalKind::kRope;
-  const std::string torch_dtype = node.string_or("torch_dtype", "float16");
-  s.dtype = torch_dtype == "bfloat16" ? DType::kBf16
-            : torch_dtype == "float32" ? DType::kFp32
-                                       : DType::kFp16;
-  if (s.kv_heads < 1 || s.heads % s.kv_heads != 0) {
-    node.fail(fmt::format("attention heads ({}) must be a multiple of KV heads ({})", s.heads,
-                          s.kv_heads));
-  }
-  return s;  // other Hugging Face keys are irrelevant to cost and are ignored on purpose
 }
 
 Json to_json(const LlmSpec& s) {
@@ -175,6 +137,7 @@ Json to_json(const LlmSpec& s) {
                              : s.positional == PositionalKind::kAlibi ? "alibi"
                                                                       : "learned"},
               {"dtype", to_string(s.dtype)}};
+  if (s.sliding_window > 0) j["sliding_window"] = s.sliding_window;
   if (!s.note.empty()) j["note"] = s.note;
   return j;
 }

@@ -25,6 +25,9 @@ struct LlmSpec {
   std::int64_t intermediate_size = 0;
   std::int64_t vocab_size = 0;
   std::int64_t max_context = 0;
+  // Keys each query attends to (Mistral-7B-v0.1: 4096); 0: full attention. kvsim models full
+  // attention only, which is exact within the window; attention beyond it is refused when priced.
+  std::int64_t sliding_window = 0;
   bool gated_mlp = true;            // SwiGLU-style gate+up projection
   bool parallel_attention = false;  // attention and MLP read the same input (Falcon, Phi-2)
   bool tied_embeddings = false;     // LM head shares the embedding matrix
@@ -47,10 +50,18 @@ struct LlmSpec {
   double activation_bytes_per_token(DType a) const;
 };
 
-/// Reads kvsim's own catalog format (every field required except the defaulted booleans).
+/// Reads kvsim's own catalog format (every field required except the defaulted booleans and
+/// sliding_window). Counts are bounded by limits.hpp; unmodelled features are refused by name.
 LlmSpec parse_llm_spec(const ConfigNode& node);
-/// Imports a Hugging Face config.json (Llama, Mistral, Qwen2, Falcon, Phi, InternLM names).
+/// Imports a Hugging Face config.json (Llama, Mistral, Qwen2, Falcon, Phi, InternLM, Gemma
+/// model types; hf_config.cpp). Mixture of experts, latent attention, quantised checkpoints and
+/// unknown model types are refused, naming the file and the key.
 LlmSpec import_hf_config(const ConfigNode& node, const std::string& name);
+/// Refuses (InputError) a token count beyond kvsim's limit (limits.hpp), where the products
+/// that size the work would overflow.
+void check_tokens(const LlmSpec& spec, std::int64_t tokens);
+/// Refuses (InputError) more requests in one step than kvsim's limit.
+void check_batch(const LlmSpec& spec, std::int64_t batch);
 /// The spec as kvsim's catalog JSON (used for the resolved scenario).
 Json to_json(const LlmSpec& spec);
 

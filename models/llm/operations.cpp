@@ -1,9 +1,13 @@
 #include "models/llm/operations.hpp"
 
+#include <algorithm>
 #include <numeric>
 #include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "models/llm/limits.hpp"
+#include "sim/core/input_error.hpp"
 
 namespace kvsim {
 namespace {
@@ -19,8 +23,8 @@ struct Shard {
 
 Shard shard(const LlmSpec& s, std::int64_t tp) {
   if (tp < 1 || s.heads % tp != 0) {
-    throw std::invalid_argument(fmt::format(
-        "tensor parallel degree {} must divide the {} attention heads of {}", tp, s.heads, s.name));
+    throw InputError(fmt::format("model {}", s.name), "", fmt::format(
+        "tensor parallel degree {} must divide the {} attention heads", tp, s.heads));
   }
   return Shard{s.heads / tp, s.kv_heads >= tp ? s.kv_heads / tp : 1,
                (s.intermediate_size + tp - 1) / tp, (s.vocab_size + tp - 1) / tp};
@@ -37,6 +41,7 @@ Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::i
   op.op_class = OpClass::kElementwise;
   op.stage = stage;
   op.dtype = p.activations;
+  op.weights = p.weights;
   const double elements = d(tokens) * d(width);
   op.rows = tokens;
   op.flops = flops_per_element * elements;
@@ -46,9 +51,13 @@ Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::i
   return op;
 }
 
+// `longest`: the keys of the longest sequence, to flag attention beyond a sliding window.
 AttentionShape attention_shape(const Shard& sh, const LlmSpec& s, std::int64_t batch,
-                               std::int64_t q, std::int64_t kv, std::int64_t pairs, bool prefill) {
-  return AttentionShape{batch, q, kv, pairs, sh.heads, sh.kv_heads, s.head_dim, prefill};
+                               std::int64_t q, std::int64_t kv, std::int64_t pairs, bool prefill,
+                               std::int64_t longest) {
+  AttentionShape a{batch, q, kv, pairs, sh.heads, sh.kv_heads, s.head_dim, prefill};
+  if (s.sliding_window > 0 && longest > s.sliding_window) a.beyond_window = s.sliding_window;
+  return a;
 }
 
 // Attention of q queries (summed over the batch) against kv keys with `pairs` query-key pairs
@@ -139,6 +148,7 @@ Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, st
   op.op_class = OpClass::kGemm;
   op.stage = stage;
   op.dtype = p.activations;
+  op.weights = p.weights;
   op.gemm = GemmShape{m, n, k};
   op.rows = m;
   op.flops = 2.0 * d(m) * d(n) * d(k);
@@ -158,6 +168,7 @@ std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& ch
     throw std::invalid_argument(fmt::format("prefill chunk of {} queries over {} keys is invalid",
                                             chunk.q_tokens, chunk.kv_tokens));
   }
+  check_tokens(spec, chunk.kv_tokens);  // bounds q x kv below 2^60: no overflow
   const Shard sh = shard(spec, o.tensor_parallel);
   const std::int64_t dense = chunk.q_tokens * chunk.kv_tokens;
   const std::int64_t pairs =
@@ -166,7 +177,9 @@ std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& ch
   ops.reserve(14);
   linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPreAttention, o.precision);
   attention_ops(ops, spec, sh,
-                attention_shape(sh, spec, 1, chunk.q_tokens, chunk.kv_tokens, pairs, true), dense,
+                attention_shape(sh, spec, 1, chunk.q_tokens, chunk.kv_tokens, pairs, true,
+                                chunk.kv_tokens),
+                dense,
                 o);
   linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPostAttention, o.precision);
   return ops;
@@ -175,20 +188,26 @@ std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& ch
 std::vector<Operation> decode_layer(const LlmSpec& spec, std::span<const std::int64_t> kv_lengths,
                                     const DecomposeOptions& o) {
   if (kv_lengths.empty()) throw std::invalid_argument("decode batch is empty");
-  const Shard sh = shard(spec, o.tensor_parallel);
   const auto batch = static_cast<std::int64_t>(kv_lengths.size());
+  check_batch(spec, batch);
+  for (const std::int64_t kv : kv_lengths) check_tokens(spec, kv);  // the sum stays below 2^50
+  const Shard sh = shard(spec, o.tensor_parallel);
   const std::int64_t kv = std::accumulate(kv_lengths.begin(), kv_lengths.end(), std::int64_t{0});
   std::vector<Operation> ops;
   ops.reserve(14);
   linear_ops(ops, spec, sh, batch, LayerStage::kPreAttention, o.precision);
   // One query per request against its own KV length: pairs == kv summed (no averaging of skew).
-  attention_ops(ops, spec, sh, attention_shape(sh, spec, batch, batch, kv, kv, false), kv, o);
+  const std::int64_t longest = *std::max_element(kv_lengths.begin(), kv_lengths.end());
+  attention_ops(ops, spec, sh, attention_shape(sh, spec, batch, batch, kv, kv, false, longest),
+                kv, o);
   linear_ops(ops, spec, sh, batch, LayerStage::kPostAttention, o.precision);
   return ops;
 }
 
 std::vector<Operation> model_ends(const LlmSpec& spec, std::int64_t input_tokens,
                                   std::int64_t output_rows, const DecomposeOptions& o) {
+  check_tokens(spec, input_tokens);
+  check_batch(spec, output_rows);
   const Shard sh = shard(spec, o.tensor_parallel);
   const Precision& p = o.precision;
   const std::int64_t h = spec.hidden_size;
@@ -215,6 +234,15 @@ double total_bytes(std::span<const Operation> ops) {
   double t = 0;
   for (const auto& op : ops) t += op.bytes();
   return t;
+}
+
+void refuse_beyond_window(const Operation& op) {
+  if (op.op_class != OpClass::kAttention || op.attention.beyond_window == 0) return;
+  const std::int64_t w = op.attention.beyond_window;
+  throw InputError("model", "", fmt::format(
+      "attention over a sequence longer than the model's sliding window of {} tokens: kvsim "
+      "models full causal attention only, which is exact within the window, so it prices this "
+      "model for contexts of at most {} tokens (sliding windows are not modelled yet)", w, w));
 }
 
 std::string to_string(OpKind kind) {

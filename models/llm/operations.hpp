@@ -62,13 +62,18 @@ struct AttentionShape {
   std::int64_t kv_heads = 0;
   std::int64_t head_dim = 0;
   bool prefill = true;
+  // The model's sliding window (tokens) when a sequence here is longer than it, else 0. The
+  // decomposition cannot refuse (serving decomposes a batch's tokens as one chunk for its linear
+  // operations and drops the attention); pricing the attention does (refuse_beyond_window).
+  std::int64_t beyond_window = 0;
 };
 
 struct Operation {
   OpKind kind{};
   OpClass op_class{};
   LayerStage stage{};
-  DType dtype = DType::kFp16;  // the format of the arithmetic
+  DType dtype = DType::kFp16;    // the format of the arithmetic
+  DType weights = DType::kFp16;  // the format weights are read in (when weight_bytes > 0)
   double flops = 0;
   double bytes_read = 0;
   double bytes_written = 0;
@@ -117,6 +122,10 @@ std::vector<Operation> decode_layer(const LlmSpec& spec, std::span<const std::in
 /// Embedding of `input_tokens`, final norm and LM head over `output_rows`, and sampling.
 std::vector<Operation> model_ends(const LlmSpec& spec, std::int64_t input_tokens,
                                   std::int64_t output_rows, const DecomposeOptions& options);
+
+/// Throws InputError for an attention operation over a sequence longer than the model's sliding
+/// window; compute models call it before pricing an operation.
+void refuse_beyond_window(const Operation& op);
 
 /// Totals over a list.
 double total_flops(std::span<const Operation> ops);

@@ -68,6 +68,7 @@ PassBreakdown decode_breakdown(const LlmSpec& model, const ComputeModel& compute
                                std::int64_t kv_tokens) {
   PassBreakdown pass;
   pass.what = fmt::format("decode step, batch {} at {} KV tokens", batch, kv_tokens);
+  check_batch(model, batch);  // before allocating one length per request
   const std::vector<std::int64_t> lengths(static_cast<std::size_t>(batch), kv_tokens);
   const auto ends = model_ends(model, batch, batch, options);
   add(pass, compute, {ends.front()}, 1);

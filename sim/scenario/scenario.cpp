@@ -4,6 +4,7 @@
 
 #include "models/catalog/catalog.hpp"
 #include "models/compute/builtin.hpp"
+#include "models/compute/precision_on_gpu.hpp"
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
 #include "sim/prefill/partition_check.hpp"
@@ -183,6 +184,9 @@ Scenario load_scenario(const ConfigDocument& document) {
                                  {"activations", to_string(s.precision.activations)},
                                  {"kv_cache", to_string(s.precision.kv_cache)}};
   read_cluster(root, s);
+  const PrecisionOnGpu run_as = precision_on_gpu(s.precision, s.gpu, s.model.dtype);
+  s.precision = run_as.precision;  // e.g. fp8 on an A100 runs as W8A16
+  if (!run_as.warning.empty()) s.warnings.push_back(run_as.warning);
   if (const auto c = root.find("compute")) {
     s.compute = compute_models().create(*c, s.gpu);
   } else {

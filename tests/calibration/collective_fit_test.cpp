@@ -126,4 +126,12 @@ TEST(VidurCollectiveFit, FitToVidurAllReduceBeatsTheNcclTestsProfileOnItsOwnData
   }
 }
 
+TEST(CollectiveFit, OneMessageSizeIsBadInputNotAnInternalError) {
+  // A latency and a bandwidth term cannot be told apart from one size (was exit 3).
+  const net::Topology t = dgx("a100-sxm4-80gb");
+  const std::vector<CollectivePoint> one_size{{2, 1 << 20, 20e-6}, {4, 1 << 20, 30e-6}};
+  EXPECT_THROW(fit_all_reduce(one_size, t), InputError);
+  EXPECT_THROW(fit_point_to_point(one_size, t), InputError);
+}
+
 }  // namespace kvsim::calibration

@@ -181,4 +181,82 @@ TEST(Fit, ReadsKvsimMeasurementFiles) {
   }
 }
 
+namespace {
+
+// Writes `text` to a file under the test's temporary directory and returns its path.
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// The message of the InputError `f` throws ("" and a test failure when it throws none).
+template <typename F>
+std::string input_error(F&& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an InputError";
+  return "";
+}
+
+}  // namespace
+
+TEST(Import, BadVidurRowsAreInputErrorsNamingTheRowNotInternalErrors) {
+  const std::string header =
+      "n_head,n_kv_head,n_embd,n_expanded_embd,num_tokens,num_tensor_parallel_workers,"
+      "time_stats.attn_pre_proj.median\n";
+  // Llama-2-7B's shape at TP 3, which does not divide its 32 heads (was exit 3).
+  const std::string tp3 = input_error(
+      [&] { import_vidur_mlp(write_temp("tp3.csv", header + "32,32,4096,11008,128,3,0.1\n")); });
+  EXPECT_NE(tp3.find("row 2: num_tensor_parallel_workers 3 does not divide"), std::string::npos)
+      << tp3;
+  // No tokens (was exit 3).
+  const std::string zero = input_error(
+      [&] { import_vidur_mlp(write_temp("zero.csv", header + "32,32,4096,11008,0,1,0.1\n")); });
+  EXPECT_NE(zero.find("column 'num_tokens'"), std::string::npos) << zero;
+  // 1e30 heads: the float-to-integer cast was undefined behaviour.
+  const std::string huge = input_error(
+      [&] { import_vidur_mlp(write_temp("huge.csv", header + "1e30,32,4096,11008,8,1,0.1\n")); });
+  EXPECT_NE(huge.find("column 'n_head'"), std::string::npos) << huge;
+
+  const std::string attention_header =
+      "num_tensor_parallel_workers,kv_cache_size,is_prefill,prefill_chunk_size,batch_size,"
+      "median_ms\n";
+  const LlmSpec llama = catalog::llm("llama-2-7b");
+  const std::string chunk = input_error([&] {
+    import_vidur_attention(write_temp("a0.csv", attention_header + "1,0,True,0,1,0.1\n"), llama);
+  });
+  EXPECT_NE(chunk.find("column 'prefill_chunk_size'"), std::string::npos) << chunk;
+  const std::string attention_tp = input_error([&] {
+    import_vidur_attention(write_temp("a3.csv", attention_header + "3,0,True,8,1,0.1\n"), llama);
+  });
+  EXPECT_NE(attention_tp.find("does not divide"), std::string::npos) << attention_tp;
+}
+
+TEST(Import, MeasuredShapesBeyondTheLimitsAreRefusedWithTheirPointer) {
+  const std::string path = write_temp("big.json", R"({"kind": "kvsim-measurements", "points": [
+      {"op": "attention", "q": 8, "kv": 8, "heads": 32, "kv_heads": 8,
+       "head_dim": 1000000000, "median_ms": 1}]})");
+  try {
+    import_kvsim(path);
+    ADD_FAILURE() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.pointer(), "/points/0/head_dim");
+  }
+}
+
+TEST(Import, CollectivesOfEveryKindComeFromOneRead) {
+  const std::string path = write_temp("coll.json", R"({"kind": "kvsim-measurements", "points": [
+      {"op": "collective", "kind": "all_reduce", "gpus": 2, "bytes": 1024, "median_ms": 0.01},
+      {"op": "collective", "kind": "send_recv", "gpus": 2, "bytes": 2048, "median_ms": 0.02},
+      {"op": "collective", "kind": "all_reduce", "gpus": 4, "bytes": 4096, "median_ms": 0.03}]})");
+  auto by_kind = import_kvsim_collectives(path);
+  ASSERT_EQ(by_kind["all_reduce"].size(), 2u);
+  ASSERT_EQ(by_kind["send_recv"].size(), 1u);
+  EXPECT_DOUBLE_EQ(by_kind["send_recv"][0].bytes, 2048.0);
+}
+
 }  // namespace kvsim::calibration

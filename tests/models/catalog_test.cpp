@@ -62,8 +62,45 @@ TEST(Catalog, GpuRatesParsedWithUnits) {
   EXPECT_DOUBLE_EQ(a100.hbm_bandwidth, 2039e9);
   EXPECT_DOUBLE_EQ(a100.nvlink_bandwidth, 300e9);
   EXPECT_EQ(a100.sm_count, 108);
-  EXPECT_DOUBLE_EQ(a100.peak_flops(DType::kFp8), 624e12);  // no fp8 on A100: int8 rate
+  // No FP8 tensor cores on A100: fp8 runs as W8A16 at the fp16 rate, not the 624 TOP/s INT8 one.
+  EXPECT_DOUBLE_EQ(a100.peak_flops(DType::kFp8), 312e12);
+  EXPECT_DOUBLE_EQ(a100.peak_flops(DType::kInt8), 624e12);
   EXPECT_DOUBLE_EQ(catalog::gpu("h100-sxm").peak_flops(DType::kFp8), 1979e12);
+}
+
+TEST(Catalog, Mistral7bRecordsItsSlidingWindow) {
+  // Mistral-7B-v0.1 attends over 4096 tokens of its 32768-token context (its config.json).
+  const LlmSpec s = catalog::llm("mistral-7b");
+  EXPECT_EQ(s.sliding_window, 4096);
+  EXPECT_EQ(s.max_context, 32768);
+  EXPECT_EQ(catalog::llm("llama-2-7b").sliding_window, 0);
+}
+
+TEST(Catalog, SpecsRefuseUnmodelledFeaturesAndCountsBeyondTheLimits) {
+  Json spec = Json::parse(R"({"name": "m", "source": "test", "layers": 32, "hidden_size": 4096,
+      "heads": 32, "kv_heads": 8, "head_dim": 128, "intermediate_size": 14336,
+      "vocab_size": 32000, "max_context": 32768})");
+  const auto error_at = [](const Json& j) {
+    try {
+      parse_llm_spec(ConfigNode(&j, "spec.json", Json::json_pointer()));
+    } catch (const InputError& e) {
+      return e.pointer();
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_EQ(error_at(spec), "(accepted)");
+  Json moe = spec;
+  moe["num_local_experts"] = 8;  // Mixtral's experts, written into a catalog spec
+  EXPECT_EQ(error_at(moe), "/num_local_experts");
+  Json mla = spec;
+  mla["kv_lora_rank"] = 512;
+  EXPECT_EQ(error_at(mla), "/kv_lora_rank");
+  Json huge = spec;
+  huge["hidden_size"] = std::int64_t{1} << 40;  // would overflow the parameter count
+  EXPECT_EQ(error_at(huge), "/hidden_size");
+  Json wide = spec;
+  wide["head_dim"] = 65536;  // 32 x 65536 = 2^21 > the 2^20 width limit
+  EXPECT_EQ(error_at(wide), "/head_dim");
 }
 
 }  // namespace kvsim

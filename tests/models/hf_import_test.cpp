@@ -1,3 +1,5 @@
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include "models/llm/llm_spec.hpp"
@@ -75,6 +77,133 @@ TEST(HfImport, UnsupportedModelTypeAndMissingFieldsAreInputErrors) {
   } catch (const InputError& e) {
     EXPECT_NE(e.message().find("num_hidden_layers"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace kvsim
+
+namespace kvsim {
+namespace {
+
+// A config under tests/models/hf_configs/, each in the shape of the published one it is named
+// after.
+LlmSpec import_file(const std::string& file) {
+  const auto doc = ConfigDocument::load_file(std::string(KVSIM_SOURCE_DIR) +
+                                             "/tests/models/hf_configs/" + file);
+  return import_hf_config(doc.root(), "test-model");
+}
+
+// The InputError an import throws (an empty one, and a test failure, when none is thrown).
+InputError refusal(const std::function<void()>& import) {
+  try {
+    import();
+  } catch (const InputError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected an InputError";
+  return InputError("", "", "");
+}
+
+}  // namespace
+
+TEST(HfImport, MixtralIsRefusedByItsExpertKeyNotImportedAsDense) {
+  // Mixtral-8x7B used to load as a dense 7.24 B model identical to Mistral-7B.
+  const InputError e = refusal([] { import_file("mixtral-8x7b-v0.1.json"); });
+  EXPECT_TRUE(e.file().ends_with("mixtral-8x7b-v0.1.json")) << e.what();
+  EXPECT_EQ(e.pointer(), "/num_local_experts");
+  EXPECT_NE(e.message().find("mixture of experts"), std::string::npos) << e.what();
+}
+
+TEST(HfImport, OtherMixtureOfExpertsAndLatentAttentionConfigsAreRefusedByKey) {
+  EXPECT_EQ(refusal([] { import_file("qwen1.5-moe-a2.7b.json"); }).pointer(), "/num_experts");
+  EXPECT_EQ(refusal([] { import_file("deepseek-v2-lite.json"); }).pointer(), "/n_routed_experts");
+  // Latent attention alone (no experts) is refused by its own key; null leaves a feature off.
+  const InputError mla = refusal([] {
+    import(R"({"model_type": "llama", "hidden_size": 2048, "intermediate_size": 10944,
+               "num_attention_heads": 16, "num_hidden_layers": 27, "vocab_size": 102400,
+               "max_position_embeddings": 4096, "n_routed_experts": null, "kv_lora_rank": 512})");
+  });
+  EXPECT_EQ(mla.pointer(), "/kv_lora_rank");
+  EXPECT_NE(mla.message().find("latent attention"), std::string::npos) << mla.what();
+  const InputError moe_prefix = refusal([] {
+    import(R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+               "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 100,
+               "max_position_embeddings": 64, "moe_intermediate_size": 32})");
+  });
+  EXPECT_EQ(moe_prefix.pointer(), "/moe_intermediate_size");
+  const InputError quantised = refusal([] {
+    import(R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+               "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 100,
+               "max_position_embeddings": 64, "quantization_config": {"bits": 4}})");
+  });
+  EXPECT_EQ(quantised.pointer(), "/quantization_config");
+}
+
+TEST(HfImport, UnmodelledModelTypesAreRefusedWithTheReason) {
+  // Gemma-2 alternates sliding-window and full layers: its model_type is refused.
+  const InputError gemma2 = refusal([] { import_file("gemma-2-9b.json"); });
+  EXPECT_EQ(gemma2.pointer(), "/model_type");
+  EXPECT_NE(gemma2.message().find("sliding-window"), std::string::npos) << gemma2.what();
+  const InputError mixtral = refusal([] {
+    import(R"({"model_type": "mixtral", "hidden_size": 64, "intermediate_size": 128,
+               "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 100,
+               "max_position_embeddings": 64})");
+  });
+  EXPECT_EQ(mixtral.pointer(), "/model_type");
+  EXPECT_NE(mixtral.message().find("mixture of experts"), std::string::npos) << mixtral.what();
+}
+
+TEST(HfImport, SlidingWindowIsRecordedOnlyWhereItIsShorterThanTheContextAndSwitchedOn) {
+  // Mistral-7B-v0.1: a 4096-token window under a 32768-token context.
+  const LlmSpec mistral = import_file("mistral-7b-v0.1.json");
+  EXPECT_EQ(mistral.sliding_window, 4096);
+  EXPECT_EQ(mistral.max_context, 32768);
+  EXPECT_EQ(to_json(mistral)["sliding_window"], 4096);
+  // Qwen2-7B-Instruct: "use_sliding_window": false switches its 131072-token window off.
+  const LlmSpec qwen2 = import_file("qwen2-7b-instruct.json");
+  EXPECT_EQ(qwen2.sliding_window, 0);
+  EXPECT_EQ(qwen2.kv_heads, 4);
+  EXPECT_FALSE(to_json(qwen2).contains("sliding_window"));
+}
+
+TEST(HfImport, ErrorsNameTheConfigFileAndTheKey) {
+  // 32 heads over 5 KV heads: the error points at the KV-head key of config.json.
+  const InputError kv = refusal([] {
+    import(R"({"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008,
+               "num_attention_heads": 32, "num_key_value_heads": 5, "num_hidden_layers": 32,
+               "vocab_size": 32000, "max_position_embeddings": 4096})");
+  });
+  EXPECT_EQ(kv.file(), "config.json");
+  EXPECT_EQ(kv.pointer(), "/num_key_value_heads");
+  // 4100 is not a multiple of 32 heads and no head_dim is given: refused, not truncated to 128.
+  const InputError width = refusal([] {
+    import(R"({"model_type": "llama", "hidden_size": 4100, "intermediate_size": 11008,
+               "num_attention_heads": 32, "num_hidden_layers": 32, "vocab_size": 32000,
+               "max_position_embeddings": 4096})");
+  });
+  EXPECT_EQ(width.pointer(), "/num_attention_heads");
+  EXPECT_EQ(refusal([] {
+              import(R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+                         "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 100,
+                         "max_position_embeddings": 64, "torch_dtype": "float8_e4m3fn"})");
+            }).pointer(),
+            "/torch_dtype");
+}
+
+TEST(HfImport, CountsBeyondKvsimsLimitsAreRefusedNamingTheLimit) {
+  // 10^12 layers used to overflow the parameter count into a negative number.
+  const InputError layers = refusal([] {
+    import(R"({"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008,
+               "num_attention_heads": 32, "num_hidden_layers": 1000000000000, "vocab_size": 32000,
+               "max_position_embeddings": 4096})");
+  });
+  EXPECT_EQ(layers.pointer(), "/num_hidden_layers");
+  EXPECT_NE(layers.message().find("4096"), std::string::npos) << layers.what();  // the limit
+  EXPECT_EQ(refusal([] {
+              import(R"({"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008,
+                         "num_attention_heads": 32, "num_hidden_layers": 32,
+                         "vocab_size": 4000000000000, "max_position_embeddings": 4096})");
+            }).pointer(),
+            "/vocab_size");
 }
 
 }  // namespace kvsim

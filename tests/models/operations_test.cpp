@@ -83,8 +83,8 @@ TEST(Operations, TensorParallelShardsHeadsAndMlp) {
   const auto ops = prefill_layer(s, PrefillChunk{128, 128, Mask::kCausal}, o);
   EXPECT_EQ(find(ops, OpKind::kQkvProj).gemm.n, (8 + 2 * 1) * 128);
   EXPECT_EQ(find(ops, OpKind::kMlpDown).gemm.k, 28672 / 8);
-  o.tensor_parallel = 3;
-  EXPECT_THROW(prefill_layer(s, PrefillChunk{1, 1, Mask::kCausal}, o), std::invalid_argument);
+  o.tensor_parallel = 3;  // bad input (exit 2), not an internal error
+  EXPECT_THROW(prefill_layer(s, PrefillChunk{1, 1, Mask::kCausal}, o), InputError);
 }
 
 TEST(Operations, FalconParallelBlockHasOneNormAndOneAdd) {
@@ -96,6 +96,70 @@ TEST(Operations, FalconParallelBlockHasOneNormAndOneAdd) {
     adds += op.kind == OpKind::kResidualAdd;
   }
   EXPECT_EQ(adds, 1);
+}
+
+}  // namespace kvsim
+
+namespace kvsim {
+
+TEST(Operations, AttentionBeyondTheSlidingWindowIsRefusedWhenPriced) {
+  // Mistral-7B-v0.1 attends over 4096 tokens; full causal attention is exact up to there.
+  const LlmSpec s = catalog::llm("mistral-7b");
+  const auto within = prefill_layer(s, PrefillChunk{4096, 4096, Mask::kCausal}, {});
+  EXPECT_NO_THROW(refuse_beyond_window(find(within, OpKind::kAttention)));
+  const auto beyond = prefill_layer(s, PrefillChunk{1024, 8192, Mask::kCausal}, {});
+  EXPECT_THROW(refuse_beyond_window(find(beyond, OpKind::kAttention)), InputError);
+  // Its linear operations are fine: serving decomposes a whole batch's tokens as one chunk for
+  // them and drops that chunk's attention.
+  EXPECT_NO_THROW(refuse_beyond_window(find(beyond, OpKind::kMlpUp)));
+  // Decode: one request of the batch past the window is enough.
+  const std::vector<std::int64_t> lengths{100, 4097};
+  EXPECT_THROW(refuse_beyond_window(find(decode_layer(s, lengths, {}), OpKind::kAttention)),
+               InputError);
+  // A model without a window is never refused.
+  const auto llama = prefill_layer(catalog::llm("llama-2-7b"), PrefillChunk{8192, 8192}, {});
+  EXPECT_NO_THROW(refuse_beyond_window(find(llama, OpKind::kAttention)));
+}
+
+TEST(Operations, TokenCountsBeyondTheLimitAreInputErrorsNotNegativeFlops) {
+  const LlmSpec s = catalog::llm("llama-2-7b");
+  // 2^33 tokens: q (q + 1) / 2 used to overflow int64 into negative FLOPs.
+  const std::int64_t huge = std::int64_t{1} << 33;
+  EXPECT_THROW(prefill_layer(s, PrefillChunk{huge, huge}, {}), InputError);
+  EXPECT_THROW(model_ends(s, huge, 1, {}), InputError);
+  const std::vector<std::int64_t> long_request{huge};
+  EXPECT_THROW(decode_layer(s, long_request, {}), InputError);
+  // At the limit, 2^30 tokens: pairs 2^30 (2^30 + 1) / 2 < 2^60 and every count is positive.
+  const std::int64_t limit = std::int64_t{1} << 30;
+  for (const Operation& op : prefill_layer(s, PrefillChunk{limit, limit}, {})) {
+    EXPECT_GT(op.flops, 0) << to_string(op.kind);
+    EXPECT_GT(op.bytes(), 0) << to_string(op.kind);
+  }
+  // A tensor-parallel degree that does not divide the heads is bad input, not an internal error.
+  DecomposeOptions tp3;
+  tp3.tensor_parallel = 3;
+  EXPECT_THROW(prefill_layer(s, PrefillChunk{16, 16}, tp3), InputError);
+}
+
+}  // namespace kvsim
+
+#include "models/compute/roofline.hpp"
+#include "sim/report/breakdown.hpp"
+
+namespace kvsim {
+
+TEST(Operations, BreakdownsOfHugeCountsAreInputErrorsNotNegativeFlopsOrHugeAllocations) {
+  const LlmSpec s = catalog::llm("llama-2-7b");
+  const RooflineModel roofline(catalog::gpu("a100-sxm4-80gb"), RooflineModel::Params{});
+  // 2^33 prompt tokens used to print negative FLOPs with exit 0.
+  EXPECT_THROW(report::prefill_breakdown(s, roofline, {}, std::int64_t{1} << 33), InputError);
+  // 2^40 requests: refused before one KV length per request (8 TiB) is allocated.
+  EXPECT_THROW(report::decode_breakdown(s, roofline, {}, std::int64_t{1} << 40, 100), InputError);
+  // Within the limits every total is positive: 2^20 tokens, 32 layers.
+  const report::PassBreakdown pass =
+      report::prefill_breakdown(s, roofline, {}, std::int64_t{1} << 20);
+  EXPECT_GT(pass.flops, 0);
+  EXPECT_GT(pass.bytes, 0);
 }
 
 }  // namespace kvsim

@@ -2,6 +2,7 @@
 // Vidur's published profiling CSVs), with a report of how well the fits and tables reproduce
 // the measurements.
 
+#include <algorithm>
 #include <optional>
 
 #include <fmt/format.h>
@@ -53,6 +54,12 @@ int calibrate(const CalibrateOptions& o) {
     inputs.push_back({{"vidur_compute", d}, {"points", m.size()}});
   }
   if (!o.vidur_attention.empty()) {
+    const auto names = catalog::llm_names();
+    if (std::find(names.begin(), names.end(), o.attention_model) == names.end()) {
+      throw InputError("--attention-model", "",
+                       fmt::format("unknown model '{}'; {}", o.attention_model,
+                                   valid_values_hint(o.attention_model, names)));
+    }
     auto m = calibration::import_vidur_attention(o.vidur_attention,
                                                  catalog::llm(o.attention_model));
     all.insert(all.end(), m.begin(), m.end());
@@ -118,14 +125,30 @@ int calibrate_network(const NetworkOptions& o) {
     take(o.vidur_send_recv, calibration::import_vidur_collective(o.vidur_send_recv), messages);
   }
   for (const auto& f : o.measurements) {
-    take(f, calibration::import_kvsim_collective(f, "all_reduce"), points);
-    take(f, calibration::import_kvsim_collective(f, "send_recv"), messages);
+    auto by_kind = calibration::import_kvsim_collectives(f);  // one read: pipes work
+    take(f, std::move(by_kind["all_reduce"]), points);
+    take(f, std::move(by_kind["send_recv"]), messages);
   }
   if (points.empty()) {
     throw InputError("kvsim calibrate-network", "",
                      "no all-reduce measurements: give --vidur-all-reduce or --measurements "
                      "(a kvsim-microbench file from a server with several GPUs)");
   }
+  // Each fit has a latency and a bandwidth term: one message size cannot tell them apart.
+  const auto need_two_sizes = [&](const std::vector<calibration::CollectivePoint>& ps,
+                                  const char* what) {
+    const bool one_size = std::all_of(ps.begin(), ps.end(), [&](const auto& p) {
+      return p.bytes == ps.front().bytes;
+    });
+    if (!ps.empty() && one_size) {
+      throw InputError(fmt::format("{}", fmt::join(sources, ", ")), "",
+                       fmt::format("every {} point has the same message size ({} bytes); the fit "
+                                   "needs at least two sizes",
+                                   what, ps.front().bytes));
+    }
+  };
+  need_two_sizes(points, "all-reduce");
+  need_two_sizes(messages, "send/recv");
   calibration::CollectiveFit fit = calibration::fit_all_reduce(points, topology);
   std::optional<calibration::PointToPointFit> p2p;
   if (!messages.empty()) {
