@@ -9,6 +9,7 @@
 
 #include "sim/compare/compare.hpp"
 #include "sim/core/input_error.hpp"
+#include "sim/scenario/prefill_memory.hpp"
 
 namespace kvsim::compare {
 namespace {
@@ -146,8 +147,10 @@ Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measu
                                          line_of(row, measured.file), strategy[r],
                                          fmt::join(labels, ", ")));
           }
-          const auto& st = s.prefill->strategies[static_cast<std::size_t>(it - labels.begin())];
-          const double ms = to_ms(st->run(s.prefill_setup(), false).ttft);
+          const auto index = static_cast<std::size_t>(it - labels.begin());
+          const auto& st = s.prefill->strategies[index];
+          // Checked like `kvsim run`: a searched partition that does not fit is refused.
+          const double ms = to_ms(run_checked(s, index, false).result.ttft);
           out.by_strategy.emplace(
               strategy[r],
               std::pair{ms, provenance_shares(s, st->tensor_parallel(gpus),

@@ -24,22 +24,25 @@ void check_prefill_memory(const ConfigNode& prefill, const Scenario& s) {
   }
 }
 
-std::vector<CheckedPrefill> run_prefill(const Scenario& s, bool record_trace) {
+CheckedPrefill run_checked(const Scenario& s, std::size_t index, bool record_trace) {
   const prefill::PrefillSetup setup = s.prefill_setup();
-  const prefill::MemoryCapacity capacity = s.memory_capacity();
+  const auto& strategy = *s.prefill->strategies.at(index);
+  prefill::PrefillResult result = strategy.run(setup, record_trace);
+  prefill::MemoryPlan memory = strategy.memory_of_run(setup, result);
+  const std::string why = prefill::memory_overflow(memory, s.memory_capacity());
+  if (!why.empty()) {
+    throw InputError(s.file, strategy_pointer(index),
+                     fmt::format("{} with the partition it chose ({} tokens) {}; a fixed "
+                                 "partition with fewer tokens on that GPU may fit",
+                                 strategy.label(), fmt::join(result.partition, "/"), why));
+  }
+  return {std::move(result), std::move(memory)};
+}
+
+std::vector<CheckedPrefill> run_prefill(const Scenario& s, bool record_trace) {
   std::vector<CheckedPrefill> out;
   for (std::size_t i = 0; i < s.prefill->strategies.size(); ++i) {
-    const auto& strategy = *s.prefill->strategies[i];
-    prefill::PrefillResult result = strategy.run(setup, record_trace);
-    prefill::MemoryPlan memory = strategy.memory_of_run(setup, result);
-    const std::string why = prefill::memory_overflow(memory, capacity);
-    if (!why.empty()) {
-      throw InputError(s.file, strategy_pointer(i),
-                       fmt::format("{} with the partition it chose ({} tokens) {}; a fixed "
-                                   "partition with fewer tokens on that GPU may fit",
-                                   strategy.label(), fmt::join(result.partition, "/"), why));
-    }
-    out.push_back({std::move(result), std::move(memory)});
+    out.push_back(run_checked(s, i, record_trace));
   }
   return out;
 }

@@ -22,6 +22,10 @@ struct CheckedPrefill {
   prefill::MemoryPlan memory;
 };
 
+/// Runs strategy `index` of `s`; throws InputError at /prefill/strategies/N when its run's own
+/// plan (a searched or predicted partition) does not fit.
+CheckedPrefill run_checked(const Scenario& s, std::size_t index, bool record_trace);
+
 /// Runs every prefill strategy of `s` (which must have a prefill section) in order; throws
 /// InputError at /prefill/strategies/N when a run's own plan (a searched partition) does not fit.
 std::vector<CheckedPrefill> run_prefill(const Scenario& s, bool record_trace);
