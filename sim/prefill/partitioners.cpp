@@ -103,6 +103,15 @@ std::vector<double> partition_fractions(const Partition& x) {
   return out;
 }
 
+std::string PartitionQuery::overflow(const Partition& x) const {
+  if (!capacity || !memory_plan) return {};
+  return memory_overflow(memory_plan(x), *capacity);
+}
+
+double PartitionQuery::peak_bytes(const Partition& x) const {
+  return memory_plan ? memory_plan(x).peak().total() : 0.0;
+}
+
 Partition even_partition(std::int64_t c, int p) {
   Partition out(static_cast<std::size_t>(p), c / p);
   for (std::int64_t i = 0; i < c % p; ++i) ++out[static_cast<std::size_t>(i)];
