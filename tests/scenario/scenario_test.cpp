@@ -243,4 +243,44 @@ TEST(Scenario, EveryPrintedTtftHasAFeasibleMemoryPlan) {
   EXPECT_GT(refused, 5);
 }
 
+
+namespace {
+
+// searched_memory_scenario's chain with `partitioner` as the KV-Runahead partitioner.
+Scenario memory_scenario_with(double utilization, const std::string& partitioner) {
+  ConfigDocument doc = ConfigDocument::parse(
+      fmt::format(R"({{"model": "llama-2-7b",
+          "cluster": {{"gpu": "a100-sxm4-80gb", "memory_utilization": {},
+                      "topology": {{"type": "nvswitch", "gpus": 2}}}},
+          "prefill": {{"context_tokens": 16384, "attention": "eager", "strategies": [
+            {{"type": "kvr", "partitioner": {}}}]}}}})",
+                  utilization, partitioner),
+      kRoot + "/kvrp-memory.json");  // the predictor file is relative to it
+  return load_scenario(doc);
+}
+
+}  // namespace
+
+TEST(Scenario, APredictedPartitionThatDoesNotFitFallsBackToTheMemoryAwareSearch) {
+  // predictors/a100-kvr.json covers Llama-2-7B on 2 A100s at 16k tokens, eager: it predicts
+  // about 9650/6730, whose GPU 1 needs 12.55 GiB weights + 8 GiB KV + 7.1 GiB activations =
+  // 27.65 GiB. At utilisation 0.5 (40 GiB) that fits: no warning. At 0.34 (27.2 GiB) no
+  // predicted candidate fits: a warning, and the partition is KVR-S's (default options), which
+  // fits.
+  const std::string predicted = R"({"type": "predicted", "file": "predictors/a100-kvr.json"})";
+  const auto mentions_memory = [](const Scenario& s) {
+    return std::any_of(s.warnings.begin(), s.warnings.end(), [](const std::string& w) {
+      return w.find("predicts no partition that fits in memory") != std::string::npos;
+    });
+  };
+  EXPECT_FALSE(mentions_memory(memory_scenario_with(0.5, predicted)));
+
+  const Scenario s = memory_scenario_with(0.34, predicted);
+  EXPECT_TRUE(mentions_memory(s));
+  const CheckedPrefill run = run_prefill(s, false).at(0);
+  EXPECT_EQ(prefill::memory_overflow(run.memory, s.memory_capacity()), "");
+  const Scenario searched = memory_scenario_with(0.34, R"({"type": "search"})");
+  EXPECT_EQ(run.result.partition, run_prefill(searched, false).at(0).result.partition);
+}
+
 }  // namespace kvsim
