@@ -1,6 +1,7 @@
 // KVR-S: the search finds the optimum of an exhaustive enumeration at its granularity (or the
 // even split, when faster), refuses what it cannot do, and its result does not depend on the
-// thread count.
+// thread count. With a memory capacity it returns the fastest partition that fits, or says
+// that none does.
 #include <algorithm>
 #include <optional>
 #include <utility>
@@ -260,6 +261,22 @@ TEST(Search, RefusesWhenNoPartitionFitsNamingTheLeastItNeeds) {
     EXPECT_EQ(e.pointer(), "/prefill/strategies/0/partitioner");
     EXPECT_NE(e.message().find("found no partition that fits in memory"), std::string::npos);
     EXPECT_NE(e.message().find("usable per GPU"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Search, NeverSlowerThanTheEvenSplitWhenItFits) {
+  // From tight (0.34: the even split 8192/8192 gives GPU 0 8192^2 x 32 x 2 B = 4 GiB of scores
+  // and does not fit) to roomy (0.9): the result always fits, and wherever KVR-E fits it is at
+  // least as fast.
+  for (const double utilization : {0.34, 0.36, 0.4, 0.5, 0.9}) {
+    const MemoryCase m(utilization);
+    const SearchResult r = search_partition(m.q, SearchOptions{});
+    ASSERT_TRUE(r.fits) << utilization;
+    EXPECT_EQ(m.q.overflow(r.best), "") << utilization;
+    const Partition even = even_partition(16384, 2);
+    if (m.q.overflow(even).empty()) {
+      EXPECT_LE(r.ttft, m.q.evaluate(even)) << utilization;
+    }
   }
 }
 
