@@ -10,10 +10,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "sim/core/registry.hpp"
 #include "sim/core/time.hpp"
+#include "sim/prefill/memory_plan.hpp"
 
 namespace kvsim::prefill {
 
@@ -26,6 +29,16 @@ struct PartitionQuery {
   int processes = 0;
   const PrefillSetup* setup = nullptr;  // the run being partitioned (model, GPUs, topology)
   std::function<Duration(const Partition&)> evaluate;  // simulated TTFT of a candidate
+  // The usable bytes per GPU and what a candidate needs there: a partitioner never returns a
+  // partition whose plan overflows the capacity. Without a capacity (unit tests of timing
+  // alone) every partition fits.
+  std::optional<MemoryCapacity> capacity;
+  std::function<MemoryPlan(const Partition&)> memory_plan;
+
+  /// Why `partition` does not fit in memory (memory_overflow); empty when it fits.
+  std::string overflow(const Partition& partition) const;
+  /// The bytes on the fullest GPU of `partition`'s plan (0 without a plan).
+  double peak_bytes(const Partition& partition) const;
 };
 
 class Partitioner {

@@ -103,6 +103,15 @@ std::vector<double> partition_fractions(const Partition& x) {
   return out;
 }
 
+std::string PartitionQuery::overflow(const Partition& x) const {
+  if (!capacity || !memory_plan) return {};
+  return memory_overflow(memory_plan(x), *capacity);
+}
+
+double PartitionQuery::peak_bytes(const Partition& x) const {
+  return memory_plan ? memory_plan(x).peak().total() : 0.0;
+}
+
 Partition even_partition(std::int64_t c, int p) {
   Partition out(static_cast<std::size_t>(p), c / p);
   for (std::int64_t i = 0; i < c % p; ++i) ++out[static_cast<std::size_t>(i)];
@@ -122,9 +131,10 @@ const PartitionerRegistry& partitioners() {
           make_fixed);
     r.add("search",
           "KVR-S: coarse grid of cut points, then multi-start refinement down to the "
-          "granularity, minimising simulated TTFT; the exact even split (KVR-E) is a candidate "
-          "too, so KVR-S is never slower than KVR-E; chains of at most 53 processes (100000 "
-          "candidates per refinement round)",
+          "granularity, minimising simulated TTFT among the partitions that fit in memory (HBM x "
+          "memory_utilization; refused when none does); the exact even split (KVR-E) is a "
+          "candidate too, so KVR-S is never slower than KVR-E where it fits; chains of at most 53 "
+          "processes (100000 candidates per refinement round)",
           {{"granularity", "tokens", "64",
             "cut points are multiples of this below the context length (the last process takes "
             "the remainder; only the even split, when it wins, is off this grid); refused when "
@@ -140,8 +150,9 @@ const PartitionerRegistry& partitioners() {
     r.add("predicted",
           "KVR-P: fractions interpolated from a predictor trained on KVR-S results "
           "(kvsim train-predictor), a fitted model between trained GPU counts, the even split "
-          "when faster; outside the trained model, GPU, GPU counts, contexts or chain "
-          "bandwidths, a warning and the search (KVR-S, default options) instead",
+          "when faster, among the partitions that fit in memory; outside the trained model, GPU, "
+          "GPU counts, contexts or chain bandwidths, or where no prediction fits, a warning and "
+          "the search (KVR-S, default options) instead",
           {{"file", "path", "", "predictor JSON, relative to the scenario file"}},
           [](const ConfigNode& n) {
             const std::string path = n.resolve_path(n.string("file"));

@@ -1,6 +1,7 @@
 // The KVR-P partitioner: inside its predictor's trained ranges, the fastest of the predicted
-// candidates and the even split; outside them, the search (KVR-S, default options), which
-// check() reports as a warning so that no output passes a searched partition off as predicted.
+// candidates and the even split that fit in memory; outside them, or where no predicted
+// candidate fits, the memory-aware search (KVR-S, default options), which check() reports as a
+// warning so that no output passes a searched partition off as predicted.
 #include <algorithm>
 #include <stdexcept>
 
@@ -37,29 +38,36 @@ class PredictedPartitioner final : public Partitioner {
     if (q.processes <= 1) return Partition{q.context_tokens};
     const Assessment a = assess(q);
     if (!a.off_range.empty()) return fallback(q);
-    const Partition x =
-        choose_candidate(
-            a.table->candidates(q.processes, chain_bandwidth(*q.setup), q.context_tokens),
-            q.context_tokens, q.evaluate)
-            .first;
+    const std::vector<Prediction> fitting = fitting_candidates(*a.table, q);
+    if (fitting.empty()) return fallback(q);
+    const Partition x = choose_candidate(fitting, q.context_tokens, q.evaluate).first;
     const Partition even = even_partition(q.context_tokens, q.processes);
-    if (q.evaluate && x != even && q.evaluate(even) < q.evaluate(x)) return even;
+    if (q.evaluate && x != even && q.overflow(even).empty() && q.evaluate(even) < q.evaluate(x)) {
+      return even;
+    }
     return x;
   }
 
   std::vector<std::string> check(const PartitionQuery& q) const override {
     if (q.processes <= 1) return {};  // one part: nothing is predicted
     const Assessment a = assess(q);
-    if (a.off_range.empty()) return {};
     std::string where = scenario_file_;
     if (!pointer_.empty()) where += fmt::format(": at {}", pointer_);
+    if (!where.empty()) where += ": ";
     // Phrased to read as well when --strict makes it an error: what is off, what KVR-P does
     // about it, and what would be inside.
-    return {fmt::format("{}{}KVR-P predictor {} {}; off its trained ranges KVR-P uses {} instead "
-                        "of a prediction (keep the chain inside them, or train a predictor that "
-                        "covers it with kvsim train-predictor)",
-                        where, where.empty() ? "" : ": ", file_, fmt::join(a.off_range, "; it "),
-                        fallback_description(q))};
+    if (!a.off_range.empty()) {
+      return {fmt::format("{}KVR-P predictor {} {}; off its trained ranges KVR-P uses {} instead "
+                          "of a prediction (keep the chain inside them, or train a predictor "
+                          "that covers it with kvsim train-predictor)",
+                          where, file_, fmt::join(a.off_range, "; it "),
+                          fallback_description(q))};
+    }
+    if (!fitting_candidates(*a.table, q).empty()) return {};
+    return {fmt::format("{}KVR-P predictor {} predicts no partition that fits in memory (HBM x "
+                        "/cluster/memory_utilization); KVR-P uses {} instead of a prediction "
+                        "(train a predictor at this memory setting with kvsim train-predictor)",
+                        where, file_, fallback_description(q))};
   }
 
   Json to_json() const override { return Json{{"type", "predicted"}, {"file", file_}}; }
@@ -86,12 +94,27 @@ class PredictedPartitioner final : public Partitioner {
     return out;
   }
 
-  static Partition fallback(const PartitionQuery& q) {
+  // The predicted candidates whose partitions fit in memory, in the predictor's order.
+  static std::vector<Prediction> fitting_candidates(const PredictorTable& table,
+                                                    const PartitionQuery& q) {
+    std::vector<Prediction> out;
+    for (Prediction& c : table.candidates(q.processes, chain_bandwidth(*q.setup),
+                                          q.context_tokens)) {
+      if (q.overflow(partition_from_fractions(c.fractions, q.context_tokens)).empty()) {
+        out.push_back(std::move(c));
+      }
+    }
+    return out;
+  }
+
+  Partition fallback(const PartitionQuery& q) const {
     const SearchOptions o = fallback_options(q.context_tokens, q.processes);
     if (!q.evaluate || !search_obstacle(o, q.context_tokens, q.processes).empty()) {
       return even_partition(q.context_tokens, q.processes);
     }
-    return search_partition(q, o).best;
+    const SearchResult r = search_partition(q, o);
+    if (!r.fits) throw InputError(scenario_file_, pointer_, "KVR-P's KVR-S " + no_fit_message(r, q));
+    return r.best;
   }
 
   static std::string fallback_description(const PartitionQuery& q) {

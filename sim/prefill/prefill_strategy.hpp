@@ -9,6 +9,7 @@
 // loader checks it against HBM, so run() never meets a setup that does not fit).
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct PrefillSetup {
   net::CollectiveConfig collectives;
   std::vector<net::BackgroundFlowSpec> background;
   std::uint64_t seed = 1;
+  // Usable HBM per GPU: KV-Runahead partitioners choose only partitions that fit it. Unset
+  // (unit tests of timing alone): partitions are not checked against memory.
+  std::optional<MemoryCapacity> memory;
 };
 
 struct GpuTime {

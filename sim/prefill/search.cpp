@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -64,6 +65,15 @@ Partition snapped_even(std::int64_t c, int p, std::int64_t g) {
     previous = cut;
   }
   return from_cuts(cuts, c);
+}
+
+// The search's order: feasible candidates by TTFT, then infeasible ones by the bytes on their
+// fullest GPU (towards fitting); ties towards the lexicographically smaller partition.
+bool ranks_before(const SearchEvaluation& a, const SearchEvaluation& b) {
+  if (a.fits != b.fits) return a.fits;
+  if (a.fits && a.ttft != b.ttft) return a.ttft < b.ttft;
+  if (!a.fits && a.peak_bytes != b.peak_bytes) return a.peak_bytes < b.peak_bytes;
+  return a.partition < b.partition;
 }
 
 class Search {
@@ -191,12 +201,11 @@ class Search {
   }
 
   bool better(const Partition& a, const Partition& b) const {
-    const Duration ta = seen_.at(a);
-    const Duration tb = seen_.at(b);
-    return ta < tb || (ta == tb && a < b);
+    return ranks_before(seen_.at(a), seen_.at(b));
   }
 
   // Evaluates the candidates not seen before, in parallel, and logs them in candidate order.
+  // A candidate that does not fit in memory is not simulated.
   void evaluate(const std::vector<Partition>& candidates, std::int64_t step) {
     std::vector<const Partition*> fresh;
     std::set<const Partition*, bool (*)(const Partition*, const Partition*)> batch(
@@ -204,34 +213,39 @@ class Search {
     for (const Partition& x : candidates) {
       if (!seen_.contains(x) && batch.insert(&x).second) fresh.push_back(&x);
     }
-    std::vector<Duration> ttft(fresh.size());
+    std::vector<SearchEvaluation> rows(fresh.size());
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, fresh.size()),
                       [&](const tbb::blocked_range<std::size_t>& r) {
                         for (std::size_t i = r.begin(); i != r.end(); ++i) {
-                          ttft[i] = query_.evaluate(*fresh[i]);
+                          rows[i] = assess(*fresh[i], step);
                         }
                       });
-    for (std::size_t i = 0; i < fresh.size(); ++i) {
-      seen_.emplace(*fresh[i], ttft[i]);
-      log_.push_back(SearchEvaluation{*fresh[i], ttft[i], step});
+    for (SearchEvaluation& row : rows) {
+      seen_.emplace(row.partition, row);
+      log_.push_back(std::move(row));
     }
   }
 
+  SearchEvaluation assess(const Partition& x, std::int64_t step) const {
+    SearchEvaluation out{x, Duration{0}, step, query_.overflow(x).empty(), query_.peak_bytes(x)};
+    if (out.fits) out.ttft = query_.evaluate(x);
+    return out;
+  }
+
   SearchResult finish(SearchResult out) {
-    const auto best = std::min_element(log_.begin(), log_.end(),
-                                       [](const SearchEvaluation& a, const SearchEvaluation& b) {
-                                         return a.ttft < b.ttft ||
-                                                (a.ttft == b.ttft && a.partition < b.partition);
-                                       });
+    const auto best = std::min_element(log_.begin(), log_.end(), ranks_before);
     out.best = best->partition;
     out.ttft = best->ttft;
+    out.fits = best->fits;
+    out.infeasible = static_cast<std::size_t>(std::count_if(
+        log_.begin(), log_.end(), [](const SearchEvaluation& e) { return !e.fits; }));
     out.evaluations = std::move(log_);
     return out;
   }
 
   const PartitionQuery& query_;
   SearchOptions options_;
-  std::map<Partition, Duration> seen_;
+  std::map<Partition, SearchEvaluation> seen_;
   std::vector<SearchEvaluation> log_;
 };
 
@@ -241,7 +255,9 @@ class SearchPartitioner final : public Partitioner {
       : options_(options), file_(std::move(file)), pointer_(std::move(pointer)) {}
   std::string name() const override { return "search"; }
   Partition partition(const PartitionQuery& q) const override {
-    return search_partition(q, options_).best;
+    const SearchResult r = search_partition(q, options_);
+    if (!r.fits) throw InputError(file_, pointer_, "KVR-S " + no_fit_message(r, q));
+    return r.best;
   }
   std::vector<std::string> check(const PartitionQuery& q) const override {
     const std::string why = search_obstacle(options_, q.context_tokens, q.processes);
@@ -341,6 +357,13 @@ std::vector<Partition> grid_partitions(std::int64_t c, int p, std::int64_t g) {
     ++k[i];
     for (int j = i + 1; j < cuts; ++j) k[j] = k[j - 1] + 1;
   }
+}
+
+std::string no_fit_message(const SearchResult& r, const PartitionQuery& q) {
+  return fmt::format("found no partition that fits in memory: none of the {} it evaluated (the "
+                     "even split among them) fits; the one needing least, {} tokens, {}",
+                     r.evaluations.size(), fmt::join(r.best, "/"),
+                     q.overflow(r.best));
 }
 
 SearchResult search_partition(const PartitionQuery& query, const SearchOptions& options,

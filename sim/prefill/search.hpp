@@ -13,6 +13,11 @@
 //   3. Off the grid, the exact even split (KVR-E) and any partitions the caller adds (KVR-P's,
 //      when it is the comparison) are evaluated too, so the result is never slower than them.
 //      These are the only results whose cut points may not be multiples of the granularity.
+// Memory: a candidate whose plan overflows the query's capacity is infeasible. It is not
+// simulated; it ranks after every feasible candidate, and infeasible ones rank by the bytes on
+// their fullest GPU, so the coarse ranking and the refinement descend towards partitions that
+// fit. The result is the fastest feasible candidate; where none fits, SearchResult::fits is
+// false and no_fit_message says what the least-needing one needs.
 // Candidates of each round are evaluated in parallel (oneTBB) and remembered, so no partition
 // is simulated twice. Ties break towards the lexicographically smaller partition and rounds are
 // merged in a fixed order: the result and the trace are identical for any thread count.
@@ -46,10 +51,12 @@ struct SearchOptions {
 /// One evaluated candidate, in evaluation order.
 struct SearchEvaluation {
   Partition partition;
-  Duration ttft{0};
+  Duration ttft{0};  // 0 where it does not fit (not simulated)
   // The grid step of the round that asked for it (coarse step first); 0 for candidates off the
   // grid (the even split, partitions the caller added).
   std::int64_t step = 0;
+  bool fits = true;       // its memory plan fits the query's capacity
+  double peak_bytes = 0;  // bytes on its fullest GPU (0 without a memory plan)
 };
 
 struct SearchResult {
@@ -59,7 +66,13 @@ struct SearchResult {
   std::int64_t coarse_step = 0;
   std::size_t coarse_points = 0;
   std::vector<SearchEvaluation> evaluations;  // every candidate, in a deterministic order
+  bool fits = true;            // false: no candidate fits; `best` is the one needing least
+  std::size_t infeasible = 0;  // candidates skipped because their plan does not fit
 };
+
+/// Why a search whose result does not fit found nothing: how many candidates it tried, what
+/// the least-needing one needs (memory_overflow) and what would fit. Phrased to follow "KVR-S ".
+std::string no_fit_message(const SearchResult& result, const PartitionQuery& query);
 
 /// The coarsest granularity whose grid has a position for each of the p-1 cuts below C:
 /// floor((C-1)/(p-1)) tokens (C for one process, which has no cuts).
@@ -71,7 +84,8 @@ std::string search_obstacle(const SearchOptions& options, std::int64_t context_t
                             int processes);
 
 /// Runs the search; `query.evaluate` is called concurrently and must be thread-safe. `also`:
-/// partitions of C over p to evaluate beside the grid (the result is never slower than any).
+/// partitions of C over p to evaluate beside the grid (the result is never slower than any
+/// that fits). Check SearchResult::fits: a search where nothing fits still returns.
 /// Throws std::invalid_argument where search_obstacle is not empty.
 SearchResult search_partition(const PartitionQuery& query, const SearchOptions& options,
                               const std::vector<Partition>& also = {});

@@ -160,6 +160,7 @@ prefill::PrefillSetup Scenario::prefill_setup() const {
   setup.collectives = collectives;
   setup.background = background;
   setup.seed = seed;
+  setup.memory = memory_capacity();
   return setup;
 }
 

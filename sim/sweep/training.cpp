@@ -54,6 +54,19 @@ void check_search(const SweepSpec& spec, std::size_t i, const prefill::Partition
   if (!why.empty()) throw InputError(spec.document(i).name(), "", "KVR-S: " + why);
 }
 
+// KVR-S at point i; throws InputError where no partition fits in memory (its result would
+// carry no TTFT).
+prefill::SearchResult search_fitting(const SweepSpec& spec, std::size_t i,
+                                     const prefill::PartitionQuery& q,
+                                     const prefill::SearchOptions& options,
+                                     const std::vector<prefill::Partition>& also = {}) {
+  prefill::SearchResult r = prefill::search_partition(q, options, also);
+  if (!r.fits) {
+    throw InputError(spec.document(i).name(), "", "KVR-S " + prefill::no_fit_message(r, q));
+  }
+  return r;
+}
+
 }  // namespace
 
 prefill::KvrOptions kvr_options_of(const Scenario& s) {
@@ -76,7 +89,7 @@ std::vector<SearchedPoint> search_points(const SweepSpec& spec,
       [&](std::size_t i) {
         const auto run = prepare(spec, i);
         check_search(spec, i, run->query, options);
-        const prefill::SearchResult r = prefill::search_partition(run->query, options);
+        const prefill::SearchResult r = search_fitting(spec, i, run->query, options);
         SearchedPoint& sp = out[i];
         sp.key = prefill::predictor_key(run->setup);
         sp.point.processes = run->query.processes;
@@ -151,7 +164,7 @@ std::vector<ValidationRow> validate_predictor(const prefill::PartitionPredictor&
         // reported slower than it.
         check_search(spec, i, run->query, options);
         const prefill::SearchResult r =
-            prefill::search_partition(run->query, options, {row.predicted});
+            search_fitting(spec, i, run->query, options, {row.predicted});
         row.searched = r.best;
         row.ttft_searched = r.ttft;
         row.ttft_even = run->query.evaluate(

@@ -1,7 +1,10 @@
 // KVR-S: the search finds the optimum of an exhaustive enumeration at its granularity (or the
 // even split, when faster), refuses what it cannot do, and its result does not depend on the
-// thread count.
+// thread count. With a memory capacity it returns the fastest partition that fits, or says
+// that none does.
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <tbb/global_control.h>
@@ -182,6 +185,99 @@ TEST(Search, RefusesChainsWhoseRefinementRoundsExceedTheLimit) {
   const std::string why = search_obstacle(SearchOptions{}, 1 << 20, 64);
   EXPECT_NE(why.find("over the limit of 100000; search at most 53 processes"), std::string::npos)
       << why;
+}
+
+namespace {
+
+// Llama-2-7B over 2 GPUs of a 300 GB/s mesh, 16384 tokens, eager attention, A100 (80 GiB) at
+// memory utilisation `utilization`; the query carries the capacity and KV-Runahead's plan.
+struct MemoryCase {
+  testing::Fixture f{"llama-2-7b", net::testing::full_mesh(2, 300e9, Duration(1000)), 16384};
+  KvrStrategy kvr = even_kvr();
+  PartitionQuery q;
+  explicit MemoryCase(double utilization) {
+    f.setup.options.attention = AttentionImpl::kEager;
+    f.setup.memory = MemoryCapacity{"a100", 80.0 * 1024 * 1024 * 1024, utilization};
+    q = kvr.query(f.setup);
+  }
+};
+
+}  // namespace
+
+TEST(Search, ReturnsTheFastestPartitionThatFitsWhenTheOptimumDoesNot) {
+  // Usable: 80 GiB x 0.34 = 27.2 GiB per GPU. Unconstrained, the fastest split gives GPU 1
+  // ~6700 queries: 12.6 GiB weights + 8 GiB KV (16384 tokens x 512 KiB) + 6700 x 16384 x 32
+  // heads x 2 B = 6.5 GiB of scores alone, over 27.2 GiB; shorter GPU-1 shares fit. The test
+  // enumerates the whole grid (255 cuts at multiples of 64) and the exact even split.
+  const MemoryCase m(0.34);
+  PartitionQuery unconstrained = m.q;
+  unconstrained.capacity.reset();
+  SearchOptions o;
+  o.coarse_candidates = 16;  // a coarse grid of 15 points: the refinement has to find it
+  o.starts = 1;
+  const Partition optimum = search_partition(unconstrained, o).best;
+  ASSERT_FALSE(m.q.overflow(optimum).empty()) << "the unconstrained optimum must not fit";
+
+  std::vector<Partition> all = grid_partitions(16384, 2, 64);
+  all.push_back(even_partition(16384, 2));
+  std::optional<std::pair<Duration, Partition>> best_fitting;
+  for (const Partition& x : all) {
+    if (!m.q.overflow(x).empty()) continue;
+    const std::pair<Duration, Partition> t{m.q.evaluate(x), x};
+    if (!best_fitting || t < *best_fitting) best_fitting = t;
+  }
+  ASSERT_TRUE(best_fitting.has_value()) << "some partition must fit";
+
+  const SearchResult r = search_partition(m.q, o);
+  EXPECT_TRUE(r.fits);
+  EXPECT_EQ(m.q.overflow(r.best), "");
+  EXPECT_EQ(r.best, best_fitting->second);
+  EXPECT_EQ(r.ttft, best_fitting->first);
+  EXPECT_GT(r.infeasible, 0U);
+  for (const SearchEvaluation& e : r.evaluations) {
+    EXPECT_EQ(e.fits, m.q.overflow(e.partition).empty());
+    if (!e.fits) {
+      EXPECT_EQ(e.ttft, Duration{0});  // skipped, not simulated
+    }
+  }
+  // The partitioner returns the same fitting partition.
+  EXPECT_EQ(make_search_partitioner(o)->partition(m.q), r.best);
+}
+
+TEST(Search, RefusesWhenNoPartitionFitsNamingTheLeastItNeeds) {
+  // At 0.30 (24 GiB usable) no split fits: GPU 1 keeps 20.6 GiB of weights and KV, leaving
+  // room for ~3000 queries' scores, and GPU 0 then computes >13000 queries (> 10 GiB scores).
+  const MemoryCase m(0.30);
+  const SearchResult r = search_partition(m.q, SearchOptions{});
+  EXPECT_FALSE(r.fits);
+  EXPECT_EQ(r.infeasible, r.evaluations.size());
+  // The partition it names needs the least of all it evaluated.
+  for (const SearchEvaluation& e : r.evaluations) EXPECT_LE(m.q.peak_bytes(r.best), e.peak_bytes);
+  try {
+    (void)make_search_partitioner(SearchOptions{}, "s.json", "/prefill/strategies/0/partitioner")
+        ->partition(m.q);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.pointer(), "/prefill/strategies/0/partitioner");
+    EXPECT_NE(e.message().find("found no partition that fits in memory"), std::string::npos);
+    EXPECT_NE(e.message().find("usable per GPU"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Search, NeverSlowerThanTheEvenSplitWhenItFits) {
+  // From tight (0.34: the even split 8192/8192 gives GPU 0 8192^2 x 32 x 2 B = 4 GiB of scores
+  // and does not fit) to roomy (0.9): the result always fits, and wherever KVR-E fits it is at
+  // least as fast.
+  for (const double utilization : {0.34, 0.36, 0.4, 0.5, 0.9}) {
+    const MemoryCase m(utilization);
+    const SearchResult r = search_partition(m.q, SearchOptions{});
+    ASSERT_TRUE(r.fits) << utilization;
+    EXPECT_EQ(m.q.overflow(r.best), "") << utilization;
+    const Partition even = even_partition(16384, 2);
+    if (m.q.overflow(even).empty()) {
+      EXPECT_LE(r.ttft, m.q.evaluate(even)) << utilization;
+    }
+  }
 }
 
 }  // namespace kvsim::prefill

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <random>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "models/catalog/catalog.hpp"
@@ -86,30 +87,54 @@ TEST(Scenario, MemoryUtilizationSetsTheUsableShareOfHbm) {
   EXPECT_THROW(load_scenario(doc), InputError);
 }
 
-TEST(Scenario, ASearchedPartitionIsCheckedAgainstMemoryAfterItsRun) {
-  // Llama-2-7B, 2 GPUs, 16384 tokens, eager. Before the search the least any partition needs
-  // is the last GPU's 12.6 GiB weights + 8 GiB KV (+ one token's activations): it fits 80 GiB x
-  // 0.3 = 24 GiB. Any partition the search can choose gives the last GPU >= 1024 queries
-  // (granularity 1024), whose scores alone are 1024 x 16384 x 32 heads x 2 B = 1 GiB, and in
-  // practice thousands of queries: several GiB over.
-  const ConfigDocument doc = ConfigDocument::parse(
-      R"({"model": "llama-2-7b",
-          "cluster": {"gpu": "a100-sxm4-80gb", "memory_utilization": 0.3,
-                      "topology": {"type": "nvswitch", "gpus": 2}},
-          "prefill": {"context_tokens": 16384, "attention": "eager", "strategies": [
-            {"type": "kvr", "partitioner": {"type": "search", "granularity": 1024}}]}})",
+namespace {
+
+// Llama-2-7B, 2 GPUs, 16384 tokens, eager attention, KVR-S at granularity 1024, on A100s at
+// memory utilisation `utilization`.
+ConfigDocument searched_memory_scenario(double utilization) {
+  return ConfigDocument::parse(
+      fmt::format(R"({{"model": "llama-2-7b",
+          "cluster": {{"gpu": "a100-sxm4-80gb", "memory_utilization": {},
+                      "topology": {{"type": "nvswitch", "gpus": 2}}}},
+          "prefill": {{"context_tokens": 16384, "attention": "eager", "strategies": [
+            {{"type": "kvr", "partitioner": {{"type": "search", "granularity": 1024}}}}]}}}})",
+                  utilization),
       "searched.json");
-  const Scenario s = load_scenario(doc);
+}
+
+}  // namespace
+
+TEST(Scenario, ASearchWithNoFittingPartitionIsRefusedAtRunTime) {
+  // Before the search the least any partition needs is the last GPU's 12.6 GiB weights + 8 GiB
+  // KV (+ one token's activations): it fits 80 GiB x 0.3 = 24 GiB, so the load passes. But
+  // every split over-fills a GPU: GPU 1 has room for ~3000 queries' eager scores (16384 keys x
+  // 32 heads x 2 B = 1 MiB each), and GPU 0 then computes > 13000 queries (> 10 GiB of scores).
+  const Scenario s = load_scenario(searched_memory_scenario(0.3));
   EXPECT_TRUE(s.prefill->strategies[0]->memory_plan(s.prefill_setup()).lower_bound);
   try {
     run_prefill(s, false);
     FAIL() << "no error";
   } catch (const InputError& e) {
-    EXPECT_EQ(e.pointer(), "/prefill/strategies/0");
-    EXPECT_NE(e.message().find("kvr/search with the partition it chose"), std::string::npos)
+    EXPECT_EQ(e.pointer(), "/prefill/strategies/0/partitioner");
+    EXPECT_NE(e.message().find("KVR-S found no partition that fits in memory"), std::string::npos)
         << e.what();
-    EXPECT_NE(e.message().find("on GPU 1"), std::string::npos) << e.what();
+    // The least-needing split (11264/5120 on this grid) over-fills GPU 0: 12.6 GiB weights +
+    // 5.5 GiB KV + 8.4 GiB activations (7.6 GiB of them eager scores) = 26.5 GiB > 24 GiB.
+    EXPECT_NE(e.message().find("the one needing least, 11264/5120 tokens, needs 26.5 GiB on GPU 0"),
+              std::string::npos)
+        << e.what();
   }
+}
+
+TEST(Scenario, ASearchRunsWithTheFastestPartitionThatFits) {
+  // At 0.34 (27.2 GiB usable) the unconstrained optimum (9216/7168 at granularity 1024: GPU 1
+  // with 7168 x 1 MiB = 7 GiB of scores on 20.6 GiB of weights and KV) does not fit, but
+  // splits that give GPU 0 more tokens do: the run takes one and its plan fits.
+  const Scenario s = load_scenario(searched_memory_scenario(0.34));
+  const std::vector<CheckedPrefill> runs = run_prefill(s, false);
+  ASSERT_EQ(runs.size(), 1U);
+  EXPECT_EQ(prefill::memory_overflow(runs[0].memory, s.memory_capacity()), "");
+  EXPECT_GT(runs[0].result.partition[0], runs[0].result.partition[1]);
 }
 
 TEST(Scenario, LabelsNameStrategiesInResultsAndTheResolvedScenario) {
@@ -216,6 +241,46 @@ TEST(Scenario, EveryPrintedTtftHasAFeasibleMemoryPlan) {
   // The draw covers both outcomes.
   EXPECT_GT(ran, 5);
   EXPECT_GT(refused, 5);
+}
+
+
+namespace {
+
+// searched_memory_scenario's chain with `partitioner` as the KV-Runahead partitioner.
+Scenario memory_scenario_with(double utilization, const std::string& partitioner) {
+  ConfigDocument doc = ConfigDocument::parse(
+      fmt::format(R"({{"model": "llama-2-7b",
+          "cluster": {{"gpu": "a100-sxm4-80gb", "memory_utilization": {},
+                      "topology": {{"type": "nvswitch", "gpus": 2}}}},
+          "prefill": {{"context_tokens": 16384, "attention": "eager", "strategies": [
+            {{"type": "kvr", "partitioner": {}}}]}}}})",
+                  utilization, partitioner),
+      kRoot + "/kvrp-memory.json");  // the predictor file is relative to it
+  return load_scenario(doc);
+}
+
+}  // namespace
+
+TEST(Scenario, APredictedPartitionThatDoesNotFitFallsBackToTheMemoryAwareSearch) {
+  // predictors/a100-kvr.json covers Llama-2-7B on 2 A100s at 16k tokens, eager: it predicts
+  // about 9650/6730, whose GPU 1 needs 12.55 GiB weights + 8 GiB KV + 7.1 GiB activations =
+  // 27.65 GiB. At utilisation 0.5 (40 GiB) that fits: no warning. At 0.34 (27.2 GiB) no
+  // predicted candidate fits: a warning, and the partition is KVR-S's (default options), which
+  // fits.
+  const std::string predicted = R"({"type": "predicted", "file": "predictors/a100-kvr.json"})";
+  const auto mentions_memory = [](const Scenario& s) {
+    return std::any_of(s.warnings.begin(), s.warnings.end(), [](const std::string& w) {
+      return w.find("predicts no partition that fits in memory") != std::string::npos;
+    });
+  };
+  EXPECT_FALSE(mentions_memory(memory_scenario_with(0.5, predicted)));
+
+  const Scenario s = memory_scenario_with(0.34, predicted);
+  EXPECT_TRUE(mentions_memory(s));
+  const CheckedPrefill run = run_prefill(s, false).at(0);
+  EXPECT_EQ(prefill::memory_overflow(run.memory, s.memory_capacity()), "");
+  const Scenario searched = memory_scenario_with(0.34, R"({"type": "search"})");
+  EXPECT_EQ(run.result.partition, run_prefill(searched, false).at(0).result.partition);
 }
 
 }  // namespace kvsim

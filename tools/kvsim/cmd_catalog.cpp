@@ -7,6 +7,8 @@
 #include "tools/kvsim/registries.hpp"
 #include "sim/scenario/prefill_memory.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/serving/engine.hpp"
+#include "sim/serving/workload.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 
@@ -58,11 +60,27 @@ int explain(const std::string& name) {
   return 0;
 }
 
-// Every check `kvsim run` makes: the load (memory plans included) and, where a strategy's
-// token split is chosen by simulation (a searched or predicted KV-Runahead partition), the run
-// itself, whose partition is then checked against memory too.
+// Everything `kvsim serve` builds before it simulates, with serve's errors: the replica
+// layout, scheduler, memory and router (ServingSetup) and the workload (its trace file read,
+// its lengths checked). A request that can never fit a replica's KV memory is found only by
+// the simulation, which validate does not run.
+void check_serving(const ConfigDocument& doc, const Scenario& s) {
+  const auto node = doc.root().find("serving");
+  if (!node) return;
+  (void)serving::ServingSetup::from_config(*node, s);
+  (void)serving::Workload(node->at("workload"), RandomStreams(s.seed), s.model.max_context);
+}
+
+// Every check `kvsim run` and `kvsim serve` make before they simulate: the load (memory plans
+// included), the serving section and, where a strategy's token split is chosen by simulation
+// (a searched or predicted KV-Runahead partition), the run itself, which refuses a partition
+// that does not fit in memory.
 int validate(const ScenarioOptions& options) {
-  const Scenario s = load(options);
+  ConfigDocument doc = ConfigDocument::load_file(options.path);
+  for (const auto& o : options.overrides) doc.apply_override(o);
+  const Scenario s = load_scenario(doc);
+  refuse_warnings_if_strict(s, options.strict);
+  check_serving(doc, s);
   bool chosen_at_run_time = false;
   if (s.prefill) {
     const prefill::PrefillSetup setup = s.prefill_setup();
@@ -93,9 +111,11 @@ void add_explain(CLI::App& app, Command& selected) {
 }
 
 void add_validate(CLI::App& app, Command& selected) {
-  CLI::App* cmd = app.add_subcommand("validate", "Check a scenario file without printing results "
-                                                 "(runs KV-Runahead searches, whose partition "
-                                                 "decides memory)");
+  CLI::App* cmd = app.add_subcommand(
+      "validate", "Check a scenario file without printing results: the checks of run and serve "
+                  "(runs KV-Runahead searches, whose partition decides memory; builds the "
+                  "serving replicas and workload but does not simulate them, so a request that "
+                  "can never fit a replica's KV memory is refused only by serve)");
   auto options = std::make_shared<ScenarioOptions>();
   add_scenario_options(*cmd, *options);
   cmd->callback([&selected, options] { selected = [options] { return validate(*options); }; });

@@ -30,12 +30,14 @@ struct SearchCommandOptions {
 };
 
 std::string evaluations_csv(const std::vector<prefill::SearchEvaluation>& rows, int p) {
-  std::string out = "index,step,ttft_ms";
+  // fits: 0 for a candidate whose memory plan does not fit (skipped: not simulated, no TTFT).
+  std::string out = "index,step,fits,ttft_ms";
   for (int i = 1; i <= p; ++i) out += fmt::format(",part_{}", i);
   for (int i = 1; i < p; ++i) out += fmt::format(",cut_{}", i);
   out += "\n";
   for (std::size_t r = 0; r < rows.size(); ++r) {
-    out += fmt::format("{},{},{:.6f}", r, rows[r].step, to_ms(rows[r].ttft));
+    out += fmt::format("{},{},{:d},", r, rows[r].step, rows[r].fits);
+    if (rows[r].fits) out += fmt::format("{:.6f}", to_ms(rows[r].ttft));
     std::int64_t cut = 0;
     for (const std::int64_t c : rows[r].partition) out += fmt::format(",{}", c);
     for (int i = 0; i + 1 < p; ++i) {
@@ -70,6 +72,7 @@ struct Outcome {
   prefill::SearchResult search;
   prefill::Partition even;
   Duration even_ttft{0};
+  bool even_fits = true;  // KVR-E's own plan fits in memory
   Duration tsp_ttft{0};
   double wall_s = 0;                                  // the search's wall-clock time
   std::vector<prefill::SearchEvaluation> landscape;  // with --landscape
@@ -91,7 +94,8 @@ Json outcome_json(const Scenario& s, const SearchCommandOptions& o, const Json& 
               {"partition", r.best},
               {"fractions", prefill::partition_fractions(r.best)},
               {"ttft_ns", r.ttft.count()},
-              {"kvr_even", {{"partition", x.even}, {"ttft_ns", x.even_ttft.count()}}},
+              {"kvr_even",
+               {{"partition", x.even}, {"ttft_ns", x.even_ttft.count()}, {"fits", x.even_fits}}},
               {"tsp", {{"ttft_ns", x.tsp_ttft.count()}}},
               {"speedup_over_kvr_even", ratio(x.even_ttft, r.ttft)},
               {"speedup_over_tsp", ratio(x.tsp_ttft, r.ttft)},
@@ -101,6 +105,7 @@ Json outcome_json(const Scenario& s, const SearchCommandOptions& o, const Json& 
               {"coarse_step", r.coarse_step},
               {"coarse_points", r.coarse_points},
               {"evaluations", r.evaluations.size()},
+              {"skipped_not_fitting", r.infeasible},
               {"warnings", s.warnings}};
 }
 
@@ -116,12 +121,17 @@ void print_outcome(const Scenario& s, const Outcome& x) {
   std::vector<std::string> f;
   for (const double v : prefill::partition_fractions(r.best)) f.push_back(fmt::format("{:.4f}", v));
   fmt::print("        fractions  {}\n", fmt::join(f, " "));
-  fmt::print("  TTFT  KVR-S {:.3f} ms   KVR-E {:.3f} ms ({:.3f}x)   TSP {:.3f} ms ({:.3f}x)\n",
-             to_ms(r.ttft), to_ms(x.even_ttft), ratio(x.even_ttft, r.ttft), to_ms(x.tsp_ttft),
+  fmt::print("  TTFT  KVR-S {:.3f} ms   KVR-E {:.3f} ms ({:.3f}x{})   TSP {:.3f} ms ({:.3f}x)\n",
+             to_ms(r.ttft), to_ms(x.even_ttft), ratio(x.even_ttft, r.ttft),
+             x.even_fits ? "" : ", does not fit in memory", to_ms(x.tsp_ttft),
              ratio(x.tsp_ttft, r.ttft));
   fmt::print("  cost  {} evaluations ({} on the coarse grid at {} tokens, refined to {}), "
              "{:.3f} s wall\n",
              r.evaluations.size(), r.coarse_points, r.coarse_step, r.granularity, x.wall_s);
+  if (r.infeasible > 0) {
+    fmt::print("  memory  {} candidates skipped: their plan does not fit in memory\n",
+               r.infeasible);
+  }
 }
 
 int search(const SearchCommandOptions& o) {
@@ -139,16 +149,19 @@ int search(const SearchCommandOptions& o) {
   Outcome x;
   const auto start = std::chrono::steady_clock::now();
   x.search = prefill::search_partition(query, o.search);
-  const std::string overflow = prefill::memory_overflow(
-      prefill::kvr_memory_plan(setup, x.search.best), s.memory_capacity());
-  if (!overflow.empty()) throw InputError(s.file, "/prefill", "the KVR-S partition " + overflow);
+  if (!x.search.fits) {
+    throw InputError(s.file, "/prefill", "KVR-S " + prefill::no_fit_message(x.search, query));
+  }
   x.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   x.even = prefill::even_partition(setup.context_tokens, p);
   x.even_ttft = kvr.evaluate(setup, x.even);
+  x.even_fits = query.overflow(x.even).empty();
   x.tsp_ttft = prefill::TspStrategy(false).run(setup, false).ttft;
   if (o.landscape) {
     for (const auto& g : prefill::grid_partitions(setup.context_tokens, p, o.search.granularity)) {
-      x.landscape.push_back({g, query.evaluate(g), o.search.granularity});
+      const bool fits = query.overflow(g).empty();
+      x.landscape.push_back({g, fits ? query.evaluate(g) : Duration{0}, o.search.granularity,
+                             fits, query.peak_bytes(g)});
     }
   }
   if (!o.quiet) print_outcome(s, x);

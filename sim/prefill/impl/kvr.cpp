@@ -252,6 +252,10 @@ PartitionQuery KvrStrategy::query(const PrefillSetup& setup) const {
   q.processes = static_cast<int>(setup.gpus.size());
   q.setup = &setup;
   q.evaluate = [this, &setup](const Partition& candidate) { return evaluate(setup, candidate); };
+  q.capacity = setup.memory;
+  q.memory_plan = [&setup](const Partition& candidate) {
+    return kvr_memory_plan(setup, candidate);
+  };
   return q;
 }
 
