@@ -1,4 +1,5 @@
 // kvsim: a discrete-event simulator and performance model of LLM inference.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -7,7 +8,25 @@
 #include <tbb/global_control.h>
 
 #include "sim/core/input_error.hpp"
+#include "sim/report/output.hpp"
 #include "tools/kvsim/commands.hpp"
+
+namespace {
+
+// Interrupted (Ctrl-C, a job scheduler's SIGTERM, a closed terminal): remove the temporaries of
+// outputs being written, so the output directory keeps its previous run and nothing half-made,
+// then die of the same signal as if unhandled (the shell sees 128 + signal).
+void on_termination_signal(int signal_number) {
+  kvsim::report::remove_temporaries_on_signal();
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+void remove_temporaries_when_interrupted() {
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) std::signal(s, on_termination_signal);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"kvsim: predicts time to first token, time per output token, throughput and "
@@ -40,6 +59,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
+  remove_temporaries_when_interrupted();
   std::optional<tbb::global_control> limit;
   if (threads > 0) {
     limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
