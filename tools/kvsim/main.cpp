@@ -2,6 +2,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
@@ -68,6 +69,11 @@ int main(int argc, char** argv) {
     return selected();
   } catch (const kvsim::InputError& e) {
     fmt::print(stderr, "kvsim: error: {}\n", e.what());
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the user gave that the system refuses (too long, not a directory, no permission)
+    // and a reader did not check first: bad input, named by its path.
+    fmt::print(stderr, "kvsim: error: {}: {}\n", e.path1().string(), e.code().message());
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "kvsim: internal error: {}\n", e.what());
