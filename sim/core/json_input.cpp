@@ -130,6 +130,36 @@ std::string missing_key(const Json& object, const std::string& key, const std::s
                      valid_values_hint(key, keys));
 }
 
+// Why a pointer walk stopped; set_at_pointer adds the file and the whole pointer.
+struct PathError {
+  std::string message;
+};
+
+// One step of a pointer walk: the child `token` names, or, when `create` allows it, a new
+// null member or element for the caller to fill. Throws PathError naming what is there.
+Json* step(Json& node, const std::string& token, const std::string& here, bool create) {
+  if (node.is_object()) {
+    const auto it = node.find(token);
+    if (it != node.end()) return &*it;
+    if (create) return &node[token];
+    throw PathError{missing_key(node, token, here)};
+  }
+  if (!node.is_array()) {
+    throw PathError{fmt::format("the path does not exist: {} is {} {}, which has no '{}' inside",
+                                here, node.type_name(), short_dump(node), token)};
+  }
+  const std::size_t size = node.size();
+  const std::size_t index = array_index(token, size);
+  if (index < size) return &node[index];
+  if (index == size && create) return &node.emplace_back();
+  const std::string valid = size == 0 ? std::string("it is empty")
+                                      : fmt::format("valid indices are 0 to {}", size - 1);
+  throw PathError{fmt::format("the path does not exist: '{}' is not an index of the {}-element "
+                              "array at {}; {}{}",
+                              token, size, here, valid,
+                              create ? fmt::format(" ({} or - appends)", size) : "")};
+}
+
 }  // namespace
 
 Json parse_json(const std::string& text, const std::string& name) {
@@ -172,42 +202,16 @@ void set_at_pointer(Json& document, const std::string& pointer, Json value,
   }
   const std::vector<std::string> tokens = pointer.empty() ? std::vector<std::string>{}
                                                           : tokens_of(pointer);
-  const auto fail = [&](const std::string& message) { throw InputError(file, pointer, message); };
   Json* node = &document;
   std::string where;  // the part of the pointer walked so far
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    const std::string& token = tokens[i];
-    const bool last = i + 1 == tokens.size();
-    const std::string here = where.empty() ? "the top level" : where;
-    if (node->is_object()) {
-      const auto it = node->find(token);
-      if (it == node->end() && last && may_create) {
-        (*node)[token] = std::move(value);
-        return;
-      }
-      if (it == node->end()) fail(missing_key(*node, token, here));
-      node = &*it;
-    } else if (node->is_array()) {
-      const std::size_t size = node->size();
-      const std::size_t index = array_index(token, size);
-      if (index == size && last && may_create) {
-        node->push_back(std::move(value));
-        return;
-      }
-      if (index >= size) {
-        const std::string valid = size == 0 ? std::string("it is empty")
-                                            : fmt::format("valid indices are 0 to {}", size - 1);
-        fail(fmt::format("the path does not exist: '{}' is not an index of the {}-element array "
-                         "at {}; {}{}",
-                         token, size, here, valid,
-                         may_create ? fmt::format(" ({} or - appends)", size) : ""));
-      }
-      node = &(*node)[index];
-    } else {
-      fail(fmt::format("the path does not exist: {} is {} {}, which has no '{}' inside", here,
-                       node->type_name(), short_dump(*node), token));
+    const bool create = may_create && i + 1 == tokens.size();
+    try {
+      node = step(*node, tokens[i], where.empty() ? "the top level" : where, create);
+    } catch (const PathError& e) {
+      throw InputError(file, pointer, e.message);
     }
-    where += "/" + escape_token(token);
+    where += "/" + escape_token(tokens[i]);
   }
   *node = std::move(value);
 }
