@@ -9,6 +9,8 @@ packages=(
   libgtest-dev libbenchmark-dev
   gnuplot-nox
 )
+# clang (libFuzzer, sanitizers) only for tools/fuzz.sh and tools/sanitize.sh: KVSIM_CLANG=1.
+if [ "${KVSIM_CLANG:-0}" = 1 ]; then packages+=(clang); fi
 
 missing=()
 for p in "${packages[@]}"; do

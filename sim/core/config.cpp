@@ -3,39 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "sim/core/input_file.hpp"
+#include "sim/core/json_input.hpp"
 #include "sim/core/units.hpp"
 
 namespace kvsim {
-namespace {
-
-// Line and column (1-based) of a byte offset, for syntax errors.
-std::pair<std::size_t, std::size_t> line_column(const std::string& text, std::size_t byte) {
-  std::size_t line = 1;
-  std::size_t column = 1;
-  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return {line, column};
-}
-
-std::string short_dump(const Json& value) {
-  std::string text = value.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // ConfigNode
@@ -186,9 +162,11 @@ double ConfigNode::as_seconds() const { return parse_unit(*this, parse_duration,
 Duration ConfigNode::as_duration() const {
   const double s = as_seconds();
   try {
-    return from_seconds(s);
+    return from_seconds(s, "this duration");
   } catch (const std::domain_error& e) {
     fail(e.what());
+  } catch (const InputError& e) {
+    fail(e.message());  // past the simulable range: name this field
   }
 }
 double ConfigNode::as_bytes() const { return parse_unit(*this, parse_bytes, "80GiB"); }
@@ -264,26 +242,11 @@ ConfigNode ConfigDocument::root() const {
 }
 
 ConfigDocument ConfigDocument::load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "", "cannot open file (does it exist and is it readable?)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), path);
+  return parse(read_input_file(path), path);
 }
 
 ConfigDocument ConfigDocument::parse(const std::string& text, const std::string& name) {
-  try {
-    return ConfigDocument(Json::parse(text), name);
-  } catch (const Json::parse_error& e) {
-    const auto [line, column] = line_column(text, e.byte == 0 ? 0 : e.byte - 1);
-    std::string reason = e.what();
-    // nlohmann's message starts with "[json.exception.parse_error.101] parse error at ...: ".
-    if (const auto colon = reason.rfind(": "); colon != std::string::npos) {
-      reason = reason.substr(colon + 2);
-    }
-    throw InputError(fmt::format("{}:{}:{}", name, line, column), "",
-                     fmt::format("JSON syntax error: {}", reason));
-  }
+  return ConfigDocument(parse_json(text, name), name);
 }
 
 void ConfigDocument::apply_override(const std::string& assignment) {
@@ -294,19 +257,18 @@ void ConfigDocument::apply_override(const std::string& assignment) {
   }
   const std::string path = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
-  Json::json_pointer pointer;
+  Json value;
   try {
-    pointer = Json::json_pointer(path);
-  } catch (const Json::exception& e) {
-    throw InputError(name_, path, fmt::format("invalid JSON pointer in --set: {}", e.what()));
+    value = parse_json(text, "--set " + path);
+  } catch (const InputError&) {
+    value = text;  // a bare word such as kvr or 300GB/s is a string
+    try {
+      (void)value.dump();  // JSON strings are UTF-8; writing results.json would fail later
+    } catch (const Json::type_error&) {
+      throw InputError(name_, path, "the --set value is not valid UTF-8 text");
+    }
   }
-  if (!json_.contains(pointer)) {
-    throw InputError(name_, path, "--set names a path that does not exist in the scenario; "
-                                  "add the field to the file first");
-  }
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) value = text;  // a bare word such as kvr or 300GB/s is a string
-  json_[pointer] = std::move(value);
+  set_at_pointer(json_, path, std::move(value), name_, /*may_create=*/false);
 }
 
 }  // namespace kvsim

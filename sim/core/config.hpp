@@ -17,11 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/core/input_error.hpp"
+#include "sim/core/json_input.hpp"
 #include "sim/core/time.hpp"
 
 namespace kvsim {
-
-using Json = nlohmann::json;
 
 class ConfigNode {
  public:
@@ -95,7 +94,7 @@ class ConfigDocument {
   ConfigDocument(Json value, std::string name, std::optional<std::string> directory = {});
 
   /// Applies "/json/pointer=value"; the value is read as JSON when it parses, else as a string.
-  /// The pointer must name an existing value.
+  /// The pointer must name an existing value (an InputError says what exists where it stops).
   void apply_override(const std::string& assignment);
 
   ConfigNode root() const;

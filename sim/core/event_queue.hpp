@@ -61,7 +61,7 @@ class EventQueue {
 
   EventId schedule_at(SimTime time, Phase phase, InlineCallback callback);
   EventId schedule_in(Duration delay, Phase phase, InlineCallback callback) {
-    return schedule_at(now_ + delay, phase, callback);
+    return schedule_at(checked_add(now_, delay, "an event's time"), phase, callback);
   }
   /// Cancels a pending event; returns false if it already ran or was cancelled.
   bool cancel(EventId id);

@@ -10,6 +10,8 @@ namespace {
 
 std::string compose(const std::string& file, const std::string& pointer,
                     const std::string& message) {
+  // A whole-run limit (a simulated time past 292 years) belongs to no one file.
+  if (file.empty() && pointer.empty()) return message;
   std::string where = file.empty() ? std::string("<input>") : file;
   if (!pointer.empty()) where += fmt::format(": at {}", pointer);
   return fmt::format("{}: {}", where, message);

@@ -1,11 +1,9 @@
 #include "sim/core/table.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
 
 #include "sim/core/input_error.hpp"
+#include "sim/core/input_file.hpp"
 
 namespace kvsim {
 namespace {
@@ -43,11 +41,7 @@ int Table::column(const std::string& name) const {
 }
 
 Table read_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "", "cannot open the CSV file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  const std::string text = read_input_file(path);
   Table t;
   std::vector<std::string> row;
   std::string field;

@@ -4,7 +4,7 @@
 // one row per request (--requests), per token (--tokens), per replica and interval (--timeline).
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -25,34 +25,12 @@ struct ServeOptions {
   bool quiet = false;
 };
 
-// A CSV written row by row to NAME.tmp and renamed when the run succeeds, so a failed run
-// leaves nothing half-written.
-class StreamedCsv {
- public:
-  StreamedCsv(const std::string& dir, const std::string& name, const char* header)
-      : path_((std::filesystem::path(dir) / name).string()) {
-    file_ = std::fopen((path_ + ".tmp").c_str(), "w");
-    if (file_ == nullptr) throw std::runtime_error("cannot write " + path_ + ".tmp");
-    std::fputs(header, file_);
-  }
-  StreamedCsv(const StreamedCsv&) = delete;
-  StreamedCsv& operator=(const StreamedCsv&) = delete;
-  ~StreamedCsv() {
-    if (file_ == nullptr) return;
-    std::fclose(file_);
-    std::remove((path_ + ".tmp").c_str());
-  }
-  std::FILE* file() { return file_; }
-  void commit() {
-    std::fclose(file_);
-    file_ = nullptr;
-    std::filesystem::rename(path_ + ".tmp", path_);
-  }
-
- private:
-  std::string path_;
-  std::FILE* file_ = nullptr;
-};
+// A streamed CSV (OutputDirectory::stream): its header now, rows as the simulation goes.
+std::FILE* open_csv(report::OutputDirectory& out, const std::string& name, const char* header) {
+  std::FILE* f = out.stream(name);
+  std::fputs(header, f);
+  return f;
+}
 
 // A statistic in milliseconds, or n/a where it is undefined (null: no sample).
 std::string ms(const Json& seconds) {
@@ -83,14 +61,17 @@ int serve(const ServeOptions& o) {
                      fmt::format("must be from 1e-06 to {:g} seconds, got {}",
                                  serving::kMaxArrivalSeconds, o.timeline_interval));
   }
-  if (!o.out.empty()) std::filesystem::create_directories(o.out);
-  std::optional<StreamedCsv> requests, tokens, timeline;
+  // Opened (and checked) before the simulation; its files are committed together at the end,
+  // and removed if the run fails or is interrupted.
+  std::optional<report::OutputDirectory> out;
+  if (!o.out.empty()) out.emplace(o.out);
   serving::ServingObservers observers;
   if (o.requests) {
-    requests.emplace(o.out, "requests.csv",
-                     "id,replica,arrival_s,scheduled_s,first_token_s,completion_s,prompt_tokens,"
-                     "output_tokens,ttft_s,tpot_s,e2e_s,queueing_s,preemptions\n");
-    observers.request = [f = requests->file()](const serving::RequestRecord& q) {
+    std::FILE* requests = open_csv(*out, "requests.csv",
+                                   "id,replica,arrival_s,scheduled_s,first_token_s,completion_s,"
+                                   "prompt_tokens,output_tokens,ttft_s,tpot_s,e2e_s,queueing_s,"
+                                   "preemptions\n");
+    observers.request = [f = requests](const serving::RequestRecord& q) {
       // TPOT is undefined for a single output token: an empty cell.
       const std::string tpot =
           q.output > 1
@@ -104,16 +85,16 @@ int serve(const ServeOptions& o) {
     };
   }
   if (o.tokens) {
-    tokens.emplace(o.out, "tokens.csv", "id,token,time_s\n");
-    observers.token = [f = tokens->file()](std::uint64_t id, std::int64_t index, double time) {
+    std::FILE* tokens = open_csv(*out, "tokens.csv", "id,token,time_s\n");
+    observers.token = [f = tokens](std::uint64_t id, std::int64_t index, double time) {
       fmt::print(f, "{},{},{:.6f}\n", id, index, time);
     };
   }
   if (o.timeline) {
-    timeline.emplace(o.out, "timeline.csv",
-                     "time_s,replica,waiting,running,kv_used_tokens,kv_held_tokens,"
-                     "kv_capacity_tokens,kv_utilization,kv_waste\n");
-    observers.timeline = [f = timeline->file()](const serving::TimelineSample& t) {
+    std::FILE* timeline = open_csv(*out, "timeline.csv",
+                                   "time_s,replica,waiting,running,kv_used_tokens,kv_held_tokens,"
+                                   "kv_capacity_tokens,kv_utilization,kv_waste\n");
+    observers.timeline = [f = timeline](const serving::TimelineSample& t) {
       const double used = static_cast<double>(t.kv_used);
       fmt::print(f, "{:.6f},{},{},{},{},{},{},{:.6f},{:.6f}\n", t.time, t.replica, t.waiting,
                  t.running, t.kv_used, t.kv_held, t.kv_capacity,
@@ -127,9 +108,6 @@ int serve(const ServeOptions& o) {
   const serving::ServingResult r =
       serving::simulate_serving(s, setup, std::move(workload), observers);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  for (auto* csv : {&requests, &tokens, &timeline}) {
-    if (*csv) (*csv)->commit();
-  }
   const Json& j = r.summary;
   const Json& config = j["config"];
   for (const auto& w : j["warnings"]) fmt::print(stderr, "kvsim: warning: {}\n", w.get<std::string>());
@@ -162,9 +140,10 @@ int serve(const ServeOptions& o) {
                j["preemptions"].get<std::uint64_t>(), j["swaps"].get<std::uint64_t>(),
                100 * j["gpu_busy_fraction"].get<double>());
   }
-  if (!o.out.empty()) {
-    report::write_output(o.out, {{"summary.json", j.dump(2) + "\n"},
-                                 {"scenario.resolved.json", s.resolved.dump(2) + "\n"}});
+  if (out) {
+    out->add("summary.json", j.dump(2) + "\n");
+    out->add("scenario.resolved.json", s.resolved.dump(2) + "\n");
+    out->commit();
   }
   return 0;
 }

@@ -1,13 +1,33 @@
 // kvsim: a discrete-event simulator and performance model of LLM inference.
+#include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
 #include <tbb/global_control.h>
 
 #include "sim/core/input_error.hpp"
+#include "sim/report/output.hpp"
 #include "tools/kvsim/commands.hpp"
+
+namespace {
+
+// Interrupted (Ctrl-C, a job scheduler's SIGTERM, a closed terminal): remove the temporaries of
+// outputs being written, so the output directory keeps its previous run and nothing half-made,
+// then die of the same signal as if unhandled (the shell sees 128 + signal).
+void on_termination_signal(int signal_number) {
+  kvsim::report::remove_temporaries_on_signal();
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+void remove_temporaries_when_interrupted() {
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) std::signal(s, on_termination_signal);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"kvsim: predicts time to first token, time per output token, throughput and "
@@ -40,6 +60,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
+  remove_temporaries_when_interrupted();
   std::optional<tbb::global_control> limit;
   if (threads > 0) {
     limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
@@ -48,6 +69,11 @@ int main(int argc, char** argv) {
     return selected();
   } catch (const kvsim::InputError& e) {
     fmt::print(stderr, "kvsim: error: {}\n", e.what());
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the user gave that the system refuses (too long, not a directory, no permission)
+    // and a reader did not check first: bad input, named by its path.
+    fmt::print(stderr, "kvsim: error: {}: {}\n", e.path1().string(), e.code().message());
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "kvsim: internal error: {}\n", e.what());
