@@ -140,10 +140,59 @@ Measurements read_measurements(const std::string& path) {
   return m;
 }
 
-Measurements read_sweep_measurements(const std::string& path, const sweep::SweepSpec& sweep) {
-  const std::vector<std::string> own{"strategy", "ttft_ms", "tpot_ms"};
+namespace {
+
+// The columns of a sweep-measurement CSV that are not the sweep's own axes.
+const std::vector<std::string> kMeasurementColumns{"strategy", "ttft_ms", "tpot_ms"};
+
+bool is_measurement_column(const std::string& c) {
+  return std::find(kMeasurementColumns.begin(), kMeasurementColumns.end(), c) !=
+         kMeasurementColumns.end();
+}
+
+// Every column is the sweep's or a measurement's, and the sweep's columns and ttft_ms are there.
+void check_sweep_csv_columns(const Table& t, const std::string& path,
+                             const sweep::SweepSpec& sweep, const std::string& expected) {
+  for (const std::string& c : t.columns) {
+    if (!is_measurement_column(c) &&
+        std::find(sweep.columns.begin(), sweep.columns.end(), c) == sweep.columns.end()) {
+      throw InputError(path, "", fmt::format("unknown column '{}'; measurements for sweep {} have {}",
+                                             c, sweep.name, expected));
+    }
+  }
+  std::vector<std::string> required = sweep.columns;
+  required.emplace_back("ttft_ms");
+  for (const std::string& c : required) {
+    if (t.column(c) < 0) {
+      throw InputError(path, "", fmt::format("missing column '{}'; measurements for sweep {} have {}",
+                                             c, sweep.name, expected));
+    }
+  }
+}
+
+// Row r of the table (CSV line r + 2): its settings of the sweep's columns, strategy and TTFT.
+MeasuredPoint sweep_csv_row(const Table& t, std::size_t r, const std::string& path,
+                            const sweep::SweepSpec& sweep) {
+  const auto& row = t.rows[r];
+  const std::string where = fmt::format("line {}", r + 2);
+  MeasuredPoint p;
+  p.entry = fmt::format("{} {}", path, where);
   for (const std::string& c : sweep.columns) {
-    if (std::find(own.begin(), own.end(), c) != own.end()) {
+    const std::string& value = row[static_cast<std::size_t>(t.column(c))];
+    if (value.empty()) throw InputError(path, "", fmt::format("{}: no value for {}", where, c));
+    p.settings.emplace_back(c, value);
+  }
+  if (t.column("strategy") >= 0) p.strategy = row[static_cast<std::size_t>(t.column("strategy"))];
+  p.ttft_ms = positive_number(row[static_cast<std::size_t>(t.column("ttft_ms"))], path, where,
+                              "ttft_ms");
+  return p;
+}
+
+}  // namespace
+
+Measurements read_sweep_measurements(const std::string& path, const sweep::SweepSpec& sweep) {
+  for (const std::string& c : sweep.columns) {
+    if (is_measurement_column(c)) {
       throw InputError(sweep.file, "/axes",
                        fmt::format("the column '{}' has the name of a measurement column: rename "
                                    "the axis to compare measurements with this sweep",
@@ -161,38 +210,10 @@ Measurements read_sweep_measurements(const std::string& path, const sweep::Sweep
     throw InputError(path, "", "measurements at the points of a sweep are a .csv with " + expected);
   }
   const Table t = read_csv(path);
-  for (const std::string& c : t.columns) {
-    if (std::find(own.begin(), own.end(), c) == own.end() &&
-        std::find(sweep.columns.begin(), sweep.columns.end(), c) == sweep.columns.end()) {
-      throw InputError(path, "", fmt::format("unknown column '{}'; measurements for sweep {} have {}",
-                                             c, sweep.name, expected));
-    }
-  }
-  std::vector<std::string> required = sweep.columns;
-  required.emplace_back("ttft_ms");
-  for (const std::string& c : required) {
-    if (t.column(c) < 0) {
-      throw InputError(path, "", fmt::format("missing column '{}'; measurements for sweep {} have {}",
-                                             c, sweep.name, expected));
-    }
-  }
+  check_sweep_csv_columns(t, path, sweep, expected);
   Measurements m;
   m.file = path;
-  for (std::size_t r = 0; r < t.rows.size(); ++r) {
-    const auto& row = t.rows[r];
-    const std::string where = fmt::format("line {}", r + 2);
-    MeasuredPoint p;
-    p.entry = fmt::format("{} {}", path, where);
-    for (const std::string& c : sweep.columns) {
-      const std::string& value = row[static_cast<std::size_t>(t.column(c))];
-      if (value.empty()) throw InputError(path, "", fmt::format("{}: no value for {}", where, c));
-      p.settings.emplace_back(c, value);
-    }
-    if (t.column("strategy") >= 0) p.strategy = row[static_cast<std::size_t>(t.column("strategy"))];
-    p.ttft_ms = positive_number(row[static_cast<std::size_t>(t.column("ttft_ms"))], path, where,
-                                "ttft_ms");
-    m.points.push_back(std::move(p));
-  }
+  for (std::size_t r = 0; r < t.rows.size(); ++r) m.points.push_back(sweep_csv_row(t, r, path, sweep));
   if (m.points.empty()) throw InputError(path, "", "no measured points");
   if (t.column("tpot_ms") >= 0) m.warnings.push_back(tpot_not_compared(path));
   return m;

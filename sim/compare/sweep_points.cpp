@@ -74,24 +74,21 @@ struct PointPrediction {
   std::vector<std::string> warnings;  // the point's scenario's
 };
 
-}  // namespace
+// The sweep points the rows name, in order of first appearance, and each row's slot.
+struct RowsByPoint {
+  std::vector<std::size_t> points;               // sweep point index, per slot
+  std::vector<std::size_t> slot;                 // per row
+  std::vector<std::vector<std::size_t>> rows_of;  // per slot: its rows
+};
 
-Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measured,
-                         const CompareOptions& options) {
-  if (options.queueing) {
-    throw InputError(spec.file, "",
-                     "--queueing replays a benchmark on one scenario's serving setup; give that "
-                     "scenario instead of a sweep");
-  }
+RowsByPoint match_rows(const sweep::SweepSpec& spec, const Measurements& measured) {
   std::map<std::vector<std::string>, std::size_t> point_of_settings;
   for (std::size_t i = 0; i < spec.point_count(); ++i) {
     point_of_settings.emplace(normalised(spec.settings(i)), i);
   }
-  // The sweep points the rows name, in order of first appearance, and each row's slot.
-  std::vector<std::size_t> points;
+  RowsByPoint out;
+  out.slot.resize(measured.points.size());
   std::map<std::size_t, std::size_t> slot_of_point;
-  std::vector<std::size_t> slot(measured.points.size());
-  std::vector<std::vector<std::size_t>> rows_of;
   for (std::size_t r = 0; r < measured.points.size(); ++r) {
     const MeasuredPoint& row = measured.points[r];
     std::vector<std::string> key;
@@ -102,66 +99,76 @@ Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measu
                        fmt::format("{}: {}", line_of(row, measured.file),
                                    why_unmatched(spec, row)));
     }
-    const auto [at, added] = slot_of_point.emplace(it->second, points.size());
+    const auto [at, added] = slot_of_point.emplace(it->second, out.points.size());
     if (added) {
-      points.push_back(it->second);
-      rows_of.emplace_back();
+      out.points.push_back(it->second);
+      out.rows_of.emplace_back();
     }
-    slot[r] = at->second;
-    rows_of[at->second].push_back(r);
+    out.slot[r] = at->second;
+    out.rows_of[at->second].push_back(r);
   }
+  return out;
+}
 
-  std::vector<PointPrediction> predictions(points.size());
-  std::vector<std::string> strategy(measured.points.size());  // each row's, resolved
-  sweep::for_each_point(
-      points.size(),
-      [&](std::size_t k) {
-        const ConfigDocument doc = spec.document(points[k]);
-        const Scenario s = load_scenario(doc);
-        if (!s.prefill || s.prefill->strategies.empty()) {
-          throw InputError(doc.name(), "/prefill/strategies",
-                           "compare predicts a sweep point with its prefill strategies, and this "
-                           "point has none");
-        }
-        std::vector<std::string> labels;
-        for (const auto& st : s.prefill->strategies) labels.push_back(st->label());
-        const auto gpus = static_cast<std::int64_t>(s.prefill->gpus.size());
-        PointPrediction& out = predictions[k];
-        out.warnings = s.warnings;
-        out.described.model = s.model.name;
-        out.described.gpu = s.gpu.name;
-        out.described.attention = s.prefill->attention == AttentionImpl::kEager ? "eager" : "fused";
-        out.described.tp = gpus;
-        out.described.prompt_tokens = s.prefill->context_tokens;
-        for (const std::size_t r : rows_of[k]) {
-          const MeasuredPoint& row = measured.points[r];
-          strategy[r] = !row.strategy.empty() ? row.strategy
-                        : !options.strategy.empty() ? options.strategy
-                                                    : labels.front();
-          if (out.by_strategy.contains(strategy[r])) continue;
-          const auto it = std::find(labels.begin(), labels.end(), strategy[r]);
-          if (it == labels.end()) {
-            throw InputError(measured.file, "",
-                             fmt::format("{}: strategy '{}' is not one of the point's "
-                                         "strategies ({})",
-                                         line_of(row, measured.file), strategy[r],
-                                         fmt::join(labels, ", ")));
-          }
-          const auto index = static_cast<std::size_t>(it - labels.begin());
-          const auto& st = s.prefill->strategies[index];
-          // Checked like `kvsim run`: a searched partition that does not fit is refused.
-          const double ms = to_ms(run_checked(s, index, false).result.ttft);
-          out.by_strategy.emplace(
-              strategy[r],
-              std::pair{ms, provenance_shares(s, st->tensor_parallel(gpus),
-                                              s.prefill->context_tokens)});
-        }
-      },
-      nullptr);
+// What the comparison reports of the point: its model, GPU, attention, GPUs and context.
+MeasuredPoint describe(const Scenario& s) {
+  MeasuredPoint d;
+  d.model = s.model.name;
+  d.gpu = s.gpu.name;
+  d.attention = s.prefill->attention == AttentionImpl::kEager ? "eager" : "fused";
+  d.tp = static_cast<std::int64_t>(s.prefill->gpus.size());
+  d.prompt_tokens = s.prefill->context_tokens;
+  return d;
+}
 
-  Comparison c;
+// One sweep point: its scenario, and the TTFT of each strategy its rows name (the row's, else
+// --strategy, else the point's first). Writes each row's resolved strategy into `strategy`.
+void predict_point(const sweep::SweepSpec& spec, std::size_t point,
+                   const std::vector<std::size_t>& rows, const Measurements& measured,
+                   const CompareOptions& options, std::vector<std::string>& strategy,
+                   PointPrediction& out) {
+  const ConfigDocument doc = spec.document(point);
+  const Scenario s = load_scenario(doc);
+  if (!s.prefill || s.prefill->strategies.empty()) {
+    throw InputError(doc.name(), "/prefill/strategies",
+                     "compare predicts a sweep point with its prefill strategies, and this "
+                     "point has none");
+  }
+  std::vector<std::string> labels;
+  for (const auto& st : s.prefill->strategies) labels.push_back(st->label());
+  const auto gpus = static_cast<std::int64_t>(s.prefill->gpus.size());
+  out.warnings = s.warnings;
+  out.described = describe(s);
+  for (const std::size_t r : rows) {
+    const MeasuredPoint& row = measured.points[r];
+    strategy[r] = !row.strategy.empty()       ? row.strategy
+                  : !options.strategy.empty() ? options.strategy
+                                              : labels.front();
+    if (out.by_strategy.contains(strategy[r])) continue;
+    const auto it = std::find(labels.begin(), labels.end(), strategy[r]);
+    if (it == labels.end()) {
+      throw InputError(measured.file, "",
+                       fmt::format("{}: strategy '{}' is not one of the point's strategies ({})",
+                                   line_of(row, measured.file), strategy[r],
+                                   fmt::join(labels, ", ")));
+    }
+    const auto index = static_cast<std::size_t>(it - labels.begin());
+    const auto& st = s.prefill->strategies[index];
+    // Checked like `kvsim run`: a searched partition that does not fit is refused.
+    const double ms = to_ms(run_checked(s, index, false).result.ttft);
+    out.by_strategy.emplace(
+        strategy[r], std::pair{ms, provenance_shares(s, st->tensor_parallel(gpus),
+                                                     s.prefill->context_tokens)});
+  }
+}
+
+// Each measured row beside its point's prediction for its strategy.
+std::vector<ComparedPoint> compared_rows(const Measurements& measured, const RowsByPoint& rows,
+                                         const std::vector<PointPrediction>& predictions,
+                                         const std::vector<std::string>& strategy) {
+  std::vector<ComparedPoint> out;
   for (std::size_t r = 0; r < measured.points.size(); ++r) {
-    const PointPrediction& prediction = predictions[slot[r]];
+    const PointPrediction& prediction = predictions[rows.slot[r]];
     ComparedPoint cp;
     cp.measured = prediction.described;
     cp.measured.entry = measured.points[r].entry;
@@ -172,11 +179,36 @@ Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measu
     cp.predicted_ms = ms;
     cp.provenance = shares;
     cp.error = relative_error(ms, cp.measured);
-    c.points.push_back(std::move(cp));
+    out.push_back(std::move(cp));
   }
+  return out;
+}
+
+}  // namespace
+
+Comparison compare_sweep(const sweep::SweepSpec& spec, const Measurements& measured,
+                         const CompareOptions& options) {
+  if (options.queueing) {
+    throw InputError(spec.file, "",
+                     "--queueing replays a benchmark on one scenario's serving setup; give that "
+                     "scenario instead of a sweep");
+  }
+  const RowsByPoint rows = match_rows(spec, measured);
+  std::vector<PointPrediction> predictions(rows.points.size());
+  std::vector<std::string> strategy(measured.points.size());  // each row's, resolved
+  sweep::for_each_point(
+      rows.points.size(),
+      [&](std::size_t k) {
+        predict_point(spec, rows.points[k], rows.rows_of[k], measured, options, strategy,
+                      predictions[k]);
+      },
+      nullptr);
+
+  Comparison c;
+  c.points = compared_rows(measured, rows, predictions, strategy);
   c.method = fmt::format("each row by its strategy on its point of sweep {} ({} points), no "
                          "queueing",
-                         spec.name, points.size());
+                         spec.name, rows.points.size());
   c.warnings = measured.warnings;
   for (const PointPrediction& p : predictions) {  // each warning once, in point order
     for (const std::string& w : p.warnings) {

@@ -28,6 +28,14 @@
 //
 // Iteration time per stage: host overhead and swap copies (first stage), the compute model's
 // cost of the batch's operations on one GPU, and the communication.
+//
+// Who calls it: kvsim serve, sweep points (sim/sweep) and replay (sim/compare), once per run.
+// Each call makes its own event queue and holds no state after it returns, so runs may go on
+// several threads at once. It takes the KV memories out of `setup` (each replica owns its
+// stages') and streams the workload: requests are never all held in memory. Times in summaries
+// and observers are seconds (doubles) from the start of simulated time; KV memory is in tokens.
+// The code: engine.cpp (arrivals, rejection, the client limit, routing, timeline, totals,
+// warnings) and replica.hpp (one replica's stages, engines, batches and completions).
 
 #include <functional>
 #include <memory>

@@ -1,3 +1,6 @@
+// Reads and checks a scenario's "serving" section into a ServingSetup (see engine.hpp).
+#include <string>
+
 #include <fmt/format.h>
 
 #include "sim/serving/engine.hpp"
@@ -12,32 +15,34 @@ std::vector<int> ServingSetup::stage_gpus(int replica, int stage) const {
   return gpus;
 }
 
-ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
-  ServingSetup c;
-  // A part the scenario leaves out is built from its default, at the path it would have.
-  const auto part = [&](const char* key, const Json& fallback, auto build) {
-    if (const auto node = n.find(key)) return build(*node);
-    const Json copy = fallback;
-    return build(ConfigNode(&copy, s.file, Json::json_pointer("/serving/" + std::string(key))));
-  };
-  c.scheduler = part("scheduler", Json{{"type", "vllm"}},
-                     [](const ConfigNode& node) { return schedulers().create(node); });
-  c.router = part("router", Json{{"type", "round-robin"}},
-                  [](const ConfigNode& node) { return routers().create(node); });
-  // Each replica and stage is built (a scheduler and a memory each), so their counts are
-  // bounded before anything is: at most the GPUs of the largest topology.
-  const auto bounded = [&n](const char* key) {
-    const std::int64_t v = n.count_or(key, 1);
-    if (v > kMaxServingGpus) {
-      n.at(key).fail(fmt::format("at most {} (kMaxServingGpus in sim/serving/engine.hpp: the "
-                                 "GPUs of the largest topology), got {}",
-                                 kMaxServingGpus, v));
-    }
-    return static_cast<int>(v);
-  };
-  c.replicas = bounded("replicas");
-  c.tensor_parallel = bounded("tensor_parallel");
-  c.pipeline_parallel = bounded("pipeline_parallel");
+namespace {
+
+// A part the scenario leaves out is built from its default, at the path it would have.
+template <class Build>
+auto build_part(const ConfigNode& n, const Scenario& s, const char* key, const Json& fallback,
+                Build build) {
+  if (const auto node = n.find(key)) return build(*node);
+  const Json copy = fallback;
+  return build(ConfigNode(&copy, s.file, Json::json_pointer("/serving/" + std::string(key))));
+}
+
+// Each replica and stage is built (a scheduler and a memory each), so their counts are
+// bounded before anything is: at most the GPUs of the largest topology.
+int bounded_count(const ConfigNode& n, const char* key) {
+  const std::int64_t v = n.count_or(key, 1);
+  if (v > kMaxServingGpus) {
+    n.at(key).fail(fmt::format("at most {} (kMaxServingGpus in sim/serving/engine.hpp: the "
+                               "GPUs of the largest topology), got {}",
+                               kMaxServingGpus, v));
+  }
+  return static_cast<int>(v);
+}
+
+// Replicas of tensor_parallel x pipeline_parallel GPUs that the model and topology allow.
+void read_parallelism(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
+  c.replicas = bounded_count(n, "replicas");
+  c.tensor_parallel = bounded_count(n, "tensor_parallel");
+  c.pipeline_parallel = bounded_count(n, "pipeline_parallel");
   const LlmSpec& m = s.model;
   if (m.heads % c.tensor_parallel != 0) {
     n.at("tensor_parallel").fail(fmt::format("must divide the {} attention heads of {}", m.heads,
@@ -55,8 +60,12 @@ ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
                           c.replicas, c.tensor_parallel, c.pipeline_parallel,
                           c.replicas * per_replica, gpus));
   }
+}
+
+// The communication mode, the host overhead per iteration and the SLOs (seconds).
+void read_communication_and_slo(const ConfigNode& n, ServingSetup& c) {
   c.flows = n.one_of_or("communication", "closed-form", {"closed-form", "flows"}) == "flows";
-  if (c.flows && per_replica == 1) {
+  if (c.flows && c.tensor_parallel * c.pipeline_parallel == 1) {
     n.at("communication").fail("replicas of one GPU do not communicate; \"flows\" needs "
                                "tensor_parallel or pipeline_parallel above 1");
   }
@@ -66,39 +75,63 @@ ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
     if (const auto t = slo->find("tpot")) c.tpot_slo = t->as_seconds();
     slo->finish();
   }
+}
 
-  // One GPU's share: weights and one full iteration's activations, and K and V per token for
-  // the most layers a stage holds and this rank's KV heads (replicated when tp exceeds them).
+// One GPU's share: weights and one full iteration's activations, and K and V per token for
+// the most layers a stage holds and this rank's KV heads (replicated when tp exceeds them).
+KvBudget kv_budget(const Scenario& s, const ServingSetup& c) {
+  const LlmSpec& m = s.model;
   const auto tp = static_cast<double>(c.tensor_parallel);
   const std::int64_t stage_layers = (m.layers + c.pipeline_parallel - 1) / c.pipeline_parallel;
-  const std::int64_t rank_kv_heads = m.kv_heads >= c.tensor_parallel ? m.kv_heads / c.tensor_parallel : 1;
-  c.budget.hbm_bytes = s.gpu.hbm_bytes;
-  c.budget.fixed_bytes = m.weight_bytes(s.precision.weights) / (tp * c.pipeline_parallel) +
-                         m.activation_bytes_per_token(s.precision.activations) *
-                             static_cast<double>(c.scheduler->limits().max_batched_tokens) / tp;
-  c.budget.kv_bytes_per_token = m.kv_bytes_per_token_layer(s.precision.kv_cache) *
-                                static_cast<double>(stage_layers * rank_kv_heads) /
-                                static_cast<double>(m.kv_heads);
-  c.budget.max_context = m.max_context;
-  c.budget.partitions = c.pipeline_parallel;
+  const std::int64_t rank_kv_heads =
+      m.kv_heads >= c.tensor_parallel ? m.kv_heads / c.tensor_parallel : 1;
+  KvBudget b;
+  b.hbm_bytes = s.gpu.hbm_bytes;
+  b.fixed_bytes = m.weight_bytes(s.precision.weights) / (tp * c.pipeline_parallel) +
+                  m.activation_bytes_per_token(s.precision.activations) *
+                      static_cast<double>(c.scheduler->limits().max_batched_tokens) / tp;
+  b.kv_bytes_per_token = m.kv_bytes_per_token_layer(s.precision.kv_cache) *
+                         static_cast<double>(stage_layers * rank_kv_heads) /
+                         static_cast<double>(m.kv_heads);
+  b.max_context = m.max_context;
+  b.partitions = c.pipeline_parallel;
+  return b;
+}
+
+// The setup as summary.json's "config" states it.
+Json resolved_config(const ServingSetup& c) {
+  Json out{{"scheduler", c.scheduler->to_json()},
+           {"memory", c.memories.front()->to_json()},
+           {"router", {{"type", c.router->name()}}},
+           {"replicas", c.replicas},
+           {"tensor_parallel", c.tensor_parallel},
+           {"pipeline_parallel", c.pipeline_parallel},
+           {"communication", c.flows ? "flows" : "closed-form"},
+           {"host_overhead_ns", c.host_overhead.count()}};
+  if (c.ttft_slo) out["slo"]["ttft_s"] = *c.ttft_slo;
+  if (c.tpot_slo) out["slo"]["tpot_s"] = *c.tpot_slo;
+  return out;
+}
+
+}  // namespace
+
+ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
+  ServingSetup c;
+  c.scheduler = build_part(n, s, "scheduler", Json{{"type", "vllm"}},
+                           [](const ConfigNode& node) { return schedulers().create(node); });
+  c.router = build_part(n, s, "router", Json{{"type", "round-robin"}},
+                        [](const ConfigNode& node) { return routers().create(node); });
+  read_parallelism(n, s, c);
+  read_communication_and_slo(n, c);
+  c.budget = kv_budget(s, c);
   for (int r = 0; r < c.replicas * c.pipeline_parallel; ++r) {
-    c.memories.push_back(part("memory", Json{{"type", c.scheduler->default_memory()}},
-                              [&](const ConfigNode& node) {
-                                return kv_memories().create(node, c.budget);
-                              }));
+    c.memories.push_back(build_part(n, s, "memory", Json{{"type", c.scheduler->default_memory()}},
+                                    [&c](const ConfigNode& node) {
+                                      return kv_memories().create(node, c.budget);
+                                    }));
   }
   n.finish({"workload"});
-
-  c.resolved = Json{{"scheduler", c.scheduler->to_json()},
-                    {"memory", c.memories.front()->to_json()},
-                    {"router", {{"type", c.router->name()}}},
-                    {"replicas", c.replicas},
-                    {"tensor_parallel", c.tensor_parallel},
-                    {"pipeline_parallel", c.pipeline_parallel},
-                    {"communication", c.flows ? "flows" : "closed-form"},
-                    {"host_overhead_ns", c.host_overhead.count()}};
-  if (c.ttft_slo) c.resolved["slo"]["ttft_s"] = *c.ttft_slo;
-  if (c.tpot_slo) c.resolved["slo"]["tpot_s"] = *c.tpot_slo;
+  c.resolved = resolved_config(c);
   return c;
 }
 

@@ -1,13 +1,14 @@
+// The workload: reading its "arrivals" and "lengths" objects, and drawing its requests one
+// at a time (see workload.hpp). Trace CSVs are read in workload_trace.cpp.
 #include "sim/serving/workload.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "sim/core/table.hpp"
 #include "sim/serving/arrival_times.hpp"
+#include "sim/serving/workload_trace.hpp"
 
 namespace kvsim::serving {
 namespace {
@@ -32,77 +33,6 @@ double gamma(RandomEngine& r, double k) {
     const double u = unit_uniform(r);
     if (std::log(u) < 0.5 * x * x + d - d * v + d * std::log(v)) return d * v;
   }
-}
-
-struct TraceRow {
-  double arrival;
-  std::int64_t prompt;
-  std::int64_t output;
-};
-
-// A CSV cell as a number: a whole count of tokens in [1, kMaxRequestTokens], or a time in
-// seconds in [0, kMaxArrivalSeconds]; nullopt when it is neither.
-std::optional<std::int64_t> tokens_cell(const std::string& cell) {
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
-  if (ec != std::errc() || end != cell.data() + cell.size()) return std::nullopt;
-  if (v < 1 || v > kMaxRequestTokens) return std::nullopt;
-  return v;
-}
-std::optional<double> seconds_cell(const std::string& cell) {
-  double v = 0;
-  const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
-  if (ec != std::errc() || end != cell.data() + cell.size()) return std::nullopt;
-  if (!(v >= 0 && v <= kMaxArrivalSeconds)) return std::nullopt;
-  return v;
-}
-
-// Rows of a CSV: arrival times (when `arrival_column` is given and present) and the two length
-// columns. Arrival times must not decrease: a trace is replayed in file order.
-std::vector<TraceRow> read_trace(const ConfigNode& file_node, const std::string& prompt_column,
-                                 const std::string& output_column,
-                                 const std::string& arrival_column) {
-  const std::string path = file_node.resolve_path(file_node.as_string());
-  const Table t = read_csv(path);
-  const int a = arrival_column.empty() ? -1 : t.column(arrival_column);
-  const int p = t.column(prompt_column);
-  const int d = t.column(output_column);
-  if (p < 0 || d < 0) {
-    file_node.fail(fmt::format("'{}' needs columns {} and {}{}", path, prompt_column,
-                               output_column,
-                               arrival_column.empty() ? "" : " (and " + arrival_column +
-                                                                 " for arrivals)"));
-  }
-  const auto bad = [&](std::size_t i, int column, const char* valid) {
-    file_node.fail(fmt::format("'{}' line {}: {} is '{}'; expected {}", path, i + 2,
-                               t.columns[static_cast<std::size_t>(column)],
-                               t.rows[i][static_cast<std::size_t>(column)], valid));
-  };
-  const std::string tokens = fmt::format("a whole number of tokens from 1 to {}", kMaxRequestTokens);
-  const std::string seconds = fmt::format("seconds from 0 to {:g}", kMaxArrivalSeconds);
-  std::vector<TraceRow> rows;
-  for (std::size_t i = 0; i < t.rows.size(); ++i) {
-    const auto& row = t.rows[i];
-    const auto arrival = a >= 0 ? seconds_cell(row[a]) : std::optional<double>(0.0);
-    const auto prompt = tokens_cell(row[p]);
-    const auto output = tokens_cell(row[d]);
-    if (!arrival) bad(i, a, seconds.c_str());
-    if (!prompt) bad(i, p, tokens.c_str());
-    if (!output) bad(i, d, tokens.c_str());
-    if (!rows.empty() && *arrival < rows.back().arrival) {
-      file_node.fail(fmt::format("'{}' line {}: {} {} is before line {}'s {}; kvsim replays a "
-                                 "trace in file order, so sort its rows by {}",
-                                 path, i + 2, arrival_column, row[a], i + 1, t.rows[i - 1][a],
-                                 arrival_column));
-    }
-    rows.push_back({*arrival, *prompt, *output});
-  }
-  if (rows.empty()) file_node.fail(fmt::format("'{}' has no rows", path));
-  return rows;
-}
-
-std::vector<TraceRow> read_trace(const ConfigNode& file_node) {
-  return read_trace(file_node, "num_prefill_tokens", "num_decode_tokens", "arrived_at");
 }
 
 // Zipf over lo..hi: P(k) proportional to (k - lo + 1)^-theta, drawn by inverse CDF.
@@ -145,6 +75,12 @@ struct Workload::Impl {
   RandomEngine length_random;
   std::uint64_t issued = 0;
   double clock = 0;  // seconds
+
+  // Reading the "arrivals" and "lengths" objects (each checked, then finished).
+  void read_arrivals(const ConfigNode& a);
+  void read_lengths(const ConfigNode& l, const ConfigNode& a, std::int64_t max_context);
+  void read_length_distribution(const ConfigNode& l);
+  void read_length_rows(const ConfigNode& l, const ConfigNode& a);
 
   // A lognormal draw: median x e^(sigma z), rounded, at least 1 token and at most
   // kMaxRequestTokens (a draw that large is far past any context and is rejected as such).
@@ -190,62 +126,76 @@ struct Workload::Impl {
   }
 };
 
-Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_t max_context)
-    : impl_(std::make_unique<Impl>()) {
-  Impl& w = *impl_;
-  file_ = n.file();
-  w.arrival_random = random.stream("workload/arrivals");
-  w.length_random = random.stream("workload/lengths");
-  const ConfigNode a = n.at("arrivals");
-  w.arrivals = a.one_of("type", {"poisson", "gamma", "fixed", "trace", "burst", "times"});
-  if (w.arrivals == "trace") {
-    w.arrival_trace = read_trace(a.at("file"));
-  } else if (w.arrivals == "times") {
-    w.arrival_times = read_arrival_times(a);
-  } else if (w.arrivals != "burst") {
-    w.rate_pointer = a.at("rate").pointer();
-    w.rate = a.at("rate").as_rate();
-    if (!(w.rate > 0)) a.at("rate").fail("the arrival rate must be positive, e.g. \"4/s\"");
+namespace {
+
+// A length: a whole number of tokens, bounded so that sums and block counts cannot overflow.
+std::int64_t token_length(const ConfigNode& l, const std::string& key, std::int64_t min = 1) {
+  const std::int64_t v = l.count(key, min);
+  if (v > kMaxRequestTokens) {
+    l.at(key).fail(fmt::format("at most {} tokens (kMaxRequestTokens in "
+                               "sim/serving/workload.hpp), got {}",
+                               kMaxRequestTokens, v));
   }
-  if (w.arrivals == "gamma") w.cv = a.number("cv", 1e-3, 1e3);
+  return v;
+}
+
+// A length in a "list": a whole number of tokens from 1 to kMaxRequestTokens.
+std::int64_t listed_length(const ConfigNode& v) {
+  const std::int64_t x = v.as_integer();
+  if (x < 1 || x > kMaxRequestTokens) {
+    v.fail(fmt::format("a length is a whole number of tokens from 1 to {}", kMaxRequestTokens));
+  }
+  return x;
+}
+
+}  // namespace
+
+void Workload::Impl::read_arrivals(const ConfigNode& a) {
+  arrivals = a.one_of("type", {"poisson", "gamma", "fixed", "trace", "burst", "times"});
+  if (arrivals == "trace") {
+    arrival_trace = read_trace(a.at("file"));
+  } else if (arrivals == "times") {
+    arrival_times = read_arrival_times(a);
+  } else if (arrivals != "burst") {
+    rate_pointer = a.at("rate").pointer();
+    rate = a.at("rate").as_rate();
+    if (!(rate > 0)) a.at("rate").fail("the arrival rate must be positive, e.g. \"4/s\"");
+  }
+  if (arrivals == "gamma") cv = a.number("cv", 1e-3, 1e3);
   a.finish();
-  const ConfigNode l = n.at("lengths");
-  lengths_pointer_ = l.pointer();
-  // A length: a whole number of tokens, bounded so that sums and block counts cannot overflow.
-  const auto length = [&l](const std::string& key, std::int64_t min = 1) {
-    const std::int64_t v = l.count(key, min);
-    if (v > kMaxRequestTokens) {
-      l.at(key).fail(fmt::format("at most {} tokens (kMaxRequestTokens in "
-                                 "sim/serving/workload.hpp), got {}",
-                                 kMaxRequestTokens, v));
-    }
-    return v;
-  };
-  w.lengths =
-      l.one_of("type", {"fixed", "uniform", "lognormal", "zipf", "trace", "empirical", "list"});
-  if (w.lengths == "fixed") {
-    w.prompt_a = length("prompt");
-    w.output_a = length("output");
-  } else if (w.lengths == "uniform") {
-    w.prompt_a = length("prompt_min");
-    w.prompt_b = length("prompt_max", w.prompt_a);
-    w.output_a = length("output_min");
-    w.output_b = length("output_max", w.output_a);
-  } else if (w.lengths == "lognormal") {
-    w.prompt_a = length("prompt_median");
-    w.prompt_sigma = l.number("prompt_sigma", 0, 10);
-    w.output_a = length("output_median");
-    w.output_sigma = l.number("output_sigma", 0, 10);
-  } else if (w.lengths == "zipf") {
-    const auto read = [&](const std::string& what) {
-      const std::int64_t lo = length(what + "_min");
-      const std::int64_t hi = length(what + "_max", lo);
+}
+
+// Lengths drawn from a distribution: "fixed", "uniform", "lognormal" or "zipf".
+void Workload::Impl::read_length_distribution(const ConfigNode& l) {
+  if (lengths == "fixed") {
+    prompt_a = token_length(l, "prompt");
+    output_a = token_length(l, "output");
+  } else if (lengths == "uniform") {
+    prompt_a = token_length(l, "prompt_min");
+    prompt_b = token_length(l, "prompt_max", prompt_a);
+    output_a = token_length(l, "output_min");
+    output_b = token_length(l, "output_max", output_a);
+  } else if (lengths == "lognormal") {
+    prompt_a = token_length(l, "prompt_median");
+    prompt_sigma = l.number("prompt_sigma", 0, 10);
+    output_a = token_length(l, "output_median");
+    output_sigma = l.number("output_sigma", 0, 10);
+  } else if (lengths == "zipf") {
+    const auto read = [&l](const std::string& what) {
+      const std::int64_t lo = token_length(l, what + "_min");
+      const std::int64_t hi = token_length(l, what + "_max", lo);
       if (hi - lo > 10'000'000) l.at(what + "_max").fail("a Zipf range of at most 10^7 values");
       return Zipf(lo, hi, l.number_or(what + "_theta", 1.0, 0, 10));
     };
-    w.prompt_zipf = read("prompt");
-    w.output_zipf = read("output");
-  } else if (w.lengths == "list") {
+    prompt_zipf = read("prompt");
+    output_zipf = read("output");
+  }
+}
+
+// Lengths given row by row: a "list", an "empirical" CSV, or a "trace" (its own file or, with
+// none, the arrival trace's requests).
+void Workload::Impl::read_length_rows(const ConfigNode& l, const ConfigNode& a) {
+  if (lengths == "list") {
     const auto prompts = l.at("prompts").elements();
     const auto outputs = l.at("outputs").elements();
     if (prompts.empty()) l.at("prompts").fail("give at least one prompt length");
@@ -254,38 +204,63 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
                                        prompts.size()));
     }
     for (std::size_t i = 0; i < prompts.size(); ++i) {
-      const auto positive = [](const ConfigNode& v) {
-        const std::int64_t x = v.as_integer();
-        if (x < 1 || x > kMaxRequestTokens) {
-          v.fail(fmt::format("a length is a whole number of tokens from 1 to {}",
-                             kMaxRequestTokens));
-        }
-        return x;
-      };
-      w.length_trace.push_back({0.0, positive(prompts[i]), positive(outputs[i])});
+      length_trace.push_back({0.0, listed_length(prompts[i]), listed_length(outputs[i])});
     }
-    w.length_origin = l.at("prompts").pointer();
-  } else if (w.lengths == "empirical") {
-    w.length_trace = read_trace(l.at("file"), l.string_or("prompt_column", "num_prefill_tokens"),
-                                l.string_or("output_column", "num_decode_tokens"), "");
-    w.length_origin = l.at("file").resolve_path(l.at("file").as_string());
-  } else if (l.has("file") || w.arrival_trace.empty()) {
-    w.length_trace = read_trace(l.at("file"));
-    w.length_origin = l.at("file").resolve_path(l.at("file").as_string());
+    length_origin = l.at("prompts").pointer();
+  } else if (lengths == "empirical") {
+    length_trace = read_trace(l.at("file"), l.string_or("prompt_column", "num_prefill_tokens"),
+                              l.string_or("output_column", "num_decode_tokens"), "");
+    length_origin = l.at("file").resolve_path(l.at("file").as_string());
+  } else if (l.has("file") || arrival_trace.empty()) {
+    length_trace = read_trace(l.at("file"));
+    length_origin = l.at("file").resolve_path(l.at("file").as_string());
   } else {
-    w.length_trace = w.arrival_trace;  // the lengths of the arrival trace's own requests
-    w.length_origin = a.at("file").resolve_path(a.at("file").as_string());
+    length_trace = arrival_trace;  // the lengths of the arrival trace's own requests
+    length_origin = a.at("file").resolve_path(a.at("file").as_string());
+  }
+}
+
+void Workload::Impl::read_lengths(const ConfigNode& l, const ConfigNode& a,
+                                  std::int64_t max_context) {
+  lengths =
+      l.one_of("type", {"fixed", "uniform", "lognormal", "zipf", "trace", "empirical", "list"});
+  if (lengths == "fixed" || lengths == "uniform" || lengths == "lognormal" || lengths == "zipf") {
+    read_length_distribution(l);
+  } else {
+    read_length_rows(l, a);
   }
   if (l.has("max_tokens")) {
     // At least a one-token prompt and a one-token output; at most the model's context, beyond
     // which requests are rejected, not truncated.
-    w.max_tokens = l.count("max_tokens", 2);
-    if (w.max_tokens > max_context) {
+    max_tokens = l.count("max_tokens", 2);
+    if (max_tokens > max_context) {
       l.at("max_tokens").fail(fmt::format("at most the model's context, {} tokens, got {}",
-                                          max_context, w.max_tokens));
+                                          max_context, max_tokens));
     }
   }
   l.finish();
+}
+
+Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_t max_context)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& w = *impl_;
+  file_ = n.file();
+  w.arrival_random = random.stream("workload/arrivals");
+  w.length_random = random.stream("workload/lengths");
+  const ConfigNode a = n.at("arrivals");
+  w.read_arrivals(a);
+  const ConfigNode l = n.at("lengths");
+  lengths_pointer_ = l.pointer();
+  w.read_lengths(l, a, max_context);
+  read_count(n);
+  if (n.has("max_concurrency")) max_concurrency_ = n.count("max_concurrency");
+  n.finish();
+  resolved_ = n.json();
+}
+
+// How many requests: "requests", or by default the arrival trace's (or times') rows, else 1,000.
+void Workload::read_count(const ConfigNode& n) {
+  const Impl& w = *impl_;
   const std::uint64_t trace_rows =
       w.arrivals == "times" ? w.arrival_times.size() : w.arrival_trace.size();
   const std::int64_t requests =
@@ -299,9 +274,6 @@ Workload::Workload(const ConfigNode& n, const RandomStreams& random, std::int64_
   if (trace_rows > 0 && total_ > trace_rows) {
     n.at("requests").fail(fmt::format("the arrival trace has only {} requests", trace_rows));
   }
-  if (n.has("max_concurrency")) max_concurrency_ = n.count("max_concurrency");
-  n.finish();
-  resolved_ = n.json();
 }
 
 Workload::~Workload() = default;

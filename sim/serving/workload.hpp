@@ -75,6 +75,7 @@ class Workload {
 
  private:
   struct Impl;
+  void read_count(const ConfigNode& n);  // "requests", bounded and checked against a trace
   std::unique_ptr<Impl> impl_;
   std::uint64_t total_ = 0;
   std::optional<std::int64_t> max_concurrency_;

@@ -1,0 +1,199 @@
+// A replica's arrivals, its counters, and the planning and launch of batches (see replica.hpp).
+#include "sim/serving/replica.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "sim/core/input_error.hpp"
+
+namespace kvsim::serving {
+
+Replica::Replica(ReplicaContext& c, int index, std::vector<std::unique_ptr<KvMemory>> memories)
+    : c_(c), index_(index) {
+  const auto swap_tokens = static_cast<std::int64_t>(
+      c.setup.scheduler->swap_space_bytes() / c.setup.budget.kv_bytes_per_token /
+      static_cast<double>(memories.size()));
+  for (auto& memory : memories) {
+    engines_.push_back(std::make_unique<Engine>(std::move(memory), swap_tokens));
+  }
+  const int pp = c.setup.pipeline_parallel;
+  const int layers = static_cast<int>(c.scenario.model.layers);
+  for (int s = 0; s < pp; ++s) {
+    Stage& stage = stages_.emplace_back();
+    stage.gpus = c.setup.stage_gpus(index, s);
+    stage.layers = layers / pp + (s < layers % pp ? 1 : 0);
+  }
+}
+
+void Replica::arrive(const Request& r) {
+  Sequence s;
+  s.request = r;
+  s.to_prefill = r.prompt;
+  // To the virtual engine with the fewest unfinished requests, as vLLM does.
+  Engine* target = engines_.front().get();
+  for (const auto& e : engines_) {
+    if (e->outstanding() < target->outstanding()) target = e.get();
+  }
+  target->state.waiting.push_back(target->state.pool.add(s));
+  decide();
+}
+
+ReplicaLoad Replica::load() const {
+  return {total(&Engine::outstanding),
+          static_cast<double>(held()) / static_cast<double>(capacity())};
+}
+
+TimelineSample Replica::sample(double time) const {
+  return {time,
+          index_,
+          total([](const Engine& e) { return e.state.waiting.size(); }),
+          total([](const Engine& e) { return e.state.running.size(); }),
+          used_tokens(),
+          held(),
+          capacity()};
+}
+
+std::uint64_t Replica::preemptions() const {
+  return total([](const Engine& e) { return e.state.preemptions; });
+}
+
+std::uint64_t Replica::swaps() const {
+  return total([](const Engine& e) { return e.state.swaps; });
+}
+
+std::int64_t Replica::capacity() const {
+  return total([](const Engine& e) { return e.memory->capacity(); });
+}
+
+std::int64_t Replica::held() const {
+  return total([](const Engine& e) { return e.memory->held(); });
+}
+
+std::int64_t Replica::used_tokens() const {
+  std::int64_t t = 0;
+  for (const auto& e : engines_) {
+    for (const Slot slot : e->state.running) t += e->state.pool[slot].cached;
+  }
+  return t;
+}
+
+// Schedulers decide once at the end of the instant, after every completion and arrival at
+// this time: a burst of simultaneous arrivals is seen whole before a batch forms. (The end of
+// the instant rather than a decision-phase event: no extra event per batch.)
+void Replica::decide() {
+  if (decision_pending_) return;
+  decision_pending_ = true;
+  c_.queue.at_end_of_instant([this] {
+    decision_pending_ = false;
+    try_launch();
+  });
+}
+
+// Whenever the first stage is free, the next virtual engine in turn with no batch in flight
+// plans one and starts it.
+void Replica::try_launch() {
+  if (stages_[0].busy) return;
+  account();
+  for (std::size_t k = 0; k < engines_.size(); ++k) {
+    const std::size_t i = (next_engine_ + k) % engines_.size();
+    Engine& e = *engines_[i];
+    if (e.in_flight) continue;
+    Batch batch = c_.setup.scheduler->plan(e.state);
+    if (batch.empty()) {
+      // Nothing of this engine runs, so nothing will free its memory.
+      if (e.outstanding() > 0) stuck(e);
+      continue;
+    }
+    next_engine_ = (i + 1) % engines_.size();
+    launch(i, std::move(batch));
+    return;
+  }
+}
+
+// The planned batch becomes a batch in flight, queued at the first stage.
+void Replica::launch(std::size_t engine, Batch batch) {
+  Engine& e = *engines_[engine];
+  check_limits(e);
+  shape_batch(e, batch);
+  const std::uint32_t id = allocate();
+  InFlight& f = flights_[id];
+  f.compute = c_.cost(shape_);
+  f.tokens = shape_.tokens();
+  const double swap_bytes = static_cast<double>(batch.swap_out_tokens + batch.swap_in_tokens) *
+                            c_.setup.budget.kv_bytes_per_token;
+  f.before = c_.setup.host_overhead +
+             (swap_bytes > 0 ? from_seconds_ceil(swap_bytes / c_.scenario.gpu.pcie_bandwidth)
+                             : Duration{0});
+  f.batch = std::move(batch);
+  f.engine = engine;
+  e.in_flight = true;
+  stages_[0].queue.push_back(id);
+  start_stage(0);
+}
+
+// A scheduler that plans past its memory or batch-size limit is a bug, not bad input.
+void Replica::check_limits(const Engine& e) const {
+  const auto max_batch = c_.setup.scheduler->limits().max_batch_size;
+  if (e.memory->held() > e.memory->capacity() ||
+      static_cast<std::int64_t>(e.state.running.size()) > max_batch) {
+    throw std::logic_error(fmt::format(
+        "scheduler {} broke a limit: {} of {} KV tokens held, {} of {} sequences running",
+        c_.setup.scheduler->name(), e.memory->held(), e.memory->capacity(),
+        e.state.running.size(), max_batch));
+  }
+}
+
+// The batch's operations for the cost model, into shape_. No sequence twice in a batch, nor in
+// two batches at once (the scheduler marks what it takes as in flight, and finish() clears it).
+void Replica::shape_batch(Engine& e, const Batch& batch) {
+  ++batches_;
+  const auto take = [&](Slot slot) -> Sequence& {
+    Sequence& s = e.state.pool[slot];
+    if (!s.in_flight || s.last_batch == batches_) {
+      throw std::logic_error(fmt::format("scheduler {} put request {} in a batch twice",
+                                         c_.setup.scheduler->name(), s.request.id));
+    }
+    s.last_batch = batches_;
+    return s;
+  };
+  shape_.clear();
+  for (const auto& [slot, tokens] : batch.prefills) {
+    Sequence& s = take(slot);
+    if (s.scheduled.count() < 0) s.scheduled = c_.queue.now();
+    shape_.prefills.emplace_back(tokens, s.cached + tokens);
+    if (s.prefilled + tokens == s.to_prefill) ++shape_.emitting;
+  }
+  for (const Slot slot : batch.decodes) shape_.decodes.push_back(take(slot).cached + 1);
+  shape_.emitting += static_cast<std::int64_t>(batch.decodes.size());
+}
+
+// Bad input, not a bug: the workload asks for more KV memory than a replica has. The culprit
+// is the oldest running sequence (it preempted every other and still cannot grow), or, with
+// none running, the first waiting one (it does not fit an empty memory).
+void Replica::stuck(const Engine& e) const {
+  const ReplicaState& st = e.state;
+  const Sequence& s = st.pool[st.running.empty() ? st.waiting.front() : st.running.front()];
+  throw InputError(
+      c_.workload.file(), c_.workload.lengths_pointer(),
+      fmt::format("{} ({} prompt + {} output tokens) needs up to {} tokens of {} KV memory "
+                  "and can never fit the {} tokens of a replica{}; raise the memory "
+                  "utilization, use more GPUs per replica, or cap the lengths",
+                  c_.workload.describe(s.request), s.request.prompt, s.request.output,
+                  e.memory->peak_tokens(s.request), e.memory->to_json()["type"].get<std::string>(),
+                  e.memory->capacity(), engines_.size() > 1 ? "'s pipeline virtual engine" : ""));
+}
+
+// A free batch-in-flight record, reused so that a long run does not grow flights_.
+std::uint32_t Replica::allocate() {
+  if (free_flights_.empty()) {
+    flights_.emplace_back();
+    return static_cast<std::uint32_t>(flights_.size() - 1);
+  }
+  const std::uint32_t id = free_flights_.back();
+  free_flights_.pop_back();
+  return id;
+}
+
+}  // namespace kvsim::serving

@@ -1,0 +1,124 @@
+// What a batch produces when it leaves a replica's last stage: tokens, finished requests and
+// their latencies, and the KV memory integrals (see replica.hpp).
+#include <algorithm>
+#include <optional>
+
+#include "sim/serving/replica.hpp"
+
+namespace kvsim::serving {
+
+// KV memory integrals up to now (the state changes only at launches and completions).
+void Replica::account() {
+  const double dt = to_seconds(c_.queue.now() - accounted_);
+  c_.totals.kv_used_area += static_cast<double>(used_tokens()) * dt;
+  c_.totals.kv_held_area += static_cast<double>(held()) * dt;
+  accounted_ = c_.queue.now();
+}
+
+// The batch has left the last stage: its tokens exist.
+void Replica::finish(std::uint32_t id) {
+  account();
+  const SimTime now = c_.queue.now();
+  InFlight& f = flights_[id];
+  Engine& e = *engines_[f.engine];
+  e.in_flight = false;
+  deliver_tokens(f, e.state, now);
+  free_flights_.push_back(id);
+  retire_finished(e, now);
+}
+
+// Each sequence of the batch takes its new tokens; a prompt's last position, and each decode,
+// samples the next output token.
+void Replica::deliver_tokens(const InFlight& f, ReplicaState& st, SimTime now) {
+  for (const auto& [slot, tokens] : f.batch.prefills) {
+    Sequence& s = st.pool[slot];
+    s.in_flight = false;
+    s.prefilled += tokens;
+    s.cached += tokens;
+    if (s.prompt_done()) {
+      if (s.first_token.count() < 0) s.first_token = now;
+      emit(s, now);  // the prompt's last position samples the next token
+    }
+  }
+  for (const Slot slot : f.batch.decodes) {
+    Sequence& s = st.pool[slot];
+    s.in_flight = false;
+    ++s.cached;  // the token it consumed
+    emit(s, now);
+  }
+}
+
+// Finished sequences leave the running list, keeping the others in order. A scheduler that
+// completes together (static batching) releases its batch only when every sequence is done.
+void Replica::retire_finished(Engine& e, SimTime now) {
+  ReplicaState& st = e.state;
+  if (c_.setup.scheduler->completes_together()) {
+    const bool all_done = std::all_of(st.running.begin(), st.running.end(),
+                                      [&st](Slot s) { return st.pool[s].finished(); });
+    if (all_done) {
+      for (const Slot slot : st.running) complete(e, slot, now);
+      st.running.clear();
+    }
+    return;
+  }
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < st.running.size(); ++i) {
+    const Slot slot = st.running[i];
+    const Sequence& s = st.pool[slot];
+    if (!s.in_flight && s.finished()) {
+      complete(e, slot, now);
+      continue;
+    }
+    st.running[out++] = slot;
+  }
+  st.running.resize(out);
+}
+
+void Replica::emit(Sequence& s, SimTime now) {
+  if (s.last_token.count() >= 0) c_.totals.itl.add(to_seconds(now - s.last_token));
+  s.last_token = now;
+  if (c_.observers.token) {
+    c_.observers.token(s.request.id, s.generated, to_seconds(now - SimTime{0}));
+  }
+  ++s.generated;
+}
+
+void Replica::complete(Engine& e, Slot slot, SimTime now) {
+  Sequence& s = e.state.pool[slot];
+  e.memory->release(s);
+  record_latencies(s, now);
+  e.state.pool.remove(slot);
+  c_.finished();
+  const Totals& t = c_.totals;
+  if (t.completed + t.rejected == c_.total_requests) c_.queue.stop();  // background never ends
+}
+
+// A finished request's latencies (seconds), tokens and SLO verdict, into the totals and the
+// per-request observer.
+void Replica::record_latencies(const Sequence& s, SimTime now) {
+  Totals& t = c_.totals;
+  const double arrival = to_seconds(s.request.arrival - SimTime{0});
+  const double first = to_seconds(s.first_token - SimTime{0});
+  const double end = to_seconds(now - SimTime{0});
+  const double ttft = first - arrival;
+  t.ttft.add(ttft);
+  t.e2e.add(end - arrival);
+  t.queueing.add(to_seconds(s.scheduled - SimTime{0}) - arrival);
+  std::optional<double> tpot;  // none for a single output token: it has no gaps
+  if (s.request.output > 1) {
+    tpot = (end - first) / static_cast<double>(s.request.output - 1);
+    t.tpot.add(*tpot);
+  }
+  ++t.completed;
+  t.input_tokens += static_cast<std::uint64_t>(s.request.prompt);
+  t.output_tokens += static_cast<std::uint64_t>(s.request.output);
+  const ServingSetup& c = c_.setup;
+  const bool tpot_ok = !c.tpot_slo || !tpot || *tpot <= *c.tpot_slo;
+  if ((!c.ttft_slo || ttft <= *c.ttft_slo) && tpot_ok) ++t.good;
+  if (c_.observers.request) {
+    c_.observers.request({s.request.id, index_, arrival, to_seconds(s.scheduled - SimTime{0}),
+                          first, end, s.request.prompt, s.request.output, s.preemptions});
+  }
+}
+
+}  // namespace kvsim::serving

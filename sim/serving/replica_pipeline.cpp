@@ -1,0 +1,124 @@
+// A batch's walk through a replica's pipeline stages: each stage's compute, its tensor-parallel
+// all-reduces, and the send to the next stage (see replica.hpp). Closed-form communication
+// costs a stage as one event; flows run it block by block on the shared network.
+#include "sim/serving/replica.hpp"
+
+namespace kvsim::serving {
+namespace {
+
+// A batch in flight at a stage, packed into one integer so that a callback captures it cheaply:
+// the stage in the high 32 bits, the batch's flight id in the low.
+std::uint64_t pack(int stage, std::uint32_t id) {
+  return (static_cast<std::uint64_t>(stage) << 32) | id;
+}
+int stage_of(std::uint64_t where) { return static_cast<int>(where >> 32); }
+std::uint32_t id_of(std::uint64_t where) { return static_cast<std::uint32_t>(where); }
+
+}  // namespace
+
+// Compute of one stage on one GPU, and the all-reduces it needs.
+Duration Replica::stage_compute(int stage, const InFlight& f) const {
+  double seconds = static_cast<double>(stages_[stage].layers) * f.compute.layer();
+  if (stage == 0) seconds += f.compute.embedding;
+  if (stage + 1 == static_cast<int>(stages_.size())) seconds += f.compute.head;
+  return from_seconds(seconds);
+}
+
+int Replica::all_reduces(int stage, const InFlight& f) const {
+  return c_.setup.tensor_parallel > 1
+             ? stages_[stage].layers * static_cast<int>(f.compute.layer_blocks.size())
+             : 0;
+}
+
+void Replica::start_stage(int stage) {
+  Stage& st = stages_[stage];
+  if (st.busy || st.queue.empty()) return;
+  st.busy = true;
+  const std::uint32_t id = st.queue.front();
+  st.queue.pop_front();
+  st.started = c_.queue.now();
+  if (c_.communication.flows()) {
+    run_step(stage, id, 0);
+    return;
+  }
+  const InFlight& f = flights_[id];
+  Duration d = stage_compute(stage, f) + (stage == 0 ? f.before : Duration{0});
+  if (const int n = all_reduces(stage, f); n > 0) {
+    d += n * c_.communication.all_reduce(st.gpus, f.tokens);
+  }
+  c_.queue.schedule_in(d, Phase::kCompletion, [this, stage, id] { stage_finished(stage, id); });
+}
+
+// Flows: the stage's work step by step. Step 0: the first stage's host overhead, swaps and
+// embedding; steps 1..layers x blocks: one block's compute, then its all-reduce; the last
+// step: the LM head on the last stage.
+void Replica::run_step(int stage, std::uint32_t id, std::int64_t step) {
+  const InFlight& f = flights_[id];
+  const auto blocks = static_cast<std::int64_t>(f.compute.layer_blocks.size());
+  const std::int64_t last = static_cast<std::int64_t>(stages_[stage].layers) * blocks + 1;
+  const bool last_stage = stage + 1 == static_cast<int>(stages_.size());
+  const std::uint64_t where = pack(stage, id);
+  const auto next = [this, where, step] { run_step(stage_of(where), id_of(where), step + 1); };
+  if (step == 0) {
+    const Duration d = stage == 0 ? f.before + from_seconds(f.compute.embedding) : Duration{0};
+    c_.queue.schedule_in(d, Phase::kCompletion, next);
+  } else if (step < last) {
+    const double compute = f.compute.layer_blocks[static_cast<std::size_t>((step - 1) % blocks)];
+    c_.queue.schedule_in(from_seconds(compute), Phase::kCompletion,
+                         [this, where, step] { run_block(where, step); });
+  } else if (step == last) {
+    const Duration d = last_stage ? from_seconds(f.compute.head) : Duration{0};
+    c_.queue.schedule_in(d, Phase::kCompletion, next);
+  } else {
+    stage_finished(stage, id);
+  }
+}
+
+// Flows: a block's compute is done; under tensor parallelism its all-reduce runs before the
+// next step.
+void Replica::run_block(std::uint64_t where, std::int64_t step) {
+  const int stage = stage_of(where);
+  const std::uint32_t id = id_of(where);
+  if (c_.setup.tensor_parallel == 1) {
+    run_step(stage, id, step + 1);
+    return;
+  }
+  c_.communication.start_all_reduce(stages_[stage].gpus, flights_[id].tokens,
+                                    [this, where, step] {
+                                      run_step(stage_of(where), id_of(where), step + 1);
+                                    });
+}
+
+void Replica::stage_finished(int stage, std::uint32_t id) {
+  Stage& st = stages_[stage];
+  st.busy = false;
+  c_.totals.busy_seconds += to_seconds(c_.queue.now() - st.started);
+  if (stage + 1 < static_cast<int>(stages_.size())) {
+    send_to_next_stage(stage, id);
+  } else {
+    finish(id);
+  }
+  start_stage(stage);
+  // A free first stage takes the next batch; a finished batch frees its sequences for one.
+  if (stage == 0 || stage + 1 == static_cast<int>(stages_.size())) decide();
+}
+
+// Each rank sends its 1/tp share of the batch's hidden states to its peer on the next stage.
+void Replica::send_to_next_stage(int stage, std::uint32_t id) {
+  const std::uint64_t where = pack(stage + 1, id);
+  const auto arrive = [this, where] {
+    const int next = stage_of(where);
+    stages_[next].queue.push_back(id_of(where));
+    start_stage(next);
+  };
+  const std::vector<int>& from = stages_[stage].gpus;
+  const std::vector<int>& to = stages_[stage + 1].gpus;
+  if (c_.communication.flows()) {
+    c_.communication.start_send(from, to, flights_[id].tokens, arrive);
+  } else {
+    c_.queue.schedule_in(c_.communication.send(from, to, flights_[id].tokens),
+                         Phase::kCompletion, arrive);
+  }
+}
+
+}  // namespace kvsim::serving
