@@ -1,8 +1,11 @@
 #include "sim/report/prefill_report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "sim/core/table.hpp"
 #include "sim/core/units.hpp"
+#include "sim/report/warnings_column.hpp"
 
 namespace kvsim::report {
 namespace {
@@ -103,18 +106,20 @@ Json prefill_json(const std::vector<prefill::PrefillResult>& results,
   return out;
 }
 
-std::string prefill_csv(const std::vector<prefill::PrefillResult>& results) {
-  std::string out = "strategy,ttft_ns,critical_compute_ns,critical_communication_ns,"
-                    "link_bytes,partition\n";
+std::string prefill_csv(const std::vector<prefill::PrefillResult>& results,
+                        const std::vector<std::string>& warnings) {
+  Table table;
+  table.columns = {"strategy",           "ttft_ns",    "critical_compute_ns",
+                   "critical_communication_ns", "link_bytes", "partition"};
   for (const auto& r : results) {
-    std::string partition;
-    for (std::size_t i = 0; i < r.partition.size(); ++i) {
-      partition += fmt::format("{}{}", i ? " " : "", r.partition[i]);
-    }
-    out += fmt::format("{},{},{},{},{},{}\n", r.label, r.ttft.count(), r.critical_compute.count(),
-                       r.critical_communication.count(), total_link_bytes(r), partition);
+    table.rows.push_back({r.label, fmt::format("{}", r.ttft.count()),
+                          fmt::format("{}", r.critical_compute.count()),
+                          fmt::format("{}", r.critical_communication.count()),
+                          fmt::format("{}", total_link_bytes(r)),
+                          fmt::format("{}", fmt::join(r.partition, " "))});
   }
-  return out;
+  add_warnings_column(table, warnings);
+  return table.csv();
 }
 
 }  // namespace kvsim::report

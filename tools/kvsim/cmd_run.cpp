@@ -138,8 +138,10 @@ int run(const RunOptions& o) {
   if (!o.out.empty()) {
     files = {{"results.json", results.dump(2) + "\n"},
              {"scenario.resolved.json", s.resolved.dump(2) + "\n"},
-             {"breakdown.csv", report::to_csv(passes)}};
-    if (!strategies.empty()) files.emplace_back("prefill.csv", report::prefill_csv(strategies));
+             {"breakdown.csv", report::to_csv(passes, s.warnings)}};
+    if (!strategies.empty()) {
+      files.emplace_back("prefill.csv", report::prefill_csv(strategies, s.warnings));
+    }
     if (o.trace && !strategies.empty()) {
       files.emplace_back("trace.json",
                          report::chrome_trace(strategies, report::parse_trace_limit(o.trace_limit),
