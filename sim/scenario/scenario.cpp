@@ -96,11 +96,25 @@ Json read_strategies(const ConfigNode& list, const LlmSpec& model, std::int64_t 
   return resolved;
 }
 
+// Attention over more keys than a sliding window is not what kvsim prices (full causal
+// attention is exact only within the window): refused here, naming the file and field, rather
+// than at pricing time without either.
+void refuse_beyond_window(const ConfigNode& section, std::int64_t tokens, const LlmSpec& model) {
+  const std::int64_t window = model.sliding_window;
+  if (window == 0 || tokens <= window) return;
+  section.at("context_tokens").fail(fmt::format(
+      "{} tokens is longer than {}'s sliding window of {} tokens: kvsim models full causal "
+      "attention only, which is exact within the window (sliding windows are not modelled "
+      "yet); give at most {} tokens",
+      tokens, model.name, window, window));
+}
+
 void read_prefill(const ConfigNode& root, Scenario& s) {
   const auto n = root.find("prefill");
   if (!n) return;
   PrefillSpec p;
   p.context_tokens = n->count("context_tokens");
+  refuse_beyond_window(*n, p.context_tokens, s.model);
   if (p.context_tokens > s.model.max_context) {
     s.warnings.push_back(fmt::format(
         "{}: prefill context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",
@@ -140,6 +154,7 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   DecodeSpec d;
   d.batch_size = n->count_or("batch_size", 1);
   d.context_tokens = n->count("context_tokens");
+  refuse_beyond_window(*n, d.context_tokens, s.model);
   n->finish();
   s.resolved["decode"] = Json{{"batch_size", d.batch_size}, {"context_tokens", d.context_tokens}};
   s.decode = d;
