@@ -39,11 +39,13 @@ std::string format_prefill_table(const std::vector<prefill::PrefillResult>& resu
                                 "strategy", "TTFT ms", "vs single", "vs tsp", "busy", "wait",
                                 "crit comp/comm", "link bytes", "partition");
   for (const auto& r : results) {
-    Duration busy{0};
-    Duration wait{0};
+    // Summed in double (ns): each GPU's time fits an int64, but their sum over GPUs need not
+    // (a prefill of centuries on a 1 B/s link printed a negative wait).
+    double busy = 0;
+    double wait = 0;
     for (const auto& g : r.gpus) {
-      busy += g.busy;
-      wait += g.waiting;
+      busy += static_cast<double>(g.busy.count());
+      wait += static_cast<double>(g.waiting.count());
     }
     const double denom = static_cast<double>(r.ttft.count()) * static_cast<double>(r.gpus.size());
     std::string partition;
@@ -53,8 +55,7 @@ std::string format_prefill_table(const std::vector<prefill::PrefillResult>& resu
     out += fmt::format(
         "  {:<14} {:>11.3f} {:>9} {:>7} {:>6.1f}% {:>6.1f}% {:>6.0f}%/{:>4.0f}% {:>11}  {}\n",
         r.label, to_ms(r.ttft), ratio(single, r), ratio(tsp, r),
-        100.0 * static_cast<double>(busy.count()) / denom,
-        100.0 * static_cast<double>(wait.count()) / denom,
+        100.0 * busy / denom, 100.0 * wait / denom,
         100.0 * static_cast<double>(r.critical_compute.count()) /
             static_cast<double>(r.ttft.count()),
         100.0 * static_cast<double>(r.critical_communication.count()) /
