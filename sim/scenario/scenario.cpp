@@ -148,6 +148,25 @@ void read_prefill(const ConfigNode& root, Scenario& s) {
   s.prefill = std::move(p);
 }
 
+// kvsim run prices the decode step on one GPU: a batch whose weights and KV cache do not fit
+// that GPU is the cost of a step that cannot run there, so it is marked (a warning).
+void warn_if_decode_does_not_fit(const DecodeSpec& d, Scenario& s) {
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  const double weights = s.model.weight_bytes(s.precision.weights);  // bytes
+  const double kv = s.model.kv_bytes_per_token(s.precision.kv_cache) *
+                    static_cast<double>(d.batch_size) * static_cast<double>(d.context_tokens);
+  const double usable = s.gpu.hbm_bytes * s.memory_utilization;
+  if (weights + kv <= usable) return;
+  s.warnings.push_back(fmt::format(
+      "{}: at /decode: the decode step is priced on one {}, which it does not fit: weights "
+      "{:.1f} GiB + KV cache {:.1f} GiB ({} requests x {} tokens) over the {:.1f} GiB usable "
+      "(x memory_utilization {}); its cost is that of a step that cannot run there ({})",
+      s.file, s.gpu.name, weights / kGiB, kv / kGiB, d.batch_size, d.context_tokens,
+      usable / kGiB, s.memory_utilization,
+      weights > usable ? "the weights alone do not fit one GPU: serving prices sharded replicas"
+                       : "give a smaller batch_size or context_tokens"));
+}
+
 void read_decode(const ConfigNode& root, Scenario& s) {
   const auto n = root.find("decode");
   if (!n) return;
@@ -157,6 +176,7 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   refuse_beyond_window(*n, d.context_tokens, s.model);
   n->finish();
   s.resolved["decode"] = Json{{"batch_size", d.batch_size}, {"context_tokens", d.context_tokens}};
+  warn_if_decode_does_not_fit(d, s);
   s.decode = d;
 }
 
