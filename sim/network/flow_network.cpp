@@ -92,7 +92,12 @@ void FlowNetwork::remove_active(FlowId id, double moved) {
   Flow& f = flows_[id];
   f.active = false;
   active_.erase(std::find(active_.begin(), active_.end(), id));
-  for (const int l : f.route->links) link_bytes_[l] += moved;
+  // Background traffic (unlimited flows) is not the workload's: counting what it moved before
+  // it stopped (but not what it was still moving at the end) made link bytes depend on when
+  // background periods happened to end.
+  if (std::isfinite(f.total)) {
+    for (const int l : f.route->links) link_bytes_[l] += moved;
+  }
 }
 
 void FlowNetwork::release(FlowId id) {

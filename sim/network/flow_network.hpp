@@ -60,7 +60,8 @@ class FlowNetwork {
   /// Rate of a flow in bytes/s (0 before it is active), as of the last recomputation: changes
   /// at the current instant apply after its last event.
   double rate(FlowId id) const { return flows_.at(id).rate; }
-  /// Bytes carried by each link so far (finished and stopped flows).
+  /// Bytes carried by each link so far by finished and stopped flows of a given size; unlimited
+  /// (background) flows are not counted.
   const std::vector<double>& link_bytes() const { return link_bytes_; }
   const Topology& topology() const { return topology_; }
   EventQueue& queue() { return queue_; }

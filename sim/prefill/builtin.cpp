@@ -44,8 +44,9 @@ const StrategyRegistry& strategies() {
             return std::make_unique<SingleStrategy>();
           });
     r.add("ideal",
-          "the paper's lower bound: linear work / p plus a(C^2/2)(1/p + 1/p^2) attention, no "
-          "communication",
+          "the paper's lower bound for splitting the context (tsp, kvr): linear work / p plus "
+          "a(C^2/2)(1/p + 1/p^2) attention, no communication; tp splits heads instead and can "
+          "beat it on few GPUs",
           with_label({}),
           [](const ConfigNode&) -> std::unique_ptr<PrefillStrategy> {
             return std::make_unique<IdealStrategy>();

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "sim/core/table.hpp"
 #include "sim/core/units.hpp"
+#include "sim/report/warnings_column.hpp"
 
 namespace kvsim::report {
 namespace {
@@ -120,15 +122,19 @@ Json to_json(const PassBreakdown& pass) {
               {"ops", ops}};
 }
 
-std::string to_csv(const std::vector<PassBreakdown>& passes) {
-  std::string out = "pass,op,calls,flops,bytes,seconds,provenance\n";
+std::string to_csv(const std::vector<PassBreakdown>& passes,
+                   const std::vector<std::string>& warnings) {
+  Table table;
+  table.columns = {"pass", "op", "calls", "flops", "bytes", "seconds", "provenance"};
   for (const PassBreakdown& p : passes) {
     for (const OpLine& l : p.ops) {
-      out += fmt::format("\"{}\",{},{},{},{},{},{}\n", p.what, l.op, l.calls, l.flops, l.bytes,
-                         l.seconds, to_string(l.provenance));
+      table.rows.push_back({p.what, l.op, fmt::format("{}", l.calls), fmt::format("{}", l.flops),
+                            fmt::format("{}", l.bytes), fmt::format("{}", l.seconds),
+                            std::string(to_string(l.provenance))});
     }
   }
-  return out;
+  add_warnings_column(table, warnings);
+  return table.csv();
 }
 
 }  // namespace kvsim::report

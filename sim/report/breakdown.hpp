@@ -38,6 +38,8 @@ std::string format_table(const PassBreakdown& pass);
 /// (`kvsim run --explain-costs`).
 std::string format_explained(const PassBreakdown& pass);
 Json to_json(const PassBreakdown& pass);
-std::string to_csv(const std::vector<PassBreakdown>& passes);
+/// One row per operation and pass; a last `warnings` column only when `warnings` is not empty.
+std::string to_csv(const std::vector<PassBreakdown>& passes,
+                   const std::vector<std::string>& warnings = {});
 
 }  // namespace kvsim::report

@@ -57,6 +57,18 @@ class Rows {
     }
     return v;
   }
+  // A cell on an axis: on a logarithmic one it must be positive, since gnuplot drops zero and
+  // negative values without a word (and fails, exit 3, when none is left).
+  double on_axis(std::size_t r, int c, bool log, std::string_view flag) const {
+    const double v = number(r, c);
+    if (log && !(v > 0)) {
+      throw InputError(source_, fmt::format("line {}, column '{}'", r + 2, t_.columns[c]),
+                       fmt::format("{} needs positive values, got '{}'; drop {} or the "
+                                   "row (--where)",
+                                   flag, cell(r, c), flag));
+    }
+    return v;
+  }
   const std::vector<std::size_t>& kept() const { return kept_; }
   const std::string& source() const { return source_; }
 
@@ -120,7 +132,8 @@ std::string lines_plot(const Rows& rows, const PlotSpec& spec, int x) {
       std::vector<std::pair<double, double>> points;
       for (const std::size_t r : rows.kept()) {
         if ((g >= 0 && rows.cell(r, g) != group) || rows.cell(r, y).empty()) continue;
-        points.emplace_back(rows.number(r, x), rows.number(r, y));
+        points.emplace_back(rows.on_axis(r, x, spec.logx, "--logx"),
+                            rows.on_axis(r, y, spec.logy, "--logy"));
       }
       if (points.empty()) continue;  // gnuplot refuses an empty data block
       std::sort(points.begin(), points.end());
@@ -144,7 +157,7 @@ std::string cdf_plot(const Rows& rows, const PlotSpec& spec, int x) {
   std::map<std::string, std::vector<double>> samples;
   for (const std::size_t r : rows.kept()) {
     if (rows.cell(r, x).empty()) continue;
-    samples[g >= 0 ? rows.cell(r, g) : ""].push_back(rows.number(r, x));
+    samples[g >= 0 ? rows.cell(r, g) : ""].push_back(rows.on_axis(r, x, spec.logx, "--logx"));
   }
   std::string out;
   std::vector<std::string> plots;
@@ -174,6 +187,10 @@ std::string cdf_plot(const Rows& rows, const PlotSpec& spec, int x) {
 // the data block holds numbers only.
 std::string bars_plot(const Rows& rows, const PlotSpec& spec, int x) {
   if (spec.y.empty()) throw InputError(rows.source(), "", "bars need at least one --y column");
+  if (spec.logx) {
+    throw InputError(rows.source(), "",
+                     "bars put categories on x, which has no logarithmic scale: drop --logx");
+  }
   std::vector<int> ys;
   for (const auto& c : spec.y) ys.push_back(rows.column(c, "--y"));
   std::string out = "set style data histogram\nset style histogram clustered gap 1\n"
@@ -184,7 +201,7 @@ std::string bars_plot(const Rows& rows, const PlotSpec& spec, int x) {
     tics.push_back(fmt::format("{} {}", gnuplot_string(rows.cell(r, x)), tics.size()));
     std::string line;
     for (const int y : ys) {
-      line += rows.cell(r, y).empty() ? std::string(" NaN") : fmt::format(" {}", rows.number(r, y));
+      line += rows.cell(r, y).empty() ? std::string(" NaN") : fmt::format(" {}", rows.on_axis(r, y, spec.logy, "--logy"));
     }
     out += line.substr(1) + "\n";
   }
@@ -207,8 +224,8 @@ std::string heatmap_plot(const Rows& rows, const PlotSpec& spec, int x) {
   std::vector<double> ys;
   std::string cells = "$cells << EOD\n";
   for (const std::size_t r : rows.kept()) {
-    xs.push_back(rows.number(r, x));
-    ys.push_back(rows.number(r, y));
+    xs.push_back(rows.on_axis(r, x, spec.logx, "--logx"));
+    ys.push_back(rows.on_axis(r, y, spec.logy, "--logy"));
     cells += fmt::format("{} {} {}\n", xs.back(), ys.back(), rows.number(r, z));
   }
   return fmt::format("set cblabel {} noenhanced\nset palette rgb 33,13,10\nunset key\n",

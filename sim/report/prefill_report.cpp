@@ -1,8 +1,11 @@
 #include "sim/report/prefill_report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "sim/core/table.hpp"
 #include "sim/core/units.hpp"
+#include "sim/report/warnings_column.hpp"
 
 namespace kvsim::report {
 namespace {
@@ -36,11 +39,13 @@ std::string format_prefill_table(const std::vector<prefill::PrefillResult>& resu
                                 "strategy", "TTFT ms", "vs single", "vs tsp", "busy", "wait",
                                 "crit comp/comm", "link bytes", "partition");
   for (const auto& r : results) {
-    Duration busy{0};
-    Duration wait{0};
+    // Summed in double (ns): each GPU's time fits an int64, but their sum over GPUs need not
+    // (a prefill of centuries on a 1 B/s link printed a negative wait).
+    double busy = 0;
+    double wait = 0;
     for (const auto& g : r.gpus) {
-      busy += g.busy;
-      wait += g.waiting;
+      busy += static_cast<double>(g.busy.count());
+      wait += static_cast<double>(g.waiting.count());
     }
     const double denom = static_cast<double>(r.ttft.count()) * static_cast<double>(r.gpus.size());
     std::string partition;
@@ -50,8 +55,7 @@ std::string format_prefill_table(const std::vector<prefill::PrefillResult>& resu
     out += fmt::format(
         "  {:<14} {:>11.3f} {:>9} {:>7} {:>6.1f}% {:>6.1f}% {:>6.0f}%/{:>4.0f}% {:>11}  {}\n",
         r.label, to_ms(r.ttft), ratio(single, r), ratio(tsp, r),
-        100.0 * static_cast<double>(busy.count()) / denom,
-        100.0 * static_cast<double>(wait.count()) / denom,
+        100.0 * busy / denom, 100.0 * wait / denom,
         100.0 * static_cast<double>(r.critical_compute.count()) /
             static_cast<double>(r.ttft.count()),
         100.0 * static_cast<double>(r.critical_communication.count()) /
@@ -103,18 +107,20 @@ Json prefill_json(const std::vector<prefill::PrefillResult>& results,
   return out;
 }
 
-std::string prefill_csv(const std::vector<prefill::PrefillResult>& results) {
-  std::string out = "strategy,ttft_ns,critical_compute_ns,critical_communication_ns,"
-                    "link_bytes,partition\n";
+std::string prefill_csv(const std::vector<prefill::PrefillResult>& results,
+                        const std::vector<std::string>& warnings) {
+  Table table;
+  table.columns = {"strategy",           "ttft_ns",    "critical_compute_ns",
+                   "critical_communication_ns", "link_bytes", "partition"};
   for (const auto& r : results) {
-    std::string partition;
-    for (std::size_t i = 0; i < r.partition.size(); ++i) {
-      partition += fmt::format("{}{}", i ? " " : "", r.partition[i]);
-    }
-    out += fmt::format("{},{},{},{},{},{}\n", r.label, r.ttft.count(), r.critical_compute.count(),
-                       r.critical_communication.count(), total_link_bytes(r), partition);
+    table.rows.push_back({r.label, fmt::format("{}", r.ttft.count()),
+                          fmt::format("{}", r.critical_compute.count()),
+                          fmt::format("{}", r.critical_communication.count()),
+                          fmt::format("{}", total_link_bytes(r)),
+                          fmt::format("{}", fmt::join(r.partition, " "))});
   }
-  return out;
+  add_warnings_column(table, warnings);
+  return table.csv();
 }
 
 }  // namespace kvsim::report

@@ -14,6 +14,9 @@ namespace kvsim::report {
 std::string format_prefill_table(const std::vector<prefill::PrefillResult>& results);
 Json prefill_json(const std::vector<prefill::PrefillResult>& results,
                   const net::Topology& topology);
-std::string prefill_csv(const std::vector<prefill::PrefillResult>& results);
+/// One row per strategy; a last `warnings` column (every row: the scenario's warnings joined by
+/// "; ") only when `warnings` is not empty.
+std::string prefill_csv(const std::vector<prefill::PrefillResult>& results,
+                        const std::vector<std::string>& warnings = {});
 
 }  // namespace kvsim::report

@@ -96,11 +96,25 @@ Json read_strategies(const ConfigNode& list, const LlmSpec& model, std::int64_t 
   return resolved;
 }
 
+// Attention over more keys than a sliding window is not what kvsim prices (full causal
+// attention is exact only within the window): refused here, naming the file and field, rather
+// than at pricing time without either.
+void refuse_beyond_window(const ConfigNode& section, std::int64_t tokens, const LlmSpec& model) {
+  const std::int64_t window = model.sliding_window;
+  if (window == 0 || tokens <= window) return;
+  section.at("context_tokens").fail(fmt::format(
+      "{} tokens is longer than {}'s sliding window of {} tokens: kvsim models full causal "
+      "attention only, which is exact within the window (sliding windows are not modelled "
+      "yet); give at most {} tokens",
+      tokens, model.name, window, window));
+}
+
 void read_prefill(const ConfigNode& root, Scenario& s) {
   const auto n = root.find("prefill");
   if (!n) return;
   PrefillSpec p;
   p.context_tokens = n->count("context_tokens");
+  refuse_beyond_window(*n, p.context_tokens, s.model);
   if (p.context_tokens > s.model.max_context) {
     s.warnings.push_back(fmt::format(
         "{}: prefill context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",
@@ -134,14 +148,35 @@ void read_prefill(const ConfigNode& root, Scenario& s) {
   s.prefill = std::move(p);
 }
 
+// kvsim run prices the decode step on one GPU: a batch whose weights and KV cache do not fit
+// that GPU is the cost of a step that cannot run there, so it is marked (a warning).
+void warn_if_decode_does_not_fit(const DecodeSpec& d, Scenario& s) {
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  const double weights = s.model.weight_bytes(s.precision.weights);  // bytes
+  const double kv = s.model.kv_bytes_per_token(s.precision.kv_cache) *
+                    static_cast<double>(d.batch_size) * static_cast<double>(d.context_tokens);
+  const double usable = s.gpu.hbm_bytes * s.memory_utilization;
+  if (weights + kv <= usable) return;
+  s.warnings.push_back(fmt::format(
+      "{}: at /decode: the decode step is priced on one {}, which it does not fit: weights "
+      "{:.1f} GiB + KV cache {:.1f} GiB ({} requests x {} tokens) over the {:.1f} GiB usable "
+      "(x memory_utilization {}); its cost is that of a step that cannot run there ({})",
+      s.file, s.gpu.name, weights / kGiB, kv / kGiB, d.batch_size, d.context_tokens,
+      usable / kGiB, s.memory_utilization,
+      weights > usable ? "the weights alone do not fit one GPU: serving prices sharded replicas"
+                       : "give a smaller batch_size or context_tokens"));
+}
+
 void read_decode(const ConfigNode& root, Scenario& s) {
   const auto n = root.find("decode");
   if (!n) return;
   DecodeSpec d;
   d.batch_size = n->count_or("batch_size", 1);
   d.context_tokens = n->count("context_tokens");
+  refuse_beyond_window(*n, d.context_tokens, s.model);
   n->finish();
   s.resolved["decode"] = Json{{"batch_size", d.batch_size}, {"context_tokens", d.context_tokens}};
+  warn_if_decode_does_not_fit(d, s);
   s.decode = d;
 }
 

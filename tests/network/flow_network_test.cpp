@@ -35,6 +35,19 @@ TEST(FlowNetwork, LoneFlowTakesLatencyPlusSizeOverBandwidth) {
   EXPECT_DOUBLE_EQ(net.link_bytes()[t.find_link(0, 1)], 1e9);
 }
 
+TEST(FlowNetwork, BackgroundTrafficIsNotCountedInLinkBytes) {
+  EventQueue q;
+  const Topology t = testing::full_mesh(2, 100e9, microseconds(0));
+  FlowNetwork net(q, t);
+  const FlowId background = net.start_between_gpus(0, 1, FlowNetwork::kUnlimited, {});
+  net.start_between_gpus(0, 1, 1e9, {});
+  q.schedule_in(milliseconds(1), Phase::kDecision, [&] { net.stop(background); });
+  q.run();
+  // The background flow moved 1 ms x 50 GB/s = 5e7 B before it stopped: not counted; the
+  // message's 1e9 B are.
+  EXPECT_DOUBLE_EQ(net.link_bytes()[t.find_link(0, 1)], 1e9);
+}
+
 TEST(FlowNetwork, TwoFlowsOnOneLinkEachGetHalf) {
   EventQueue q;
   const Topology t = testing::full_mesh(2, 100e9, microseconds(0));

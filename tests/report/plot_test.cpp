@@ -117,5 +117,47 @@ TEST(GnuplotScript, ColumnWithoutValuesIsAnInputErrorNotAnEmptyPlot) {
   EXPECT_THROW(gnuplot_script(t, spec, "requests.csv"), InputError);
 }
 
+
+// gnuplot drops zero and negative values from a log axis without a word, and exits non-zero
+// (kvsim's exit 3) when none is left: such a cell is refused by name instead.
+TEST(GnuplotScript, LogAxisRefusesZeroAndNegativeCellsByLineAndColumn) {
+  Table t;
+  t.columns = {"point", "comm_ms"};
+  t.rows = {{"0", "1.5"}, {"1", "0.000000"}};
+  PlotSpec spec;
+  spec.x = "point";
+  spec.y = {"comm_ms"};
+  spec.logy = true;
+  try {
+    gnuplot_script(t, spec, "sweep.csv");
+    FAIL() << "a zero was put on a logarithmic axis";
+  } catch (const InputError& e) {
+    // Row 1 is on line 1 + 2 = 3.
+    EXPECT_STREQ(e.what(),
+                 "sweep.csv: at line 3, column 'comm_ms': --logy needs positive values, got "
+                 "'0.000000'; drop --logy or the row (--where)");
+  }
+  spec.logy = false;
+  spec.logx = true;  // point 0 on a log x axis
+  EXPECT_THROW(gnuplot_script(t, spec, "sweep.csv"), InputError);
+  spec.kind = "cdf";
+  EXPECT_THROW(gnuplot_script(t, spec, "sweep.csv"), InputError);
+}
+
+TEST(GnuplotScript, BarsRefuseALogarithmicCategoryAxis) {
+  Table t;
+  t.columns = {"context", "ttft_ms"};
+  t.rows = {{"1024", "10"}, {"4096", "40"}};
+  PlotSpec spec;
+  spec.kind = "bars";
+  spec.x = "context";
+  spec.y = {"ttft_ms"};
+  spec.logx = true;
+  EXPECT_THROW(gnuplot_script(t, spec, "sweep.csv"), InputError);
+  spec.logx = false;
+  spec.logy = true;  // positive bars on a log y axis are fine
+  EXPECT_NO_THROW(gnuplot_script(t, spec, "sweep.csv"));
+}
+
 }  // namespace
 }  // namespace kvsim::report

@@ -284,3 +284,27 @@ TEST(Scenario, APredictedPartitionThatDoesNotFitFallsBackToTheMemoryAwareSearch)
 }
 
 }  // namespace kvsim
+
+namespace kvsim {
+
+TEST(Scenario, ADecodeBatchThatCannotFitItsGpuIsWarnedAbout) {
+  // Llama-2-7B fp16: KV 2 x 32 layers x 4096 x 2 B = 512 KiB a token; 16 x 4096 tokens = 32 GiB
+  // of KV + 12.55 GiB of weights fit 80 GiB x 0.9 = 72 GiB; 64 x 4096 tokens (128 GiB) do not.
+  const auto scenario = [](int batch) {
+    return load_scenario(ConfigDocument::parse(
+        fmt::format(R"({{"model": "llama-2-7b", "cluster": {{"gpu": "a100-sxm4-80gb"}},
+                        "decode": {{"batch_size": {}, "context_tokens": 4096}}}})",
+                    batch),
+        "s.json"));
+  };
+  EXPECT_TRUE(scenario(16).warnings.empty());
+  const Scenario s = scenario(64);
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_NE(s.warnings[0].find("s.json: at /decode: the decode step is priced on one "
+                               "a100-sxm4-80gb, which it does not fit: weights 12.6 GiB + KV "
+                               "cache 128.0 GiB (64 requests x 4096 tokens) over the 72.0 GiB"),
+            std::string::npos)
+      << s.warnings[0];
+}
+
+}  // namespace kvsim

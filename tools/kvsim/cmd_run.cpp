@@ -3,6 +3,7 @@
 // against the usable HBM. Everything is computed and checked before anything is printed.
 #include <fmt/format.h>
 
+#include "sim/core/input_error.hpp"
 #include "sim/core/units.hpp"
 #include "sim/report/breakdown.hpp"
 #include "sim/report/output.hpp"
@@ -118,6 +119,11 @@ std::string report_text(const RunOptions& o, const Scenario& s,
 
 int run(const RunOptions& o) {
   const Scenario s = load(o.scenario);
+  if (!s.prefill && !s.decode) {  // a serving-only scenario: nothing for run to price
+    throw InputError(s.file, "", "kvsim run prices a \"prefill\" or \"decode\" section and this "
+                                 "scenario has neither; run its \"serving\" section with kvsim "
+                                 "serve");
+  }
   // Every check and every simulation runs before anything is printed or written.
   const std::vector<report::PassBreakdown> passes = single_gpu_passes(s);
   std::vector<CheckedPrefill> runs;
@@ -138,8 +144,10 @@ int run(const RunOptions& o) {
   if (!o.out.empty()) {
     files = {{"results.json", results.dump(2) + "\n"},
              {"scenario.resolved.json", s.resolved.dump(2) + "\n"},
-             {"breakdown.csv", report::to_csv(passes)}};
-    if (!strategies.empty()) files.emplace_back("prefill.csv", report::prefill_csv(strategies));
+             {"breakdown.csv", report::to_csv(passes, s.warnings)}};
+    if (!strategies.empty()) {
+      files.emplace_back("prefill.csv", report::prefill_csv(strategies, s.warnings));
+    }
     if (o.trace && !strategies.empty()) {
       files.emplace_back("trace.json",
                          report::chrome_trace(strategies, report::parse_trace_limit(o.trace_limit),
