@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/core/json_input.hpp"
 #include "sim/core/random.hpp"
 
 namespace kvsim::sweep {
@@ -173,13 +174,17 @@ std::vector<Setting> SweepSpec::settings(std::size_t index) const {
 ConfigDocument SweepSpec::document(std::size_t index) const {
   Json j = base;
   std::string where;
-  for (const Setting& s : settings(index)) {
-    j[s.pointer] = s.value;
+  const std::vector<Setting> point = settings(index);
+  for (const Setting& s : point) {
     where += fmt::format("{}{}={}", where.empty() ? "" : ", ", s.name, s.text());
   }
-  return ConfigDocument(std::move(j),
-                        fmt::format("{} (sweep point {}: {})", base_file, index, where),
-                        fs::path(base_file).parent_path().string());
+  const std::string point_name =
+      fmt::format("{} (sweep point {}: {})", base_file, index, where);
+  for (const Setting& s : point) {
+    // Checked like --set: a missing parent or a huge array index is named, never allocated.
+    set_at_pointer(j, s.pointer.to_string(), s.value, point_name, /*may_create=*/true);
+  }
+  return ConfigDocument(std::move(j), point_name, fs::path(base_file).parent_path().string());
 }
 
 SweepSpec load_sweep(const ConfigDocument& document) {
@@ -189,7 +194,8 @@ SweepSpec load_sweep(const ConfigDocument& document) {
   spec.name = root.string_or("name", fs::path(spec.file).stem().string());
   const ConfigNode base = root.at("base");
   spec.base_file = base.resolve_path(base.as_string());
-  if (!fs::exists(spec.base_file)) {
+  std::error_code exists_error;  // a name the system refuses (too long) is "does not exist"
+  if (!fs::exists(spec.base_file, exists_error)) {
     base.fail(fmt::format("base scenario '{}' does not exist (paths are relative to the sweep "
                           "file)",
                           spec.base_file));
@@ -205,7 +211,12 @@ SweepSpec load_sweep(const ConfigDocument& document) {
       } catch (const Json::exception&) {
         entry.fail(fmt::format("'{}' is not a JSON pointer", key));
       }
-      spec.base[pointer] = value;
+      try {
+        // Checked like --set: a missing parent or a huge array index is named, never allocated.
+        set_at_pointer(spec.base, key, value, spec.base_file, /*may_create=*/true);
+      } catch (const InputError& e) {
+        entry.fail(fmt::format("in the base scenario, {}", e.message()));
+      }
     }
   }
   const auto seed = static_cast<std::uint64_t>(root.count_or("seed", 1, 0));

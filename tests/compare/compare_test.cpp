@@ -1,7 +1,10 @@
 // kvsim compare: synthetic measurements with known errors give the expected aggregates and
 // gate results; every input format is read; malformed files name the file and entry; rows at
 // the points of a sweep are predicted by their strategy on their point.
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -14,8 +17,15 @@ namespace {
 
 const std::string kScenario = std::string(KVSIM_SOURCE_DIR) + "/scenarios/default.json";
 
+// A file in a folder of this test's own (the process id and the test's name): tests that run
+// in parallel, or other checkouts sharing /tmp, never overwrite each other's files.
 std::string write(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
+                                    fmt::format("kvsim-{}-{}.{}", ::getpid(),
+                                                test->test_suite_name(), test->name());
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / name).string();
   std::ofstream(path) << text;
   return path;
 }

@@ -208,7 +208,7 @@ TEST(CompareVllm, NonFiniteOrNegativeTimesNameTheEntry) {
   // infinite TTFT, a NaN error, and a pass of every gate).
   const auto [pointer, message] = error_of(R"({"input_lens": [1, 2], "ttfts": [0.1, 1e400]})");
   EXPECT_NE(message.find("bad_times.json"), std::string::npos) << message;
-  EXPECT_NE(message.find("1e400"), std::string::npos) << message;
+  EXPECT_NE(message.find("number out of range"), std::string::npos) << message;
 }
 
 }  // namespace kvsim::compare
