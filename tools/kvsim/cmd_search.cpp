@@ -142,6 +142,11 @@ int search(const SearchCommandOptions& o) {
   }
   const prefill::PrefillSetup setup = s.prefill_setup();
   const int p = static_cast<int>(setup.gpus.size());
+  if (p < 2) {
+    throw InputError(s.file, "/prefill", "kvsim search splits the context over a chain of GPUs; "
+                                         "this prefill runs on 1 GPU, which has nothing to split "
+                                         "(give the cluster at least 2 GPUs)");
+  }
   const prefill::KvrStrategy kvr(prefill::make_search_partitioner(o.search), sweep::kvr_options_of(s));
   const prefill::PartitionQuery query = kvr.query(setup);
   check_sizes(o, s.file, setup.context_tokens, p);

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, "worker threads for searches and sweeps (0: all cores); "
                                        "results do not depend on it")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 4096));
   kvsim::cli::add_run(app, selected);
   kvsim::cli::add_search(app, selected);
   kvsim::cli::add_sweep(app, selected);

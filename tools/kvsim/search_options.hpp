@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "models/llm/limits.hpp"
 #include "sim/prefill/search.hpp"
 
 namespace kvsim::cli {
@@ -12,7 +13,7 @@ inline void add_search_options(CLI::App& cmd, prefill::SearchOptions& o) {
                  "cut points are multiples of this many tokens (the last process takes the "
                  "remainder; the even split is also tried); at most floor((C-1)/(p-1))")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(std::int64_t{1}, limits::kTokens));
   cmd.add_option("--coarse-candidates", o.coarse_candidates, "most points of the coarse grid")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, prefill::SearchOptions::kMaxCoarseCandidates));
