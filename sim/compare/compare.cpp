@@ -11,6 +11,7 @@
 #include "sim/compare/replay.hpp"
 #include "sim/core/input_error.hpp"
 #include "sim/core/statistics.hpp"
+#include "sim/core/units.hpp"
 #include "sim/report/breakdown.hpp"
 #include "sim/serving/iteration_cost.hpp"
 
@@ -23,6 +24,24 @@ Key key_of(const MeasuredPoint& p) {
   return {p.model, p.gpu, p.attention, p.tp, p.batch, p.prompt_tokens};
 }
 
+// A batch of prompts held at once on a TP group: its weight shard and the whole batch's KV
+// cache shard must fit each GPU (a batch of 1 is checked by its prefill strategy's plan).
+void check_batch_fits(const Scenario& s, const MeasuredPoint& p) {
+  const prefill::MemoryCapacity capacity = s.memory_capacity();
+  const double tp = static_cast<double>(p.tp);
+  const double weights = s.model.weight_bytes(s.precision.weights) / tp;
+  const double kv = static_cast<double>(p.batch) * static_cast<double>(p.prompt_tokens) *
+                    s.model.kv_bytes_per_token(s.precision.kv_cache) / tp;
+  if (weights + kv <= capacity.bytes()) return;
+  throw InputError(p.entry, "",
+                   fmt::format("a batch of {} prompts of {} tokens at TP {} needs {} per GPU "
+                               "(weights {} + KV cache {}), over the {} usable on {}: no GPU "
+                               "could have run this point",
+                               p.batch, p.prompt_tokens, p.tp, format_bytes(weights + kv),
+                               format_bytes(weights), format_bytes(kv),
+                               format_bytes(capacity.bytes()), capacity.gpu_name));
+}
+
 // Predicted TTFT (ms) of one kvsim point, with the provenance shares of its compute time.
 std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint& p) {
   Json j = point_scenario(base, p);
@@ -31,6 +50,7 @@ std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint&
   j["prefill"]["strategies"] = Json::array({Json{{"type", p.tp == 1 ? "single" : "tp"}}});
   const Scenario s = load_point(base, j, p.entry);
   const Json shares = provenance_shares(s, p.tp, p.prompt_tokens);
+  check_batch_fits(s, p);
   double ms = 0;
   if (p.batch == 1) {
     ms = to_ms(s.prefill->strategies.front()->run(s.prefill_setup(), false).ttft);
