@@ -42,8 +42,15 @@ void check_batch_fits(const Scenario& s, const MeasuredPoint& p) {
                                format_bytes(capacity.bytes()), capacity.gpu_name));
 }
 
-// Predicted TTFT (ms) of one kvsim point, with the provenance shares of its compute time.
-std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint& p) {
+// One kvsim point's predicted TTFT (ms), the provenance shares of its compute time, and the
+// warnings of the scenario it was predicted on (a context past the model's trained maximum...).
+struct Prediction {
+  double ms = 0;
+  Json shares;
+  std::vector<std::string> warnings;
+};
+
+Prediction predict(const ConfigDocument& base, const MeasuredPoint& p) {
   Json j = point_scenario(base, p);
   j["prefill"]["context_tokens"] = p.prompt_tokens;
   j["prefill"]["gpus"] = p.tp;
@@ -82,7 +89,7 @@ std::pair<double, Json> predict(const ConfigDocument& base, const MeasuredPoint&
     }
     ms = 1e3 * slowest;
   }
-  return {ms, shares};
+  return {ms, shares, s.warnings};
 }
 
 // Each kvsim point alone (prefill on an idle GPU or TP group), cached by what defines it.
@@ -90,14 +97,17 @@ Comparison points_alone(const ConfigDocument& base, const Measurements& measured
                         double overhead_ms) {
   Comparison c;
   c.method = "each point alone: prefill on an idle GPU or TP group, no queueing";
-  std::map<Key, std::pair<double, Json>> cache;
+  std::map<Key, Prediction> cache;
   for (const MeasuredPoint& p : measured.points) {
     auto it = cache.find(key_of(p));
-    if (it == cache.end()) it = cache.emplace(key_of(p), predict(base, p)).first;
+    if (it == cache.end()) {
+      it = cache.emplace(key_of(p), predict(base, p)).first;
+      for (const std::string& w : it->second.warnings) c.warnings.push_back(w);
+    }
     ComparedPoint cp;
     cp.measured = p;
-    cp.predicted_ms = it->second.first + overhead_ms;
-    cp.provenance = it->second.second;
+    cp.predicted_ms = it->second.ms + overhead_ms;
+    cp.provenance = it->second.shares;
     cp.error = relative_error(cp.predicted_ms, p);
     c.points.push_back(std::move(cp));
   }
