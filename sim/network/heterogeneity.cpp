@@ -213,7 +213,8 @@ void BackgroundTraffic::switch_on(std::uint32_t i) {
                           s.spec.rate_cap);
   SimTime off;
   if (s.spec.mean_on.count() > 0) {
-    off = network_.queue().now() + draw(i, s.spec.mean_on);
+    off = checked_add(network_.queue().now(), draw(i, s.spec.mean_on),
+                      "a background on-period");
   } else {
     off = s.spec.windows[s.window].second;
     if (off == SimTime::max()) return;  // always on
@@ -227,7 +228,8 @@ void BackgroundTraffic::switch_off(std::uint32_t i) {
   network_.stop(s.flow);
   SimTime next;
   if (s.spec.mean_on.count() > 0) {
-    next = network_.queue().now() + draw(i, s.spec.mean_off);
+    next = checked_add(network_.queue().now(), draw(i, s.spec.mean_off),
+                       "a background off-period");
   } else {
     if (++s.window >= s.spec.windows.size()) return;
     next = s.spec.windows[s.window].first;
