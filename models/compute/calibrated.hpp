@@ -102,6 +102,7 @@ class CalibratedModel final : public ComputeModel {
 
  private:
   OpCost unfloored_cost(const Operation& op) const;
+  OpCost weight_only_cost(const Operation& op) const;  // W8A16: see calibrated.cpp
   GpuSpec gpu_;
   DeviceProfile profile_;
   RooflineModel roofline_;
