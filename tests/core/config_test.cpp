@@ -2,23 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/error_of.hpp"
+
 namespace kvsim {
-namespace {
-
-// Runs `f` and returns the InputError it throws (fails the test if none).
-template <class F>
-InputError error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no InputError thrown";
-  return InputError("", "", "");
-}
-
-}  // namespace
-
 TEST(Config, ReadsTypedFieldsAndTracksPointers) {
   const auto doc = ConfigDocument::parse(R"({"a": {"n": 3, "bw": "300GB/s", "t": "5us"}})",
                                          "x.json");

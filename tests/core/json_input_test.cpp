@@ -2,22 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/error_of.hpp"
+
 #include "sim/core/config.hpp"
 #include "sim/core/input_error.hpp"
 
 namespace kvsim {
 namespace {
-
-template <class F>
-InputError error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no InputError thrown";
-  return InputError("", "", "");
-}
 
 bool mentions(const InputError& e, const std::string& text) {
   return std::string(e.what()).find(text) != std::string::npos;
