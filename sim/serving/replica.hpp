@@ -36,6 +36,7 @@
 #include "sim/serving/metrics.hpp"
 #include "sim/serving/router.hpp"
 #include "sim/serving/scheduler.hpp"
+#include "sim/serving/stage_time.hpp"
 #include "sim/serving/workload.hpp"
 
 namespace kvsim::serving {
@@ -115,8 +116,7 @@ class Replica {
   std::uint32_t allocate();
 
   // replica_pipeline.cpp: a batch through the stages.
-  Duration stage_compute(int stage, const InFlight& f) const;
-  int all_reduces(int stage, const InFlight& f) const;
+  StageSpan span(int stage) const;
   void start_stage(int stage);
   void run_step(int stage, std::uint32_t id, std::int64_t step);
   void run_block(std::uint64_t where, std::int64_t step);
