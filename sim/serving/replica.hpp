@@ -16,7 +16,8 @@
 // and borrows everything in its ReplicaContext, which outlives it.
 //
 // The code is split by responsibility: replica.cpp (arrivals, batch planning and launch),
-// replica_pipeline.cpp (a batch's walk through the stages, compute and communication),
+// replica_pipeline.cpp (a batch's walk through the stages, compute and communication; a
+// stage's closed-form time is stage_time.hpp's, which kvsim run's decode step shares),
 // replica_completion.cpp (tokens, finished requests and their metrics).
 
 #include <cstdint>
