@@ -218,6 +218,11 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   d.batch_size = n->count_or("batch_size", 1);
   d.context_tokens = n->count("context_tokens");
   refuse_beyond_window(*n, d.context_tokens, s.model);
+  if (d.context_tokens > s.model.max_context) {  // as for prefill; serve rejects such a request
+    s.warnings.push_back(fmt::format(
+        "{}: decode context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",
+        s.file, d.context_tokens, s.model.name, s.model.max_context));
+  }
   read_decode_layout(*n, d, s);
   n->finish();
   s.resolved["decode"] = Json{{"batch_size", d.batch_size},

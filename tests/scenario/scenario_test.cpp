@@ -336,6 +336,21 @@ TEST(Scenario, ADecodeStepUnderTensorParallelismIsCheckedAgainstOneGpusShard) {
   EXPECT_EQ(scenario(1, 1).resolved["decode"]["pipeline_parallel"], 1);
 }
 
+TEST(Scenario, ADecodeContextPastTheTrainedMaximumIsWarnedAbout) {
+  const auto scenario = [](int context) {
+    return load_scenario(ConfigDocument::parse(
+        fmt::format(R"({{"model": "llama-2-7b", "cluster": {{"gpu": "a100-sxm4-80gb"}},
+                        "decode": {{"context_tokens": {}}}}})",
+                    context),
+        "s.json"));
+  };
+  EXPECT_TRUE(scenario(4096).warnings.empty());
+  const Scenario s = scenario(4097);
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_EQ(s.warnings[0], "s.json: decode context of 4097 tokens exceeds llama-2-7b's trained "
+                           "maximum of 4096 (simulated anyway)");
+}
+
 TEST(Scenario, ADecodeShardThatCannotFitItsGpuIsWarnedAboutWithItsLayout) {
   // Llama-2-7B at tensor_parallel 2: 12.55 / 2 = 6.3 GiB of weights a GPU and 256 KiB of KV a
   // token; 128 x 4096 tokens = 128 GiB over the 72 GiB usable.
