@@ -80,6 +80,17 @@ TEST(DecodeStep, EqualsServesTimePerOutputTokenAcrossPipelineStages) {
   expect_run_equals_serve(2, 4);
 }
 
+TEST(DecodeStep, ServesHostOverheadIsTheOnlyDifference) {
+  // run's decode section has no host_overhead; serve adds it to every iteration, once, on the
+  // first stage: 30 us = 30,000 ns a gap.
+  Json j = scenario_json(4, 1, 2048);
+  j["serving"]["host_overhead"] = "30us";
+  const ConfigDocument doc(j, "decode.json");
+  const Scenario s = load_scenario(doc);
+  const auto t = token_times(doc, s);
+  EXPECT_EQ(t.at(1) - t.at(0), run_step(s, 2048).count() + 30'000);
+}
+
 // The per-operation breakdown kvsim run prints, on one GPU's shard.
 double shard_breakdown_seconds(const Scenario& s, std::int64_t kv) {
   DecomposeOptions o;
