@@ -21,6 +21,11 @@ run decode_attention attention --decode --cached 4095 --heads 4 --head-dim 128 -
 run collective collective --kind all-gather --bytes 16MiB --gpu-list 0,2,4
 run layer layer --tokens 1024 --tp 2
 run pass pass --decode --batch 8 --context 4095 --tp 4
+# The shortcuts are overrides of the scenario: --gpu prices on that GPU, --model that model.
+"$kvsim" cost gemm --m 64 --n 64 --k 64 --gpu h100-sxm --scenario "$scenario" |
+  grep -q "^priced by: roofline on h100-sxm" || fail "--gpu is not the scenario's GPU"
+"$kvsim" cost layer --tokens 8 --model llama-3-8b --scenario "$scenario" |
+  grep -q "^kvsim cost layer: one layer: llama-3-8b," || fail "--model is not the scenario's model"
 "$kvsim" run "$scenario" --explain-costs --out "$dir/run" -q || fail "run --explain-costs failed"
 python3 - "$dir" <<'PY' || fail "a JSON answer is wrong"
 import json, sys
