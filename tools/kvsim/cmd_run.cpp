@@ -9,6 +9,7 @@
 #include "sim/core/input_error.hpp"
 #include "sim/core/units.hpp"
 #include "sim/report/breakdown.hpp"
+#include "sim/report/cost_explanation.hpp"
 #include "sim/report/output.hpp"
 #include "sim/report/prefill_report.hpp"
 #include "sim/scenario/prefill_memory.hpp"
@@ -194,7 +195,15 @@ int run(const RunOptions& o) {
     results["prefill"] = report::prefill_json(strategies, *s.topology);
     results["memory"] = memory_json(s, runs);
   }
-  const std::string text = o.quiet ? "" : report_text(o, s, passes, step, runs, strategies);
+  std::string explained;  // --explain-costs: each strategy's per-GPU shards and stage costs
+  if (o.explain_costs) {
+    const int decode_tp = s.decode ? s.decode->tensor_parallel : 1;
+    const report::CostExplanation e = report::explain_costs(s, strategies, decode_tp);
+    results["cost_explanation"] = e.json();
+    explained = e.text();
+  }
+  const std::string text =
+      o.quiet ? "" : report_text(o, s, passes, step, runs, strategies) + explained;
   std::vector<report::OutputFile> files;
   if (!o.out.empty()) {
     files = {{"results.json", results.dump(2) + "\n"},
@@ -242,7 +251,10 @@ void add_run(CLI::App& app, Command& selected) {
           "SIZE");
   cmd->add_flag("--explain-costs", o->explain_costs,
                 "per operation: shape, time per call, achieved rates, and whether the cost was "
-                "measured, interpolated, extrapolated or from the roofline");
+                "measured, interpolated, extrapolated or from the roofline; per strategy and "
+                "for the decode step: each GPU's shard (queries, keys, heads, weights) and its "
+                "per-layer qkv, attention, rest and communication (also cost_explanation in "
+                "results.json)");
   cmd->add_flag("-q,--quiet", o->quiet, "print nothing but warnings and errors");
   cmd->callback([&selected, o] { selected = [o] { return run(*o); }; });
 }
