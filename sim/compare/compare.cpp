@@ -75,7 +75,11 @@ std::pair<double, double> static_batch(const ConfigDocument& base, Json j, const
   double slowest = 0, decode = 0;
   for (const SimulatedRequest& r : simulate_requests(base, j, workload, p.entry)) {
     if (!r.served) {
-      throw InputError(p.entry, "", "the scenario's server does not serve this batch's prompts");
+      throw InputError(p.entry, "",
+                       fmt::format("the scenario's server does not serve this batch of {} "
+                                   "requests ({} prompt + {} output tokens each: longer than "
+                                   "the model's context?), so there is no prediction to compare",
+                                   p.batch, p.prompt_tokens, output));
     }
     slowest = std::max(slowest, r.ttft);
     // Every request of the batch decodes in the same iterations: its tokens after the first

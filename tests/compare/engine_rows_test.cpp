@@ -148,7 +148,9 @@ TEST(EngineRows, WhereKeepsTheMatchingRowsAndSaysHowMany) {
   Measurements m = read_measurements(write(
       "rows.csv", "model,gpu,prompt_tokens,ttft_ms,engine\nllama-2-7b,h200-sxm,128,1,a\n"
                   "llama-2-7b,a100-sxm4-80gb,128,1,b\nllama-2-7b,h200,256,1,a\n"));
+  m.warnings.push_back(m.points[1].entry + ": an outlier");  // about a point left out
   select(m, {parse_where("gpu=h200-sxm"), parse_where("engine=a")});
+  EXPECT_FALSE(any_contains(m.warnings, "an outlier"));
   ASSERT_EQ(m.points.size(), 2u);
   EXPECT_TRUE(any_contains(m.warnings, "--where gpu=h200 engine=a: 2 of the 3 points"));
   EXPECT_THROW(select(m, {parse_where("tp=4")}), InputError);
