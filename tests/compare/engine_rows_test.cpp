@@ -144,6 +144,33 @@ TEST(EngineRows, KvsimCsvRowsCarryPrecisionPpOutputAndTpot) {
             std::string::npos);
 }
 
+TEST(EngineRows, KvsimJsonPointsCarryTheSameFields) {
+  const Measurements m = read_measurements(write("rows.json", R"({
+      "kind": "kvsim-ttft-measurements", "model": "gpt-j-6b", "gpu": "h200-sxm",
+      "precision": "fp8", "engine": "TensorRT-LLM v0.9",
+      "points": [
+        {"tp": 2, "pp": 2, "batch": 8, "prompt_tokens": 128, "output_tokens": 64,
+         "tpot_ms": 7.5},
+        {"prompt_tokens": 2048, "ttft_ms": 23.5, "precision": "fp16", "engine": "other"}]})"));
+  ASSERT_EQ(m.points.size(), 2u);
+  const MeasuredPoint& a = m.points[0];
+  EXPECT_EQ(a.gpu, "h200");
+  EXPECT_EQ(a.precision, "fp8");
+  EXPECT_EQ(a.engine, "TensorRT-LLM v0.9");
+  EXPECT_EQ(a.pp, 2);
+  EXPECT_EQ(a.output_tokens, 64);
+  EXPECT_FALSE(a.has_ttft);
+  EXPECT_DOUBLE_EQ(*a.tpot_ms, 7.5);
+  EXPECT_EQ(m.points[1].precision, "fp16");
+  EXPECT_EQ(m.points[1].engine, "other");
+  EXPECT_DOUBLE_EQ(m.points[1].ttft_ms, 23.5);
+  // A TPOT without its output length names the point.
+  const std::string bad = write("bad.json", R"({"kind": "kvsim-ttft-measurements",
+      "points": [{"prompt_tokens": 128, "tpot_ms": 7.5}]})");
+  EXPECT_NE(std::string(error_of([&] { (void)read_measurements(bad); }).what()).find("/points/0"),
+            std::string::npos);
+}
+
 TEST(EngineRows, WhereKeepsTheMatchingRowsAndSaysHowMany) {
   Measurements m = read_measurements(write(
       "rows.csv", "model,gpu,prompt_tokens,ttft_ms,engine\nllama-2-7b,h200-sxm,128,1,a\n"
@@ -206,8 +233,10 @@ TEST(EngineRows, RowsTheScenarioCannotExpressAreRefusedNamingTheRow) {
   // 4 x 4 = 16 GPUs on an 8-GPU server.
   EXPECT_NE(refused(header + "llama-2-7b,a100-sxm4-80gb,4,4,2,128,8,1,1\n").find("line 2"),
             std::string::npos);
-  // Not in the catalog.
+  // Not in the catalog: the model, the GPU.
   EXPECT_NE(refused(header + "llama-9-7b,a100-sxm4-80gb,1,1,1,128,8,1,1\n").find("line 2"),
+            std::string::npos);
+  EXPECT_NE(refused(header + "llama-2-7b,b900,1,1,1,128,8,1,1\n").find("line 2"),
             std::string::npos);
   // BLOOM-176B's 352 GB of fp16 weights on one 80 GB GPU.
   EXPECT_NE(refused(header + "bloom-176b,a100-sxm4-80gb,1,1,1,128,8,1,1\n").find("line 2"),
