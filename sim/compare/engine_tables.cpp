@@ -190,13 +190,13 @@ Measurements read_trtllm_table(const Table& t, const std::string& path) {
           positive_number(cell("output_tokens_per_s"), path, where, "output_tokens_per_s");
       // The run's time (ms) is batch x output tokens at the measured rate; less the prefill,
       // it is output_tokens - 1 decode iterations.
-      const double run_ms =
-          1e3 * static_cast<double>(p.batch * p.output_tokens) / rate;
+      const double tokens = static_cast<double>(p.batch) * static_cast<double>(p.output_tokens);
+      const double run_ms = 1e3 * tokens / rate;
       if (!(run_ms > p.ttft_ms)) {
         throw InputError(path, "", fmt::format(
-            "{}: {} tokens at {} tokens/s take {:.3f} ms, not more than the ttft_ms of {}: the "
-            "throughput cannot include the first token's prefill",
-            where, p.batch * p.output_tokens, rate, run_ms, p.ttft_ms));
+            "{}: {:.0f} tokens at {} tokens/s take {:.3f} ms, not more than the ttft_ms of {}: "
+            "the throughput cannot include the first token's prefill",
+            where, tokens, rate, run_ms, p.ttft_ms));
       }
       p.tpot_ms = (run_ms - p.ttft_ms) / static_cast<double>(p.output_tokens - 1);
     }
