@@ -108,7 +108,26 @@ double predict_ttft(const ConfigDocument& base, const Json& j, const Scenario& s
   return 1e3 * static_batch(base, j, p, 1).first;
 }
 
+// A row of another GPU than a calibrated scenario's: its profile was measured on the scenario's
+// GPU, so the row is refused, saying how to compare it.
+void check_gpu_matches_profile(const ConfigDocument& base, const MeasuredPoint& p) {
+  const Json& j = base.json();
+  const Json* gpu = j.contains("cluster") ? &j["cluster"] : nullptr;
+  if (p.gpu.empty() || !gpu || !gpu->contains("gpu") || !(*gpu)["gpu"].is_string()) return;
+  const std::string own = (*gpu)["gpu"].get<std::string>();
+  const bool calibrated = j.contains("compute") && j["compute"].is_object() &&
+                          j["compute"].value("type", "") == "calibrated";
+  if (!calibrated || p.gpu == own) return;
+  throw InputError(p.entry, "",
+                   fmt::format("the row ran on {}, and the scenario's calibrated compute was "
+                               "measured on {}: compare one GPU's rows at a time, e.g. --where "
+                               "gpu={} with this scenario and --where gpu={} with a scenario of "
+                               "that GPU (scenarios/engines/ has one per GPU)",
+                               p.gpu, own, own, p.gpu));
+}
+
 Prediction predict(const ConfigDocument& base, const MeasuredPoint& p) {
+  check_gpu_matches_profile(base, p);
   Json j = point_scenario(base, p);
   j["prefill"]["context_tokens"] = p.prompt_tokens;
   j["prefill"]["gpus"] = p.tp;

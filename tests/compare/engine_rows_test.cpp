@@ -233,6 +233,9 @@ TEST(EngineRows, RowsTheScenarioCannotExpressAreRefusedNamingTheRow) {
   // 4 x 4 = 16 GPUs on an 8-GPU server.
   EXPECT_NE(refused(header + "llama-2-7b,a100-sxm4-80gb,4,4,2,128,8,1,1\n").find("line 2"),
             std::string::npos);
+  // Another GPU than the calibrated profile's: refused, pointing at --where.
+  EXPECT_NE(refused(header + "llama-2-7b,h100-sxm,1,1,1,128,8,1,1\n").find("--where gpu=h100-sxm"),
+            std::string::npos);
   // Not in the catalog: the model, the GPU.
   EXPECT_NE(refused(header + "llama-9-7b,a100-sxm4-80gb,1,1,1,128,8,1,1\n").find("line 2"),
             std::string::npos);
