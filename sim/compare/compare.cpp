@@ -61,25 +61,38 @@ struct Prediction {
 // runs them. Returns the slowest first token and the mean decode iteration, seconds.
 std::pair<double, double> static_batch(const ConfigDocument& base, Json j, const MeasuredPoint& p,
                                        std::int64_t output) {
+  // The memory a static-batch engine reserves: each sequence's prompt + output, so that the
+  // whole batch is held at once (the default reserves the model's whole context per sequence,
+  // which would serve a large batch a few sequences at a time).
   j["serving"] = {{"tensor_parallel", p.tp},
                   {"host_overhead", "0us"},
                   {"scheduler",
                    {{"type", "static"},
                     {"max_batch_size", p.batch},
-                    {"max_batched_tokens", p.batch * p.prompt_tokens}}}};
+                    {"max_batched_tokens", p.batch * p.prompt_tokens}}},
+                  {"memory", {{"type", "contiguous"}, {"max_sequence", p.prompt_tokens + output}}}};
   if (p.pp > 1) j["serving"]["pipeline_parallel"] = p.pp;
   const Json workload{{"requests", p.batch},
                       {"arrivals", {{"type", "burst"}}},
                       {"lengths", {{"type", "fixed"}, {"prompt", p.prompt_tokens},
                                    {"output", output}}}};
   double slowest = 0, decode = 0;
-  for (const SimulatedRequest& r : simulate_requests(base, j, workload, p.entry)) {
+  const std::vector<SimulatedRequest> served = simulate_requests(base, j, workload, p.entry);
+  for (const SimulatedRequest& r : served) {
     if (!r.served) {
       throw InputError(p.entry, "",
                        fmt::format("the scenario's server does not serve this batch of {} "
                                    "requests ({} prompt + {} output tokens each: longer than "
                                    "the model's context?), so there is no prediction to compare",
                                    p.batch, p.prompt_tokens, output));
+    }
+    // One static batch: every request's first token comes from the same prefill iteration.
+    if (r.ttft != served.front().ttft) {
+      throw InputError(p.entry, "",
+                       fmt::format("the batch of {} requests ({} + {} tokens each) does not fit "
+                                   "the KV memory of the TP {} x PP {} group at once, so no "
+                                   "static batch of it could have run",
+                                   p.batch, p.prompt_tokens, output, p.tp, p.pp));
     }
     slowest = std::max(slowest, r.ttft);
     // Every request of the batch decodes in the same iterations: its tokens after the first

@@ -185,38 +185,43 @@ TEST(EngineRows, WhereKeepsTheMatchingRowsAndSaysHowMany) {
 }
 
 TEST(EngineRows, ATpotRowIsTheMeanOfTheServingDecodeSteps) {
-  // One GPU, a static batch of B = 4 requests of p = 256 prompt tokens and n = 9 output tokens:
-  // after the prefill, n - 1 = 8 decode iterations, step i decoding the 4 sequences at KV
-  // length p + i. TPOT = (1/8) x sum_{i=1..8} cost(4 decodes at KV p + i), each cost the
-  // serving engine's IterationCost of that batch on one GPU (host overhead 0).
+  // One GPU, a static batch of B requests of p = 256 prompt tokens and n = 9 output tokens:
+  // after the prefill, n - 1 = 8 decode iterations, step i decoding the B sequences at KV
+  // length p + i. TPOT = (1/8) x sum_{i=1..8} cost(B decodes at KV p + i), each cost the
+  // serving engine's IterationCost of that batch on one GPU (host overhead 0). B = 64 needs the
+  // whole batch held at once: 64 x 4096-token reservations (Llama-2-7B's context) would not
+  // fit 80 GB, 64 x (256 + 9) tokens do.
   const ConfigDocument doc =
       ConfigDocument::load_file(std::string(KVSIM_SOURCE_DIR) + "/scenarios/engines/dgx-a100.json");
-  Measurements m;
-  m.file = "synthetic";
-  MeasuredPoint row;
-  row.entry = "synthetic line 2";
-  row.model = "llama-2-7b";
-  row.batch = 4;
-  row.prompt_tokens = 256;
-  row.output_tokens = 9;
-  row.ttft_ms = 100;
-  row.tpot_ms = 10;
-  m.points.push_back(row);
-  const Comparison c = compare(doc, m, {});
-  ASSERT_TRUE(c.points[0].predicted_tpot_ms);
   const Scenario s = load_scenario(doc);
-  serving::IterationCost cost(s, 1);
-  std::int64_t total_ns = 0;
-  for (std::int64_t i = 1; i <= 8; ++i) {
-    serving::IterationShape step;
-    step.decodes.assign(4, 256 + i);
-    step.emitting = 4;
-    total_ns += cost.single_gpu(step).count();
+  for (const std::int64_t batch : {4, 64}) {
+    Measurements m;
+    m.file = "synthetic";
+    MeasuredPoint row;
+    row.entry = "synthetic line 2";
+    row.model = "llama-2-7b";
+    row.batch = batch;
+    row.prompt_tokens = 256;
+    row.output_tokens = 9;
+    row.ttft_ms = 100;
+    row.tpot_ms = 10;
+    m.points.push_back(row);
+    const Comparison c = compare(doc, m, {});
+    ASSERT_TRUE(c.points[0].predicted_tpot_ms);
+    serving::IterationCost cost(s, 1);
+    std::int64_t total_ns = 0;
+    for (std::int64_t i = 1; i <= 8; ++i) {
+      serving::IterationShape step;
+      step.decodes.assign(static_cast<std::size_t>(batch), 256 + i);
+      step.emitting = batch;
+      total_ns += cost.single_gpu(step).count();
+    }
+    EXPECT_NEAR(*c.points[0].predicted_tpot_ms, 1e-6 * static_cast<double>(total_ns) / 8, 1e-9)
+        << "batch " << batch;
+    EXPECT_NEAR(*c.points[0].tpot_error, (*c.points[0].predicted_tpot_ms - 10) / 10, 1e-12);
+    ASSERT_TRUE(c.aggregates.tpot);
+    EXPECT_EQ(c.aggregates.tpot->points, 1u);
   }
-  EXPECT_NEAR(*c.points[0].predicted_tpot_ms, 1e-6 * static_cast<double>(total_ns) / 8, 1e-9);
-  EXPECT_NEAR(*c.points[0].tpot_error, (*c.points[0].predicted_tpot_ms - 10) / 10, 1e-12);
-  ASSERT_TRUE(c.aggregates.tpot);
-  EXPECT_EQ(c.aggregates.tpot->points, 1u);
 }
 
 TEST(EngineRows, RowsTheScenarioCannotExpressAreRefusedNamingTheRow) {
