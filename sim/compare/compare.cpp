@@ -55,27 +55,33 @@ struct Prediction {
   std::vector<std::string> warnings;
 };
 
+// The serving section and workload of a static batch: `batch` equal requests sent at once, all
+// prefilled in one iteration. The memory is what a static-batch engine reserves, each sequence's
+// prompt + output, so that the whole batch is held at once (the default reserves the model's
+// whole context per sequence, which would serve a large batch a few sequences at a time).
+std::pair<Json, Json> static_batch_setup(const MeasuredPoint& p, std::int64_t output) {
+  Json serving{{"tensor_parallel", p.tp},
+               {"host_overhead", "0us"},
+               {"scheduler",
+                {{"type", "static"},
+                 {"max_batch_size", p.batch},
+                 {"max_batched_tokens", p.batch * p.prompt_tokens}}},
+               {"memory", {{"type", "contiguous"}, {"max_sequence", p.prompt_tokens + output}}}};
+  if (p.pp > 1) serving["pipeline_parallel"] = p.pp;
+  Json workload{{"requests", p.batch},
+                {"arrivals", {{"type", "burst"}}},
+                {"lengths", {{"type", "fixed"}, {"prompt", p.prompt_tokens}, {"output", output}}}};
+  return {std::move(serving), std::move(workload)};
+}
+
 // A static batch of `batch` equal requests (prompt_tokens in, `output` out) served on the row's
 // TP x PP group, all prompts prefilled in one iteration, then decoded together: the serving
 // engine's iterations (IterationCost, the TP all-reduces, the PP stages), as `kvsim serve`
 // runs them. Returns the slowest first token and the mean decode iteration, seconds.
 std::pair<double, double> static_batch(const ConfigDocument& base, Json j, const MeasuredPoint& p,
                                        std::int64_t output) {
-  // The memory a static-batch engine reserves: each sequence's prompt + output, so that the
-  // whole batch is held at once (the default reserves the model's whole context per sequence,
-  // which would serve a large batch a few sequences at a time).
-  j["serving"] = {{"tensor_parallel", p.tp},
-                  {"host_overhead", "0us"},
-                  {"scheduler",
-                   {{"type", "static"},
-                    {"max_batch_size", p.batch},
-                    {"max_batched_tokens", p.batch * p.prompt_tokens}}},
-                  {"memory", {{"type", "contiguous"}, {"max_sequence", p.prompt_tokens + output}}}};
-  if (p.pp > 1) j["serving"]["pipeline_parallel"] = p.pp;
-  const Json workload{{"requests", p.batch},
-                      {"arrivals", {{"type", "burst"}}},
-                      {"lengths", {{"type", "fixed"}, {"prompt", p.prompt_tokens},
-                                   {"output", output}}}};
+  auto [serving, workload] = static_batch_setup(p, output);
+  j["serving"] = std::move(serving);
   double slowest = 0, decode = 0;
   const std::vector<SimulatedRequest> served = simulate_requests(base, j, workload, p.entry);
   for (const SimulatedRequest& r : served) {
