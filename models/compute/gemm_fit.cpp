@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace kvsim {
 
 const std::vector<std::string> kGemmFeatures{"launch_s", "s_per_quantised_flop", "s_per_byte"};
@@ -11,6 +13,7 @@ namespace {
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 constexpr double kPartialBytes = 4;  // split-K partial sums are fp32
+constexpr std::int64_t kMaxSms = 1 << 20;  // keeps W and the SM count in range
 
 }  // namespace
 
@@ -61,9 +64,15 @@ GemmFit GemmFit::from_json(const ConfigNode& g) {
   GemmFit f;
   f.tile_m = g.count("tile_m");
   f.tile_n = g.count("tile_n");
-  f.sms = static_cast<int>(g.count("sms"));
+  const std::int64_t sms = g.count("sms");
+  if (sms > kMaxSms) g.at("sms").fail(fmt::format("at most {} SMs", kMaxSms));
+  f.sms = static_cast<int>(sms);
   if (const auto s = g.find("split_k")) {
-    f.max_split = static_cast<int>(std::min<std::int64_t>(s->count("max_split"), f.sms));
+    const std::int64_t max_split = s->count("max_split");
+    if (max_split > f.sms) {
+      s->at("max_split").fail("at most the SM count (each split runs on an SM of its own)");
+    }
+    f.max_split = static_cast<int>(max_split);
     f.min_k_slice = s->count("min_k_slice");
     s->finish();
   }

@@ -151,3 +151,22 @@ TEST(DerivedCost, Fp8ScenarioOnH100Warns) {
 }
 
 }  // namespace kvsim
+
+namespace kvsim {
+
+TEST(GemmFit, ProfilesRoundTripTheSplitAndRefuseOneWiderThanTheGpu) {
+  const DeviceProfile shipped = shipped_profile("h100-sxm");
+  Json j = shipped.to_json();
+  const DeviceProfile again = DeviceProfile::from_json(ConfigDocument(j, "p.json").root());
+  EXPECT_EQ(again.gemm->max_split, shipped.gemm->max_split);
+  EXPECT_EQ(again.gemm->min_k_slice, shipped.gemm->min_k_slice);
+  j["gemm_fit"]["split_k"]["max_split"] = 1000;  // the H100 has 132 SMs
+  try {
+    DeviceProfile::from_json(ConfigDocument(j, "p.json").root());
+    ADD_FAILURE() << "a split over more SMs than the GPU has must be refused";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.pointer(), "/gemm_fit/split_k/max_split");
+  }
+}
+
+}  // namespace kvsim
