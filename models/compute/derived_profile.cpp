@@ -123,7 +123,7 @@ std::string fp8_derivation_warning(const DeviceProfile& profile, const GpuSpec& 
       "profile '{}' measured 16-bit kernels only: fp8 GEMMs and elementwise kernels on {} are "
       "derived from them (provenance 'derived'): the fitted work term / {:.2f} (fp8 {:.0f} over "
       "fp16 {:.0f} TFLOP/s), bytes at fp8 sizes, the launch cost unchanged, scaling the 16-bit "
-      "time",
+      "time; fp8 attention is priced by the roofline (provenance 'roofline')",
       profile.name, gpu.name, gpu.fp8_flops / gpu.fp16_flops, gpu.fp8_flops * 1e-12,
       gpu.fp16_flops * 1e-12);
 }
