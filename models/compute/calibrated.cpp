@@ -288,8 +288,9 @@ OpCost CalibratedModel::unfloored_cost(const Operation& op) const {
 }
 
 std::string CalibratedModel::describe() const {
-  return fmt::format("calibrated profile {} ({} tables) on {}", profile_.name,
-                     profile_.tables.size(), gpu_.name);
+  return fmt::format("calibrated profile {} ({} tables) on {}{}", profile_.name,
+                     profile_.tables.size(), gpu_.name,
+                     measured_on_ ? ", derived from " + measured_on_->name : "");
 }
 
 Json CalibratedModel::to_json() const {
