@@ -31,7 +31,9 @@ DecodeStep decode_step(const Scenario& s, int tensor_parallel, int pipeline_para
     step.all_reduces += stage_all_reduces(compute, span, tensor_parallel);
     step.total += busy;
     if (stage + 1 < pipeline_parallel) {
-      const Duration send = communication.send(gpus, layout.stage_gpus(0, stage + 1),
+      // The engine's hand-off sync delays the send, as in the replica (replica_pipeline.cpp).
+      const Duration send = s.engine.pp_stage_sync() +
+                            communication.send(gpus, layout.stage_gpus(0, stage + 1),
                                                shape.tokens());
       step.communication += send;
       step.total += send;

@@ -11,7 +11,9 @@ Duration stage_compute(const IterationCompute& c, const StageSpan& span) {
   double seconds = static_cast<double>(span.layers) * c.layer();
   if (span.first) seconds += c.embedding;
   if (span.last) seconds += c.head;
-  return from_seconds(seconds);
+  // Each stage's GPUs run their own forward pass: each pays the engine's host time, and its
+  // layer sync per layer (zero for kernels-only).
+  return c.host + span.layers * c.layer_sync + from_seconds(seconds);
 }
 
 int stage_all_reduces(const IterationCompute& c, const StageSpan& span, int tensor_parallel) {
