@@ -17,7 +17,11 @@ void MessageChannel::start_next() {
 }
 
 void MessageChannel::start_flow() {
-  network_.start_between_gpus(from_gpu_, to_gpu_, queue_.front().bytes / protocol_.efficiency,
+  const double efficiency =
+      protocol_.per_link_efficiency()
+          ? protocol_.efficiency_on(network_.topology().gpu_route(from_gpu_, to_gpu_).bottleneck_kind)
+          : protocol_.efficiency;
+  network_.start_between_gpus(from_gpu_, to_gpu_, queue_.front().bytes / efficiency,
                               [this] { on_arrival(); });
 }
 
