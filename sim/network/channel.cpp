@@ -17,10 +17,7 @@ void MessageChannel::start_next() {
 }
 
 void MessageChannel::start_flow() {
-  const double efficiency =
-      protocol_.per_link_efficiency()
-          ? protocol_.efficiency_on(network_.topology().gpu_route(from_gpu_, to_gpu_).bottleneck_kind)
-          : protocol_.efficiency;
+  const double efficiency = protocol_.efficiency_between(network_.topology(), from_gpu_, to_gpu_);
   network_.start_between_gpus(from_gpu_, to_gpu_, queue_.front().bytes / efficiency,
                               [this] { on_arrival(); });
 }

@@ -201,10 +201,7 @@ void CollectiveEngine::begin_step(std::uint32_t id) {
   for (const Transfer& t : step) {
     const int from = c.gpus[t.from];
     const int to = c.gpus[t.to];
-    const double efficiency =
-        protocol.per_link_efficiency()
-            ? protocol.efficiency_on(network_.topology().gpu_route(from, to).bottleneck_kind)
-            : protocol.efficiency;
+    const double efficiency = protocol.efficiency_between(network_.topology(), from, to);
     network_.start_between_gpus(from, to, t.bytes / efficiency, [this, id] { on_transfer(id); });
   }
 }

@@ -80,6 +80,11 @@ bool Protocol::per_link_efficiency() const {
                      [](double e) { return e > 0; });
 }
 
+double Protocol::efficiency_between(const Topology& topology, int from_gpu, int to_gpu) const {
+  if (!per_link_efficiency()) return efficiency;
+  return efficiency_on(topology.gpu_route(from_gpu, to_gpu).bottleneck_kind);
+}
+
 Duration Protocol::all_reduce_latency(int gpus) const {
   const auto above = std::lower_bound(
       latency_by_gpus.begin(), latency_by_gpus.end(), gpus,

@@ -51,6 +51,9 @@ struct Protocol {
   /// The efficiency of a transfer whose route's bottleneck link is of `kind`.
   double efficiency_on(LinkKind kind) const;
   bool per_link_efficiency() const;
+  /// The efficiency of a flow from one GPU to another on `topology`: of its route's bottleneck
+  /// kind (no route lookup when one efficiency serves every kind). For callers that start flows.
+  double efficiency_between(const Topology& topology, int from_gpu, int to_gpu) const;
   /// Fixed cost of a collective of `steps` steps among `gpus` participants (0 when steps is 0).
   Duration fixed_cost(int steps, int gpus) const;
   /// The all-reduce fixed cost table interpolated at `gpus` (needs a table; gpus >= 2).
