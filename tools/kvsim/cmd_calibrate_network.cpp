@@ -163,6 +163,11 @@ void print_evaluation(const Rows& rows, const calibration::MeasuredCluster& clus
 int evaluate(const NetworkOptions& o, const Rows& rows, const calibration::MeasuredCluster& cluster) {
   const auto doc = ConfigDocument::load_file(o.evaluate);
   const ConfigNode root = doc.root();
+  if (!root.json().contains("collectives") && !root.json().contains("protocols")) {
+    throw InputError(o.evaluate, "", "not a collective profile: needs \"collectives\" (what "
+                                     "calibrate-network writes) or a scenario's collectives "
+                                     "object with \"protocols\"");
+  }
   const net::CollectiveConfig c = net::CollectiveConfig::from_config(
       root.json().contains("collectives") ? root.at("collectives") : root);
   fmt::print("kvsim calibrate-network --evaluate {} on {} ({} all-reduce, {} send/recv rows):\n",
