@@ -16,13 +16,16 @@ kvsim=build/tools/kvsim
   --source "Vidur (Microsoft, MIT licence) profiling data: compute/h100/*/mlp.csv (GEMMs and elementwise kernels of Llama-2-7B, Llama-2-70B, CodeLlama-34B, Phi-2 at TP 1, 2, 4, 8; PyTorch + kineto, fp16, medians). Gaps: no attention measurements for H100, so attention falls back to the roofline (provenance 'roofline'); the H100 variant (SXM assumed) was not recorded." \
   --out calibration/profiles/h100-sxm.json --report results/calibration/h100-sxm
 # Collective protocols and the point-to-point protocol fitted to Vidur's torch.distributed
-# all-reduce and send/recv medians inside one DGX (the nccl-dgx-* profiles are fitted to
-# nccl-tests instead; results/network compares both).
+# all-reduce and send/recv medians: fixed costs by GPU count and NVLink efficiency inside one
+# DGX, network efficiency from the rows across two (the nccl-dgx-* profiles are fitted to
+# nccl-tests instead; results/network compares both). NICs: DGX-A100 has one 200 Gb/s HDR
+# InfiniBand NIC per GPU, DGX-H100 one 400 Gb/s NDR (Vidur's H100 send/recv across servers
+# reaches 36 GB/s, more than a 200 Gb/s NIC carries).
 "$kvsim" calibrate-network --gpu a100-sxm4-80gb --name vidur-dgx-a100 \
   --vidur-all-reduce "$vidur/network/a100_dgx/all_reduce.csv" \
-  --vidur-send-recv "$vidur/network/a100_dgx/send_recv.csv" \
+  --vidur-send-recv "$vidur/network/a100_dgx/send_recv.csv" --nic 200Gb/s \
   --out calibration/profiles/vidur-dgx-a100.json
 "$kvsim" calibrate-network --gpu h100-sxm --name vidur-dgx-h100 \
   --vidur-all-reduce "$vidur/network/h100_dgx/all_reduce.csv" \
-  --vidur-send-recv "$vidur/network/h100_dgx/send_recv.csv" \
+  --vidur-send-recv "$vidur/network/h100_dgx/send_recv.csv" --nic 400Gb/s \
   --out calibration/profiles/vidur-dgx-h100.json

@@ -17,7 +17,8 @@ void MessageChannel::start_next() {
 }
 
 void MessageChannel::start_flow() {
-  network_.start_between_gpus(from_gpu_, to_gpu_, queue_.front().bytes / protocol_.efficiency,
+  const double efficiency = protocol_.efficiency_between(network_.topology(), from_gpu_, to_gpu_);
+  network_.start_between_gpus(from_gpu_, to_gpu_, queue_.front().bytes / efficiency,
                               [this] { on_arrival(); });
 }
 

@@ -5,7 +5,7 @@
 // when the previous has arrived), each moving as a flow on the shared network. KV-Runahead's
 // per-layer KV messages use one channel per neighbour pair, so a process that runs ahead queues
 // its messages on the link in layer order. Each message pays the point-to-point protocol's fixed
-// cost before its flow starts and moves bytes / efficiency.
+// cost before its flow starts and moves bytes / efficiency (of the route's bottleneck link kind).
 
 #include <deque>
 

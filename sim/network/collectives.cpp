@@ -121,15 +121,18 @@ std::vector<Step> plan_collective(CollectiveKind kind, CollectiveAlgorithm algor
 Duration collective_time(const Topology& topology, const std::vector<int>& gpus,
                          CollectiveKind kind, CollectiveAlgorithm algorithm, double bytes,
                          const Protocol& protocol) {
-  Duration total{0};
-  for (const Step& step : plan_collective(kind, algorithm, static_cast<int>(gpus.size()), bytes)) {
+  const int p = static_cast<int>(gpus.size());
+  const std::vector<Step> steps = plan_collective(kind, algorithm, p, bytes);
+  Duration total = protocol.fixed_cost(static_cast<int>(steps.size()), p);
+  for (const Step& step : steps) {
     Duration slowest{0};
     for (const Transfer& t : step) {
       const Route& r = topology.gpu_route(gpus[t.from], gpus[t.to]);
-      slowest = std::max(slowest, r.latency + from_seconds_ceil(t.bytes / protocol.efficiency /
-                                                                r.bottleneck));
+      const double efficiency = protocol.efficiency_on(r.bottleneck_kind);
+      slowest = std::max(slowest,
+                         r.latency + from_seconds_ceil(t.bytes / efficiency / r.bottleneck));
     }
-    total += protocol.step_latency + slowest;
+    total += slowest;
   }
   return total;
 }
@@ -164,6 +167,7 @@ void CollectiveEngine::start(CollectiveKind kind, const std::vector<int>& gpus, 
   c.steps = plan_collective(kind, config_.algorithm, static_cast<int>(gpus.size()), bytes);
   c.gpus = gpus;
   c.protocol = &choose_protocol(network_.topology(), gpus, kind, config_, bytes);
+  c.fixed = c.protocol->fixed_cost(static_cast<int>(c.steps.size()), static_cast<int>(gpus.size()));
   c.step = 0;
   c.pending = 0;
   c.done = done;
@@ -175,18 +179,30 @@ void CollectiveEngine::start(CollectiveKind kind, const std::vector<int>& gpus, 
     });
     return;
   }
-  network_.queue().schedule_in(c.protocol->step_latency, Phase::kDecision,
-                               [this, id] { begin_step(id); });
+  schedule_step(id);
+}
+
+// Step s of n waits F(s+1)/n - Fs/n of the fixed cost F (whole ns): the waits sum to exactly
+// F, and are each step_latency when F = n x step_latency.
+void CollectiveEngine::schedule_step(std::uint32_t id) {
+  const Running& c = running_[id];
+  const auto n = static_cast<std::int64_t>(c.steps.size());
+  const auto s = static_cast<std::int64_t>(c.step);
+  const std::int64_t f = c.fixed.count();
+  const Duration wait(f * (s + 1) / n - f * s / n);
+  network_.queue().schedule_in(wait, Phase::kDecision, [this, id] { begin_step(id); });
 }
 
 void CollectiveEngine::begin_step(std::uint32_t id) {
   Running& c = running_[id];
   const Step& step = c.steps[c.step];
   c.pending = static_cast<int>(step.size());
-  const double efficiency = c.protocol->efficiency;
+  const Protocol& protocol = *c.protocol;
   for (const Transfer& t : step) {
-    network_.start_between_gpus(c.gpus[t.from], c.gpus[t.to], t.bytes / efficiency,
-                                [this, id] { on_transfer(id); });
+    const int from = c.gpus[t.from];
+    const int to = c.gpus[t.to];
+    const double efficiency = protocol.efficiency_between(network_.topology(), from, to);
+    network_.start_between_gpus(from, to, t.bytes / efficiency, [this, id] { on_transfer(id); });
   }
 }
 
@@ -194,8 +210,7 @@ void CollectiveEngine::on_transfer(std::uint32_t id) {
   Running& c = running_[id];
   if (--c.pending > 0) return;
   if (++c.step < c.steps.size()) {
-    network_.queue().schedule_in(c.protocol->step_latency, Phase::kDecision,
-                                 [this, id] { begin_step(id); });
+    schedule_step(id);
     return;
   }
   const InlineCallback finished = c.done;
@@ -203,54 +218,10 @@ void CollectiveEngine::on_transfer(std::uint32_t id) {
   finished();
 }
 
-CollectiveConfig CollectiveConfig::from_config(const ConfigNode& node) {
-  CollectiveConfig c;
-  const std::string a = node.one_of_or("algorithm", "ring", {"ring", "tree", "direct"});
-  c.algorithm = a == "ring"   ? CollectiveAlgorithm::kRing
-                : a == "tree" ? CollectiveAlgorithm::kTree
-                              : CollectiveAlgorithm::kDirect;
-  if (const auto protocols = node.find("protocols")) {
-    c.protocols.clear();
-    for (const ConfigNode& p : protocols->elements()) {
-      Protocol proto;
-      proto.name = p.string_or("name", "simple");
-      if (const auto lat = p.find("step_latency")) proto.step_latency = lat->as_duration();
-      proto.efficiency = p.number_or("efficiency", 1.0, 1e-3, 1.0);
-      p.finish();
-      c.protocols.push_back(proto);
-    }
-    if (c.protocols.empty()) protocols->fail("needs at least one protocol");
-  }
-  if (const auto p = node.find("point_to_point")) {
-    if (const auto lat = p->find("step_latency")) c.point_to_point.step_latency = lat->as_duration();
-    c.point_to_point.efficiency = p->number_or("efficiency", 1.0, 1e-3, 1.0);
-    p->finish();
-  }
-  node.finish();
-  return c;
-}
-
-Json CollectiveConfig::to_json() const {
-  Json list = Json::array();
-  for (const Protocol& p : protocols) {
-    list.push_back({{"name", p.name},
-                         {"step_latency", fmt::format("{}ns", p.step_latency.count())},
-                         {"efficiency", p.efficiency}});
-  }
-  Json j{{"algorithm", to_string(algorithm)}, {"protocols", list}};
-  const Protocol bare;
-  if (point_to_point.step_latency != bare.step_latency ||
-      point_to_point.efficiency != bare.efficiency) {
-    j["point_to_point"] = {
-        {"step_latency", fmt::format("{}ns", point_to_point.step_latency.count())},
-        {"efficiency", point_to_point.efficiency}};
-  }
-  return j;
-}
-
 Duration message_time(const Route& route, double bytes, const Protocol& protocol) {
   return protocol.step_latency + route.latency +
-         from_seconds_ceil(bytes / protocol.efficiency / route.bottleneck);
+         from_seconds_ceil(bytes / protocol.efficiency_on(route.bottleneck_kind) /
+                           route.bottleneck);
 }
 
 }  // namespace kvsim::net

@@ -3,18 +3,21 @@
 // over the real topology, so a slow link slows exactly the collectives that cross it.
 //
 // A collective is planned as steps; each step is a set of transfers that start together once the
-// previous step has completed everywhere, after the protocol's per-step latency. Each transfer
-// moves bytes / efficiency on the wire. Several protocols may be given (NCCL's LL, LL128 and
+// previous step has completed everywhere, after the step's share of the protocol's fixed cost
+// (protocol.hpp: a cost per step, or a measured cost by GPU count). Each transfer moves
+// bytes / efficiency on the wire, with the efficiency of its route's bottleneck link kind. Several protocols may be given (NCCL's LL, LL128 and
 // Simple trade latency for bandwidth); like NCCL's tuner, each call uses the protocol whose
 // closed-form time is smallest for its size.
 //
 // `bytes` is always the size of the full buffer S: the all-gather output, the reduce-scatter
 // input, the all-reduce buffer, the all-to-all send buffer, the broadcast message.
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sim/network/flow_network.hpp"
+#include "sim/network/protocol.hpp"
 
 namespace kvsim::net {
 
@@ -23,10 +26,18 @@ enum class CollectiveAlgorithm { kRing, kTree, kDirect };
 std::string to_string(CollectiveKind kind);
 std::string to_string(CollectiveAlgorithm algorithm);
 
-struct Protocol {
-  std::string name = "simple";
-  Duration step_latency{0};  // fixed cost per step (kernel launch, synchronisation)
-  double efficiency = 1.0;   // fraction of link bandwidth the protocol achieves
+/// Where a fitted profile's protocols were measured: one entry per topology, with the GPU
+/// counts measured on it and the link kind that bottlenecked their routes.
+struct MeasuredOn {
+  struct Setup {
+    std::string type;  // a topology preset: "nvswitch", "multi-node"
+    int nodes = 1;     // servers
+    std::vector<int> gpus;
+    LinkKind link_kind = LinkKind::kNvlink;
+  };
+  std::string profile;  // the fitted profile's name
+  std::string gpu;      // catalog GPU
+  std::vector<Setup> topologies;
 };
 
 struct CollectiveConfig {
@@ -36,15 +47,26 @@ struct CollectiveConfig {
   /// a fixed cost per message and a fraction of the route's bottleneck. The default is the bare
   /// flow (no cost, full bandwidth).
   Protocol point_to_point{"p2p", Duration{0}, 1.0};
-  /// Reads {"algorithm": "ring", "protocols": [{"name", "step_latency", "efficiency"}],
-  ///        "point_to_point": {"step_latency", "efficiency"}}.
+  /// Empty for hand-written protocols; a fitted profile says what it was measured on.
+  std::optional<MeasuredOn> measured_on;
+  /// Reads {"algorithm": "ring", "protocols": [{"name", "step_latency" | "latency_by_gpus",
+  ///        "efficiency"}], "point_to_point": {"step_latency", "efficiency"},
+  ///        "measured_on": {"profile", "gpu", "topologies": [{"type", "nodes", "gpus",
+  ///        "link_kind"}]}} (protocol.hpp has the protocol's forms), or the name of a shipped
+  ///        profile ("vidur-dgx-a100") whose "collectives" it reads.
   static CollectiveConfig from_config(const ConfigNode& node);
   Json to_json() const;
 };
 
+/// Load-time warnings for using `config` on `topology` (Scenario::warnings): a link kind that
+/// bottlenecks routes here but was never measured by the profile, and GPU counts beyond a
+/// latency table's measured range.
+std::vector<std::string> collective_warnings(const CollectiveConfig& config,
+                                             const Topology& topology);
+
 /// Closed-form time of one point-to-point message alone on `route`: the protocol's fixed cost +
 /// route latency + ceil_ns(bytes / (efficiency x bottleneck)), what a flow of bytes / efficiency
-/// started after the fixed cost takes.
+/// started after the fixed cost takes (efficiency of the bottleneck link's kind).
 Duration message_time(const Route& route, double bytes, const Protocol& protocol);
 
 struct Transfer {
@@ -59,8 +81,10 @@ using Step = std::vector<Transfer>;
 std::vector<Step> plan_collective(CollectiveKind kind, CollectiveAlgorithm algorithm, int ranks,
                                   double bytes);
 
-/// Time when no other traffic shares the routes: for each step, step latency plus the slowest
-/// transfer's route latency + ceil_ns(bytes / (efficiency x bottleneck)).
+/// Time when no other traffic shares the routes: the protocol's fixed cost for this many steps
+/// among gpus.size() participants (Protocol::fixed_cost) plus, for each step, the slowest
+/// transfer's route latency + ceil_ns(bytes / (efficiency x bottleneck)), with the efficiency of
+/// the route's bottleneck link kind.
 Duration collective_time(const Topology& topology, const std::vector<int>& gpus,
                          CollectiveKind kind, CollectiveAlgorithm algorithm, double bytes,
                          const Protocol& protocol);
@@ -83,11 +107,13 @@ class CollectiveEngine {
     std::vector<Step> steps;
     std::vector<int> gpus;
     const Protocol* protocol = nullptr;
+    Duration fixed{0};  // the protocol's fixed cost for the whole collective
     std::size_t step = 0;
     int pending = 0;
     InlineCallback done;
   };
   void begin_step(std::uint32_t id);
+  void schedule_step(std::uint32_t id);
   void on_transfer(std::uint32_t id);
 
   FlowNetwork& network_;

@@ -23,6 +23,26 @@ std::string to_string(NodeKind kind) {
   return "?";
 }
 
+std::string to_string(LinkKind kind) {
+  switch (kind) {
+    case LinkKind::kNvlink: return "nvlink";
+    case LinkKind::kPcie: return "pcie";
+    case LinkKind::kNetwork: return "network";
+  }
+  return "?";
+}
+
+LinkKind link_kind(NodeKind from, NodeKind to) {
+  const auto either = [&](NodeKind k) { return from == k || to == k; };
+  if (either(NodeKind::kNetworkSwitch) || (from == NodeKind::kNic && to == NodeKind::kNic)) {
+    return LinkKind::kNetwork;
+  }
+  if (either(NodeKind::kPcieSwitch) || either(NodeKind::kHost) || either(NodeKind::kNic)) {
+    return LinkKind::kPcie;
+  }
+  return LinkKind::kNvlink;
+}
+
 int Topology::add_node(std::string name, NodeKind kind) {
   if (names_.count(name) != 0) throw std::invalid_argument("duplicate node name '" + name + "'");
   const int id = static_cast<int>(boost::add_vertex(graph_));
@@ -46,7 +66,8 @@ int Topology::add_link(int from, int to, double bandwidth, Duration latency) {
   }
   if (!(bandwidth > 0)) throw std::invalid_argument("link bandwidth must be positive");
   const int id = static_cast<int>(links_.size());
-  links_.push_back(Link{id, from, to, bandwidth, bandwidth, latency});
+  links_.push_back(Link{id, from, to, bandwidth, bandwidth, latency,
+                        link_kind(nodes_[from].kind, nodes_[to].kind)});
   link_index_.emplace((static_cast<std::int64_t>(from) << 32) | to, id);
   boost::add_edge(static_cast<std::size_t>(from), static_cast<std::size_t>(to), EdgeProps{id},
                   graph_);
@@ -108,7 +129,11 @@ void Topology::compute_routes_from(int source) const {
       const int link = find_link(static_cast<int>(parent[v]), static_cast<int>(v));
       r.links.insert(r.links.begin(), link);
       r.latency += links_[link].latency;
-      r.bottleneck = std::min(r.bottleneck, links_[link].bandwidth);
+      // Walking back from dst, `<=` leaves the kind of the first slowest link in route order.
+      if (links_[link].bandwidth <= r.bottleneck) {
+        r.bottleneck = links_[link].bandwidth;
+        r.bottleneck_kind = links_[link].kind;
+      }
     }
     out[dst] = std::move(r);
   }

@@ -19,6 +19,15 @@ namespace kvsim::net {
 enum class NodeKind { kGpu, kNvSwitch, kPcieSwitch, kNic, kNetworkSwitch, kHost };
 std::string to_string(NodeKind kind);
 
+/// What a link is physically, derived from its endpoints: `kNetwork` touches a network switch or
+/// joins two NICs; `kPcie` touches a PCIe switch or the host, or joins a GPU to its NIC; every
+/// other link (GPU to GPU, GPU or switch to an NVSwitch) is `kNvlink`. Collective protocols may
+/// achieve a different fraction of the bandwidth on each kind.
+enum class LinkKind { kNvlink, kPcie, kNetwork };
+inline constexpr int kLinkKinds = 3;
+std::string to_string(LinkKind kind);  // "nvlink", "pcie", "network"
+LinkKind link_kind(NodeKind from, NodeKind to);
+
 struct Node {
   std::string name;
   NodeKind kind = NodeKind::kGpu;
@@ -32,12 +41,14 @@ struct Link {
   double bandwidth = 0;          // bytes/s now (after heterogeneity)
   double nominal_bandwidth = 0;  // bytes/s as built
   Duration latency{0};
+  LinkKind kind = LinkKind::kNvlink;
 };
 
 struct Route {
   std::vector<int> links;  // link ids in order
   Duration latency{0};     // sum over the links
   double bottleneck = 0;   // bytes/s, the smallest link bandwidth
+  LinkKind bottleneck_kind = LinkKind::kNvlink;  // of the first link at that bandwidth
 };
 
 class Topology {

@@ -58,6 +58,7 @@ void read_cluster(const ConfigNode& root, Scenario& s) {
   }
   if (const auto c = cluster.find("collectives")) {
     s.collectives = net::CollectiveConfig::from_config(*c);
+    for (auto& w : net::collective_warnings(s.collectives, *s.topology)) s.warnings.push_back(w);
   }
   s.memory_utilization = cluster.number_or("memory_utilization", 0.9, 0.01, 1.0);
   cluster.finish();

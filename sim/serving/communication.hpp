@@ -102,8 +102,10 @@ class Communication {
   // The flows of a send, once its fixed cost has passed: bytes / efficiency each.
   void begin_send(std::uint32_t id) {
     const Send& send = sends_[id];
-    const double efficiency = s_.collectives.point_to_point.efficiency;
     for (std::size_t r = 0; r < send.from.size(); ++r) {
+      // The efficiency of the route's bottleneck link kind (nvlink, pcie, network).
+      const double efficiency = s_.collectives.point_to_point.efficiency_between(
+          network_->topology(), send.from[r], send.to[r]);
       network_->start_between_gpus(send.from[r], send.to[r],
                                    share(send.from, send.tokens) / efficiency, [this, id] {
                                      if (--sends_[id].pending > 0) return;
