@@ -8,13 +8,16 @@
 #include <fmt/format.h>
 
 #include "models/catalog/catalog.hpp"
+#include "models/compute/attention_derivation.hpp"
+#include "models/compute/attention_grid.hpp"
 
 namespace kvsim {
 
 const std::vector<std::string> kGemmFeatures{"launch_s", "s_per_quantised_flop", "s_per_byte"};
 const std::vector<std::string> kElementwiseFeatures{"launch_s", "s_per_byte"};
-const std::vector<std::string> kAttentionFeatures{"launch_s", "s_per_flop", "s_per_byte"};
-const std::vector<std::string> kDecodeAttentionFeatures{"launch_s", "s_per_byte", "s_per_request"};
+const std::vector<std::string> kAttentionGridFeatures{
+    "launch_s",   "s_per_wave_work",     "s_per_spread_work", "s_per_spread_masked_work",
+    "s_per_byte", "s_per_split_combine", "s_per_spread_block"};
 
 namespace {
 
@@ -99,6 +102,34 @@ double GemmFit::predict(const Operation& op) const {
   return std::max(0.0, fit.predict({1.0, w, op.bytes()}));
 }
 
+// The kernel splits the keys only to go faster: where the fit prices FlashAttention's split
+// launch above the unsplit one, the unsplit one bounds it. This also keeps a cost from falling
+// when a growing grid stops being split (more tokens never cost less).
+double AttentionGridFit::predict(const Operation& op) const {
+  auto at = [&](std::int64_t splits) {
+    const auto x = attention_grid_features(op, sms, ctas_per_sm, splits);
+    return std::max(0.0, fit.predict({x[0], x[1], x[2], x[3], x[4], x[5], x[6]}));
+  };
+  return std::min(at(0), at(1));
+}
+
+Json AttentionGridFit::to_json() const {
+  return Json{{"kernel", "flash-attention-2 split-kv"},
+              {"sms", sms},
+              {"ctas_per_sm", ctas_per_sm},
+              {"fit", fit.to_json(kAttentionGridFeatures)}};
+}
+
+AttentionGridFit AttentionGridFit::from_json(const ConfigNode& n) {
+  (void)n.one_of("kernel", {"flash-attention-2 split-kv"});
+  AttentionGridFit f;
+  f.sms = static_cast<int>(n.count("sms"));
+  f.ctas_per_sm = static_cast<int>(n.count("ctas_per_sm"));
+  f.fit = LinearFit::from_json(n.at("fit"), kAttentionGridFeatures);
+  n.finish();
+  return f;
+}
+
 std::optional<ShapeKey> ShapeKey::of(const Operation& op) {
   if (op.rows <= 0) return std::nullopt;
   if (op.op_class == OpClass::kGemm) {
@@ -167,14 +198,8 @@ Json DeviceProfile::to_json() const {
     by_kind[to_string(kind)] = fit.to_json(kElementwiseFeatures);
   }
   if (!by_kind.empty()) out["elementwise_fits_by_kind"] = by_kind;
-  if (attention_prefill) {
-    out["attention_prefill_fit"] =
-        attention_prefill->to_json(kAttentionFeatures);
-  }
-  if (attention_decode) {
-    out["attention_decode_fit"] =
-        attention_decode->to_json(kDecodeAttentionFeatures);
-  }
+  if (attention_prefill) out["attention_prefill_fit"] = attention_prefill->to_json();
+  if (attention_decode) out["attention_decode_fit"] = attention_decode->to_json();
   return out;
 }
 
@@ -245,10 +270,10 @@ DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
     }
   }
   if (const auto a = n.find("attention_prefill_fit")) {
-    p.attention_prefill = LinearFit::from_json(*a, kAttentionFeatures);
+    p.attention_prefill = AttentionGridFit::from_json(*a);
   }
   if (const auto a = n.find("attention_decode_fit")) {
-    p.attention_decode = LinearFit::from_json(*a, kDecodeAttentionFeatures);
+    p.attention_decode = AttentionGridFit::from_json(*a);
   }
   n.finish();
   return p;
@@ -256,7 +281,17 @@ DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
 
 CalibratedModel::CalibratedModel(GpuSpec gpu, DeviceProfile profile,
                                  RooflineModel::Params fallback)
-    : gpu_(gpu), profile_(std::move(profile)), roofline_(std::move(gpu), fallback) {}
+    : gpu_(gpu), profile_(std::move(profile)), roofline_(std::move(gpu), fallback) {
+  // No silent roofline for attention: a profile without attention fits takes them from a
+  // measured GPU's (attention_derivation.hpp) and its answers say "derived".
+  if (!profile_.attention_prefill && !profile_.attention_decode) {
+    if (auto d = derive_attention_from_shipped(profile_, gpu_)) {
+      attention_source_ = d->source;
+      profile_.attention_prefill = d->prefill;
+      profile_.attention_decode = d->decode;
+    }
+  }
+}
 
 std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const {
   if (!calibrated_dtype(op)) return std::nullopt;
@@ -275,11 +310,10 @@ std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const
     case OpClass::kAttention: {
       const bool fused = op.kind == OpKind::kAttention;
       if (fused && op.attention.prefill && profile_.attention_prefill) {
-        return std::max(0.0, profile_.attention_prefill->predict({1.0, op.flops, op.bytes()}));
+        return profile_.attention_prefill->predict(op);
       }
       if (fused && !op.attention.prefill && profile_.attention_decode) {
-        return std::max(0.0, profile_.attention_decode->predict(
-                                 {1.0, op.bytes(), static_cast<double>(op.attention.batch)}));
+        return profile_.attention_decode->predict(op);
       }
       // Eager attention's two products are batched GEMMs: the GEMM fit without tiling.
       if (!fused && profile_.gemm) {
@@ -311,6 +345,7 @@ OpCost CalibratedModel::unfloored_cost(const Operation& op) const {
     }
   }
   if (op.op_class == OpClass::kAttention && op.kind == OpKind::kAttention) {
+    if (!attention_source_.empty()) return {*fitted, Provenance::kDerived};
     const Json& r = profile_.attention_range;
     const Json& shapes = r.value("shapes", Json::array());
     const bool shape_measured =
@@ -334,7 +369,20 @@ std::string CalibratedModel::describe() const {
 }
 
 Json CalibratedModel::to_json() const {
-  return Json{{"type", "calibrated"}, {"profile", profile_.name}};
+  Json j{{"type", "calibrated"}, {"profile", profile_.name}};
+  if (!attention_source_.empty()) j["attention"] = "derived from " + attention_source_;
+  return j;
+}
+
+std::vector<std::string> CalibratedModel::warnings() const {
+  if (attention_source_.empty()) return {};
+  return {fmt::format(
+      "calibrated profile {} has no attention measurements: fused attention is derived from "
+      "{} (provenance 'derived from {}'), its efficiency relative to GEMMs (prefill) and HBM "
+      "(decode) carried over per SM; where the kernel is relatively slower on {} than on {} "
+      "(FlashAttention-2 does not use the H100's wgmma instructions that its GEMMs use) it is "
+      "priced too fast by that difference",
+      profile_.name, attention_source_, attention_source_, gpu_.name, attention_source_)};
 }
 
 }  // namespace kvsim

@@ -7,13 +7,15 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "models/compute/gpu_spec.hpp"
 #include "models/llm/operations.hpp"
 
 namespace kvsim {
 
-enum class Provenance { kMeasured, kInterpolated, kExtrapolated, kRoofline };
+// kDerived: carried over from another GPU's measurements by a documented rule.
+enum class Provenance { kMeasured, kInterpolated, kExtrapolated, kRoofline, kDerived };
 std::string to_string(Provenance p);
 
 struct OpCost {
@@ -28,6 +30,8 @@ class ComputeModel {
   /// One line: which model, which device, key parameters.
   virtual std::string describe() const = 0;
   virtual Json to_json() const = 0;
+  /// What a scenario should warn about this model (e.g. costs derived from another GPU).
+  virtual std::vector<std::string> warnings() const { return {}; }
 };
 
 /// Sum of op costs in seconds.

@@ -231,6 +231,9 @@ Scenario load_scenario(const ConfigDocument& document) {
     s.compute = compute_models().create(node, s.gpu);
   }
   s.resolved["compute"] = s.compute->to_json();
+  for (const std::string& w : s.compute->warnings()) {
+    s.warnings.push_back(fmt::format("{}: at /compute: {}", s.file, w));
+  }
   read_prefill(root, s);
   if (s.prefill) {  // partitioners against their chain: refusals, and KVR-P off its ranges
     for (auto& w : prefill::check_partitioners(s.prefill->strategies, s.prefill_setup())) {
