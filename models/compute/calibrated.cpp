@@ -364,14 +364,15 @@ OpCost CalibratedModel::unfloored_cost(const Operation& op) const {
 }
 
 std::string CalibratedModel::describe() const {
-  return fmt::format("calibrated profile {} ({} tables) on {}", profile_.name,
-                     profile_.tables.size(), gpu_.name);
+  return fmt::format("calibrated profile {} ({} tables) on {}{}", profile_.name,
+                     profile_.tables.size(), gpu_.name,
+                     attention_source_.empty() ? ""
+                                               : "; attention derived from " + attention_source_);
 }
 
+// The scenario's compute section as resolved (loadable again): derivation is not an option.
 Json CalibratedModel::to_json() const {
-  Json j{{"type", "calibrated"}, {"profile", profile_.name}};
-  if (!attention_source_.empty()) j["attention"] = "derived from " + attention_source_;
-  return j;
+  return Json{{"type", "calibrated"}, {"profile", profile_.name}};
 }
 
 std::vector<std::string> CalibratedModel::warnings() const {
