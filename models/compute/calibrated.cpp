@@ -9,15 +9,11 @@
 
 #include "models/catalog/catalog.hpp"
 #include "models/compute/attention_derivation.hpp"
-#include "models/compute/attention_grid.hpp"
 
 namespace kvsim {
 
 const std::vector<std::string> kGemmFeatures{"launch_s", "s_per_quantised_flop", "s_per_byte"};
 const std::vector<std::string> kElementwiseFeatures{"launch_s", "s_per_byte"};
-const std::vector<std::string> kAttentionGridFeatures{
-    "launch_s",   "s_per_wave_work",     "s_per_spread_work", "s_per_spread_masked_work",
-    "s_per_byte", "s_per_split_combine", "s_per_spread_block"};
 
 namespace {
 
@@ -100,34 +96,6 @@ double GemmFit::predict(const Operation& op) const {
   const GemmShape& g = op.gemm;
   const double w = g.m > 0 ? quantised_flops(g.m, g.n, g.k) : op.flops;
   return std::max(0.0, fit.predict({1.0, w, op.bytes()}));
-}
-
-// The kernel splits the keys only to go faster: where the fit prices FlashAttention's split
-// launch above the unsplit one, the unsplit one bounds it. This also keeps a cost from falling
-// when a growing grid stops being split (more tokens never cost less).
-double AttentionGridFit::predict(const Operation& op) const {
-  auto at = [&](std::int64_t splits) {
-    const auto x = attention_grid_features(op, sms, ctas_per_sm, splits);
-    return std::max(0.0, fit.predict({x[0], x[1], x[2], x[3], x[4], x[5], x[6]}));
-  };
-  return std::min(at(0), at(1));
-}
-
-Json AttentionGridFit::to_json() const {
-  return Json{{"kernel", "flash-attention-2 split-kv"},
-              {"sms", sms},
-              {"ctas_per_sm", ctas_per_sm},
-              {"fit", fit.to_json(kAttentionGridFeatures)}};
-}
-
-AttentionGridFit AttentionGridFit::from_json(const ConfigNode& n) {
-  (void)n.one_of("kernel", {"flash-attention-2 split-kv"});
-  AttentionGridFit f;
-  f.sms = static_cast<int>(n.count("sms"));
-  f.ctas_per_sm = static_cast<int>(n.count("ctas_per_sm"));
-  f.fit = LinearFit::from_json(n.at("fit"), kAttentionGridFeatures);
-  n.finish();
-  return f;
 }
 
 std::optional<ShapeKey> ShapeKey::of(const Operation& op) {
