@@ -23,7 +23,9 @@ const ComputeModelRegistry& compute_models() {
           });
     r.add("calibrated",
           "per-operation tables measured on a GPU, with fitted models between and beyond "
-          "them (kvsim calibrate); the roofline for anything the profile lacks",
+          "them (kvsim calibrate); fused attention over its kernel's launch grid, derived from a "
+          "measured GPU's profile (with a warning) where this one has none; the roofline for "
+          "anything else the profile lacks",
           {{"profile", "name|path", "",
             "a shipped profile (calibration/profiles) or a profile JSON file"},
            {"fallback", "{roofline params}", "{}",
