@@ -90,12 +90,10 @@ Reshape head_split(std::int64_t factor) {
 
 Operation same(const Operation& op) { return op; }
 
-std::string row(const std::string& check, const std::vector<double>& before,
-                const std::vector<double>& after) {
-  auto worst = [](const std::vector<double>& e) { return *std::max_element(e.begin(), e.end()); };
-  return fmt::format("| {} | {} | {:.1f}% | {:.1f}% | {:.1f}% | {:.1f}% |\n", check, after.size(),
-                     100 * median(before), 100 * worst(before), 100 * median(after),
-                     100 * worst(after));
+std::string row(const AttentionCheck& c) {
+  return fmt::format("| {} | {} | {:.1f}% | {:.1f}% | {:.1f}% | {:.1f}% |\n", c.name, c.points,
+                     100 * c.before_median, 100 * c.before_worst, 100 * c.after_median,
+                     100 * c.after_worst);
 }
 
 // Checks of one phase: (name, grouping, reshape).
@@ -105,16 +103,30 @@ struct Check {
   Reshape reshape = same;
 };
 
-std::string phase_table(const Points& pts, const GpuSpec& gpu, const std::vector<Check>& checks) {
-  std::string out =
-      "| check | points | single rate: median | worst | grid: median | worst |\n"
-      "|---|---|---|---|---|---|\n";
+void run_checks(const Points& pts, const GpuSpec& gpu, const std::string& phase,
+                const std::vector<Check>& checks, std::vector<AttentionCheck>& out) {
+  auto worst = [](const std::vector<double>& e) { return *std::max_element(e.begin(), e.end()); };
   const Fitter grid = grid_fitter(gpu);
   for (const Check& c : checks) {
-    out += row(c.name, leave_group_out(pts, fit_single_rate, c.group, c.reshape),
-               leave_group_out(pts, grid, c.group, c.reshape));
+    const auto before = leave_group_out(pts, fit_single_rate, c.group, c.reshape);
+    const auto after = leave_group_out(pts, grid, c.group, c.reshape);
+    out.push_back({phase, c.name, after.size(), median(before), worst(before), median(after),
+                   worst(after)});
   }
-  return out;
+}
+
+struct Phases {
+  Points prefill;
+  Points decode;
+};
+
+Phases fused_attention(const std::vector<Measurement>& measurements) {
+  Phases p;
+  for (const Measurement& m : measurements) {
+    if (m.op.op_class != OpClass::kAttention || m.op.kind != OpKind::kAttention) continue;
+    (m.op.attention.prefill ? p.prefill : p.decode).push_back(&m);
+  }
+  return p;
 }
 
 std::int64_t cached(const Operation& op) {
@@ -159,43 +171,56 @@ AttentionGridFit fit_attention_grid(const Points& pts, const GpuSpec& gpu) {
   return *best;
 }
 
-std::string attention_validation_markdown(const std::vector<Measurement>& measurements,
-                                          const GpuSpec& gpu) {
-  Points prefill;
-  Points decode;
-  for (const Measurement& m : measurements) {
-    if (m.op.op_class != OpClass::kAttention || m.op.kind != OpKind::kAttention) continue;
-    (m.op.attention.prefill ? prefill : decode).push_back(&m);
-  }
+std::vector<AttentionCheck> attention_validation(const std::vector<Measurement>& measurements,
+                                                 const GpuSpec& gpu) {
+  const auto [prefill, decode] = fused_attention(measurements);
   const Grouping all = [](const Operation&) { return std::int64_t{0}; };
-  std::string out;
+  std::vector<AttentionCheck> out;
   if (!prefill.empty()) {
-    const AttentionGridFit f = fit_attention_grid(prefill, gpu);
-    out += fmt::format("## Prefill ({} points; grid fit: {} blocks per SM on {} SMs)\n\n",
-                       prefill.size(), f.ctas_per_sm, f.sms);
-    out += phase_table(
-        prefill, gpu,
+    run_checks(
+        prefill, gpu, "prefill",
         {{"in sample", all},
          {"leave one chunk size out", [](const Operation& op) { return op.attention.q_tokens; }},
          {"leave cached context out (bins of 1024 tokens)",
           [](const Operation& op) { return cached(op) / 1024; }},
          {"8-head twin (4 requests of each chunk), chunk size left out",
-          [](const Operation& op) { return op.attention.q_tokens; }, head_split(4)}});
+          [](const Operation& op) { return op.attention.q_tokens; }, head_split(4)}},
+        out);
   }
   if (!decode.empty()) {
-    const AttentionGridFit f = fit_attention_grid(decode, gpu);
-    out += fmt::format("\n## Decode ({} points; grid fit: {} blocks per SM on {} SMs)\n\n",
-                       decode.size(), f.ctas_per_sm, f.sms);
     const Grouping batch16 = [](const Operation& op) { return (op.attention.batch - 1) / 16; };
-    out += phase_table(
-        decode, gpu,
+    run_checks(
+        decode, gpu, "decode",
         {{"in sample", all},
          {"leave batch sizes out (groups of 16)", batch16},
          {"leave context out (32, 2048, 2112 tokens)", cached},
          {"8-head twin (TP4 shard, 4x the requests), batch group left out", batch16,
           head_split(4)},
          {"4-head twin (TP8 shard, 8x the requests), batch group left out", batch16,
-          head_split(8)}});
+          head_split(8)}},
+        out);
+  }
+  return out;
+}
+
+std::string attention_validation_markdown(const std::vector<Measurement>& measurements,
+                                          const GpuSpec& gpu) {
+  const Phases phases = fused_attention(measurements);
+  const std::vector<AttentionCheck> checks = attention_validation(measurements, gpu);
+  std::string out;
+  for (const auto& [phase, pts] : {std::pair{"prefill", &phases.prefill},
+                                   std::pair{"decode", &phases.decode}}) {
+    if (pts->empty()) continue;
+    const AttentionGridFit f = fit_attention_grid(*pts, gpu);
+    out += fmt::format("{}## {} ({} points; grid fit: {} blocks per SM on {} SMs)\n\n"
+                       "| check | points | single rate: median | worst | grid: median | worst "
+                       "|\n|---|---|---|---|---|---|\n",
+                       out.empty() ? "" : "\n",
+                       std::string(phase) == "prefill" ? "Prefill" : "Decode", pts->size(),
+                       f.ctas_per_sm, f.sms);
+    for (const AttentionCheck& c : checks) {
+      if (c.phase == phase) out += row(c);
+    }
   }
   return out + kWhatTp1DataChecks;
 }
