@@ -72,7 +72,8 @@ AttentionGrid attention_grid(const AttentionShape& a, int sms, int ctas_per_sm,
   const std::int64_t q_tiles = ceil_div(k.q, kTileQ);
   const std::int64_t kv_tiles = ceil_div(k.kv_max, tkv);
   AttentionGrid g;
-  g.slots = static_cast<std::int64_t>(sms) * ctas_per_sm;
+  // A spec without SMs has no grid to quantise: one slot (never a division by zero).
+  g.slots = std::max<std::int64_t>(1, static_cast<std::int64_t>(sms) * ctas_per_sm);
   const std::int64_t unsplit = std::max<std::int64_t>(1, a.batch) * k.heads * q_tiles;
   g.splits = splits > 0 ? splits : flash_num_splits(unsplit, g.slots, kv_tiles);
   g.blocks = unsplit * g.splits;

@@ -33,7 +33,11 @@ AttentionGridFit AttentionGridFit::from_json(const ConfigNode& n) {
   (void)n.one_of("kernel", {"flash-attention-2 split-kv"});
   AttentionGridFit f;
   f.sms = static_cast<int>(n.count("sms"));
+  if (f.sms < 1 || f.sms > 100000) n.at("sms").fail("must be a count of SMs from 1 to 100000");
   f.ctas_per_sm = static_cast<int>(n.count("ctas_per_sm"));
+  if (f.ctas_per_sm < 1 || f.ctas_per_sm > 64) {
+    n.at("ctas_per_sm").fail("must be from 1 to 64 blocks resident per SM");
+  }
   f.fit = LinearFit::from_json(n.at("fit"), kAttentionGridFeatures);
   n.finish();
   return f;
