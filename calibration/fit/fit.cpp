@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "calibration/fit/attention_fit.hpp"
 #include "calibration/fit/calibration.hpp"
 #include "sim/core/statistics.hpp"
 
@@ -229,19 +230,13 @@ DeviceProfile fit_profile(const std::vector<Measurement>& measurements, const Gp
   };
   p.attention_range = Json::object();
   if (!prefill_attention.empty()) {
-    p.attention_prefill = fit_simple(prefill_attention, true);
-    fits["attention_prefill"] = fit_json(*p.attention_prefill);
+    p.attention_prefill = fit_attention_grid(prefill_attention, gpu);
+    fits["attention_prefill"] = fit_json(p.attention_prefill->fit);
     p.attention_range["prefill"] = range(prefill_attention);
   }
   if (!decode_attention.empty()) {
-    std::vector<std::vector<double>> x;
-    std::vector<double> y;
-    for (const Measurement* m : decode_attention) {
-      x.push_back({1.0, m->op.bytes(), static_cast<double>(m->op.attention.batch)});
-      y.push_back(m->seconds);
-    }
-    p.attention_decode = fit_relative(x, y);
-    fits["attention_decode"] = fit_json(*p.attention_decode);
+    p.attention_decode = fit_attention_grid(decode_attention, gpu);
+    fits["attention_decode"] = fit_json(p.attention_decode->fit);
     p.attention_range["decode"] = range(decode_attention);
   }
   p.attention_range["shapes"] = shapes;

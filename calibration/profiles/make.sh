@@ -9,11 +9,12 @@ kvsim=build/tools/kvsim
 "$kvsim" calibrate --gpu a100-sxm4-80gb --name a100-sxm4-80gb \
   --vidur-compute "$vidur/compute/a100" \
   --vidur-attention "$vidur/attention/a100/meta-llama/Llama-2-7b-hf/attention_points.csv" \
-  --source "Vidur (Microsoft, MIT licence) profiling data: compute/a100/*/mlp.csv (GEMMs and elementwise kernels of Llama-2-7B, Llama-2-70B, Llama-3-70B, CodeLlama-34B, Phi-2 at TP 1, 2, 4, 8; PyTorch + kineto, fp16, medians) and attention/a100/meta-llama/Llama-2-7b-hf/attention_points.csv (FlashAttention prefill chunks and decode batches, TP 1). The A100 is an 80 GB part; SXM or PCIe was not recorded. Gaps: attention only for 32 heads of 128 (other shapes use the fitted FLOP/byte model, marked extrapolated); eager attention from the GEMM fit; LM head and sampling from the fits." \
-  --out calibration/profiles/a100-sxm4-80gb.json --report results/calibration/a100-sxm4-80gb
+  --source "Vidur (Microsoft, MIT licence) profiling data: compute/a100/*/mlp.csv (GEMMs and elementwise kernels of Llama-2-7B, Llama-2-70B, Llama-3-70B, CodeLlama-34B, Phi-2 at TP 1, 2, 4, 8; PyTorch + kineto, fp16, medians) and attention/a100/meta-llama/Llama-2-7b-hf/attention_points.csv (FlashAttention prefill chunks and decode batches, TP 1). The A100 is an 80 GB part; SXM or PCIe was not recorded. Gaps: attention only for 32 heads of 128 (other shapes use the grid fit, FlashAttention-2's launch rules, marked extrapolated); eager attention from the GEMM fit; LM head and sampling from the fits." \
+  --out calibration/profiles/a100-sxm4-80gb.json --report results/calibration/a100-sxm4-80gb \
+  --attention-validation results/calibration/attention_grid.md
 "$kvsim" calibrate --gpu h100-sxm --name h100-sxm \
   --vidur-compute "$vidur/compute/h100" \
-  --source "Vidur (Microsoft, MIT licence) profiling data: compute/h100/*/mlp.csv (GEMMs and elementwise kernels of Llama-2-7B, Llama-2-70B, CodeLlama-34B, Phi-2 at TP 1, 2, 4, 8; PyTorch + kineto, fp16, medians). Gaps: no attention measurements for H100, so attention falls back to the roofline (provenance 'roofline'); the H100 variant (SXM assumed) was not recorded." \
+  --source "Vidur (Microsoft, MIT licence) profiling data: compute/h100/*/mlp.csv (GEMMs and elementwise kernels of Llama-2-7B, Llama-2-70B, CodeLlama-34B, Phi-2 at TP 1, 2, 4, 8; PyTorch + kineto, fp16, medians). Gaps: no attention measurements for H100, so fused attention is derived from the a100-sxm4-80gb profile at load time (provenance 'derived', with a warning); the H100 variant (SXM assumed) was not recorded." \
   --out calibration/profiles/h100-sxm.json --report results/calibration/h100-sxm
 # Collective protocols and the point-to-point protocol fitted to Vidur's torch.distributed
 # all-reduce and send/recv medians: fixed costs by GPU count and NVLink efficiency inside one

@@ -44,8 +44,10 @@ const ComputeModelRegistry& compute_models() {
           });
     r.add("calibrated",
           "per-operation tables measured on a GPU, with fitted models between and beyond "
-          "them (kvsim calibrate); fp8 and GPUs of the profile's SM generation derived by rule "
-          "(with a warning); the roofline for anything the profile lacks",
+          "them (kvsim calibrate); fused attention over its kernel's launch grid; fp8 and GPUs of "
+          "the profile's SM generation derived by rule, and attention derived from a measured "
+          "GPU's profile where this one has none (each with a warning); the roofline for "
+          "anything else the profile lacks",
           {{"profile", "name|path", "",
             "a shipped profile (calibration/profiles) or a profile JSON file; one measured on "
             "another GPU of the same SM generation is carried over by rule (derived)"},

@@ -9,12 +9,11 @@
 
 #include "models/catalog/catalog.hpp"
 #include "models/compute/derived_profile.hpp"
+#include "models/compute/attention_derivation.hpp"
 
 namespace kvsim {
 
 const std::vector<std::string> kElementwiseFeatures{"launch_s", "s_per_byte"};
-const std::vector<std::string> kAttentionFeatures{"launch_s", "s_per_flop", "s_per_byte"};
-const std::vector<std::string> kDecodeAttentionFeatures{"launch_s", "s_per_byte", "s_per_request"};
 
 namespace {
 
@@ -123,14 +122,8 @@ Json DeviceProfile::to_json() const {
     by_kind[to_string(kind)] = fit.to_json(kElementwiseFeatures);
   }
   if (!by_kind.empty()) out["elementwise_fits_by_kind"] = by_kind;
-  if (attention_prefill) {
-    out["attention_prefill_fit"] =
-        attention_prefill->to_json(kAttentionFeatures);
-  }
-  if (attention_decode) {
-    out["attention_decode_fit"] =
-        attention_decode->to_json(kDecodeAttentionFeatures);
-  }
+  if (attention_prefill) out["attention_prefill_fit"] = attention_prefill->to_json();
+  if (attention_decode) out["attention_decode_fit"] = attention_decode->to_json();
   return out;
 }
 
@@ -195,10 +188,10 @@ DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
     }
   }
   if (const auto a = n.find("attention_prefill_fit")) {
-    p.attention_prefill = LinearFit::from_json(*a, kAttentionFeatures);
+    p.attention_prefill = AttentionGridFit::from_json(*a);
   }
   if (const auto a = n.find("attention_decode_fit")) {
-    p.attention_decode = LinearFit::from_json(*a, kDecodeAttentionFeatures);
+    p.attention_decode = AttentionGridFit::from_json(*a);
   }
   n.finish();
   return p;
@@ -216,7 +209,17 @@ CalibratedModel::CalibratedModel(GpuSpec gpu, DeviceProfile profile,
     : gpu_(gpu),
       profile_(std::move(profile)),
       roofline_(std::move(gpu), fallback),
-      measured_on_(std::move(measured_on)) {}
+      measured_on_(std::move(measured_on)) {
+  // No silent roofline for attention: a profile without attention fits takes them from a
+  // measured GPU's (attention_derivation.hpp) and its answers say "derived".
+  if (!profile_.attention_prefill && !profile_.attention_decode) {
+    if (auto d = derive_attention_from_shipped(profile_, gpu_)) {
+      attention_source_ = d->source;
+      profile_.attention_prefill = d->prefill;
+      profile_.attention_decode = d->decode;
+    }
+  }
+}
 
 std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const {
   if (!calibrated_dtype(op)) return std::nullopt;
@@ -232,11 +235,10 @@ std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const
     case OpClass::kAttention: {
       const bool fused = op.kind == OpKind::kAttention;
       if (fused && op.attention.prefill && profile_.attention_prefill) {
-        return std::max(0.0, profile_.attention_prefill->predict({1.0, op.flops, op.bytes()}));
+        return profile_.attention_prefill->predict(op);
       }
       if (fused && !op.attention.prefill && profile_.attention_decode) {
-        return std::max(0.0, profile_.attention_decode->predict(
-                                 {1.0, op.bytes(), static_cast<double>(op.attention.batch)}));
+        return profile_.attention_decode->predict(op);
       }
       // Eager attention's two products are batched GEMMs: the GEMM fit without tiling.
       if (!fused && profile_.gemm) {
@@ -270,6 +272,7 @@ OpCost CalibratedModel::unfloored_cost(const Operation& op) const {
     }
   }
   if (op.op_class == OpClass::kAttention && op.kind == OpKind::kAttention) {
+    if (!attention_source_.empty()) return {*fitted, Provenance::kDerived};
     const Json& r = profile_.attention_range;
     const Json& shapes = r.value("shapes", Json::array());
     const bool shape_measured =
@@ -288,14 +291,18 @@ OpCost CalibratedModel::unfloored_cost(const Operation& op) const {
 }
 
 std::string CalibratedModel::describe() const {
-  return fmt::format("calibrated profile {} ({} tables) on {}{}", profile_.name,
+  return fmt::format("calibrated profile {} ({} tables) on {}{}{}", profile_.name,
                      profile_.tables.size(), gpu_.name,
-                     measured_on_ ? ", derived from " + measured_on_->name : "");
+                     measured_on_ ? ", derived from " + measured_on_->name : "",
+                     attention_source_.empty() ? ""
+                                               : "; attention derived from " + attention_source_);
 }
 
+// The scenario's compute section as resolved (loadable again): derivation is not an option.
 Json CalibratedModel::to_json() const {
   return Json{{"type", "calibrated"}, {"profile", profile_.name}};
 }
+
 
 }  // namespace kvsim
 
@@ -351,12 +358,23 @@ OpCost CalibratedModel::fp8_cost(const Operation& op) const {
   return c;
 }
 
+std::string CalibratedModel::attention_warning() const {
+  return fmt::format(
+      "calibrated profile {} has no attention measurements: fused attention is derived from "
+      "{} (provenance 'derived from {}'), its efficiency relative to GEMMs (prefill) and HBM "
+      "(decode) carried over per SM; where the kernel is relatively slower on {} than on {} "
+      "(FlashAttention-2 does not use the H100's wgmma instructions that its GEMMs use) it is "
+      "priced too fast by that difference",
+      profile_.name, attention_source_, attention_source_, gpu_.name, attention_source_);
+}
+
 std::vector<std::string> CalibratedModel::warnings(const Precision& precision) const {
   std::vector<std::string> out;
   if (measured_on_) out.push_back(gpu_derivation_warning(profile_, *measured_on_, gpu_));
   if (precision.activations == DType::kFp8 && gpu_.fp8_flops > 0) {
     out.push_back(fp8_derivation_warning(profile_, gpu_));
   }
+  if (!attention_source_.empty()) out.push_back(attention_warning());
   return out;
 }
 

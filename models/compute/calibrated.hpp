@@ -12,12 +12,17 @@
 //                    and split-K quantisation, B the bytes moved, R split-K's partial sums
 //                    (gemm_fit.hpp);
 //       elementwise  t = c0 + c1 B;
-//       attention    prefill t = c0 + c1 FLOPs + c2 B; decode t = c0 + c1 B + c2 requests;
+//       attention    over the fused kernel's launch grid (attention_grid.hpp), prefill and decode
+//                    each t = c0 + c1 waves x block work + c2 work / slots + c3 masked work /
+//                    slots + c4 B + c5 split + c6 blocks / slots,
+//                    so a TP shard's fewer heads (fewer blocks) are priced by its own grid;
 //     a launch cost, a throughput regime and a memory regime, fitted by least squares.
 // fp8 GEMMs and elementwise kernels on GPUs with FP8 tensor cores, and a profile carried over to
 // another GPU of the same SM generation, are derived by the rules of derived_profile.hpp, with a
-// warning. Other data types and operations with no table or fit fall back to the roofline and
-// say so. Every answer carries its provenance.
+// warning. A profile without attention fits takes them from a shipped profile that has them,
+// scaled by the documented rule in attention_derivation.hpp; such answers say "derived".
+// Other data types and operations with no table or fit fall back to the roofline and say so.
+// Every answer carries its provenance.
 
 #include <map>
 #include <optional>
@@ -30,8 +35,18 @@ namespace kvsim {
 
 /// Feature names of the other fitted models, in the order predict() takes them.
 extern const std::vector<std::string> kElementwiseFeatures;
-extern const std::vector<std::string> kAttentionFeatures;        // prefill
-extern const std::vector<std::string> kDecodeAttentionFeatures;  // decode: per-request cost
+extern const std::vector<std::string> kAttentionGridFeatures;  // prefill and decode
+
+/// Fused attention as a linear model over its kernel's grid on `sms` SMs (one per phase).
+struct AttentionGridFit {
+  int sms = 0;
+  int ctas_per_sm = 2;  // blocks resident per SM (chosen by fit quality)
+  LinearFit fit;        // features: kAttentionGridFeatures
+
+  double predict(const Operation& op) const;
+  Json to_json() const;
+  static AttentionGridFit from_json(const ConfigNode& node);
+};
 
 /// Table key: GEMMs by (n, k); elementwise kernels by kind and bytes per token.
 struct ShapeKey {
@@ -60,8 +75,8 @@ struct DeviceProfile {
   std::optional<GemmFit> gemm;
   std::optional<LinearFit> elementwise;       // features: 1, B (all kinds pooled)
   std::map<OpKind, LinearFit> elementwise_by_kind;  // features: 1, B
-  std::optional<LinearFit> attention_prefill;  // features: 1, FLOPs, B
-  std::optional<LinearFit> attention_decode;   // features: 1, B, requests
+  std::optional<AttentionGridFit> attention_prefill;
+  std::optional<AttentionGridFit> attention_decode;
   Json attention_range;  // the measured attention shapes (heads, q and kv ranges)
   Json report;           // fit quality, per table and per model
 
@@ -83,6 +98,8 @@ class CalibratedModel final : public ComputeModel {
   Json to_json() const override;
   std::vector<std::string> warnings(const Precision& precision) const override;
   const DeviceProfile& profile() const { return profile_; }
+  /// The profile the attention fits were derived from; empty when they were measured here.
+  const std::string& attention_source() const { return attention_source_; }
   /// The fitted model alone (no tables), for checking the fit against measurements.
   std::optional<double> fitted_seconds(const Operation& op) const;
 
@@ -90,8 +107,10 @@ class CalibratedModel final : public ComputeModel {
   OpCost unfloored_cost(const Operation& op) const;
   OpCost weight_only_cost(const Operation& op) const;  // W8A16: see calibrated.cpp
   OpCost fp8_cost(const Operation& op) const;          // derived_profile.hpp, rule 2
+  std::string attention_warning() const;  // attention derived from attention_source_
   GpuSpec gpu_;
   DeviceProfile profile_;
+  std::string attention_source_;
   RooflineModel roofline_;
   std::optional<GpuSpec> measured_on_;
 };

@@ -1,7 +1,8 @@
 #include "models/compute/derived_profile.hpp"
 
-
 #include <fmt/format.h>
+
+#include "models/compute/attention_derivation.hpp"
 
 namespace kvsim {
 namespace {
@@ -81,12 +82,14 @@ DeviceProfile derive_for_gpu(const DeviceProfile& profile, const GpuSpec& measur
   }
   if (p.elementwise) p.elementwise->coefficients[1] *= r.bytes;
   for (auto& [kind, fit] : p.elementwise_by_kind) fit.coefficients[1] *= r.bytes;
-  if (p.attention_prefill) {  // features 1, FLOPs, bytes
-    p.attention_prefill->coefficients[1] *= r.compute;
-    p.attention_prefill->coefficients[2] *= r.bytes;
-  }
-  if (p.attention_decode) p.attention_decode->coefficients[1] *= r.bytes;  // 1, bytes, requests
   rescale_tables(p, profile, r);
+  if (profile.attention_prefill && profile.attention_decode) {
+    // Attention carries over by attention_derivation.hpp's rule: per-SM GEMM (prefill) and HBM
+    // (decode) ratios on the target's own grid.
+    const DerivedAttention d = derive_attention(profile, measured, p, target);
+    p.attention_prefill = d.prefill;
+    p.attention_decode = d.decode;
+  }
   return p;
 }
 

@@ -56,6 +56,7 @@ AttentionShape attention_shape(const Shard& sh, const LlmSpec& s, std::int64_t b
                                std::int64_t q, std::int64_t kv, std::int64_t pairs, bool prefill,
                                std::int64_t longest) {
   AttentionShape a{batch, q, kv, pairs, sh.heads, sh.kv_heads, s.head_dim, prefill};
+  a.longest_kv = longest;
   if (s.sliding_window > 0 && longest > s.sliding_window) a.beyond_window = s.sliding_window;
   return a;
 }

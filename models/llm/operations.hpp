@@ -66,6 +66,9 @@ struct AttentionShape {
   // decomposition cannot refuse (serving decomposes a batch's tokens as one chunk for its linear
   // operations and drops the attention); pricing the attention does (refuse_beyond_window).
   std::int64_t beyond_window = 0;
+  // Keys of the longest request (a kernel's grid is sized by it); 0 when unknown, read as
+  // kv_tokens / batch.
+  std::int64_t longest_kv = 0;
 };
 
 struct Operation {

@@ -121,7 +121,7 @@ Comparison compare_sweep(const sweep::SweepSpec& sweep, const Measurements& meas
                          const CompareOptions& options);
 
 /// Shares of a prefill's compute time (prompt tokens on a TP group of `tp`) by provenance:
-/// measured, interpolated, extrapolated, roofline.
+/// measured, interpolated, extrapolated, derived, roofline.
 Json provenance_shares(const Scenario& s, std::int64_t tp, std::int64_t prompt_tokens);
 
 /// The TTFT error of a point: (predicted - measured) / measured; throws InputError naming the
