@@ -35,9 +35,9 @@ TEST(DerivedAttention, H100AttentionComesFromTheA100AndSaysSo) {
   EXPECT_EQ(h100.cost(op).provenance, Provenance::kDerived);
   EXPECT_EQ(to_string(h100.cost(op).provenance), "derived");
   EXPECT_NE(h100.describe().find("attention derived from a100-sxm4-80gb"), std::string::npos);
-  ASSERT_EQ(h100.warnings().size(), 1u);
-  EXPECT_NE(h100.warnings()[0].find("derived from a100-sxm4-80gb"), std::string::npos);
-  EXPECT_TRUE(a100.warnings().empty());
+  ASSERT_EQ(h100.warnings(Precision{}).size(), 1u);
+  EXPECT_NE(h100.warnings(Precision{})[0].find("derived from a100-sxm4-80gb"), std::string::npos);
+  EXPECT_TRUE(a100.warnings(Precision{}).empty());
 }
 
 TEST(DerivedAttention, H100PrefillAt8kIsTheA100TimeOverAboutThePeakRatio) {
