@@ -296,7 +296,9 @@ Scenario load_scenario(const ConfigDocument& document) {
     s.compute = compute_models().create(node, s.gpu);
   }
   s.resolved["compute"] = s.compute->to_json();
-  for (const std::string& w : s.compute->warnings(s.precision)) s.warnings.push_back(w);
+  for (const std::string& w : s.compute->warnings(s.precision)) {
+    s.warnings.push_back(fmt::format("{}: at /compute: {}", s.file, w));
+  }
   read_engine(root, s);
   read_prefill(root, s);
   if (s.prefill) {  // partitioners against their chain: refusals, and KVR-P off its ranges
