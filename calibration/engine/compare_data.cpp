@@ -37,7 +37,9 @@ std::vector<std::string> column_names() {
 bool accepted(const MeasuredPoint& p, const std::vector<Filter>& where) {
   return std::all_of(where.begin(), where.end(), [&](const Filter& f) {
     for (const auto& [name, get] : columns()) {
-      if (name == f.column) return get(p) == f.value;
+      if (name == f.column) {
+        return std::find(f.values.begin(), f.values.end(), get(p)) != f.values.end();
+      }
     }
     return false;
   });
@@ -77,7 +79,15 @@ Filter parse_filter(const std::string& text) {
                                  "{}",
                                  text, valid_values_hint(column, names)));
   }
-  return {column, text.substr(eq + 1)};
+  Filter f{column, {}};
+  std::string rest = text.substr(eq + 1);
+  for (std::size_t at = 0;;) {
+    const std::size_t comma = rest.find(',', at);
+    f.values.push_back(rest.substr(at, comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return f;
 }
 
 CompareData compare_data(const ConfigDocument& scenario, const std::vector<std::string>& files,

@@ -18,10 +18,12 @@
 namespace kvsim::engine_fit {
 
 struct Filter {
-  std::string column, value;  // a measured row's column (model, gpu, tp, ...) and its value
+  std::string column;               // a measured row's column (model, gpu, tp, ...)
+  std::vector<std::string> values;  // the row is kept when the column has one of them
 };
 
-/// Parses "column=value"; throws InputError naming --where and the columns it accepts.
+/// Parses "column=value" or "column=value,value,..."; throws InputError naming --where and the
+/// columns it accepts.
 Filter parse_filter(const std::string& text);
 
 struct CompareData {

@@ -120,8 +120,9 @@ void add_calibrate_engine(CLI::App& app, Command& selected) {
       ->delimiter(',')
       ->required();
   cmd->add_option("--where", o->where,
-                  "keep only rows whose column has this value (column=value: model, gpu, "
-                  "attention, tp, batch, prompt_tokens, output_tokens); repeatable")
+                  "keep only rows whose column has this value, or one of these (column=value or "
+                  "column=v1,v2,...; columns: model, gpu, attention, tp, batch, prompt_tokens, "
+                  "output_tokens); repeatable, every filter must hold")
       ->expected(1)
       ->take_all();
   cmd->add_option("--metrics", o->metrics, "metrics to fit, of ttft, tpot (where measured)")
