@@ -18,20 +18,23 @@
 namespace kvsim::compare {
 namespace {
 
-using Key = std::tuple<std::string, std::string, std::string, std::int64_t, std::int64_t,
-                       std::int64_t>;
-Key key_of(const MeasuredPoint& p) {
-  return {p.model, p.gpu, p.attention, p.tp, p.batch, p.prompt_tokens};
+// What a point's prediction depends on (its engine and repeats do not change it).
+std::string prediction_key(const MeasuredPoint& p) {
+  return fmt::format("{}|{}|{}|{}|tp{}|pp{}|b{}|{}|o{}|{}", p.model, p.gpu, p.attention,
+                     p.precision, p.tp, p.pp, p.batch, p.prompt_tokens, p.output_tokens,
+                     p.tpot_ms.has_value());
 }
 
-// A batch of prompts held at once on a TP group: its weight shard and the whole batch's KV
-// cache shard must fit each GPU (a batch of 1 is checked by its prefill strategy's plan).
+// A batch of sequences held at once on a TP x PP group: each GPU's weight shard and the whole
+// batch's KV cache shard (prompt and output) must fit it (a batch of 1 is also checked by its
+// prefill strategy's plan).
 void check_batch_fits(const Scenario& s, const MeasuredPoint& p) {
   const prefill::MemoryCapacity capacity = s.memory_capacity();
-  const double tp = static_cast<double>(p.tp);
-  const double weights = s.model.weight_bytes(s.precision.weights) / tp;
-  const double kv = static_cast<double>(p.batch) * static_cast<double>(p.prompt_tokens) *
-                    s.model.kv_bytes_per_token(s.precision.kv_cache) / tp;
+  const double gpus = static_cast<double>(p.tp * p.pp);
+  const double weights = s.model.weight_bytes(s.precision.weights) / gpus;
+  const double kv = static_cast<double>(p.batch) *
+                    static_cast<double>(p.prompt_tokens + p.output_tokens) *
+                    s.model.kv_bytes_per_token(s.precision.kv_cache) / gpus;
   if (weights + kv <= capacity.bytes()) return;
   throw InputError(p.entry, "",
                    fmt::format("a batch of {} prompts of {} tokens at TP {} needs {} per GPU "
@@ -42,13 +45,64 @@ void check_batch_fits(const Scenario& s, const MeasuredPoint& p) {
                                format_bytes(capacity.bytes()), capacity.gpu_name));
 }
 
-// One kvsim point's predicted TTFT (ms), the provenance shares of its compute time, and the
-// warnings of the scenario it was predicted on (a context past the model's trained maximum...).
+// One kvsim point's predicted TTFT and TPOT (ms), the provenance shares of its compute time,
+// and the warnings of the scenario it was predicted on (a context past the model's trained
+// maximum...).
 struct Prediction {
   double ms = 0;
+  std::optional<double> tpot_ms;
   Json shares;
   std::vector<std::string> warnings;
 };
+
+// A static batch of `batch` equal requests (prompt_tokens in, `output` out) served on the row's
+// TP x PP group, all prompts prefilled in one iteration, then decoded together: the serving
+// engine's iterations (IterationCost, the TP all-reduces, the PP stages), as `kvsim serve`
+// runs them. Returns the slowest first token and the mean decode iteration, seconds.
+std::pair<double, double> static_batch(const ConfigDocument& base, Json j, const MeasuredPoint& p,
+                                       std::int64_t output) {
+  j["serving"] = {{"tensor_parallel", p.tp},
+                  {"host_overhead", "0us"},
+                  {"scheduler",
+                   {{"type", "static"},
+                    {"max_batch_size", p.batch},
+                    {"max_batched_tokens", p.batch * p.prompt_tokens}}}};
+  if (p.pp > 1) j["serving"]["pipeline_parallel"] = p.pp;
+  const Json workload{{"requests", p.batch},
+                      {"arrivals", {{"type", "burst"}}},
+                      {"lengths", {{"type", "fixed"}, {"prompt", p.prompt_tokens},
+                                   {"output", output}}}};
+  double slowest = 0, decode = 0;
+  for (const SimulatedRequest& r : simulate_requests(base, j, workload, p.entry)) {
+    if (!r.served) {
+      throw InputError(p.entry, "", "the scenario's server does not serve this batch's prompts");
+    }
+    slowest = std::max(slowest, r.ttft);
+    // Every request of the batch decodes in the same iterations: its tokens after the first
+    // are the batch's decode iterations.
+    if (r.output > 1) {
+      decode = std::max(decode, (r.e2e - r.ttft) / static_cast<double>(r.output - 1));
+    }
+  }
+  return {slowest, decode};
+}
+
+// TTFT of a row (ms): batch 1 on one TP group by the prefill strategy (single or tp); a batch on
+// one GPU by the serving iteration that prefills all of its prompts; otherwise (a batch on a
+// TP group, or PP) the first iteration of the static batch.
+double predict_ttft(const ConfigDocument& base, const Json& j, const Scenario& s,
+                    const MeasuredPoint& p) {
+  if (p.batch == 1 && p.pp == 1) {
+    return to_ms(s.prefill->strategies.front()->run(s.prefill_setup(), false).ttft);
+  }
+  if (p.tp == 1 && p.pp == 1) {
+    serving::IterationShape batch;
+    batch.prefills.assign(static_cast<std::size_t>(p.batch), {p.prompt_tokens, p.prompt_tokens});
+    batch.emitting = p.batch;
+    return to_ms(serving::IterationCost(s, 1).single_gpu(batch));
+  }
+  return 1e3 * static_batch(base, j, p, 1).first;
+}
 
 Prediction predict(const ConfigDocument& base, const MeasuredPoint& p) {
   Json j = point_scenario(base, p);
@@ -56,40 +110,13 @@ Prediction predict(const ConfigDocument& base, const MeasuredPoint& p) {
   j["prefill"]["gpus"] = p.tp;
   j["prefill"]["strategies"] = Json::array({Json{{"type", p.tp == 1 ? "single" : "tp"}}});
   const Scenario s = load_point(base, j, p.entry);
-  const Json shares = provenance_shares(s, p.tp, p.prompt_tokens);
+  Prediction out{0, std::nullopt, provenance_shares(s, p.tp, p.prompt_tokens), s.warnings};
   check_batch_fits(s, p);
-  double ms = 0;
-  if (p.batch == 1) {
-    ms = to_ms(s.prefill->strategies.front()->run(s.prefill_setup(), false).ttft);
-  } else if (p.tp == 1) {
-    // A batch of equal prompts on one GPU: one serving iteration that prefills all of them.
-    serving::IterationShape batch;
-    batch.prefills.assign(static_cast<std::size_t>(p.batch), {p.prompt_tokens, p.prompt_tokens});
-    batch.emitting = p.batch;
-    ms = to_ms(serving::IterationCost(s, 1).single_gpu(batch));
-  } else {
-    // A batch on a TP group: the serving engine's iteration (compute split over the ranks, the
-    // all-reduces of every layer), all prompts in one static batch.
-    j["serving"] = {{"tensor_parallel", p.tp},
-                    {"host_overhead", "0us"},
-                    {"scheduler",
-                     {{"type", "static"},
-                      {"max_batch_size", p.batch},
-                      {"max_batched_tokens", p.batch * p.prompt_tokens}}}};
-    const Json workload{{"requests", p.batch},
-                        {"arrivals", {{"type", "burst"}}},
-                        {"lengths", {{"type", "fixed"}, {"prompt", p.prompt_tokens},
-                                     {"output", 1}}}};
-    double slowest = 0;
-    for (const SimulatedRequest& r : simulate_requests(base, j, workload, p.entry)) {
-      if (!r.served) {
-        throw InputError(p.entry, "", "the scenario's server does not serve this batch's prompts");
-      }
-      slowest = std::max(slowest, r.ttft);
-    }
-    ms = 1e3 * slowest;
-  }
-  return {ms, shares, s.warnings};
+  if (p.has_ttft) out.ms = predict_ttft(base, j, s, p);
+  // TPOT: the mean decode iteration of the static batch from prompt_tokens to prompt_tokens +
+  // output_tokens - 1 (the static scheduler decodes the whole batch in every iteration).
+  if (p.tpot_ms) out.tpot_ms = 1e3 * static_batch(base, j, p, p.output_tokens).second;
+  return out;
 }
 
 // Each kvsim point alone (prefill on an idle GPU or TP group), cached by what defines it.
@@ -97,18 +124,29 @@ Comparison points_alone(const ConfigDocument& base, const Measurements& measured
                         double overhead_ms) {
   Comparison c;
   c.method = "each point alone: prefill on an idle GPU or TP group, no queueing";
-  std::map<Key, Prediction> cache;
+  if (std::any_of(measured.points.begin(), measured.points.end(),
+                  [](const MeasuredPoint& p) { return p.tpot_ms.has_value(); })) {
+    c.method += "; TPOT: the mean decode iteration of a static batch of the row's requests "
+                "served on its TP x PP group";
+  }
+  std::map<std::string, Prediction> cache;
   for (const MeasuredPoint& p : measured.points) {
-    auto it = cache.find(key_of(p));
+    auto it = cache.find(prediction_key(p));
     if (it == cache.end()) {
-      it = cache.emplace(key_of(p), predict(base, p)).first;
+      it = cache.emplace(prediction_key(p), predict(base, p)).first;
       for (const std::string& w : it->second.warnings) c.warnings.push_back(w);
     }
     ComparedPoint cp;
     cp.measured = p;
-    cp.predicted_ms = it->second.ms + overhead_ms;
     cp.provenance = it->second.shares;
-    cp.error = relative_error(cp.predicted_ms, p);
+    if (p.has_ttft) {
+      cp.predicted_ms = it->second.ms + overhead_ms;
+      cp.error = relative_error(cp.predicted_ms, p);
+    }
+    if (p.tpot_ms) {
+      cp.predicted_tpot_ms = it->second.tpot_ms;
+      cp.tpot_error = (*cp.predicted_tpot_ms - *p.tpot_ms) / *p.tpot_ms;
+    }
     c.points.push_back(std::move(cp));
   }
   return c;
@@ -160,8 +198,10 @@ Quantiles quantiles(const std::vector<double>& v) {
 std::vector<Distribution> distributions(const std::vector<ComparedPoint>& points) {
   std::vector<double> m[4], p[4];
   for (const ComparedPoint& c : points) {
-    m[0].push_back(c.measured.ttft_ms);
-    p[0].push_back(c.predicted_ms);
+    if (c.measured.has_ttft) {
+      m[0].push_back(c.measured.ttft_ms);
+      p[0].push_back(c.predicted_ms);
+    }
     if (c.measured.tpot_ms) m[1].push_back(*c.measured.tpot_ms);
     if (c.predicted_tpot_ms) p[1].push_back(*c.predicted_tpot_ms);
     m[2].insert(m[2].end(), c.measured.itls_ms.begin(), c.measured.itls_ms.end());
@@ -178,6 +218,29 @@ std::vector<Distribution> distributions(const std::vector<ComparedPoint>& points
   return out;
 }
 
+// Mean, median, bias and worst of (error, entry) pairs.
+ErrorSummary summarise_errors(const std::vector<std::pair<double, const std::string*>>& errors) {
+  ErrorSummary s;
+  s.points = errors.size();
+  std::vector<double> ape;
+  for (const auto& [error, entry] : errors) {
+    const double e = std::abs(error);
+    ape.push_back(e);
+    s.mape += e;
+    s.bias += error;
+    if (e >= s.worst) {
+      s.worst = e;
+      s.worst_entry = *entry;
+    }
+  }
+  if (!errors.empty()) {
+    s.mape /= static_cast<double>(errors.size());
+    s.bias /= static_cast<double>(errors.size());
+  }
+  s.median_ape = median(ape);
+  return s;
+}
+
 }  // namespace
 
 std::string point_key(const MeasuredPoint& p) {
@@ -188,8 +251,14 @@ std::string point_key(const MeasuredPoint& p) {
   }
   // A benchmark's requests share their lengths: each is its own point.
   if (p.request >= 0) return fmt::format("request|{}", p.request);
-  return fmt::format("{}|{}|{}|tp{}|b{}|{}", p.model, p.gpu, p.attention, p.tp, p.batch,
-                     p.prompt_tokens);
+  std::string key = fmt::format("{}|{}|{}|tp{}|b{}|{}", p.model, p.gpu, p.attention, p.tp,
+                                p.batch, p.prompt_tokens);
+  // What older keys lacked, only where set, so that their baselines still match.
+  if (!p.precision.empty()) key += "|" + p.precision;
+  if (p.pp != 1) key += fmt::format("|pp{}", p.pp);
+  if (p.output_tokens > 0) key += fmt::format("|o{}", p.output_tokens);
+  if (!p.engine.empty()) key += "|" + p.engine;
+  return key;
 }
 
 bool model_matches(const std::string& model_id, const std::string& name) {
@@ -230,24 +299,20 @@ double relative_error(double predicted_ms, const MeasuredPoint& measured) {
 }
 
 Aggregates aggregate(const std::vector<ComparedPoint>& points) {
-  Aggregates a;
-  a.points = points.size();
-  std::vector<double> ape;
+  std::vector<std::pair<double, const std::string*>> ttft, tpot;
   for (const auto& p : points) {
-    const double e = std::abs(p.error);
-    ape.push_back(e);
-    a.mape += e;
-    a.bias += p.error;
-    if (e >= a.worst) {
-      a.worst = e;
-      a.worst_entry = p.measured.entry;
-    }
+    if (p.measured.has_ttft) ttft.emplace_back(p.error, &p.measured.entry);
+    if (p.tpot_error) tpot.emplace_back(*p.tpot_error, &p.measured.entry);
   }
-  if (!points.empty()) {
-    a.mape /= static_cast<double>(points.size());
-    a.bias /= static_cast<double>(points.size());
-  }
-  a.median_ape = median(ape);
+  const ErrorSummary t = summarise_errors(ttft);
+  Aggregates a;
+  a.points = t.points;
+  a.mape = t.mape;
+  a.median_ape = t.median_ape;
+  a.bias = t.bias;
+  a.worst = t.worst;
+  a.worst_entry = t.worst_entry;
+  if (!tpot.empty()) a.tpot = summarise_errors(tpot);
   a.distributions = distributions(points);
   return a;
 }

@@ -1,10 +1,23 @@
 #pragma once
 // Predicted against measured latencies: what a CI pipeline runs to catch drift.
 //
-// Measured points come from the files measurements.hpp reads. Each kvsim point is predicted
-// from the scenario with the point's model, GPU, attention and prompt length set: one GPU when
-// tp is 1, the `tp` strategy over tp GPUs otherwise, a batch of equal prompts on one GPU when
-// batch > 1. Each request of a `vllm bench serve` result is predicted on the scenario's serving
+// Measured points come from the files measurements.hpp reads. Each kvsim point (a row of a CSV,
+// a published engine table or kvsim's JSON) is predicted from the scenario with the point's
+// model, GPU, attention, precision (weights, activations and KV cache) and prompt length set.
+// TTFT is the prefill of the whole batch: batch 1 by the prefill strategy (one GPU when tp is 1,
+// the `tp` strategy over tp GPUs otherwise); a batch on one GPU by the serving iteration that
+// prefills all of its prompts; a batch on a TP group, or any PP, by the first iteration of a
+// static batch served on the row's tp x pp GPUs. TPOT (rows that measured it) is the mean
+// decode iteration of that static batch of `batch` equal requests from prompt_tokens to
+// prompt_tokens + output_tokens - 1: the serving simulation `kvsim serve` runs (IterationCost,
+// TP all-reduces, PP stages, the scenario's engine), with host_overhead 0. A row the scenario
+// cannot express (unknown model or GPU, tp not dividing the heads, more GPUs than the
+// topology, a batch that does not fit) is an InputError naming the row. One scenario serves
+// rows of one GPU: a row's gpu replaces the scenario's, and a calibrated profile measured on
+// another GPU is refused (naming the row), so rows of several GPUs are compared one GPU at a
+// time (select with --where gpu=NAME; scenarios/engines/ has one scenario per GPU).
+//
+// Each request of a `vllm bench serve` result is predicted on the scenario's serving
 // layout ("serving": replicas, tensor_parallel, pipeline_parallel, scheduler, memory): alone on
 // an idle server, or with `queueing` replayed with the others as the benchmark sent them (its
 // start_times exactly when it recorded them; else its request rate and burstiness; a
@@ -33,11 +46,13 @@ namespace kvsim::compare {
 
 struct ComparedPoint {
   MeasuredPoint measured;
-  double predicted_ms = 0;  // TTFT
+  double predicted_ms = 0;  // TTFT (0 for a point that measured no TTFT)
   double error = 0;         // TTFT: (predicted - measured) / measured
   Json provenance;          // share of the predicted compute time by provenance
-  // Predicted by a serving simulation only (per-request benchmark results).
+  // TPOT: of kvsim points that measured one, and of per-request benchmark results.
   std::optional<double> predicted_tpot_ms;
+  std::optional<double> tpot_error;  // kvsim points: (predicted - measured) / measured
+  // Predicted by a serving simulation only (per-request benchmark results).
   std::optional<double> predicted_e2e_ms;
   std::vector<double> predicted_itls_ms;
 };
@@ -53,13 +68,24 @@ struct Distribution {
   Quantiles measured, predicted;
 };
 
-struct Aggregates {
+/// The relative errors of one metric over the points: fractions.
+struct ErrorSummary {
   std::size_t points = 0;
+  double mape = 0;        // mean absolute error
+  double median_ape = 0;  // median absolute error
+  double bias = 0;        // mean signed error
+  double worst = 0;       // largest absolute error
+  std::string worst_entry;
+};
+
+struct Aggregates {
+  std::size_t points = 0;    // points with a TTFT compared
   double mape = 0;           // TTFT mean absolute percentage error, as a fraction
   double median_ape = 0;
   double bias = 0;           // mean signed error
   double worst = 0;          // largest absolute error
   std::string worst_entry;
+  std::optional<ErrorSummary> tpot;  // kvsim points that measured TPOT; none: no such point
   // TTFT first, then TPOT, ITL and E2E where both sides have values.
   std::vector<Distribution> distributions;
   const Distribution& ttft() const { return distributions.front(); }

@@ -28,11 +28,42 @@ void fail(GateResult& r, std::string why) {
 
 void check_points(const Comparison& c, double limit, GateResult& r) {
   std::size_t over = 0;
-  for (const auto& p : c.points) over += std::abs(p.error) > limit ? 1 : 0;
+  for (const auto& p : c.points) {
+    over += p.measured.has_ttft && std::abs(p.error) > limit ? 1 : 0;
+  }
   if (over > 0) {
     fail(r, fmt::format("{} of {} points exceed --max-point-error {:.2f}%; worst {:.2f}% at {}",
-                        over, c.points.size(), 100 * limit, 100 * c.aggregates.worst,
+                        over, c.aggregates.points, 100 * limit, 100 * c.aggregates.worst,
                         c.aggregates.worst_entry));
+  }
+}
+
+// The TPOT gates: the mean and every point's absolute error, where points measured TPOT.
+void check_tpot(const Comparison& c, const Gates& g, GateResult& r) {
+  if (!g.max_tpot_mape && !g.max_tpot_point_error) return;
+  const std::optional<ErrorSummary>& t = c.aggregates.tpot;
+  if (!t) {
+    fail(r, "a TPOT gate is set and no point measured TPOT (a tpot_ms with output_tokens, or a "
+            "published table's token time): there is nothing to pass");
+    return;
+  }
+  if (g.max_tpot_mape) {
+    r.checks.push_back(fmt::format("--max-tpot-mape {:.2f}%", 100 * *g.max_tpot_mape));
+    if (!(t->mape <= *g.max_tpot_mape)) {
+      fail(r, fmt::format("TPOT mean absolute error {:.2f}% exceeds --max-tpot-mape {:.2f}%",
+                          100 * t->mape, 100 * *g.max_tpot_mape));
+    }
+  }
+  if (g.max_tpot_point_error) {
+    const double limit = *g.max_tpot_point_error;
+    r.checks.push_back(fmt::format("--max-tpot-point-error {:.2f}%", 100 * limit));
+    std::size_t over = 0;
+    for (const auto& p : c.points) over += p.tpot_error && std::abs(*p.tpot_error) > limit;
+    if (over > 0) {
+      fail(r, fmt::format("{} of {} points exceed --max-tpot-point-error {:.2f}%; worst TPOT "
+                          "{:.2f}% at {}",
+                          over, t->points, 100 * limit, 100 * t->worst, t->worst_entry));
+    }
   }
 }
 
@@ -72,12 +103,14 @@ void check_baseline(const Comparison& c, const Gates& g, GateResult& r) {
   const double threshold = g.baseline_point_error;
   std::map<std::string, double> old;
   for (const Json& p : b.at("points")) {
+    if (p.at("error").is_null()) continue;  // a point that measured no TTFT
     old[p.at("key").get<std::string>()] = std::abs(p.at("error").get<double>());
   }
   std::vector<std::string> newly;
   for (const auto& p : c.points) {
     const auto it = old.find(point_key(p.measured));
-    if (it != old.end() && it->second <= threshold && std::abs(p.error) > threshold) {
+    if (it != old.end() && p.measured.has_ttft && it->second <= threshold &&
+        std::abs(p.error) > threshold) {
       newly.push_back(fmt::format("{} ({:+.2f}%, was {:.2f}%)", p.measured.entry, 100 * p.error,
                                   100 * it->second));
     }
@@ -95,6 +128,8 @@ void check_baseline(const Comparison& c, const Gates& g, GateResult& r) {
 void validate(const Gates& g) {
   check_threshold(g.max_mape, "--max-mape");
   check_threshold(g.max_point_error, "--max-point-error");
+  check_threshold(g.max_tpot_mape, "--max-tpot-mape");
+  check_threshold(g.max_tpot_point_error, "--max-tpot-point-error");
   check_threshold(g.max_p50_error, "--max-p50-error");
   check_threshold(g.max_p90_error, "--max-p90-error");
   check_threshold(g.max_p99_error, "--max-p99-error");
@@ -124,6 +159,7 @@ GateResult check_gates(const Comparison& c, const Gates& g) {
     r.checks.push_back(fmt::format("--max-point-error {:.2f}%", 100 * *g.max_point_error));
     check_points(c, *g.max_point_error, r);
   }
+  check_tpot(c, g, r);
   check_quantile(c, g, "p50", g.max_p50_error, &Quantiles::p50, r);
   check_quantile(c, g, "p90", g.max_p90_error, &Quantiles::p90, r);
   check_quantile(c, g, "p99", g.max_p99_error, &Quantiles::p99, r);

@@ -1,66 +1,64 @@
-// Measured TTFT files: kvsim's JSON and CSV, and `vllm bench serve` detailed results.
+// Measured latency files: kvsim's JSON and CSV, the published engine tables, and `vllm bench
+// serve` detailed results.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "sim/compare/compare.hpp"
+#include "sim/compare/csv_cells.hpp"
+#include "sim/compare/engine_tables.hpp"
 #include "sim/compare/vllm_result.hpp"
+#include "models/llm/dtype.hpp"
 #include "sim/core/table.hpp"
 
 namespace kvsim::compare {
 namespace {
 
-// Measured TPOTs of kvsim points are accepted (files carry them) but have no prediction beside
-// them: only a serving simulation predicts TPOT.
-std::string tpot_not_compared(const std::string& path) {
-  return path + " has tpot_ms, which is not compared: kvsim predicts TPOT for vllm bench serve "
-                "results on a scenario with a \"serving\" section";
-}
-
-std::int64_t positive_integer(const std::string& text, const std::string& file,
-                              const std::string& where, const std::string& column) {
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || end != text.c_str() + text.size() || v < 1) {
-    throw InputError(file, "", fmt::format("{}: {} is '{}', not a positive integer", where, column,
-                                           text));
+// The precision, engine, PP and TPOT of a kvsim row, as read from its cells.
+void read_row_extras(const std::function<std::string(const char*)>& cell, const std::string& path,
+                     const std::string& where, MeasuredPoint& p) {
+  if (!cell("precision").empty()) p.precision = precision_name(cell("precision"), path, where);
+  p.engine = cell("engine");
+  if (!cell("pp").empty()) p.pp = positive_integer(cell("pp"), path, where, "pp");
+  if (!cell("output_tokens").empty()) {
+    p.output_tokens = positive_integer(cell("output_tokens"), path, where, "output_tokens");
   }
-  return v;
-}
-
-double positive_number(const std::string& text, const std::string& file, const std::string& where,
-                       const std::string& column) {
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !(v > 0) || !std::isfinite(v)) {
-    throw InputError(file, "", fmt::format("{}: {} is '{}', not a positive finite number", where,
-                                           column, text));
-  }
-  return v;
-}
-
-Measurements read_csv_measurements(const std::string& path) {
-  const Table t = read_csv(path);
-  for (const char* required : {"prompt_tokens", "ttft_ms"}) {
-    if (t.column(required) < 0) {
-      throw InputError(path, "", fmt::format("missing column '{}' (columns: model, gpu, tp, batch, "
-                                             "prompt_tokens, ttft_ms, tpot_ms, attention)",
-                                             required));
+  if (!cell("tpot_ms").empty()) {
+    p.tpot_ms = positive_number(cell("tpot_ms"), path, where, "tpot_ms");
+    if (p.output_tokens < 2) {
+      throw InputError(path, "", fmt::format("{}: a tpot_ms needs output_tokens of at least 2 "
+                                             "(the decode it is the mean of), got '{}'",
+                                             where, cell("output_tokens")));
     }
+  }
+}
+
+Measurements read_csv_measurements(const Table& t, const std::string& path) {
+  const std::string columns = "model, gpu, precision, tp, pp, batch, prompt_tokens, "
+                              "output_tokens, ttft_ms, tpot_ms, attention, engine";
+  if (t.column("prompt_tokens") < 0 || (t.column("ttft_ms") < 0 && t.column("tpot_ms") < 0)) {
+    throw InputError(path, "", fmt::format("missing column '{}' (columns: {}; ttft_ms or tpot_ms "
+                                           "or both)",
+                                           t.column("prompt_tokens") < 0 ? "prompt_tokens"
+                                                                         : "ttft_ms",
+                                           columns));
   }
   Measurements m;
   m.file = path;
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     const auto& row = t.rows[r];
     const std::string where = fmt::format("line {}", r + 2);
-    auto cell = [&](const char* c) { return t.column(c) < 0 ? std::string() : row[t.column(c)]; };
+    auto cell = [&](const char* c) {
+      return t.column(c) < 0 ? std::string() : row[static_cast<std::size_t>(t.column(c))];
+    };
     MeasuredPoint p;
     p.entry = fmt::format("{} {}", path, where);
     p.model = cell("model");
-    p.gpu = cell("gpu");
+    p.gpu = catalog_gpu_name(cell("gpu"));
     p.attention = cell("attention");
     if (!p.attention.empty() && p.attention != "fused" && p.attention != "eager") {
       throw InputError(path, "", fmt::format("{}: attention is '{}'; valid values are fused, eager",
@@ -69,10 +67,11 @@ Measurements read_csv_measurements(const std::string& path) {
     if (!cell("tp").empty()) p.tp = positive_integer(cell("tp"), path, where, "tp");
     if (!cell("batch").empty()) p.batch = positive_integer(cell("batch"), path, where, "batch");
     p.prompt_tokens = positive_integer(cell("prompt_tokens"), path, where, "prompt_tokens");
-    p.ttft_ms = positive_number(cell("ttft_ms"), path, where, "ttft_ms");
+    read_row_extras(cell, path, where, p);
+    p.has_ttft = !cell("ttft_ms").empty() || !p.tpot_ms;
+    if (p.has_ttft) p.ttft_ms = positive_number(cell("ttft_ms"), path, where, "ttft_ms");
     m.points.push_back(std::move(p));
   }
-  if (t.column("tpot_ms") >= 0) m.warnings.push_back(tpot_not_compared(path));
   return m;
 }
 
@@ -104,7 +103,10 @@ Measurements read_json_measurements(const std::string& path) {
   m.file = path;
   m.ttft_from = root.one_of_or("ttft_from", "prefill", {"prefill", "arrival"});
   const std::string model = root.string_or("model", "");
-  const std::string gpu = root.string_or("gpu", "");
+  const std::string gpu = catalog_gpu_name(root.string_or("gpu", ""));
+  const std::string engine = root.string_or("engine", "");
+  const std::string precision =
+      root.has("precision") ? root.one_of("precision", dtype_names()) : std::string();
   (void)root.find("device");
   (void)root.find("software");
   (void)root.find("date");
@@ -113,16 +115,25 @@ Measurements read_json_measurements(const std::string& path) {
     MeasuredPoint p;
     p.entry = fmt::format("{} {}", path, e.pointer());
     p.model = e.string_or("model", model);
-    p.gpu = e.string_or("gpu", gpu);
+    p.gpu = catalog_gpu_name(e.string_or("gpu", gpu));
     p.attention = e.has("attention") ? e.one_of("attention", {"fused", "eager"}) : "";
+    p.precision = e.has("precision") ? e.one_of("precision", dtype_names()) : precision;
+    p.engine = e.string_or("engine", engine);
     p.tp = e.count_or("tp", 1);
+    p.pp = e.count_or("pp", 1);
     p.batch = e.count_or("batch", 1);
     p.prompt_tokens = e.count("prompt_tokens");
-    p.ttft_ms = e.number("ttft_ms", 1e-9, 1e12);
-    const bool tpot = e.find("tpot_ms").has_value();
+    p.output_tokens = e.count_or("output_tokens", 0);
+    if (e.has("tpot_ms")) {
+      p.tpot_ms = e.number("tpot_ms", 1e-9, 1e12);
+      if (p.output_tokens < 2) {
+        e.fail("a tpot_ms needs output_tokens of at least 2 (the decode it is the mean of)");
+      }
+    }
+    p.has_ttft = e.has("ttft_ms") || !p.tpot_ms;
+    if (p.has_ttft) p.ttft_ms = e.number("ttft_ms", 1e-9, 1e12);
     e.finish();
     m.points.push_back(std::move(p));
-    if (tpot && m.warnings.empty()) m.warnings.push_back(tpot_not_compared(path));
   }
   root.finish();
   return m;
@@ -134,10 +145,64 @@ Measurements read_measurements(const std::string& path) {
   if (!std::filesystem::exists(path)) {
     throw InputError(path, "", "cannot open file (does it exist and is it readable?)");
   }
-  Measurements m = std::filesystem::path(path).extension() == ".csv" ? read_csv_measurements(path)
-                                                                      : read_json_measurements(path);
+  Measurements m;
+  if (std::filesystem::path(path).extension() == ".csv") {
+    const Table t = read_csv(path);
+    m = is_splitwise_table(t) ? read_splitwise_table(t, path)
+        : is_trtllm_table(t)  ? read_trtllm_table(t, path)
+                              : read_csv_measurements(t, path);
+  } else {
+    m = read_json_measurements(path);
+  }
   if (m.points.empty()) throw InputError(path, "", "no measured points");
   return m;
+}
+
+namespace {
+
+const std::vector<std::string> kWhereColumns{"model", "gpu", "precision", "engine",
+                                             "tp",    "pp",  "batch"};
+
+// A point's value of a --where column, as read.
+std::string value_of(const MeasuredPoint& p, const std::string& column) {
+  if (column == "model") return p.model;
+  if (column == "gpu") return p.gpu;
+  if (column == "precision") return p.precision;
+  if (column == "engine") return p.engine;
+  if (column == "tp") return std::to_string(p.tp);
+  if (column == "pp") return std::to_string(p.pp);
+  return std::to_string(p.batch);
+}
+
+}  // namespace
+
+Where parse_where(const std::string& text) {
+  const auto eq = text.find('=');
+  const std::string column = text.substr(0, eq);
+  if (eq == std::string::npos || std::find(kWhereColumns.begin(), kWhereColumns.end(), column) ==
+                                     kWhereColumns.end()) {
+    throw InputError("command line", "--where",
+                     fmt::format("'{}' is not COLUMN=VALUE with a column of {}", text,
+                                 fmt::join(kWhereColumns, ", ")));
+  }
+  return {column, column == "gpu" ? catalog_gpu_name(text.substr(eq + 1)) : text.substr(eq + 1)};
+}
+
+void select(Measurements& m, const std::vector<Where>& filters) {
+  if (filters.empty()) return;
+  const std::size_t before = m.points.size();
+  std::erase_if(m.points, [&](const MeasuredPoint& p) {
+    return std::any_of(filters.begin(), filters.end(),
+                       [&](const Where& w) { return value_of(p, w.column) != w.value; });
+  });
+  std::vector<std::string> said;
+  for (const Where& w : filters) said.push_back(w.column + "=" + w.value);
+  if (m.points.empty()) {
+    throw InputError(m.file, "",
+                     fmt::format("no point has {} (--where)", fmt::join(said, " and ")));
+  }
+  m.warnings.push_back(fmt::format("--where {}: {} of the {} points of {} compared",
+                                   fmt::join(said, " "), m.points.size(), before, m.file));
 }
 
 namespace {
@@ -215,7 +280,10 @@ Measurements read_sweep_measurements(const std::string& path, const sweep::Sweep
   m.file = path;
   for (std::size_t r = 0; r < t.rows.size(); ++r) m.points.push_back(sweep_csv_row(t, r, path, sweep));
   if (m.points.empty()) throw InputError(path, "", "no measured points");
-  if (t.column("tpot_ms") >= 0) m.warnings.push_back(tpot_not_compared(path));
+  if (t.column("tpot_ms") >= 0) {
+    m.warnings.push_back(path + " has tpot_ms, which is not compared at the points of a sweep: "
+                                "compare it with a scenario, one row per configuration");
+  }
   return m;
 }
 

@@ -2,8 +2,11 @@
 // Measured latencies as kvsim compare reads them.
 //
 // Formats (detected from the content): kvsim's measurement JSON ("kind":
-// "kvsim-ttft-measurements"), a CSV (columns model, gpu, tp, batch, prompt_tokens, ttft_ms,
-// optional tpot_ms and attention), or the JSON that `vllm bench serve --save-result
+// "kvsim-ttft-measurements"), kvsim's CSV (columns model, gpu, precision, tp, pp, batch,
+// prompt_tokens, output_tokens, ttft_ms, tpot_ms, attention, engine; per row ttft_ms or tpot_ms
+// may be empty but not both, and a tpot_ms needs output_tokens of 2 or more), the two published
+// engine tables read in place (engine_tables.hpp: Splitwise's perf_model.csv, TensorRT-LLM's
+// TTFT and decode-throughput tables), or the JSON that `vllm bench serve --save-result
 // --save-detailed` writes. Of vLLM's result, compare reads: model_id, request_rate ("inf" or a
 // number), burstiness, max_concurrency, input_lens, output_lens, ttfts, itls, latencies,
 // start_times and queue_times (per request, seconds); everything else is ignored. Every number
@@ -25,15 +28,24 @@ struct MeasuredPoint {
   std::string model;  // catalog name; empty: the scenario's
   std::string gpu;    // catalog name; empty: the scenario's
   std::string attention;  // "fused", "eager" or empty (the scenario's)
+  // The precision of weights, activations and KV cache ("fp16", "bf16", "fp8", ...); empty: the
+  // scenario's.
+  std::string precision;
+  std::string engine;  // the serving software measured ("TensorRT-LLM v0.9"); empty: unrecorded
   std::int64_t tp = 1;
+  std::int64_t pp = 1;
   std::int64_t batch = 1;
   std::int64_t prompt_tokens = 0;
-  double ttft_ms = 0;
+  double ttft_ms = 0;            // of the whole batch's prefill; 0 when !has_ttft
+  bool has_ttft = true;          // false: a row that measured only TPOT
   std::int64_t output_tokens = 0;  // 0: not recorded
-  // Per-request benchmark results only: time per output token after the first ((latency -
-  // TTFT) / (output - 1), as vLLM computes it; outputs of 2 tokens or more), end-to-end
-  // latency, the gaps between successive tokens, when the client sent it and how long it
-  // waited for a free slot before that (closed loop).
+  std::size_t repeats = 1;       // runs this point is the median of (published tables)
+  // Time per output token after the first: for a kvsim row or a published table, the mean
+  // decode iteration of the batch from prompt_tokens to prompt_tokens + output_tokens - 1; for
+  // a per-request benchmark result (latency - TTFT) / (output - 1), as vLLM computes it
+  // (outputs of 2 tokens or more). Per-request results only: end-to-end latency, the gaps
+  // between successive tokens, when the client sent it and how long it waited for a free slot
+  // before that (closed loop).
   std::optional<double> tpot_ms;
   std::optional<double> e2e_ms;
   std::vector<double> itls_ms;
@@ -47,7 +59,8 @@ struct MeasuredPoint {
 };
 
 /// What identifies a point across runs (for --baseline): model, GPU, attention, TP, batch and
-/// prompt length; for a sweep point its settings and strategy; for a benchmark's request its
+/// prompt length (and, where set, precision, PP, output tokens and engine); for a sweep point
+/// its settings and strategy; for a benchmark's request its
 /// index in the result.
 std::string point_key(const MeasuredPoint& p);
 
@@ -74,6 +87,17 @@ ConfigDocument load_json(const std::string& path);
 
 /// Reads any supported format (detected from the content); throws InputError naming the entry.
 Measurements read_measurements(const std::string& path);
+
+/// A `--where column=value` filter: the points whose column (model, gpu, precision, engine, tp,
+/// pp, batch) has that value, as read (GPU names after mapping to the catalog's).
+struct Where {
+  std::string column, value;
+};
+/// Parses "column=value"; throws InputError naming the option for anything else.
+Where parse_where(const std::string& text);
+/// Keeps the points every filter selects, saying in a warning how many of how many were kept;
+/// throws InputError when none is left.
+void select(Measurements& m, const std::vector<Where>& filters);
 
 /// Reads a CSV of measurements taken at the points of `sweep`: its columns, optional
 /// `strategy`, `ttft_ms` and optional `tpot_ms`; throws InputError naming the file and line.

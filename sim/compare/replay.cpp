@@ -173,6 +173,11 @@ Json point_scenario(const ConfigDocument& base, const MeasuredPoint& p) {
   if (!p.model.empty()) j["model"] = p.model;
   if (!p.gpu.empty()) j["cluster"]["gpu"] = p.gpu;
   if (!p.attention.empty()) j["prefill"]["attention"] = p.attention;
+  if (!p.precision.empty()) {
+    j["precision"] = {{"weights", p.precision},
+                      {"activations", p.precision},
+                      {"kv_cache", p.precision}};
+  }
   return j;
 }
 
@@ -185,7 +190,7 @@ std::vector<SimulatedRequest> simulate_requests(const ConfigDocument& base, Json
                                                 const Json& workload, const std::string& what) {
   j["serving"]["workload"] = workload;
   const Scenario s = load_point(base, j, what);
-  const ConfigDocument doc(j, base.name());
+  const ConfigDocument doc(j, fmt::format("{} (for {})", base.name(), what));
   const ConfigNode node = doc.root().at("serving");
   serving::ServingSetup setup = serving::ServingSetup::from_config(node, s);
   serving::Workload requests(node.at("workload"), RandomStreams(s.seed), s.model.max_context);

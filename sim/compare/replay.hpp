@@ -9,7 +9,8 @@
 
 namespace kvsim::compare {
 
-/// The scenario with one point's model, GPU and attention set.
+/// The scenario with one point's model, GPU, attention and precision (weights, activations and
+/// KV cache alike) set.
 Json point_scenario(const ConfigDocument& base, const MeasuredPoint& p);
 
 /// Loads `j` as a scenario named after `base` and the point it is for.

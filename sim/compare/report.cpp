@@ -31,10 +31,16 @@ Json point_json(const ComparedPoint& p) {
              {"tp", m.tp},
              {"batch", m.batch},
              {"prompt_tokens", m.prompt_tokens},
-             {"measured_ms", m.ttft_ms},
-             {"predicted_ms", p.predicted_ms},
-             {"error", p.error},
+             {"measured_ms", m.has_ttft ? Json(m.ttft_ms) : Json()},
+             {"predicted_ms", m.has_ttft ? Json(p.predicted_ms) : Json()},
+             {"error", m.has_ttft ? Json(p.error) : Json()},
              {"provenance", p.provenance}};
+  // What kvsim rows and the published tables add, only where set (older outputs unchanged).
+  if (!m.precision.empty()) point["precision"] = m.precision;
+  if (m.pp != 1) point["pp"] = m.pp;
+  if (!m.engine.empty()) point["engine"] = m.engine;
+  if (m.repeats > 1) point["repeats"] = m.repeats;
+  if (m.output_tokens > 0 && m.request < 0) point["output_tokens"] = m.output_tokens;
   if (!m.settings.empty()) {
     Json settings = Json::object();
     for (const auto& [column, value] : m.settings) settings[column] = value;
@@ -43,6 +49,7 @@ Json point_json(const ComparedPoint& p) {
   }
   if (m.tpot_ms) point["measured_tpot_ms"] = *m.tpot_ms;
   if (p.predicted_tpot_ms) point["predicted_tpot_ms"] = *p.predicted_tpot_ms;
+  if (p.tpot_error) point["tpot_error"] = *p.tpot_error;
   if (m.e2e_ms) point["measured_e2e_ms"] = *m.e2e_ms;
   if (p.predicted_e2e_ms) point["predicted_e2e_ms"] = *p.predicted_e2e_ms;
   return point;
@@ -57,6 +64,71 @@ std::string title(const std::string& metric) {
   return t + " ms";
 }
 
+Json to_json(const ErrorSummary& e) {
+  return {{"points", e.points}, {"mape", e.mape},   {"median_ape", e.median_ape},
+          {"bias", e.bias},     {"worst", e.worst}, {"worst_entry", e.worst_entry}};
+}
+
+// The points with a TTFT (or TPOT) error, worst first, as the table lists them.
+std::vector<const ComparedPoint*> worst_first(const Comparison& c, bool tpot) {
+  std::vector<const ComparedPoint*> order;
+  for (const auto& p : c.points) {
+    if (tpot ? p.tpot_error.has_value() : p.measured.has_ttft) order.push_back(&p);
+  }
+  const auto error = [tpot](const ComparedPoint* p) {
+    return std::abs(tpot ? *p->tpot_error : p->error);
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const auto* a, const auto* b) { return error(a) > error(b); });
+  return order;
+}
+
+// The TPOT points, worst first (at most 20), and their summary line.
+std::string tpot_table(const Comparison& c) {
+  const std::vector<const ComparedPoint*> order = worst_first(c, true);
+  std::string out = fmt::format("  {:<72} {:>7} {:>7} {:>11} {:>12} {:>8}\n",
+                                "entry (TPOT, worst first)", "prompt", "output", "measured ms",
+                                "predicted ms", "error");
+  for (std::size_t i = 0; i < std::min<std::size_t>(order.size(), 20); ++i) {
+    const ComparedPoint& p = *order[i];
+    std::string entry = p.measured.entry;
+    if (entry.size() > 72) entry = "..." + entry.substr(entry.size() - 69);
+    out += fmt::format("  {:<72} {:>7} {:>7} {:>11.3f} {:>12.3f} {:>+7.2f}%\n", entry,
+                       p.measured.prompt_tokens, p.measured.output_tokens, *p.measured.tpot_ms,
+                       *p.predicted_tpot_ms, 100 * *p.tpot_error);
+  }
+  if (order.size() > 20) out += fmt::format("  ... and {} more points\n", order.size() - 20);
+  const ErrorSummary& t = *c.aggregates.tpot;
+  return out + fmt::format("  {} points: TPOT mean abs error {:.2f}%, median {:.2f}%, bias "
+                           "{:+.2f}%, worst {:.2f}%\n",
+                           t.points, 100 * t.mape, 100 * t.median_ape, 100 * t.bias,
+                           100 * t.worst);
+}
+
+// "12.300 | 11.100 | -9.76%", or "-" cells where the point has no such measurement.
+std::string metric_cells(bool has, double measured, double predicted, double error) {
+  if (!has) return "- | - | -";
+  return fmt::format("{:.3f} | {:.3f} | {:+.2f}%", measured, predicted, 100 * error);
+}
+
+// The per-point rows of a comparison with TPOT: configuration, TTFT and TPOT side by side.
+std::string tpot_markdown_rows(const Comparison& c) {
+  std::string out =
+      "| entry | model | GPU | precision | TP | PP | batch | prompt | output | engine | TTFT "
+      "measured ms | predicted ms | error | TPOT measured ms | predicted ms | error |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& p : c.points) {
+    const MeasuredPoint& m = p.measured;
+    out += fmt::format(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", m.entry, m.model,
+        m.gpu, m.precision, m.tp, m.pp, m.batch, m.prompt_tokens, m.output_tokens, m.engine,
+        metric_cells(m.has_ttft, m.ttft_ms, p.predicted_ms, p.error),
+        metric_cells(p.tpot_error.has_value(), m.tpot_ms.value_or(0),
+                     p.predicted_tpot_ms.value_or(0), p.tpot_error.value_or(0)));
+  }
+  return out;
+}
+
 }  // namespace
 
 Json to_json(const Comparison& c, const GateResult& gates) {
@@ -66,6 +138,7 @@ Json to_json(const Comparison& c, const GateResult& gates) {
   Json aggregates{{"points", a.points},         {"mape", a.mape},
                   {"median_ape", a.median_ape}, {"bias", a.bias},
                   {"worst", a.worst},           {"worst_entry", a.worst_entry}};
+  if (a.tpot) aggregates["tpot"] = to_json(*a.tpot);
   for (const Distribution& d : a.distributions) {
     aggregates[d.metric + "_ms"] = {{"measured", to_json(d.measured)},
                                     {"predicted", to_json(d.predicted)}};
@@ -83,11 +156,7 @@ Json to_json(const Comparison& c, const GateResult& gates) {
 }
 
 std::string to_table(const Comparison& c) {
-  std::vector<const ComparedPoint*> order;
-  for (const auto& p : c.points) order.push_back(&p);
-  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-    return std::abs(a->error) > std::abs(b->error);
-  });
+  const std::vector<const ComparedPoint*> order = worst_first(c, false);
   const std::size_t shown = std::min<std::size_t>(order.size(), 20);
   std::vector<std::string> entries;
   std::size_t width = 20;  // the entry column fits the longest shown, up to 72 characters
@@ -111,6 +180,7 @@ std::string to_table(const Comparison& c) {
   out += fmt::format("  {} points: TTFT mean abs error {:.2f}%, median {:.2f}%, bias {:+.2f}%, "
                      "worst {:.2f}%\n",
                      a.points, 100 * a.mape, 100 * a.median_ape, 100 * a.bias, 100 * a.worst);
+  if (a.tpot) out += tpot_table(c);
   out += fmt::format("  {:<9} {:<9} {:>10} {:>10} {:>10} {:>10}\n", "", "", "mean", "p50", "p90",
                      "p99");
   for (const Distribution& d : a.distributions) {
@@ -132,6 +202,12 @@ std::string to_markdown(const Comparison& c, const GateResult& gates) {
       "median {:.2f}%, bias {:+.2f}%, worst {:.2f}% ({})\n\n",
       status, a.points, 100 * a.mape, 100 * a.median_ape, 100 * a.bias, 100 * a.worst,
       a.worst_entry);
+  if (a.tpot) {
+    out += fmt::format("TPOT: {} points, mean absolute error {:.2f}%, median {:.2f}%, bias "
+                       "{:+.2f}%, worst {:.2f}% ({})\n\n",
+                       a.tpot->points, 100 * a.tpot->mape, 100 * a.tpot->median_ape,
+                       100 * a.tpot->bias, 100 * a.tpot->worst, a.tpot->worst_entry);
+  }
   if (!gates.checked) out += "- " + verdict(gates) + "\n";
   for (const auto& f : gates.failures) out += "- " + f + "\n";
   for (const auto& w : c.warnings) out += "- warning: " + w + "\n";
@@ -150,6 +226,8 @@ std::string to_markdown(const Comparison& c, const GateResult& gates) {
   if (sweep) {
     out += "| entry | sweep point and strategy | measured ms | predicted ms | error |\n"
            "|---|---|---|---|---|\n";
+  } else if (a.tpot) {
+    return out + tpot_markdown_rows(c);
   } else {
     out += "| entry | model | GPU | TP | batch | prompt | measured ms | predicted ms | error |\n"
            "|---|---|---|---|---|---|---|---|---|\n";

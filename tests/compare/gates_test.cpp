@@ -123,16 +123,67 @@ TEST(CompareGates, QuantileGatesCompareEachMetricsDistribution) {
   EXPECT_TRUE(check_gates(c, g).passed);
 }
 
-TEST(CompareGates, MeasuredTpotsWithoutAPredictionAreFlagged) {
-  // A kvsim CSV's tpot_ms has no prediction beside it (only a serving simulation predicts
-  // TPOT): it is read and the comparison says it was not compared.
+TEST(CompareGates, AMeasuredTpotWithoutItsOutputLengthIsRefusedNamingTheLine) {
+  // A TPOT is the mean of a decode of output_tokens - 1 iterations: without output_tokens there
+  // is nothing to predict it by, so the row is refused (it used to be read and not compared).
   const std::string path = ::testing::TempDir() + "/with_tpot.csv";
   std::ofstream(path) << "prompt_tokens,ttft_ms,tpot_ms\n128,10,5\n";
-  const Comparison c = compare(
-      ConfigDocument::load_file(std::string(KVSIM_SOURCE_DIR) + "/scenarios/default.json"),
-      read_measurements(path), {});
-  ASSERT_EQ(c.warnings.size(), 1u);
-  EXPECT_NE(c.warnings[0].find("has tpot_ms, which is not compared"), std::string::npos);
+  try {
+    (void)read_measurements(path);
+    ADD_FAILURE() << "no InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("line 2: a tpot_ms needs output_tokens of at least 2"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// Points measured at 10 ms TPOT and predicted at `predicted` ms (TTFT exact).
+Comparison tpot_predicted_at(const std::vector<double>& predicted) {
+  Comparison c = predicted_at(std::vector<double>(predicted.size(), 100));
+  for (std::size_t i = 0; i < predicted.size(); ++i) {
+    c.points[i].measured.tpot_ms = 10;
+    c.points[i].predicted_tpot_ms = predicted[i];
+    c.points[i].tpot_error = (predicted[i] - 10) / 10;
+  }
+  c.aggregates = aggregate(c.points);
+  return c;
+}
+
+TEST(CompareGates, TpotGatesFailOnTpotDriftWhileTtftIsExact) {
+  // TPOT errors -10%, +20%, +30%: mean |e| = 20%, worst 30% (TTFT exact, 0%).
+  const Comparison c = tpot_predicted_at({9, 12, 13});
+  ASSERT_TRUE(c.aggregates.tpot.has_value());
+  EXPECT_NEAR(c.aggregates.tpot->mape, 0.20, 1e-12);
+  EXPECT_NEAR(c.aggregates.tpot->bias, (-0.1 + 0.2 + 0.3) / 3, 1e-12);
+  EXPECT_NEAR(c.aggregates.tpot->worst, 0.30, 1e-12);
+  EXPECT_NEAR(c.aggregates.tpot->median_ape, 0.20, 1e-12);
+  Gates g;
+  g.max_mape = 0.01;  // TTFT passes
+  g.max_tpot_mape = 0.25;
+  EXPECT_TRUE(check_gates(c, g).passed);
+  g.max_tpot_mape = 0.15;
+  GateResult r = check_gates(c, g);
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find("TPOT mean absolute error 20.00% exceeds --max-tpot-mape 15.00%"),
+            std::string::npos)
+      << r.failures[0];
+  g.max_tpot_mape.reset();
+  g.max_tpot_point_error = 0.25;  // one point (+30%) over
+  r = check_gates(c, g);
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find("1 of 3 points exceed --max-tpot-point-error 25.00%"),
+            std::string::npos)
+      << r.failures[0];
+}
+
+TEST(CompareGates, ATpotGateWithNoMeasuredTpotFails) {
+  Gates g;
+  g.max_tpot_mape = 0.5;
+  const GateResult r = check_gates(predicted_at({100}), g);
+  EXPECT_FALSE(r.passed);
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find("no point measured TPOT"), std::string::npos);
 }
 
 TEST(CompareGates, CompareJsonCarriesTheWarnings) {

@@ -23,6 +23,8 @@ struct CompareCommandOptions {
   std::string out;
   std::string baseline;
   std::optional<double> max_mape, max_point_error;
+  std::optional<double> max_tpot_mape, max_tpot_point_error;
+  std::vector<std::string> where;
   std::optional<double> max_p50_error, max_p90_error, max_p99_error;
   std::vector<std::string> gate_metrics{"ttft", "tpot", "itl", "e2e"};
   double regression_points = 1;
@@ -43,6 +45,8 @@ compare::Gates gates_of(const CompareCommandOptions& o) {
   compare::Gates gates;
   gates.max_mape = fraction(o.max_mape);
   gates.max_point_error = fraction(o.max_point_error);
+  gates.max_tpot_mape = fraction(o.max_tpot_mape);
+  gates.max_tpot_point_error = fraction(o.max_tpot_point_error);
   gates.max_p50_error = fraction(o.max_p50_error);
   gates.max_p90_error = fraction(o.max_p90_error);
   gates.max_p99_error = fraction(o.max_p99_error);
@@ -62,7 +66,7 @@ Json load_baseline(const std::string& path) {
   (void)root.at("aggregates").at("mape").as_number();
   for (const ConfigNode& p : root.at("points").elements()) {
     (void)p.at("key").as_string();
-    (void)p.at("error").as_number();
+    if (!p.at("error").json().is_null()) (void)p.at("error").as_number();  // null: no TTFT
   }
   return b.json();
 }
@@ -78,6 +82,10 @@ compare::Comparison predict(const CompareCommandOptions& o, compare::Measurement
   options.allow_model_mismatch = o.allow_model_mismatch;
   // A sweep file has a base scenario and axes; anything else is read as a scenario.
   if (doc.json().is_object() && doc.json().contains("axes")) {
+    if (!o.where.empty()) {
+      throw InputError("command line", "--where",
+                       "--where selects rows compared with a scenario, not at a sweep's points");
+    }
     const sweep::SweepSpec spec = sweep::load_sweep(doc);
     measured = compare::read_sweep_measurements(o.measured, spec);
     return compare::compare_sweep(spec, measured, options);
@@ -88,6 +96,9 @@ compare::Comparison predict(const CompareCommandOptions& o, compare::Measurement
                      "each point is predicted by the single-GPU or tp strategy");
   }
   measured = compare::read_measurements(o.measured);
+  std::vector<compare::Where> filters;
+  for (const std::string& w : o.where) filters.push_back(compare::parse_where(w));
+  compare::select(measured, filters);
   return compare::compare(doc, measured, options);
 }
 
@@ -162,6 +173,20 @@ void add_compare(CLI::App& app, Command& selected) {
   cmd->add_option("--max-point-error", o->max_point_error,
                   "fail when any point's TTFT absolute error exceeds this %")
       ->check(finite);
+  cmd->add_option("--max-tpot-mape", o->max_tpot_mape,
+                  "fail when the TPOT mean absolute error over the points that measured TPOT "
+                  "exceeds this % (fails when none did)")
+      ->check(finite);
+  cmd->add_option("--max-tpot-point-error", o->max_tpot_point_error,
+                  "fail when any point's TPOT absolute error exceeds this % (fails when no point "
+                  "measured TPOT)")
+      ->check(finite);
+  cmd->add_option("--where", o->where,
+                  "compare only the points whose COLUMN=VALUE (model, gpu, precision, engine, tp, "
+                  "pp, batch; repeat to require several), e.g. --where gpu=h100-sxm --where "
+                  "\"engine=TensorRT-LLM v0.9\"; the outputs say how many were kept")
+      ->expected(1)
+      ->take_all();
   cmd->add_option("--max-p50-error", o->max_p50_error,
                   "fail when a gated metric's predicted median is off the measured by more than "
                   "this %")
