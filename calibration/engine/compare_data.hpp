@@ -2,12 +2,16 @@
 // Measurements as a fit sees them: each row's TTFT and TPOT as Observations, predicted by
 // `kvsim compare` on a template scenario with the engine object set at "/engine".
 //
-// Called by `kvsim calibrate-engine`. Reads every format compare reads (its CSV, kvsim's JSON,
-// `vllm bench serve` results); `where` keeps the rows whose column has the value. A row's TPOT
-// is fitted where it was measured and compare predicts one; a measured TPOT compare cannot
-// predict is an InputError naming the row.
+// Called by `kvsim calibrate-engine`. Reads every format compare reads (its CSV, the published
+// engine tables, kvsim's JSON, `vllm bench serve` results). A row is predicted on the template
+// of its GPU when one is given (scenarios/engines/ holds one per server), else on the default
+// template. `where` keeps the rows whose column has one of the listed values. A row's TTFT and
+// TPOT are fitted where they were measured (and `metrics` lists them); a measured TPOT compare
+// cannot predict is an InputError naming the row.
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +30,12 @@ struct Filter {
 /// columns it accepts.
 Filter parse_filter(const std::string& text);
 
+/// The scenarios rows are predicted on: by GPU (catalog name), else the default.
+struct Templates {
+  std::optional<ConfigDocument> fallback;
+  std::map<std::string, ConfigDocument> by_gpu;
+};
+
 struct CompareData {
   std::vector<Observation> observations;
   Predictor predict;
@@ -34,8 +44,9 @@ struct CompareData {
 };
 
 /// Reads `files`, keeps the rows every filter accepts, and lists the metrics in `metrics`
-/// ("ttft", "tpot"). Throws InputError when a filter names an unknown column or no row is left.
-CompareData compare_data(const ConfigDocument& scenario, const std::vector<std::string>& files,
+/// ("ttft", "tpot"). Throws InputError when a filter names an unknown column, a row has no
+/// template, or no row is left.
+CompareData compare_data(const Templates& templates, const std::vector<std::string>& files,
                          const std::vector<Filter>& where, const std::vector<std::string>& metrics,
                          const compare::CompareOptions& options);
 

@@ -19,6 +19,7 @@ namespace {
 struct CalibrateEngineOptions {
   std::vector<std::string> measurements;
   std::string scenario;
+  std::vector<std::string> gpu_scenarios;  // GPU=PATH
   std::vector<std::string> overrides;
   std::string base;
   std::vector<std::string> fit;
@@ -43,9 +44,36 @@ Json load_base(const CalibrateEngineOptions& o) {
   return engine;
 }
 
+ConfigDocument load_template(const std::string& path, const std::vector<std::string>& overrides) {
+  ConfigDocument doc = ConfigDocument::load_file(path);
+  for (const auto& s : overrides) doc.apply_override(s);
+  return doc;
+}
+
+// --scenario (the default template) and --gpu-scenario GPU=PATH (rows of that GPU).
+engine_fit::Templates templates_of(const CalibrateEngineOptions& o) {
+  engine_fit::Templates t;
+  if (!o.scenario.empty()) t.fallback = load_template(o.scenario, o.overrides);
+  for (const std::string& g : o.gpu_scenarios) {
+    const auto eq = g.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw InputError("--gpu-scenario", "",
+                       fmt::format("'{}' is not GPU=SCENARIO (e.g. h100-sxm=scenarios/engines/"
+                                   "dgx-h100.json)",
+                                   g));
+    }
+    t.by_gpu.emplace(g.substr(0, eq), load_template(g.substr(eq + 1), o.overrides));
+  }
+  if (!t.fallback && t.by_gpu.empty()) {
+    throw InputError("command line", "", "give a template: --scenario or --gpu-scenario");
+  }
+  return t;
+}
+
 engine_fit::FitInputs inputs_of(const CalibrateEngineOptions& o, const engine_fit::CompareData& d) {
   engine_fit::FitInputs in;
   in.scenario = o.scenario;
+  for (const auto& g : o.gpu_scenarios) in.scenario += (in.scenario.empty() ? "" : " ") + g;
   in.files = d.files;
   in.where = o.where;
   in.metrics = o.metrics;
@@ -56,14 +84,13 @@ engine_fit::FitInputs inputs_of(const CalibrateEngineOptions& o, const engine_fi
 int run_calibrate_engine(const CalibrateEngineOptions& o) {
   const Json base = load_base(o);
   const auto parameters = engine_fit::resolve_parameters(base, o.fit, "--fit");
-  ConfigDocument scenario = ConfigDocument::load_file(o.scenario);
-  for (const auto& s : o.overrides) scenario.apply_override(s);
+  const engine_fit::Templates templates = templates_of(o);
   std::vector<engine_fit::Filter> where;
   for (const auto& w : o.where) where.push_back(engine_fit::parse_filter(w));
   compare::CompareOptions options;
   options.fixed_overhead_ms = o.fixed_overhead_ms;
   options.queueing = o.queueing;
-  const auto data = engine_fit::compare_data(scenario, o.measurements, where, o.metrics, options);
+  const auto data = engine_fit::compare_data(templates, o.measurements, where, o.metrics, options);
   Progress progress("kvsim calibrate-engine: predictions", 1 + 2 * parameters.size(), !o.quiet);
   const auto model = engine_fit::linearise(base, parameters, data.observations, data.predict,
                                            [&](std::size_t done, std::size_t) { progress.update(done); });
@@ -105,9 +132,16 @@ void add_calibrate_engine(CLI::App& app, Command& selected) {
                   "`vllm bench serve --save-result --save-detailed` JSON")
       ->required();
   cmd->add_option("--scenario", o->scenario,
-                  "template scenario the rows are predicted on (model, cluster, compute model)")
-      ->required();
-  cmd->add_option("--set", o->overrides, "override a field of the template: /pointer=value")
+                  "template scenario the rows are predicted on (cluster, compute model; each "
+                  "row sets model, precision, TP, PP, batch, lengths)");
+  cmd->add_option("--gpu-scenario", o->gpu_scenarios,
+                  "GPU=SCENARIO: the template for rows of that GPU (catalog name, e.g. "
+                  "h100-sxm=scenarios/engines/dgx-h100.json); repeatable; rows of other GPUs use "
+                  "--scenario")
+      ->expected(1)
+      ->take_all();
+  cmd->add_option("--set", o->overrides,
+                  "override a field of every template: /pointer=value")
       ->expected(1)
       ->take_all();
   cmd->add_option("--base", o->base,
@@ -121,8 +155,8 @@ void add_calibrate_engine(CLI::App& app, Command& selected) {
       ->required();
   cmd->add_option("--where", o->where,
                   "keep only rows whose column has this value, or one of these (column=value or "
-                  "column=v1,v2,...; columns: model, gpu, attention, tp, batch, prompt_tokens, "
-                  "output_tokens); repeatable, every filter must hold")
+                  "column=v1,v2,...; columns: model, gpu, precision, engine, attention, tp, pp, "
+                  "batch, prompt_tokens, output_tokens); repeatable, every filter must hold")
       ->expected(1)
       ->take_all();
   cmd->add_option("--metrics", o->metrics, "metrics to fit, of ttft, tpot (where measured)")
