@@ -60,6 +60,32 @@ std::string stats_cells(const MetricErrors& errors, const std::string& metric) {
                      pct(s.bias));
 }
 
+// Every row: its inputs, measured and in-sample predicted ms, and its error in-sample and when
+// its configuration, model or GPU was left out of the fit ("-": that refit was not determined).
+std::string row_table(const std::vector<Observation>& obs, const EngineFit& fit) {
+  std::string md = "\n| row | inputs | metric | measured ms | predicted ms | error |";
+  std::string rule = "\n|---|---|---|---|---|---|";
+  for (const HeldOut& h : fit.held_out) {
+    md += fmt::format(" leave {} out |", h.grouping);
+    rule += "---|";
+  }
+  md += rule + "\n";
+  for (std::size_t i = 0; i < obs.size(); ++i) {
+    const Observation& o = obs[i];
+    std::vector<std::string> inputs;
+    for (const auto& [name, value] : o.inputs) inputs.push_back(fmt::format("{} {}", name, value));
+    md += fmt::format("| {} | {} | {} | {:.4g} | {:.4g} | {} |", o.entry, fmt::join(inputs, ", "),
+                      o.metric, o.measured_ms, fit.predicted[i],
+                      pct((fit.predicted[i] - o.measured_ms) / o.measured_ms));
+    for (const HeldOut& h : fit.held_out) {
+      const auto& p = h.predicted[i];
+      md += p ? fmt::format(" {} |", pct((*p - o.measured_ms) / o.measured_ms)) : " - |";
+    }
+    md += "\n";
+  }
+  return md;
+}
+
 }  // namespace
 
 Json profile_json(const Json& base_engine, const LinearModel& model,
@@ -122,12 +148,7 @@ std::string report_markdown(const std::string& name, const LinearModel& model,
   for (const HeldOut& h : fit.held_out) {
     for (const std::string& u : h.undetermined) md += fmt::format("\nNot refitted without {}\n", u);
   }
-  md += "\n| row | metric | measured ms | predicted ms | error |\n|---|---|---|---|---|\n";
-  for (std::size_t i = 0; i < observations.size(); ++i) {
-    const Observation& o = observations[i];
-    md += fmt::format("| {} | {} | {:.4g} | {:.4g} | {} |\n", o.entry, o.metric, o.measured_ms,
-                      fit.predicted[i], pct((fit.predicted[i] - o.measured_ms) / o.measured_ms));
-  }
+  md += row_table(observations, fit);
   for (const std::string& w : inputs.warnings) md += fmt::format("\nWarning: {}\n", w);
   return md;
 }
