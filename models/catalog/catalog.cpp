@@ -25,8 +25,11 @@ ConfigDocument document(const std::string& path) {
   for (const EmbeddedFile& f : embedded_files()) {
     if (f.path == path) {
       const bool profile = path.rfind("profiles/", 0) == 0;
+      const bool engine = path.rfind("engines/", 0) == 0;
       return ConfigDocument::parse(std::string(f.text),
-                                   profile ? "calibration/" + path : "models/catalog/" + path);
+                                   profile  ? "calibration/" + path
+                                   : engine ? "calibration/profiles/" + path
+                                            : "models/catalog/" + path);
     }
   }
   throw std::out_of_range(path);
@@ -39,6 +42,10 @@ std::vector<std::string> gpu_names() { return names_under("gpus/"); }
 std::vector<std::string> profile_names() { return names_under("profiles/"); }
 ConfigDocument profile_document(const std::string& name) {
   return document("profiles/" + name + ".json");
+}
+std::vector<std::string> engine_profile_names() { return names_under("engines/"); }
+ConfigDocument engine_profile_document(const std::string& name) {
+  return document("engines/" + name + ".json");
 }
 
 LlmSpec llm(const std::string& name) {

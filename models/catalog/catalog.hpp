@@ -30,6 +30,9 @@ GpuSpec gpu(const std::string& name);
 /// Names of the embedded calibration/profiles/*.json files, and one of them as a document.
 std::vector<std::string> profile_names();
 ConfigDocument profile_document(const std::string& name);  // throws std::out_of_range
+/// Names of the embedded calibration/profiles/engines/*.json files, and one as a document.
+std::vector<std::string> engine_profile_names();
+ConfigDocument engine_profile_document(const std::string& name);  // throws std::out_of_range
 
 /// Reads a scenario's "model" value (name, hf_config, file or inline).
 LlmSpec resolve_llm(const ConfigNode& node);

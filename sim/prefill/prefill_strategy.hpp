@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "models/compute/compute_model.hpp"
+#include "models/engine/engine_model.hpp"
 #include "models/llm/operations.hpp"
 #include "sim/core/random.hpp"
 #include "sim/network/collectives.hpp"
@@ -26,6 +27,7 @@ namespace kvsim::prefill {
 struct PrefillSetup {
   const LlmSpec* model = nullptr;
   const ComputeModel* compute = nullptr;
+  const EngineModel* engine = &EngineModel::kernels_only();  // host, launch, fusion, all-reduce
   std::string gpu_name;               // the device the compute model describes
   DecomposeOptions options;           // precision and attention implementation
   std::int64_t context_tokens = 0;

@@ -6,6 +6,12 @@ Duration price(const ComputeModel& compute, std::span<const Operation> ops) {
   return from_seconds(total_seconds(compute, ops));
 }
 
+Duration price(const PrefillSetup& s, std::span<const Operation> ops) {
+  return from_seconds(s.engine->ops_seconds(*s.compute, ops, PassKind::kWithPrefill));
+}
+
+Duration pass_host(const PrefillSetup& s, std::int64_t tokens) { return s.engine->host(1, tokens); }
+
 StageCosts stage_costs(const PrefillSetup& s, std::int64_t q, std::int64_t kv, Mask mask) {
   const auto ops = prefill_layer(*s.model, PrefillChunk{q, kv, mask}, s.options);
   std::vector<Operation> pre;
@@ -19,11 +25,11 @@ StageCosts stage_costs(const PrefillSetup& s, std::int64_t q, std::int64_t kv, M
   }
   const auto ends = model_ends(*s.model, q, 1, s.options);
   StageCosts c;
-  c.embedding = price(*s.compute, std::span(ends).subspan(0, 1));
-  c.qkv = price(*s.compute, pre);
-  c.attention = price(*s.compute, attention);
-  c.rest = price(*s.compute, post);
-  c.head = price(*s.compute, std::span(ends).subspan(1));
+  c.embedding = pass_host(s, q) + price(s, std::span(ends).subspan(0, 1));
+  c.qkv = price(s, pre);
+  c.attention = price(s, attention);
+  c.rest = price(s, post);
+  c.head = price(s, std::span(ends).subspan(1));
   return c;
 }
 

@@ -1,13 +1,16 @@
 #pragma once
 // Per-layer stage durations of one process, priced once per run (layers are identical), so the
-// event-driven strategies and the closed forms use the very same numbers.
+// event-driven strategies and the closed forms use the very same numbers. Every prefill
+// strategy prices its kernels here, through the scenario's engine model (fusion, launch gaps,
+// attention time scale), and the engine's host time of the process's pass is charged before
+// its first kernel, in `embedding`.
 
 #include "sim/prefill/prefill_strategy.hpp"
 
 namespace kvsim::prefill {
 
 struct StageCosts {
-  Duration embedding{0};  // before layer 0
+  Duration embedding{0};  // the engine's host time of the pass, then the embedding (layer 0)
   Duration qkv{0};        // input norm, QKV projection, rotary
   Duration attention{0};  // attention of the process's queries against its visible keys
   Duration rest{0};       // output projection, MLP, norms, residual adds
@@ -18,8 +21,13 @@ struct StageCosts {
 StageCosts stage_costs(const PrefillSetup& setup, std::int64_t q_tokens, std::int64_t kv_tokens,
                        Mask mask);
 
-/// Durations by stage for arbitrary op lists (used by tp, whose split differs).
+/// An op list of a prefill pass as the setup's engine runs it (used by tp, whose split differs).
+Duration price(const PrefillSetup& setup, std::span<const Operation> ops);
+/// An op list at the compute model's kernel time alone (the kernels-only engine).
 Duration price(const ComputeModel& compute, std::span<const Operation> ops);
+
+/// The engine's host time of one process's pass over `tokens` prompt tokens (one sequence).
+Duration pass_host(const PrefillSetup& setup, std::int64_t tokens);
 
 /// KV bytes of one token in one layer (what KV-Runahead and TSP move).
 double kv_bytes_per_token_layer(const PrefillSetup& setup);

@@ -5,6 +5,7 @@
 #include "models/catalog/catalog.hpp"
 #include "models/compute/builtin.hpp"
 #include "models/compute/precision_on_gpu.hpp"
+#include "models/engine/builtin.hpp"
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
 #include "sim/prefill/partition_check.hpp"
@@ -180,12 +181,22 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   s.decode = d;
 }
 
+// The engine model; absent, kernels-only, and (so that outputs without an engine stay as they
+// were) not written to the resolved scenario.
+void read_engine(const ConfigNode& root, Scenario& s) {
+  const auto n = root.find("engine");
+  if (!n) return;
+  s.engine = kvsim::read_engine(*n);
+  s.resolved["engine"] = s.engine.to_json();
+}
+
 }  // namespace
 
 prefill::PrefillSetup Scenario::prefill_setup() const {
   prefill::PrefillSetup setup;
   setup.model = &model;
   setup.compute = compute.get();
+  setup.engine = &engine;
   setup.gpu_name = gpu.name;
   setup.options.precision = precision;
   setup.options.attention = prefill ? prefill->attention : AttentionImpl::kFused;
@@ -231,6 +242,7 @@ Scenario load_scenario(const ConfigDocument& document) {
     s.compute = compute_models().create(node, s.gpu);
   }
   s.resolved["compute"] = s.compute->to_json();
+  read_engine(root, s);
   read_prefill(root, s);
   if (s.prefill) {  // partitioners against their chain: refusals, and KVR-P off its ranges
     for (auto& w : prefill::check_partitioners(s.prefill->strategies, s.prefill_setup())) {
@@ -238,6 +250,12 @@ Scenario load_scenario(const ConfigDocument& document) {
     }
   }
   if (s.prefill) check_prefill_memory(root.at("prefill"), s);
+  if (s.prefill) {  // a custom all-reduce must price every tensor-parallel degree run
+    for (const auto& strategy : s.prefill->strategies) {
+      s.engine.check_tensor_parallel(
+          strategy->tensor_parallel(static_cast<std::int64_t>(s.prefill->gpus.size())));
+    }
+  }
   read_decode(root, s);
   if (!s.prefill && !s.decode && !root.has("serving")) {
     root.fail("a scenario needs a \"prefill\", \"decode\" or \"serving\" section");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "models/compute/compute_model.hpp"
+#include "models/engine/engine_model.hpp"
 #include "sim/network/collectives.hpp"
 #include "sim/network/heterogeneity.hpp"
 #include "sim/prefill/prefill_strategy.hpp"
@@ -39,6 +40,7 @@ struct Scenario {
   GpuSpec gpu;
   Precision precision;
   std::unique_ptr<ComputeModel> compute;
+  EngineModel engine;  // "engine"; kernels-only when absent
   std::unique_ptr<net::Topology> topology;
   net::CollectiveConfig collectives;
   std::vector<net::BackgroundFlowSpec> background;

@@ -3,7 +3,10 @@
 // stage's hidden states among its tensor-parallel ranks, and the send of them from one pipeline
 // stage to the next (each rank its 1/tp share to its peer). In closed form over each route's
 // bottleneck with the scenario's collective protocols (memoised per group and token count), or
-// as flows on the shared network with the scenario's background traffic.
+// as flows on the shared network with the scenario's background traffic. An engine's custom
+// all-reduce (peer-memory one-shot/two-shot) replaces NCCL's for messages up to its max_bytes,
+// in closed form in both modes: its time is the engine's latency + bytes / bandwidth, and it
+// puts no flows on the network (so it neither slows nor is slowed by other traffic).
 
 #include <optional>
 #include <unordered_map>
@@ -35,6 +38,7 @@ class Communication {
   Duration all_reduce(const std::vector<int>& gpus, std::int64_t tokens) {
     return memoised(all_reduce_memo_, gpus.front(), tokens, [&] {
       const double bytes = static_cast<double>(tokens) * token_bytes_;
+      if (const auto custom = custom_all_reduce(gpus, tokens)) return *custom;
       const auto kind = net::CollectiveKind::kAllReduce;
       return net::collective_time(*s_.topology, gpus, kind, s_.collectives.algorithm, bytes,
                                   net::choose_protocol(*s_.topology, gpus, kind, s_.collectives,
@@ -55,6 +59,10 @@ class Communication {
   }
 
   void start_all_reduce(const std::vector<int>& gpus, std::int64_t tokens, InlineCallback done) {
+    if (const auto custom = custom_all_reduce(gpus, tokens)) {
+      network_->queue().schedule_in(*custom, Phase::kCompletion, done);
+      return;
+    }
     collectives_->start(net::CollectiveKind::kAllReduce, gpus,
                         static_cast<double>(tokens) * token_bytes_, done);
   }
@@ -78,6 +86,12 @@ class Communication {
   }
 
  private:
+  std::optional<Duration> custom_all_reduce(const std::vector<int>& gpus,
+                                            std::int64_t tokens) const {
+    return s_.engine.custom_all_reduce(static_cast<double>(tokens) * token_bytes_,
+                                       static_cast<std::int64_t>(gpus.size()));
+  }
+
   struct Send {
     int pending = 0;
     InlineCallback done;

@@ -29,6 +29,8 @@ struct IterationCompute {
   std::vector<double> layer_blocks;  // per layer
   double embedding = 0;              // first pipeline stage
   double head = 0;                   // last stage: final norm, LM head, sampling
+  Duration host{0};        // the engine's host time of the pass, on every stage's GPUs
+  Duration layer_sync{0};  // the engine's per-layer sync under tensor parallelism
   double layer() const;
 };
 
@@ -44,12 +46,14 @@ class IterationCost {
     std::vector<double> blocks;
     double embedding = 0;
   };
-  const Linear& linear(std::int64_t tokens);
-  double head(std::int64_t emitting);
+  const Linear& linear(std::int64_t tokens, PassKind pass);
+  double head(std::int64_t emitting, PassKind pass);
+  double seconds(const Operation& op, PassKind pass) const;
 
   const Scenario& s_;
   DecomposeOptions options_;
   bool parallel_block_;
+  std::int64_t tensor_parallel_;
   std::unordered_map<std::int64_t, Linear> linear_memo_;
   std::unordered_map<std::int64_t, double> head_memo_;
 };

@@ -92,7 +92,7 @@ class Replica {
     std::size_t engine = 0;
     IterationCompute compute;
     std::int64_t tokens = 0;
-    Duration before{0};  // host overhead and swap copies, on the first stage
+    Duration before{0};  // serving.host_overhead and swap copies, on the first stage
   };
 
   // The sum of f over the virtual engines.
@@ -122,6 +122,7 @@ class Replica {
   void run_block(std::uint64_t where, std::int64_t step);
   void stage_finished(int stage, std::uint32_t id);
   void send_to_next_stage(int stage, std::uint32_t id);
+  void send_now(std::uint64_t from_where, Duration delay = Duration{0});
 
   // replica_completion.cpp: what a finished batch produces.
   void account();

@@ -16,12 +16,13 @@ std::uint32_t id_of(std::uint64_t where) { return static_cast<std::uint32_t>(whe
 
 }  // namespace
 
-// Compute of one stage on one GPU, and the all-reduces it needs.
+// Compute of one stage on one GPU, and the all-reduces it needs. Each stage's GPUs run their
+// own forward pass, so each pays the engine's host time, and its layer sync per layer.
 Duration Replica::stage_compute(int stage, const InFlight& f) const {
   double seconds = static_cast<double>(stages_[stage].layers) * f.compute.layer();
   if (stage == 0) seconds += f.compute.embedding;
   if (stage + 1 == static_cast<int>(stages_.size())) seconds += f.compute.head;
-  return from_seconds(seconds);
+  return f.compute.host + stages_[stage].layers * f.compute.layer_sync + from_seconds(seconds);
 }
 
 int Replica::all_reduces(int stage, const InFlight& f) const {
@@ -49,9 +50,10 @@ void Replica::start_stage(int stage) {
   c_.queue.schedule_in(d, Phase::kCompletion, [this, stage, id] { stage_finished(stage, id); });
 }
 
-// Flows: the stage's work step by step. Step 0: the first stage's host overhead, swaps and
-// embedding; steps 1..layers x blocks: one block's compute, then its all-reduce; the last
-// step: the LM head on the last stage.
+// Flows: the stage's work step by step. Step 0: the engine's host time, and on the first stage
+// the host overhead, swaps and embedding; steps 1..layers x blocks: one block's compute (the
+// first of a layer after the engine's layer sync), then its all-reduce; the last step: the LM
+// head on the last stage.
 void Replica::run_step(int stage, std::uint32_t id, std::int64_t step) {
   const InFlight& f = flights_[id];
   const auto blocks = static_cast<std::int64_t>(f.compute.layer_blocks.size());
@@ -60,11 +62,13 @@ void Replica::run_step(int stage, std::uint32_t id, std::int64_t step) {
   const std::uint64_t where = pack(stage, id);
   const auto next = [this, where, step] { run_step(stage_of(where), id_of(where), step + 1); };
   if (step == 0) {
-    const Duration d = stage == 0 ? f.before + from_seconds(f.compute.embedding) : Duration{0};
+    const Duration d = f.compute.host + (stage == 0 ? f.before + from_seconds(f.compute.embedding)
+                                                    : Duration{0});
     c_.queue.schedule_in(d, Phase::kCompletion, next);
   } else if (step < last) {
-    const double compute = f.compute.layer_blocks[static_cast<std::size_t>((step - 1) % blocks)];
-    c_.queue.schedule_in(from_seconds(compute), Phase::kCompletion,
+    const auto block = static_cast<std::size_t>((step - 1) % blocks);
+    const Duration sync = block == 0 ? f.compute.layer_sync : Duration{0};
+    c_.queue.schedule_in(sync + from_seconds(f.compute.layer_blocks[block]), Phase::kCompletion,
                          [this, where, step] { run_block(where, step); });
   } else if (step == last) {
     const Duration d = last_stage ? from_seconds(f.compute.head) : Duration{0};
@@ -103,8 +107,24 @@ void Replica::stage_finished(int stage, std::uint32_t id) {
   if (stage == 0 || stage + 1 == static_cast<int>(stages_.size())) decide();
 }
 
-// Each rank sends its 1/tp share of the batch's hidden states to its peer on the next stage.
+// Each rank sends its 1/tp share of the batch's hidden states to its peer on the next stage,
+// after the engine's hand-off synchronisation (which does not hold the sending stage).
 void Replica::send_to_next_stage(int stage, std::uint32_t id) {
+  const Duration sync = c_.scenario.engine.pp_stage_sync();
+  const std::uint64_t from = pack(stage, id);
+  if (sync == Duration{0}) {
+    send_now(from);
+  } else if (c_.communication.flows()) {
+    c_.queue.schedule_in(sync, Phase::kCompletion, [this, from] { send_now(from); });
+  } else {  // closed form: the sync and the send in one event
+    send_now(from, sync);
+  }
+}
+
+// The send itself: as flows, or one event after `delay` + its closed-form time.
+void Replica::send_now(std::uint64_t from_where, Duration delay) {
+  const int stage = stage_of(from_where);
+  const std::uint32_t id = id_of(from_where);
   const std::uint64_t where = pack(stage + 1, id);
   const auto arrive = [this, where] {
     const int next = stage_of(where);
@@ -116,7 +136,7 @@ void Replica::send_to_next_stage(int stage, std::uint32_t id) {
   if (c_.communication.flows()) {
     c_.communication.start_send(from, to, flights_[id].tokens, arrive);
   } else {
-    c_.queue.schedule_in(c_.communication.send(from, to, flights_[id].tokens),
+    c_.queue.schedule_in(delay + c_.communication.send(from, to, flights_[id].tokens),
                          Phase::kCompletion, arrive);
   }
 }

@@ -60,6 +60,7 @@ void read_parallelism(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
                           c.replicas, c.tensor_parallel, c.pipeline_parallel,
                           c.replicas * per_replica, gpus));
   }
+  s.engine.check_tensor_parallel(c.tensor_parallel);  // a custom all-reduce's latency table
 }
 
 // The communication mode, the host overhead per iteration and the SLOs (seconds).

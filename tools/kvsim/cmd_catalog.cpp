@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include "models/catalog/catalog.hpp"
+#include "models/engine/builtin.hpp"
 #include "sim/core/input_error.hpp"
 #include "tools/kvsim/registries.hpp"
 #include "sim/scenario/prefill_memory.hpp"
@@ -31,6 +32,10 @@ int list() {
   }
   fmt::print("models (models/catalog/llms): {}\n", fmt::join(catalog::llm_names(), ", "));
   fmt::print("gpus (models/catalog/gpus): {}\n", fmt::join(catalog::gpu_names(), ", "));
+  const auto engines = shipped_engine_profiles();
+  fmt::print("engine profiles (calibration/profiles/engines): {}\n",
+             engines.empty() ? std::string("none shipped")
+                             : fmt::format("{}", fmt::join(engines, ", ")));
   return 0;
 }
 

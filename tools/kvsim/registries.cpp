@@ -1,6 +1,7 @@
 #include "tools/kvsim/registries.hpp"
 
 #include "models/compute/builtin.hpp"
+#include "models/engine/builtin.hpp"
 #include "sim/network/heterogeneity.hpp"
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
@@ -13,7 +14,7 @@ namespace kvsim {
 
 std::vector<const RegistryView*> all_registries() {
   return {&net::topologies(),         &net::heterogeneities(),   &compute_models(),
-          &prefill::strategies(),     &prefill::partitioners(),  &serving::schedulers(),
+          &engine_models(),           &prefill::strategies(),     &prefill::partitioners(),  &serving::schedulers(),
           &serving::kv_memories(),    &serving::routers()};
 }
 

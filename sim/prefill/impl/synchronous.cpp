@@ -16,6 +16,8 @@ struct Block {
   net::CollectiveKind kind{};
   double bytes = 0;  // collective buffer size
   const char* collective_name = "";
+  // The engine's custom all-reduce: a fixed time in closed form instead of flows on the network.
+  std::optional<Duration> closed_form;
 };
 
 // Runs `layers` repetitions of a list of blocks on all ranks. Ranks proceed independently
@@ -72,7 +74,11 @@ class SynchronousRun {
     collective_after_ = run_.last[r];  // the last rank to arrive released the collective
     collective_layer_ = s / static_cast<int>(blocks_.size());
     collective_name_ = b.collective_name;
-    run_.net.collectives.start(b.kind, setup_.gpus, b.bytes, [this] { released(); });
+    if (b.closed_form) {
+      run_.net.queue.schedule_in(*b.closed_form, Phase::kCompletion, [this] { released(); });
+    } else {
+      run_.net.collectives.start(b.kind, setup_.gpus, b.bytes, [this] { released(); });
+    }
   }
 
   void released() {
@@ -112,8 +118,8 @@ PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) con
   const Partition parts = even_partition(setup.context_tokens, p);
   Block qkv{"qkv", {}, true, net::CollectiveKind::kAllGather,
             static_cast<double>(setup.context_tokens) * kv_bytes_per_token_layer(setup),
-            "all-gather kv"};
-  Block rest{"attention+rest", {}, false, {}, 0, ""};
+            "all-gather kv", std::nullopt};
+  Block rest{"attention+rest", {}, false, {}, 0, "", std::nullopt};
   std::vector<StageCosts> costs;
   std::int64_t prefix = 0;
   for (int i = 0; i < p; ++i) {
@@ -160,19 +166,25 @@ PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) cons
   }
   const double activation_bytes = static_cast<double>(c * setup.model->hidden_size) *
                                   bytes_of(setup.options.precision.activations);
-  const Duration attention_time = price(*setup.compute, attention_block);
-  const Duration mlp_time = price(*setup.compute, mlp_block);
+  // The engine's rank synchronisation, once per layer, before the layer's first block.
+  const Duration attention_time = setup.engine->tp_layer_sync(p) + price(setup, attention_block);
+  const Duration mlp_time = price(setup, mlp_block);
+  // A custom all-reduce replaces NCCL's for messages up to its max_bytes (reduce-scatter and
+  // all-gather under sequence parallelism stay NCCL's: custom all-reduces do not provide them).
+  const std::optional<Duration> custom = setup.engine->custom_all_reduce(activation_bytes, p);
   std::vector<Block> blocks;
   const auto reduce = [&](const char* name, Duration d) {
     if (sequence_parallel_) {
       blocks.push_back(Block{name, std::vector<Duration>(p, d), true,
                              net::CollectiveKind::kReduceScatter, activation_bytes,
-                             "reduce-scatter"});
+                             "reduce-scatter", std::nullopt});
       blocks.push_back(Block{"gather", std::vector<Duration>(p, Duration{0}), true,
-                             net::CollectiveKind::kAllGather, activation_bytes, "all-gather"});
+                             net::CollectiveKind::kAllGather, activation_bytes, "all-gather",
+                             std::nullopt});
     } else {
       blocks.push_back(Block{name, std::vector<Duration>(p, d), true,
-                             net::CollectiveKind::kAllReduce, activation_bytes, "all-reduce"});
+                             net::CollectiveKind::kAllReduce, activation_bytes,
+                             custom ? "custom all-reduce" : "all-reduce", custom});
     }
   };
   if (setup.model->parallel_attention) {
@@ -182,8 +194,9 @@ PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) cons
     reduce("mlp", mlp_time);
   }
   const auto ends = model_ends(*setup.model, c, 1, options);
-  SynchronousRun run(setup, std::move(blocks), price(*setup.compute, std::span(ends).subspan(0, 1)),
-                     price(*setup.compute, std::span(ends).subspan(1)), record_trace);
+  SynchronousRun run(setup, std::move(blocks),
+                     pass_host(setup, c) + price(setup, std::span(ends).subspan(0, 1)),
+                     price(setup, std::span(ends).subspan(1)), record_trace);
   PrefillResult out = run.run();
   out.label = label();
   return out;
