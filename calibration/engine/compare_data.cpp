@@ -171,7 +171,12 @@ CompareData compare_data(const Templates& templates, const std::vector<std::stri
       j["engine"] = engine;
       const ConfigDocument with_engine(std::move(j), b.scenario.name());
       const compare::Comparison c = compare::compare(with_engine, b.rows, options);
-      if (first) warnings->insert(warnings->end(), c.warnings.begin(), c.warnings.end());
+      for (const std::string& w : first ? c.warnings : std::vector<std::string>{}) {
+        // Each batch of a file carries the file's reading warnings: say each once.
+        if (std::find(warnings->begin(), warnings->end(), w) == warnings->end()) {
+          warnings->push_back(w);
+        }
+      }
       for (const compare::ComparedPoint& p : c.points) {
         if (ttft && p.measured.has_ttft) out.push_back(p.predicted_ms);
         if (!tpot || !p.measured.tpot_ms) continue;

@@ -50,6 +50,12 @@ std::size_t configurations(const std::vector<Observation>& obs) {
   return c.size();
 }
 
+std::vector<std::string> fittable_names(const LinearModel& model) {
+  std::vector<std::string> out;
+  for (const Parameter& p : model.parameters) out.push_back(p.pointer);
+  return out;
+}
+
 std::string pct(double x) { return fmt::format("{:+.1f}%", 100 * x); }
 
 std::string stats_cells(const MetricErrors& errors, const std::string& metric) {
@@ -92,6 +98,12 @@ Json profile_json(const Json& base_engine, const LinearModel& model,
                   const std::vector<Observation>& observations, const EngineFit& fit,
                   const FitInputs& inputs) {
   Json profile = with_values(base_engine, model.parameters, fit.values);
+  profile["kind"] = "kvsim-engine-profile";
+  if (!inputs.description.empty()) profile["description"] = inputs.description;
+  std::vector<std::string> files;
+  for (const auto& f : inputs.files) files.push_back(f.first);
+  profile["source"] = fmt::format("kvsim calibrate-engine on {} (fit: {})", fmt::join(files, ", "),
+                                  fmt::join(fittable_names(model), ", "));
   Json params = Json::array();
   for (std::size_t j = 0; j < model.parameters.size(); ++j) {
     params.push_back({{"pointer", model.parameters[j].pointer},
@@ -146,7 +158,9 @@ std::string report_markdown(const std::string& name, const LinearModel& model,
                       stats_cells(h.errors, "ttft"), stats_cells(h.errors, "tpot"));
   }
   for (const HeldOut& h : fit.held_out) {
-    for (const std::string& u : h.undetermined) md += fmt::format("\nNot refitted without {}\n", u);
+    for (const std::string& u : h.undetermined) {
+      md += fmt::format("\nLeave one {} out: not refitted without {}\n", h.grouping, u);
+    }
   }
   md += row_table(observations, fit);
   for (const std::string& w : inputs.warnings) md += fmt::format("\nWarning: {}\n", w);

@@ -18,9 +18,11 @@ struct FitInputs {
   std::vector<std::string> where;                           // "column=value" as given
   std::vector<std::string> metrics;                         // "ttft", "tpot"
   std::vector<std::string> warnings;                        // compare's, at the base engine
+  std::string description;  // what engine, which version, measured on what; may be empty
 };
 
-/// The fitted profile: `base_engine` with the fitted values and "fit".
+/// The fitted profile (calibration/profiles/engines/README.md): `base_engine` with the fitted
+/// values, "kind", "description" when given, "source" (the data files) and "fit".
 Json profile_json(const Json& base_engine, const LinearModel& model,
                   const std::vector<Observation>& observations, const EngineFit& fit,
                   const FitInputs& inputs);

@@ -26,6 +26,7 @@ struct CalibrateEngineOptions {
   std::vector<std::string> where;
   std::vector<std::string> metrics{"ttft", "tpot"};
   std::string name;
+  std::string description;
   double fixed_overhead_ms = 0;
   bool queueing = false;
   std::string out;
@@ -39,7 +40,8 @@ Json load_base(const CalibrateEngineOptions& o) {
     throw InputError(o.base, "", "expected an engine object (\"type\": \"parametric\", ...) as "
                                  "the scenario's \"engine\" takes it");
   }
-  engine.erase("fit");
+  engine.erase("fit");  // a fitted profile: its record and source are the old fit's
+  engine.erase("source");
   if (!o.name.empty()) engine["name"] = o.name;
   return engine;
 }
@@ -78,6 +80,7 @@ engine_fit::FitInputs inputs_of(const CalibrateEngineOptions& o, const engine_fi
   in.where = o.where;
   in.metrics = o.metrics;
   in.warnings = *d.warnings;
+  in.description = o.description;
   return in;
 }
 
@@ -164,6 +167,8 @@ void add_calibrate_engine(CLI::App& app, Command& selected) {
       ->check(CLI::IsMember({"ttft", "tpot"}))
       ->capture_default_str();
   cmd->add_option("--name", o->name, "the fitted profile's name (default: the base's)");
+  cmd->add_option("--description", o->description,
+                  "the profile's description: what engine and version, measured on what");
   cmd->add_option("--fixed-overhead", o->fixed_overhead_ms,
                   "ms added to each TTFT prediction when the measurement counts from request "
                   "arrival (as kvsim compare)")
