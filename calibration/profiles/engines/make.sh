@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates the shipped engine profiles (calibration/profiles/engines/*.json) and their fit
-# reports (results/accuracy/engines/<name>/) from the published end-to-end engine measurements in
+# reports (results/accuracy/engines/<name>.md) from the published end-to-end engine measurements in
 # ../shared/data/engines, read in place. NEVER from Llama-2 end-to-end measurements: those are
 # kept aside to validate these fits. Run from anywhere, after building:
 #   bash calibration/profiles/engines/make.sh
 # Each fit starts from the discrete choices in base/<engine>.json (fusion, CUDA graphs, all-reduce
 # type, attention kernel) and fits only the parameters its data can determine (results/accuracy/
-# README.md says why each).
+# README.md says why each). Rebuild afterwards: kvsim embeds the profiles.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 data=../shared/data/engines
@@ -15,13 +15,15 @@ gpus=(--gpu-scenario a100-sxm4-80gb=scenarios/engines/dgx-a100.json
       --gpu-scenario h100-sxm=scenarios/engines/dgx-h100.json
       --gpu-scenario h200=scenarios/engines/dgx-h200.json)
 
-fit() {  # fit NAME BASE ARGS...: writes results/accuracy/engines/NAME/ and the profile
+fit() {  # fit NAME BASE ARGS...: the profile NAME.json and its report results/accuracy/engines/NAME.md
   local name=$1 base=$2
   shift 2
   "$kvsim" calibrate-engine "${gpus[@]}" --base "calibration/profiles/engines/base/$base.json" \
-    --name "$name" --out "results/accuracy/engines/$name" -q "$@"
-  cp "results/accuracy/engines/$name/engine.json" "calibration/profiles/engines/$name.json"
+    --name "$name" --out "build/engine-fits/$name" -q "$@"
+  cp "build/engine-fits/$name/engine.json" "calibration/profiles/engines/$name.json"
+  cp "build/engine-fits/$name/report.md" "results/accuracy/engines/$name.md"
 }
+mkdir -p results/accuracy/engines
 
 # Splitwise's serving stack: BLOOM-176B, TP8 on DGX-A100 and DGX-H100, TTFT and TPOT (medians of
 # repeats; compare reads the table in place and handles runs that stopped early).
