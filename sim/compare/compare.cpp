@@ -30,10 +30,10 @@ std::string prediction_key(const MeasuredPoint& p) {
 // prefill strategy's plan).
 void check_batch_fits(const Scenario& s, const MeasuredPoint& p) {
   const prefill::MemoryCapacity capacity = s.memory_capacity();
-  const double gpus = static_cast<double>(p.tp * p.pp);
+  const double gpus = static_cast<double>(p.tp) * static_cast<double>(p.pp);  // no overflow
   const double weights = s.model.weight_bytes(s.precision.weights) / gpus;
   const double kv = static_cast<double>(p.batch) *
-                    static_cast<double>(p.prompt_tokens + p.output_tokens) *
+                    (static_cast<double>(p.prompt_tokens) + static_cast<double>(p.output_tokens)) *
                     s.model.kv_bytes_per_token(s.precision.kv_cache) / gpus;
   if (weights + kv <= capacity.bytes()) return;
   throw InputError(p.entry, "",
@@ -55,27 +55,50 @@ struct Prediction {
   std::vector<std::string> warnings;
 };
 
+// The serving section and workload of a static batch: `batch` equal requests sent at once, all
+// prefilled in one iteration. The memory is what a static-batch engine reserves, each sequence's
+// prompt + output, so that the whole batch is held at once (the default reserves the model's
+// whole context per sequence, which would serve a large batch a few sequences at a time).
+std::pair<Json, Json> static_batch_setup(const MeasuredPoint& p, std::int64_t output) {
+  Json serving{{"tensor_parallel", p.tp},
+               {"host_overhead", "0us"},
+               {"scheduler",
+                {{"type", "static"},
+                 {"max_batch_size", p.batch},
+                 {"max_batched_tokens", p.batch * p.prompt_tokens}}},
+               {"memory", {{"type", "contiguous"}, {"max_sequence", p.prompt_tokens + output}}}};
+  if (p.pp > 1) serving["pipeline_parallel"] = p.pp;
+  Json workload{{"requests", p.batch},
+                {"arrivals", {{"type", "burst"}}},
+                {"lengths", {{"type", "fixed"}, {"prompt", p.prompt_tokens}, {"output", output}}}};
+  return {std::move(serving), std::move(workload)};
+}
+
 // A static batch of `batch` equal requests (prompt_tokens in, `output` out) served on the row's
 // TP x PP group, all prompts prefilled in one iteration, then decoded together: the serving
 // engine's iterations (IterationCost, the TP all-reduces, the PP stages), as `kvsim serve`
 // runs them. Returns the slowest first token and the mean decode iteration, seconds.
 std::pair<double, double> static_batch(const ConfigDocument& base, Json j, const MeasuredPoint& p,
                                        std::int64_t output) {
-  j["serving"] = {{"tensor_parallel", p.tp},
-                  {"host_overhead", "0us"},
-                  {"scheduler",
-                   {{"type", "static"},
-                    {"max_batch_size", p.batch},
-                    {"max_batched_tokens", p.batch * p.prompt_tokens}}}};
-  if (p.pp > 1) j["serving"]["pipeline_parallel"] = p.pp;
-  const Json workload{{"requests", p.batch},
-                      {"arrivals", {{"type", "burst"}}},
-                      {"lengths", {{"type", "fixed"}, {"prompt", p.prompt_tokens},
-                                   {"output", output}}}};
+  auto [serving, workload] = static_batch_setup(p, output);
+  j["serving"] = std::move(serving);
   double slowest = 0, decode = 0;
-  for (const SimulatedRequest& r : simulate_requests(base, j, workload, p.entry)) {
+  const std::vector<SimulatedRequest> served = simulate_requests(base, j, workload, p.entry);
+  for (const SimulatedRequest& r : served) {
     if (!r.served) {
-      throw InputError(p.entry, "", "the scenario's server does not serve this batch's prompts");
+      throw InputError(p.entry, "",
+                       fmt::format("the scenario's server does not serve this batch of {} "
+                                   "requests ({} prompt + {} output tokens each: longer than "
+                                   "the model's context?), so there is no prediction to compare",
+                                   p.batch, p.prompt_tokens, output));
+    }
+    // One static batch: every request's first token comes from the same prefill iteration.
+    if (r.ttft != served.front().ttft) {
+      throw InputError(p.entry, "",
+                       fmt::format("the batch of {} requests ({} + {} tokens each) does not fit "
+                                   "the KV memory of the TP {} x PP {} group at once, so no "
+                                   "static batch of it could have run",
+                                   p.batch, p.prompt_tokens, output, p.tp, p.pp));
     }
     slowest = std::max(slowest, r.ttft);
     // Every request of the batch decodes in the same iterations: its tokens after the first
@@ -104,7 +127,26 @@ double predict_ttft(const ConfigDocument& base, const Json& j, const Scenario& s
   return 1e3 * static_batch(base, j, p, 1).first;
 }
 
+// A row of another GPU than a calibrated scenario's: its profile was measured on the scenario's
+// GPU, so the row is refused, saying how to compare it.
+void check_gpu_matches_profile(const ConfigDocument& base, const MeasuredPoint& p) {
+  const Json& j = base.json();
+  const Json* gpu = j.contains("cluster") ? &j["cluster"] : nullptr;
+  if (p.gpu.empty() || !gpu || !gpu->contains("gpu") || !(*gpu)["gpu"].is_string()) return;
+  const std::string own = (*gpu)["gpu"].get<std::string>();
+  const bool calibrated = j.contains("compute") && j["compute"].is_object() &&
+                          j["compute"].value("type", "") == "calibrated";
+  if (!calibrated || p.gpu == own) return;
+  throw InputError(p.entry, "",
+                   fmt::format("the row ran on {}, and the scenario's calibrated compute was "
+                               "measured on {}: compare one GPU's rows at a time, e.g. --where "
+                               "gpu={} with this scenario and --where gpu={} with a scenario of "
+                               "that GPU (scenarios/engines/ has one per GPU)",
+                               p.gpu, own, own, p.gpu));
+}
+
 Prediction predict(const ConfigDocument& base, const MeasuredPoint& p) {
+  check_gpu_matches_profile(base, p);
   Json j = point_scenario(base, p);
   j["prefill"]["context_tokens"] = p.prompt_tokens;
   j["prefill"]["gpus"] = p.tp;

@@ -58,6 +58,22 @@ void warn_spread(const MeasuredPoint& p, const char* metric, const std::vector<d
       p.entry, v.size(), metric, 100 * spread(v), 100 * kSpreadWarning, median(v)));
 }
 
+// Runs that stopped early, having generated `generated` tokens each: said in a warning; when
+// every run did, the point's TPOT is over the median run's tokens.
+void report_early_stops(MeasuredPoint& p, const std::vector<double>& generated, bool all,
+                        std::vector<std::string>& warnings) {
+  const std::int64_t asked = p.output_tokens;
+  if (all) p.output_tokens = std::max<std::int64_t>(2, std::llround(median(generated)));
+  warnings.push_back(fmt::format(
+      "{}: {} of {} runs stopped early (e2e_time more than 1% below prompt_time + (token_size "
+      "- 1) x token_time; they generated {:.0f} to {:.0f} of {} tokens): {}",
+      p.entry, generated.size(), p.repeats, *std::min_element(generated.begin(), generated.end()),
+      *std::max_element(generated.begin(), generated.end()), asked,
+      all ? fmt::format("every run did, so its TPOT is compared over the median run's {} tokens",
+                        p.output_tokens)
+          : std::string("its TPOT is the median of the runs that finished")));
+}
+
 // The point of a configuration: medians of its runs, its outliers reported (engine_tables.hpp).
 MeasuredPoint summarise(const Configuration& c, const std::string& path,
                         std::vector<std::string>& warnings) {
@@ -88,20 +104,7 @@ MeasuredPoint summarise(const Configuration& c, const std::string& path,
     p.tpot_ms = median(tpot_all);
     warn_spread(p, "TPOT", tpot_all, warnings);
   }
-  if (generated.empty()) return p;
-  const std::int64_t asked = p.output_tokens;
-  if (tpot_finished.empty()) {
-    p.output_tokens = std::max<std::int64_t>(2, std::llround(median(generated)));
-  }
-  warnings.push_back(fmt::format(
-      "{}: {} of {} runs stopped early (e2e_time more than 1% below prompt_time + (token_size "
-      "- 1) x token_time; they generated {:.0f} to {:.0f} of {} tokens): {}",
-      p.entry, generated.size(), p.repeats, *std::min_element(generated.begin(), generated.end()),
-      *std::max_element(generated.begin(), generated.end()), asked,
-      tpot_finished.empty()
-          ? fmt::format("every run did, so its TPOT is compared over the median run's {} tokens",
-                        p.output_tokens)
-          : std::string("its TPOT is the median of the runs that finished")));
+  if (!generated.empty()) report_early_stops(p, generated, tpot_finished.empty(), warnings);
   return p;
 }
 
@@ -134,6 +137,21 @@ void add_splitwise_row(const Table& t, std::size_t r, const std::string& path,
     configurations.push_back({std::move(p), {}});
   }
   configurations[it->second].runs.push_back(run);
+}
+
+// TPOT (ms) of a TensorRT-LLM throughput row (engine_tables.hpp): the run's time is batch x
+// output tokens at the measured rate; less the prefill, it is output_tokens - 1 decode steps.
+double throughput_tpot(const MeasuredPoint& p, double rate, const std::string& path,
+                       const std::string& where) {
+  const double tokens = static_cast<double>(p.batch) * static_cast<double>(p.output_tokens);
+  const double run_ms = 1e3 * tokens / rate;
+  if (!(run_ms > p.ttft_ms)) {
+    throw InputError(path, "", fmt::format(
+        "{}: {:.0f} tokens at {} tokens/s take {:.3f} ms, not more than the ttft_ms of {}: "
+        "the throughput cannot include the first token's prefill",
+        where, tokens, rate, run_ms, p.ttft_ms));
+  }
+  return (run_ms - p.ttft_ms) / static_cast<double>(p.output_tokens - 1);
 }
 
 }  // namespace
@@ -188,17 +206,7 @@ Measurements read_trtllm_table(const Table& t, const std::string& path) {
     if (throughput && !cell("output_tokens_per_s").empty() && p.output_tokens >= 2) {
       const double rate =
           positive_number(cell("output_tokens_per_s"), path, where, "output_tokens_per_s");
-      // The run's time (ms) is batch x output tokens at the measured rate; less the prefill,
-      // it is output_tokens - 1 decode iterations.
-      const double run_ms =
-          1e3 * static_cast<double>(p.batch * p.output_tokens) / rate;
-      if (!(run_ms > p.ttft_ms)) {
-        throw InputError(path, "", fmt::format(
-            "{}: {} tokens at {} tokens/s take {:.3f} ms, not more than the ttft_ms of {}: the "
-            "throughput cannot include the first token's prefill",
-            where, p.batch * p.output_tokens, rate, run_ms, p.ttft_ms));
-      }
-      p.tpot_ms = (run_ms - p.ttft_ms) / static_cast<double>(p.output_tokens - 1);
+      p.tpot_ms = throughput_tpot(p, rate, path, where);
     }
     m.points.push_back(std::move(p));
   }

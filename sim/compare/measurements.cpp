@@ -191,9 +191,17 @@ Where parse_where(const std::string& text) {
 void select(Measurements& m, const std::vector<Where>& filters) {
   if (filters.empty()) return;
   const std::size_t before = m.points.size();
+  std::vector<std::string> left_out;  // "entry:", how the readers' warnings about it begin
   std::erase_if(m.points, [&](const MeasuredPoint& p) {
-    return std::any_of(filters.begin(), filters.end(),
-                       [&](const Where& w) { return value_of(p, w.column) != w.value; });
+    const bool out = std::any_of(filters.begin(), filters.end(),
+                                 [&](const Where& w) { return value_of(p, w.column) != w.value; });
+    if (out) left_out.push_back(p.entry + ":");
+    return out;
+  });
+  // Warnings about points not compared (outliers of another GPU's rows) would mislead.
+  std::erase_if(m.warnings, [&](const std::string& w) {
+    return std::any_of(left_out.begin(), left_out.end(),
+                       [&](const std::string& e) { return w.starts_with(e); });
   });
   std::vector<std::string> said;
   for (const Where& w : filters) said.push_back(w.column + "=" + w.value);

@@ -155,7 +155,10 @@ Json to_json(const Comparison& c, const GateResult& gates) {
               {"points", points}};
 }
 
-std::string to_table(const Comparison& c) {
+namespace {
+
+// The TTFT points, worst first (at most 20), and their summary line.
+std::string ttft_table(const Comparison& c) {
   const std::vector<const ComparedPoint*> order = worst_first(c, false);
   const std::size_t shown = std::min<std::size_t>(order.size(), 20);
   std::vector<std::string> entries;
@@ -180,10 +183,20 @@ std::string to_table(const Comparison& c) {
   out += fmt::format("  {} points: TTFT mean abs error {:.2f}%, median {:.2f}%, bias {:+.2f}%, "
                      "worst {:.2f}%\n",
                      a.points, 100 * a.mape, 100 * a.median_ape, 100 * a.bias, 100 * a.worst);
+  return out;
+}
+
+}  // namespace
+
+std::string to_table(const Comparison& c) {
+  const Aggregates& a = c.aggregates;
+  // Rows that measured only TPOT have no TTFT to list.
+  std::string out = a.points > 0 || !a.tpot ? ttft_table(c) : std::string();
   if (a.tpot) out += tpot_table(c);
   out += fmt::format("  {:<9} {:<9} {:>10} {:>10} {:>10} {:>10}\n", "", "", "mean", "p50", "p90",
                      "p99");
   for (const Distribution& d : a.distributions) {
+    if (d.measured.count == 0) continue;  // no TTFT measured
     for (const auto& [side, q] :
          {std::pair{"measured", &d.measured}, {"predicted", &d.predicted}}) {
       out += fmt::format("  {:<9} {:<9} {:>10.3f} {:>10.3f} {:>10.3f} {:>10.3f}\n",

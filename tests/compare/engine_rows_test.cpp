@@ -144,11 +144,40 @@ TEST(EngineRows, KvsimCsvRowsCarryPrecisionPpOutputAndTpot) {
             std::string::npos);
 }
 
+TEST(EngineRows, KvsimJsonPointsCarryTheSameFields) {
+  const Measurements m = read_measurements(write("rows.json", R"({
+      "kind": "kvsim-ttft-measurements", "model": "gpt-j-6b", "gpu": "h200-sxm",
+      "precision": "fp8", "engine": "TensorRT-LLM v0.9",
+      "points": [
+        {"tp": 2, "pp": 2, "batch": 8, "prompt_tokens": 128, "output_tokens": 64,
+         "tpot_ms": 7.5},
+        {"prompt_tokens": 2048, "ttft_ms": 23.5, "precision": "fp16", "engine": "other"}]})"));
+  ASSERT_EQ(m.points.size(), 2u);
+  const MeasuredPoint& a = m.points[0];
+  EXPECT_EQ(a.gpu, "h200");
+  EXPECT_EQ(a.precision, "fp8");
+  EXPECT_EQ(a.engine, "TensorRT-LLM v0.9");
+  EXPECT_EQ(a.pp, 2);
+  EXPECT_EQ(a.output_tokens, 64);
+  EXPECT_FALSE(a.has_ttft);
+  EXPECT_DOUBLE_EQ(*a.tpot_ms, 7.5);
+  EXPECT_EQ(m.points[1].precision, "fp16");
+  EXPECT_EQ(m.points[1].engine, "other");
+  EXPECT_DOUBLE_EQ(m.points[1].ttft_ms, 23.5);
+  // A TPOT without its output length names the point.
+  const std::string bad = write("bad.json", R"({"kind": "kvsim-ttft-measurements",
+      "points": [{"prompt_tokens": 128, "tpot_ms": 7.5}]})");
+  EXPECT_NE(std::string(error_of([&] { (void)read_measurements(bad); }).what()).find("/points/0"),
+            std::string::npos);
+}
+
 TEST(EngineRows, WhereKeepsTheMatchingRowsAndSaysHowMany) {
   Measurements m = read_measurements(write(
       "rows.csv", "model,gpu,prompt_tokens,ttft_ms,engine\nllama-2-7b,h200-sxm,128,1,a\n"
                   "llama-2-7b,a100-sxm4-80gb,128,1,b\nllama-2-7b,h200,256,1,a\n"));
+  m.warnings.push_back(m.points[1].entry + ": an outlier");  // about a point left out
   select(m, {parse_where("gpu=h200-sxm"), parse_where("engine=a")});
+  EXPECT_FALSE(any_contains(m.warnings, "an outlier"));
   ASSERT_EQ(m.points.size(), 2u);
   EXPECT_TRUE(any_contains(m.warnings, "--where gpu=h200 engine=a: 2 of the 3 points"));
   EXPECT_THROW(select(m, {parse_where("tp=4")}), InputError);
@@ -156,38 +185,43 @@ TEST(EngineRows, WhereKeepsTheMatchingRowsAndSaysHowMany) {
 }
 
 TEST(EngineRows, ATpotRowIsTheMeanOfTheServingDecodeSteps) {
-  // One GPU, a static batch of B = 4 requests of p = 256 prompt tokens and n = 9 output tokens:
-  // after the prefill, n - 1 = 8 decode iterations, step i decoding the 4 sequences at KV
-  // length p + i. TPOT = (1/8) x sum_{i=1..8} cost(4 decodes at KV p + i), each cost the
-  // serving engine's IterationCost of that batch on one GPU (host overhead 0).
+  // One GPU, a static batch of B requests of p = 256 prompt tokens and n = 9 output tokens:
+  // after the prefill, n - 1 = 8 decode iterations, step i decoding the B sequences at KV
+  // length p + i. TPOT = (1/8) x sum_{i=1..8} cost(B decodes at KV p + i), each cost the
+  // serving engine's IterationCost of that batch on one GPU (host overhead 0). B = 64 needs the
+  // whole batch held at once: 64 x 4096-token reservations (Llama-2-7B's context) would not
+  // fit 80 GB, 64 x (256 + 9) tokens do.
   const ConfigDocument doc =
       ConfigDocument::load_file(std::string(KVSIM_SOURCE_DIR) + "/scenarios/engines/dgx-a100.json");
-  Measurements m;
-  m.file = "synthetic";
-  MeasuredPoint row;
-  row.entry = "synthetic line 2";
-  row.model = "llama-2-7b";
-  row.batch = 4;
-  row.prompt_tokens = 256;
-  row.output_tokens = 9;
-  row.ttft_ms = 100;
-  row.tpot_ms = 10;
-  m.points.push_back(row);
-  const Comparison c = compare(doc, m, {});
-  ASSERT_TRUE(c.points[0].predicted_tpot_ms);
   const Scenario s = load_scenario(doc);
-  serving::IterationCost cost(s, 1);
-  std::int64_t total_ns = 0;
-  for (std::int64_t i = 1; i <= 8; ++i) {
-    serving::IterationShape step;
-    step.decodes.assign(4, 256 + i);
-    step.emitting = 4;
-    total_ns += cost.single_gpu(step).count();
+  for (const std::int64_t batch : {4, 64}) {
+    Measurements m;
+    m.file = "synthetic";
+    MeasuredPoint row;
+    row.entry = "synthetic line 2";
+    row.model = "llama-2-7b";
+    row.batch = batch;
+    row.prompt_tokens = 256;
+    row.output_tokens = 9;
+    row.ttft_ms = 100;
+    row.tpot_ms = 10;
+    m.points.push_back(row);
+    const Comparison c = compare(doc, m, {});
+    ASSERT_TRUE(c.points[0].predicted_tpot_ms);
+    serving::IterationCost cost(s, 1);
+    std::int64_t total_ns = 0;
+    for (std::int64_t i = 1; i <= 8; ++i) {
+      serving::IterationShape step;
+      step.decodes.assign(static_cast<std::size_t>(batch), 256 + i);
+      step.emitting = batch;
+      total_ns += cost.single_gpu(step).count();
+    }
+    EXPECT_NEAR(*c.points[0].predicted_tpot_ms, 1e-6 * static_cast<double>(total_ns) / 8, 1e-9)
+        << "batch " << batch;
+    EXPECT_NEAR(*c.points[0].tpot_error, (*c.points[0].predicted_tpot_ms - 10) / 10, 1e-12);
+    ASSERT_TRUE(c.aggregates.tpot);
+    EXPECT_EQ(c.aggregates.tpot->points, 1u);
   }
-  EXPECT_NEAR(*c.points[0].predicted_tpot_ms, 1e-6 * static_cast<double>(total_ns) / 8, 1e-9);
-  EXPECT_NEAR(*c.points[0].tpot_error, (*c.points[0].predicted_tpot_ms - 10) / 10, 1e-12);
-  ASSERT_TRUE(c.aggregates.tpot);
-  EXPECT_EQ(c.aggregates.tpot->points, 1u);
 }
 
 TEST(EngineRows, RowsTheScenarioCannotExpressAreRefusedNamingTheRow) {
@@ -204,8 +238,13 @@ TEST(EngineRows, RowsTheScenarioCannotExpressAreRefusedNamingTheRow) {
   // 4 x 4 = 16 GPUs on an 8-GPU server.
   EXPECT_NE(refused(header + "llama-2-7b,a100-sxm4-80gb,4,4,2,128,8,1,1\n").find("line 2"),
             std::string::npos);
-  // Not in the catalog.
+  // Another GPU than the calibrated profile's: refused, pointing at --where.
+  EXPECT_NE(refused(header + "llama-2-7b,h100-sxm,1,1,1,128,8,1,1\n").find("--where gpu=h100-sxm"),
+            std::string::npos);
+  // Not in the catalog: the model, the GPU.
   EXPECT_NE(refused(header + "llama-9-7b,a100-sxm4-80gb,1,1,1,128,8,1,1\n").find("line 2"),
+            std::string::npos);
+  EXPECT_NE(refused(header + "llama-2-7b,b900,1,1,1,128,8,1,1\n").find("line 2"),
             std::string::npos);
   // BLOOM-176B's 352 GB of fp16 weights on one 80 GB GPU.
   EXPECT_NE(refused(header + "bloom-176b,a100-sxm4-80gb,1,1,1,128,8,1,1\n").find("line 2"),

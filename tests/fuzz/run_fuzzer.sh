@@ -15,7 +15,11 @@ case $target in
   scenario) add "$src/scenarios" "$src/tests/bad_input" ;;
   sweep) add "$src/sweeps" "$src/tests/bad_sweeps" ;;
   measurements)
-    cp "$src"/scenarios/regression/*.csv "$src"/tests/cli/*.csv "$src"/tests/cli/*.json "$seeds/" ;;
+    cp "$src"/scenarios/regression/*.csv "$src"/tests/cli/*.csv "$src"/tests/cli/*.json "$seeds/"
+    # The published engine tables (Splitwise, TensorRT-LLM), their first rows.
+    for f in "$src"/../shared/data/engines/*.csv; do
+      [ -f "$f" ] && head -n 40 "$f" > "$seeds/$(basename "$f")"
+    done ;;
   hf_config) add "$src/tests/fuzz/seeds/hf_config" "$src/models/catalog/llms" ;;
   trace)
     add "$src/tests/fuzz/seeds/trace"
