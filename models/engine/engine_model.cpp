@@ -8,20 +8,17 @@
 namespace kvsim {
 namespace {
 
-// a x n + b, refusing a pass whose engine time would pass the simulable range (a duration
-// parameter near its limit times a large count) instead of wrapping around.
-Duration scaled(Duration per, std::int64_t n, const char* what) {
+// per x n, refusing (at the engine's host parameters) a pass whose host time would pass the
+// simulable range instead of wrapping around.
+Duration scaled(const EngineParams& p, Duration per, std::int64_t n, const char* what) {
   std::int64_t product = 0;
-  if (__builtin_mul_overflow(per.count(), n, &product)) {
-    throw InputError("", "", fmt::format("the engine's {} ({}) x {} passes the simulable range "
-                                         "of about 292 years",
-                                         what, format_duration(per), n));
+  if (__builtin_mul_overflow(per.count(), n, &product) || product > kMaxSimTime.count() / 4) {
+    throw InputError(p.source_file, p.pointer + "/host",
+                     fmt::format("the engine's host {} ({}) x {} passes the simulable range of "
+                                 "about 292 years",
+                                 what, format_duration(per), n));
   }
   return Duration{product};
-}
-
-Duration sum(Duration a, Duration b) {
-  return checked_add(a, b, "the engine's host time of one pass");
 }
 
 }  // namespace
@@ -64,9 +61,10 @@ double EngineModel::ops_seconds(const ComputeModel& compute, std::span<const Ope
   return t;
 }
 
+// Each term is at most a quarter of the simulable range (per_pass: an hour), so the sum fits.
 Duration EngineModel::host(std::int64_t sequences, std::int64_t tokens) const {
-  return sum(sum(p_.host_per_pass, scaled(p_.host_per_sequence, sequences, "host per_sequence")),
-             scaled(p_.host_per_token, tokens, "host per_token"));
+  return p_.host_per_pass + scaled(p_, p_.host_per_sequence, sequences, "per_sequence") +
+         scaled(p_, p_.host_per_token, tokens, "per_token");
 }
 
 Duration EngineModel::tp_layer_sync(std::int64_t tensor_parallel) const {
@@ -74,7 +72,7 @@ Duration EngineModel::tp_layer_sync(std::int64_t tensor_parallel) const {
 }
 
 std::optional<Duration> EngineModel::custom_all_reduce(double bytes, std::int64_t gpus) const {
-  if (!p_.all_reduce || bytes > p_.all_reduce->max_bytes) return std::nullopt;
+  if (!p_.all_reduce || gpus < 2 || bytes > p_.all_reduce->max_bytes) return std::nullopt;
   const auto& table = p_.all_reduce->latency;
   check_tensor_parallel(gpus);
   // Piecewise linear between the listed GPU counts (an exact hit takes its own entry).

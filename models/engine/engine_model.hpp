@@ -59,8 +59,9 @@ struct EngineParams {
   std::optional<CustomAllReduce> all_reduce;  // none: NCCL (the network's collective model)
   Duration tp_layer_sync{0};    // per layer per pass when tensor parallel > 1
   Duration pp_stage_sync{0};    // per pipeline stage hand-off
-  // Where the all-reduce's latency table was read, for the refusal of an unlisted GPU count.
+  // Where the engine and its all-reduce's latency table were read, for refusals at run time.
   std::string source_file;
+  std::string pointer;
   std::string latency_pointer;
 };
 

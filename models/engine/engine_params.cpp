@@ -9,9 +9,19 @@
 namespace kvsim {
 namespace {
 
+// An engine's durations are microseconds in practice; an hour bounds them, so that sums over
+// layers, stages and collectives stay far inside the simulable range.
+constexpr Duration kLongest = std::chrono::hours(1);
+
 Duration duration_or(const ConfigNode& n, const std::string& key, Duration fallback) {
   const auto v = n.find(key);
-  return v ? v->as_duration() : fallback;  // as_duration refuses negative values
+  if (!v) return fallback;
+  const Duration d = v->as_duration();  // refuses negative values
+  if (d > kLongest) {
+    v->fail(fmt::format("{} is longer than an engine's time can be; give at most 60min",
+                        format_duration(d)));
+  }
+  return d;
 }
 
 void read_host(const ConfigNode& n, EngineParams& p) {
@@ -57,6 +67,7 @@ std::map<std::int64_t, Duration> read_latency_table(const ConfigNode& n) {
                          "4096, e.g. \"8\"", key));
     }
     table[gpus] = v.as_duration();
+    if (table[gpus] > kLongest) v.fail("a custom all-reduce's latency is at most 60min");
   }
   return table;
 }
@@ -90,6 +101,7 @@ EngineParams read_parametric(const ConfigNode& node) {
   EngineParams p;
   p.type = "parametric";
   p.source_file = node.file();
+  p.pointer = node.pointer();
   p.name = node.string_or("name", "");
   if (const auto n = node.find("host")) read_host(*n, p);
   if (const auto n = node.find("launch")) read_launch(*n, p);

@@ -13,9 +13,9 @@
 namespace kvsim {
 
 std::vector<const RegistryView*> all_registries() {
-  return {&net::topologies(),         &net::heterogeneities(),   &compute_models(),
-          &engine_models(),           &prefill::strategies(),     &prefill::partitioners(),  &serving::schedulers(),
-          &serving::kv_memories(),    &serving::routers()};
+  return {&net::topologies(),     &net::heterogeneities(),  &compute_models(),
+          &engine_models(),       &prefill::strategies(),   &prefill::partitioners(),
+          &serving::schedulers(), &serving::kv_memories(),  &serving::routers()};
 }
 
 }  // namespace kvsim

@@ -68,7 +68,21 @@ TEST(EngineModel, EveryFieldIsReadAndTheResolvedFormReadsBackAsTheSameEngine) {
 
 TEST(EngineModel, HostTimeIsLinearInSequencesAndTokens) {
   // 30 us + 3 sequences x 2 us + 1000 tokens x 10 ns = 30 + 6 + 10 = 46 us.
-  EXPECT_EQ(parse("test-engine.json").host(3, 1000), Duration{46'000});
+  const EngineModel e = parse("test-engine.json");
+  EXPECT_EQ(e.host(3, 1000), Duration{46'000});
+  // A host time past the simulable range is refused at the engine's host parameters.
+  const EngineModel slow = parse({{"type", "parametric"}, {"host", {{"per_token", "60min"}}}});
+  const InputError err = error_of([&] { (void)slow.host(1, std::int64_t{1} << 30); });
+  EXPECT_EQ(err.pointer(), "/engine/host");
+}
+
+TEST(EngineModel, DescribeNamesTheEngineAndWhatItAdds) {
+  EXPECT_EQ(EngineModel::kernels_only().describe(),
+            "engine kernels-only (kernel and collective time only)");
+  const std::string d = parse("test-engine.json").describe();
+  EXPECT_NE(d.find("engine test-engine.json: host 30"), std::string::npos) << d;
+  EXPECT_NE(d.find("fusion elementwise"), std::string::npos) << d;
+  EXPECT_NE(d.find("all-reduce custom"), std::string::npos) << d;
 }
 
 TEST(EngineModel, ElementwiseFusionDropsNormsRotaryActivationAndResidualAdds) {
@@ -140,6 +154,8 @@ TEST(EngineModel, BadInputIsRefusedAtItsPointerWithWhatWouldBeValid) {
       {{{"type", "parametric"},
         {"all_reduce", {{"type", "custom"}, {"latency", {{"two", "1us"}}}}}},
        "/engine/all_reduce/latency/two", "GPU count"},
+      {{{"type", "parametric"}, {"layer_sync", {{"tensor_parallel", "61min"}}}},
+       "/engine/layer_sync/tensor_parallel", "at most 60min"},
       {"no-such-engine", "/engine", "no shipped engine profile"},
       {42, "/engine", "profile's name"},
   };
