@@ -39,8 +39,8 @@ void check_linear(const Parameter& p, const Eigen::VectorXd& p0, const Eigen::Ve
                     "changed the prediction by {:.6g} ms and the next {} by {:.6g} ms; "
                     "calibrate-engine fits only parameters whose effect adds up (durations, "
                     "attention time_scale); leave it out of --fit and set it in the base engine",
-                    p.pointer, o.entry, o.metric, format_value(p, p.step), first, format_value(p, p.step),
-                    second));
+                    p.pointer, o.entry, o.metric, format_value(p, p.step), first,
+                    format_value(p, p.step), second));
   }
 }
 

@@ -14,7 +14,9 @@ Eigen::VectorXd solve_on(const Eigen::MatrixXd& a, const Eigen::VectorXd& b,
     if (passive[static_cast<std::size_t>(j)]) cols.push_back(j);
   }
   Eigen::MatrixXd sub(a.rows(), static_cast<Eigen::Index>(cols.size()));
-  for (std::size_t k = 0; k < cols.size(); ++k) sub.col(static_cast<Eigen::Index>(k)) = a.col(cols[k]);
+  for (std::size_t k = 0; k < cols.size(); ++k) {
+    sub.col(static_cast<Eigen::Index>(k)) = a.col(cols[k]);
+  }
   const Eigen::VectorXd z = sub.colPivHouseholderQr().solve(b);
   Eigen::VectorXd x = Eigen::VectorXd::Zero(a.cols());
   for (std::size_t k = 0; k < cols.size(); ++k) x(cols[k]) = z(static_cast<Eigen::Index>(k));
@@ -63,9 +65,8 @@ Eigen::VectorXd solve_nnls(const Eigen::MatrixXd& a, const Eigen::VectorXd& b) {
     const Eigen::VectorXd w = a.transpose() * (b - a * x);
     Eigen::Index best = -1;
     for (Eigen::Index j = 0; j < n; ++j) {
-      if (!passive[static_cast<std::size_t>(j)] && w(j) > tolerance && (best < 0 || w(j) > w(best))) {
-        best = j;
-      }
+      const bool inactive = !passive[static_cast<std::size_t>(j)];
+      if (inactive && w(j) > tolerance && (best < 0 || w(j) > w(best))) best = j;
     }
     if (best < 0) break;
     passive[static_cast<std::size_t>(best)] = true;

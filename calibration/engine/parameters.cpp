@@ -98,7 +98,8 @@ std::vector<Parameter> resolve_parameters(const Json& base_engine,
   }
   std::vector<Parameter> out;
   for (const std::string& text : pointers) {
-    if (std::any_of(out.begin(), out.end(), [&](const Parameter& p) { return p.pointer == text; })) {
+    const auto same = [&](const Parameter& p) { return p.pointer == text; };
+    if (std::any_of(out.begin(), out.end(), same)) {
       throw InputError(source, "", fmt::format("{} is listed twice", text));
     }
     out.push_back(resolve_one(base_engine, text, source));

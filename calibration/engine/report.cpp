@@ -140,7 +140,9 @@ std::string report_markdown(const std::string& name, const LinearModel& model,
                                inputs.scenario);
   for (const auto& [file, rows] : inputs.files) md += fmt::format(" `{}` ({} rows)", file, rows);
   md += fmt::format("{}. {} observations over {} configurations.\n\n",
-                    inputs.where.empty() ? "" : fmt::format("; where {}", fmt::join(inputs.where, ", ")),
+                    inputs.where.empty()
+                        ? ""
+                        : fmt::format("; where {}", fmt::join(inputs.where, ", ")),
                     observations.size(), configurations(observations));
   md += "| parameter | fitted |\n|---|---|\n";
   for (std::size_t j = 0; j < model.parameters.size(); ++j) {

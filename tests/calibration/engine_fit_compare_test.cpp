@@ -52,7 +52,8 @@ TEST(EngineFitThroughCompare, RecoversHostTimesAndAttentionScaleFromKvsimsOwnPre
       compare_data(scenario, {write_csv("kvsim_engine_fit_measured.csv", measured)}, {},
                    {"ttft"}, {});
   const auto params =
-      resolve_parameters(zero_engine(), {"/host/per_pass", "/host/per_token", "/attention/time_scale"}, "--fit");
+      resolve_parameters(zero_engine(),
+                         {"/host/per_pass", "/host/per_token", "/attention/time_scale"}, "--fit");
   const LinearModel model = linearise(zero_engine(), params, data.observations, data.predict);
   const EngineFit fit = fit_engine(model, data.observations, "synthetic");
   // Simulated time is whole nanoseconds, so each prediction carries up to half a nanosecond of

@@ -83,7 +83,8 @@ struct Case {
   LinearModel model;
   std::vector<Observation> obs;
 };
-Case make_case(const std::vector<std::string>& fit, const Json& truth, const std::vector<Row>& rows) {
+Case make_case(const std::vector<std::string>& fit, const Json& truth,
+               const std::vector<Row>& rows) {
   Case c;
   c.params = resolve_parameters(base_engine(), fit, "--fit");
   c.obs = observations(rows, toy(truth, rows));

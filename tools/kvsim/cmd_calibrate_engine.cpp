@@ -84,6 +84,25 @@ engine_fit::FitInputs inputs_of(const CalibrateEngineOptions& o, const engine_fi
   return in;
 }
 
+// The fitted values and the errors, on stdout.
+void print_summary(const engine_fit::LinearModel& model, const engine_fit::EngineFit& fit,
+                   const std::string& out) {
+  for (std::size_t j = 0; j < model.parameters.size(); ++j) {
+    fmt::print("{} = {}{}\n", model.parameters[j].pointer,
+               engine_fit::format_value(model.parameters[j], fit.values[j]),
+               fit.at_bound[j] ? " (held at 0)" : "");
+  }
+  for (const auto& [metric, s] : fit.in_sample) {
+    fmt::print("in-sample {}\n", engine_fit::summary_line(metric, s));
+  }
+  for (const auto& h : fit.held_out) {
+    for (const auto& [metric, s] : h.errors) {
+      fmt::print("leave one {} out: {}\n", h.grouping, engine_fit::summary_line(metric, s));
+    }
+  }
+  fmt::print("wrote engine.json and report.md to {}\n", out);
+}
+
 int run_calibrate_engine(const CalibrateEngineOptions& o) {
   const Json base = load_base(o);
   const auto parameters = engine_fit::resolve_parameters(base, o.fit, "--fit");
@@ -95,27 +114,19 @@ int run_calibrate_engine(const CalibrateEngineOptions& o) {
   options.queueing = o.queueing;
   const auto data = engine_fit::compare_data(templates, o.measurements, where, o.metrics, options);
   Progress progress("kvsim calibrate-engine: predictions", 1 + 2 * parameters.size(), !o.quiet);
-  const auto model = engine_fit::linearise(base, parameters, data.observations, data.predict,
-                                           [&](std::size_t done, std::size_t) { progress.update(done); });
-  const auto fit = engine_fit::fit_engine(model, data.observations, fmt::format("{}", fmt::join(o.measurements, ", ")));
+  const auto model =
+      engine_fit::linearise(base, parameters, data.observations, data.predict,
+                            [&](std::size_t done, std::size_t) { progress.update(done); });
+  const auto fit = engine_fit::fit_engine(model, data.observations,
+                                          fmt::format("{}", fmt::join(o.measurements, ", ")));
   const auto in = inputs_of(o, data);
   const std::string name = base.value("name", std::string("engine"));
+  const Json profile = engine_fit::profile_json(base, model, data.observations, fit, in);
   report::write_output(
-      o.out, {{"engine.json", engine_fit::profile_json(base, model, data.observations, fit, in).dump(2) + "\n"},
+      o.out, {{"engine.json", profile.dump(2) + "\n"},
               {"report.md", engine_fit::report_markdown(name, model, data.observations, fit, in)}});
   for (const auto& w : in.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
-  if (o.quiet) return 0;
-  for (std::size_t j = 0; j < parameters.size(); ++j) {
-    fmt::print("{} = {}{}\n", parameters[j].pointer, engine_fit::format_value(parameters[j], fit.values[j]),
-               fit.at_bound[j] ? " (held at 0)" : "");
-  }
-  for (const auto& [metric, s] : fit.in_sample) fmt::print("in-sample {}\n", engine_fit::summary_line(metric, s));
-  for (const auto& h : fit.held_out) {
-    for (const auto& [metric, s] : h.errors) {
-      fmt::print("leave one {} out: {}\n", h.grouping, engine_fit::summary_line(metric, s));
-    }
-  }
-  fmt::print("wrote engine.json and report.md to {}\n", o.out);
+  if (!o.quiet) print_summary(model, fit, o.out);
   return 0;
 }
 
