@@ -44,6 +44,11 @@ std::vector<CollectivePoint> import_kvsim_collective(const std::string& path,
 LinearFit fit_relative(const std::vector<std::vector<double>>& features,
                        const std::vector<double>& seconds);
 
+/// The GEMM model (gemm_fit.hpp) fitted to GEMM measurements taken on `gpu`: the tile shape and,
+/// with `split_k`, the split-K parameters chosen by the median relative error with token-count
+/// bands (1-16, 17-128, more) weighted equally.
+GemmFit fit_gemm(const std::vector<const Measurement*>& gemms, const GpuSpec& gpu, bool split_k);
+
 struct ProfileInfo {
   std::string name;
   Json provenance;

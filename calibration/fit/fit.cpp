@@ -184,31 +184,14 @@ DeviceProfile fit_profile(const std::vector<Measurement>& measurements, const Gp
 
   Json fits = Json::object();
   if (!gemms.empty()) {
-    // The tile shape is chosen by fit quality among common CUTLASS/cuBLAS tiles.
-    std::optional<GemmFit> best;
-    double best_loo = 0;
-    for (const auto& [tm, tn] : std::vector<std::pair<int, int>>{
-             {64, 64}, {128, 64}, {64, 128}, {128, 128}, {128, 256}, {256, 128}}) {
-      GemmFit g;
-      g.tile_m = tm;
-      g.tile_n = tn;
-      g.sms = gpu.sm_count;
-      std::vector<std::vector<double>> x;
-      std::vector<double> y;
-      for (const Measurement* m : gemms) {
-        x.push_back({1.0, g.quantised_flops(m->op.gemm.m, m->op.gemm.n, m->op.gemm.k),
-                     m->op.bytes()});
-        y.push_back(m->seconds);
-      }
-      g.fit = fit_relative(x, y);
-      if (!best || g.fit.loo_median < best_loo) {
-        best = g;
-        best_loo = g.fit.loo_median;
-      }
-    }
+    const GemmFit best = fit_gemm(gemms, gpu, true);
     p.gemm = best;
-    fits["gemm"] = fit_json(best->fit);
-    fits["gemm"]["tile"] = fmt::format("{}x{}", best->tile_m, best->tile_n);
+    fits["gemm"] = fit_json(best.fit);
+    fits["gemm"]["tile"] = fmt::format("{}x{}", best.tile_m, best.tile_n);
+    if (best.max_split > 1) {
+      fits["gemm"]["tile"] = fmt::format("{}x{}, split-K up to {} with k/s >= {}", best.tile_m,
+                                         best.tile_n, best.max_split, best.min_k_slice);
+    }
   }
   auto fit_simple = [](const std::vector<const Measurement*>& ms, bool with_flops) {
     std::vector<std::vector<double>> x;

@@ -1,6 +1,8 @@
 #include "models/compute/builtin.hpp"
 
+#include "models/catalog/catalog.hpp"
 #include "models/compute/calibrated.hpp"
+#include "models/compute/derived_profile.hpp"
 #include "models/compute/roofline.hpp"
 
 #include <filesystem>
@@ -8,6 +10,25 @@
 #include <fmt/format.h>
 
 namespace kvsim {
+namespace {
+
+// The catalog spec of the GPU `profile` was measured on, when it may price `gpu` (another GPU of
+// its SM generation, derived_profile.hpp); otherwise an InputError at `at`.
+GpuSpec measured_gpu(const ConfigNode& at, const DeviceProfile& profile, const GpuSpec& gpu) {
+  const std::string mismatch = fmt::format("profile '{}' was measured on {}, not on the "
+                                           "scenario's {}", profile.name, profile.gpu, gpu.name);
+  const auto names = catalog::gpu_names();
+  if (std::find(names.begin(), names.end(), profile.gpu) == names.end()) {
+    at.fail(mismatch + ", and " + profile.gpu + " is not in the GPU catalog to derive from");
+  }
+  const GpuSpec measured = catalog::gpu(profile.gpu);
+  if (const std::string why = why_not_derivable(measured, gpu); !why.empty()) {
+    at.fail(fmt::format("{}; {}", mismatch, why));
+  }
+  return measured;
+}
+
+}  // namespace
 
 const ComputeModelRegistry& compute_models() {
   static const ComputeModelRegistry registry = [] {
@@ -23,9 +44,11 @@ const ComputeModelRegistry& compute_models() {
           });
     r.add("calibrated",
           "per-operation tables measured on a GPU, with fitted models between and beyond "
-          "them (kvsim calibrate); the roofline for anything the profile lacks",
+          "them (kvsim calibrate); fp8 and GPUs of the profile's SM generation derived by rule "
+          "(with a warning); the roofline for anything the profile lacks",
           {{"profile", "name|path", "",
-            "a shipped profile (calibration/profiles) or a profile JSON file"},
+            "a shipped profile (calibration/profiles) or a profile JSON file; one measured on "
+            "another GPU of the same SM generation is carried over by rule (derived)"},
            {"fallback", "{roofline params}", "{}",
             "roofline parameters for operations the profile does not cover"}},
           [](const ConfigNode& node, const GpuSpec& gpu) -> std::unique_ptr<ComputeModel> {
@@ -42,15 +65,16 @@ const ComputeModelRegistry& compute_models() {
               p.fail(fmt::format("no shipped profile '{}'; {}, or give a path to a .json file",
                                  name, valid_values_hint(name, shipped)));
             }
-            if (profile.gpu != gpu.name) {
-              p.fail(fmt::format("profile '{}' was measured on {}, not on the scenario's {}",
-                                 name, profile.gpu, gpu.name));
-            }
             RooflineModel::Params fallback;
             if (const auto f = node.find("fallback")) {
               fallback = RooflineModel::Params::from_config(*f);
             }
-            return std::make_unique<CalibratedModel>(gpu, std::move(profile), fallback);
+            if (profile.gpu == gpu.name) {
+              return std::make_unique<CalibratedModel>(gpu, std::move(profile), fallback);
+            }
+            const GpuSpec measured = measured_gpu(p, profile, gpu);
+            return std::make_unique<CalibratedModel>(
+                gpu, derive_for_gpu(profile, measured, gpu), fallback, measured);
           });
     return r;
   }();

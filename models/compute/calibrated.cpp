@@ -8,10 +8,10 @@
 #include <fmt/format.h>
 
 #include "models/catalog/catalog.hpp"
+#include "models/compute/derived_profile.hpp"
 
 namespace kvsim {
 
-const std::vector<std::string> kGemmFeatures{"launch_s", "s_per_quantised_flop", "s_per_byte"};
 const std::vector<std::string> kElementwiseFeatures{"launch_s", "s_per_byte"};
 const std::vector<std::string> kAttentionFeatures{"launch_s", "s_per_flop", "s_per_byte"};
 const std::vector<std::string> kDecodeAttentionFeatures{"launch_s", "s_per_byte", "s_per_request"};
@@ -57,47 +57,6 @@ OpCost from_table(const std::vector<MeasuredPoint>& pts, std::int64_t m,
 }
 
 }  // namespace
-
-double LinearFit::predict(std::initializer_list<double> features) const {
-  double t = 0;
-  std::size_t i = 0;
-  for (const double f : features) t += coefficients.at(i++) * f;
-  return t;
-}
-
-Json LinearFit::to_json(const std::vector<std::string>& names) const {
-  Json c = Json::object();
-  for (std::size_t i = 0; i < names.size(); ++i) c[names[i]] = coefficients[i];
-  return Json{{"coefficients", c},
-              {"points", points},
-              {"loo_median_relative_error", loo_median},
-              {"loo_worst_relative_error", loo_worst}};
-}
-
-LinearFit LinearFit::from_json(const ConfigNode& n, const std::vector<std::string>& names) {
-  LinearFit f;
-  const ConfigNode c = n.at("coefficients");
-  for (const std::string& name : names) f.coefficients.push_back(c.at(name).as_number());
-  c.finish();
-  f.points = static_cast<std::size_t>(n.count_or("points", 0, 0));
-  f.loo_median = n.number_or("loo_median_relative_error", 0, 0, 1e9);
-  f.loo_worst = n.number_or("loo_worst_relative_error", 0, 0, 1e9);
-  n.finish();
-  return f;
-}
-
-double GemmFit::quantised_flops(std::int64_t m, std::int64_t n, std::int64_t k) const {
-  const std::int64_t tiles = ((m + tile_m - 1) / tile_m) * ((n + tile_n - 1) / tile_n);
-  const std::int64_t waves = (tiles + sms - 1) / sms;
-  return static_cast<double>(waves) * sms * static_cast<double>(tile_m * tile_n) * 2.0 *
-         static_cast<double>(k);
-}
-
-double GemmFit::predict(const Operation& op) const {
-  const GemmShape& g = op.gemm;
-  const double w = g.m > 0 ? quantised_flops(g.m, g.n, g.k) : op.flops;
-  return std::max(0.0, fit.predict({1.0, w, op.bytes()}));
-}
 
 std::optional<ShapeKey> ShapeKey::of(const Operation& op) {
   if (op.rows <= 0) return std::nullopt;
@@ -156,10 +115,7 @@ Json DeviceProfile::to_json() const {
            {"attention_range", attention_range},
            {"report", report}};
   if (gemm) {
-    out["gemm_fit"] = {{"tile_m", gemm->tile_m},
-                       {"tile_n", gemm->tile_n},
-                       {"sms", gemm->sms},
-                       {"fit", gemm->fit.to_json(kGemmFeatures)}};
+    out["gemm_fit"] = gemm->to_json();
   }
   if (elementwise) out["elementwise_fit"] = elementwise->to_json(kElementwiseFeatures);
   Json by_kind = Json::object();
@@ -222,13 +178,7 @@ DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
     p.tables[key] = std::move(pts);
   }
   if (const auto g = n.find("gemm_fit")) {
-    GemmFit f;
-    f.tile_m = g->count("tile_m");
-    f.tile_n = g->count("tile_n");
-    f.sms = static_cast<int>(g->count("sms"));
-    f.fit = LinearFit::from_json(g->at("fit"), kGemmFeatures);
-    g->finish();
-    p.gemm = f;
+    p.gemm = GemmFit::from_json(*g);
   }
   if (const auto e = n.find("elementwise_fit")) {
     p.elementwise = LinearFit::from_json(*e, kElementwiseFeatures);
@@ -254,9 +204,19 @@ DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
   return p;
 }
 
+const LinearFit* DeviceProfile::elementwise_fit(OpKind kind) const {
+  const auto it = elementwise_by_kind.find(kind);
+  if (it != elementwise_by_kind.end()) return &it->second;
+  return elementwise ? &*elementwise : nullptr;
+}
+
 CalibratedModel::CalibratedModel(GpuSpec gpu, DeviceProfile profile,
-                                 RooflineModel::Params fallback)
-    : gpu_(gpu), profile_(std::move(profile)), roofline_(std::move(gpu), fallback) {}
+                                 RooflineModel::Params fallback,
+                                 std::optional<GpuSpec> measured_on)
+    : gpu_(gpu),
+      profile_(std::move(profile)),
+      roofline_(std::move(gpu), fallback),
+      measured_on_(std::move(measured_on)) {}
 
 std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const {
   if (!calibrated_dtype(op)) return std::nullopt;
@@ -264,14 +224,11 @@ std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const
     case OpClass::kGemm:
       if (profile_.gemm) return profile_.gemm->predict(op);
       break;
-    case OpClass::kElementwise: {
-      const auto it = profile_.elementwise_by_kind.find(op.kind);
-      const LinearFit* fit = it != profile_.elementwise_by_kind.end() ? &it->second
-                             : profile_.elementwise                   ? &*profile_.elementwise
-                                                                      : nullptr;
-      if (fit != nullptr) return std::max(0.0, fit->predict({1.0, op.bytes()}));
+    case OpClass::kElementwise:
+      if (const LinearFit* fit = profile_.elementwise_fit(op.kind)) {
+        return std::max(0.0, fit->predict({1.0, op.bytes()}));
+      }
       break;
-    }
     case OpClass::kAttention: {
       const bool fused = op.kind == OpKind::kAttention;
       if (fused && op.attention.prefill && profile_.attention_prefill) {
@@ -294,6 +251,7 @@ std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const
 OpCost CalibratedModel::cost(const Operation& op) const {
   refuse_beyond_window(op);
   OpCost c = unfloored_cost(op);
+  if (measured_on_ && c.provenance != Provenance::kRoofline) c.provenance = Provenance::kDerived;
   // No answer may beat physics: the FLOPs at the dtype's peak, the bytes at HBM bandwidth.
   const double floor = std::max(op.flops / gpu_.peak_flops(op.dtype), op.bytes() / gpu_.hbm_bandwidth);
   c.seconds = std::max(c.seconds, floor);
@@ -302,6 +260,7 @@ OpCost CalibratedModel::cost(const Operation& op) const {
 
 OpCost CalibratedModel::unfloored_cost(const Operation& op) const {
   if (weight_only_quantised(op)) return weight_only_cost(op);
+  if (fp8_derivable(op, gpu_)) return fp8_cost(op);
   const std::optional<double> fitted = fitted_seconds(op);
   if (!fitted) return roofline_.cost(op);
   if (const auto key = ShapeKey::of(op)) {
@@ -329,8 +288,9 @@ OpCost CalibratedModel::unfloored_cost(const Operation& op) const {
 }
 
 std::string CalibratedModel::describe() const {
-  return fmt::format("calibrated profile {} ({} tables) on {}", profile_.name,
-                     profile_.tables.size(), gpu_.name);
+  return fmt::format("calibrated profile {} ({} tables) on {}{}", profile_.name,
+                     profile_.tables.size(), gpu_.name,
+                     measured_on_ ? ", derived from " + measured_on_->name : "");
 }
 
 Json CalibratedModel::to_json() const {
@@ -365,6 +325,39 @@ OpCost CalibratedModel::weight_only_cost(const Operation& op) const {
   const double saved = (as16.weight_bytes - op.weight_bytes) / gpu_.hbm_bandwidth;
   c.seconds = std::max(c.seconds - saved, roofline_.cost(op).seconds);
   return c;
+}
+
+}  // namespace kvsim
+
+namespace kvsim {
+
+// fp8 on FP8 tensor cores (derived_profile.hpp, rule 2): the 16-bit kernel's time x fit_8 /
+// fit_16, fit_8 the same fit with the work term at the fp8 rate and the fp8 bytes.
+OpCost CalibratedModel::fp8_cost(const Operation& op) const {
+  const Operation as16 = as_fp16(op);
+  OpCost c = unfloored_cost(as16);
+  if (c.provenance == Provenance::kRoofline) return roofline_.cost(op);
+  double fit16 = 0;
+  double fit8 = 0;
+  if (op.op_class == OpClass::kGemm && profile_.gemm) {
+    fit16 = profile_.gemm->predict(as16);
+    fit8 = profile_.gemm->predict(op, gpu_.fp16_flops / gpu_.fp8_flops);
+  } else if (const LinearFit* fit = profile_.elementwise_fit(op.kind)) {
+    fit16 = fit->predict({1.0, as16.bytes()});
+    fit8 = fit->predict({1.0, op.bytes()});
+  }
+  if (fit16 > 0) c.seconds *= std::max(0.0, fit8) / fit16;
+  c.provenance = Provenance::kDerived;
+  return c;
+}
+
+std::vector<std::string> CalibratedModel::warnings(const Precision& precision) const {
+  std::vector<std::string> out;
+  if (measured_on_) out.push_back(gpu_derivation_warning(profile_, *measured_on_, gpu_));
+  if (precision.activations == DType::kFp8 && gpu_.fp8_flops > 0) {
+    out.push_back(fp8_derivation_warning(profile_, gpu_));
+  }
+  return out;
 }
 
 }  // namespace kvsim

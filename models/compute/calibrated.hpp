@@ -8,51 +8,30 @@
 //     (interpolated); at a measured m it is the measurement; past the ends the fitted model is
 //     scaled to meet the nearest measurement (extrapolated).
 //   - fitted models, for shapes no table covers:
-//       GEMM         t = c0 + c1 W + c2 B, W = ceil(tiles / SMs) x SMs x Tm x Tn x 2k (the
-//                    FLOPs the GPU spends with tile and wave quantisation), B = bytes moved;
+//       GEMM         t = c0 + c1 W + c2 (B + R), W the FLOPs the GPU spends with tile, wave
+//                    and split-K quantisation, B the bytes moved, R split-K's partial sums
+//                    (gemm_fit.hpp);
 //       elementwise  t = c0 + c1 B;
 //       attention    prefill t = c0 + c1 FLOPs + c2 B; decode t = c0 + c1 B + c2 requests;
 //     a launch cost, a throughput regime and a memory regime, fitted by least squares.
-// Data types other than fp16/bf16 and operations with no table or fit fall back to the roofline
-// and say so. Every answer carries its provenance.
+// fp8 GEMMs and elementwise kernels on GPUs with FP8 tensor cores, and a profile carried over to
+// another GPU of the same SM generation, are derived by the rules of derived_profile.hpp, with a
+// warning. Other data types and operations with no table or fit fall back to the roofline and
+// say so. Every answer carries its provenance.
 
 #include <map>
 #include <optional>
 #include <vector>
 
+#include "models/compute/gemm_fit.hpp"
 #include "models/compute/roofline.hpp"
 
 namespace kvsim {
 
-/// A linear model over named features, fitted by least squares.
-struct LinearFit {
-  std::vector<double> coefficients;  // one per feature, in feature order
-  double loo_median = 0;             // leave-one-out relative error, median
-  double loo_worst = 0;              // and worst
-  std::size_t points = 0;
-
-  double predict(std::initializer_list<double> features) const;
-  Json to_json(const std::vector<std::string>& names) const;
-  /// Reads the coefficients named `names`, in that order (the features' order).
-  static LinearFit from_json(const ConfigNode& node, const std::vector<std::string>& names);
-};
-
-/// Feature names of the fitted models, in the order predict() takes them.
-extern const std::vector<std::string> kGemmFeatures;
+/// Feature names of the other fitted models, in the order predict() takes them.
 extern const std::vector<std::string> kElementwiseFeatures;
 extern const std::vector<std::string> kAttentionFeatures;        // prefill
 extern const std::vector<std::string> kDecodeAttentionFeatures;  // decode: per-request cost
-
-struct GemmFit {
-  std::int64_t tile_m = 128;
-  std::int64_t tile_n = 128;
-  int sms = 0;
-  LinearFit fit;  // features: 1, W, B
-
-  /// W: FLOPs spent with tile and wave quantisation.
-  double quantised_flops(std::int64_t m, std::int64_t n, std::int64_t k) const;
-  double predict(const Operation& op) const;
-};
 
 /// Table key: GEMMs by (n, k); elementwise kernels by kind and bytes per token.
 struct ShapeKey {
@@ -86,16 +65,23 @@ struct DeviceProfile {
   Json attention_range;  // the measured attention shapes (heads, q and kv ranges)
   Json report;           // fit quality, per table and per model
 
+  /// The elementwise fit for `kind`, else the pooled one; null without either.
+  const LinearFit* elementwise_fit(OpKind kind) const;
+
   Json to_json() const;
   static DeviceProfile from_json(const ConfigNode& node);
 };
 
 class CalibratedModel final : public ComputeModel {
  public:
-  CalibratedModel(GpuSpec gpu, DeviceProfile profile, RooflineModel::Params fallback);
+  /// `measured_on`: the GPU the profile was measured on, when it is not `gpu` and `profile`
+  /// was carried over to `gpu` (derive_for_gpu): every answer from it is then "derived".
+  CalibratedModel(GpuSpec gpu, DeviceProfile profile, RooflineModel::Params fallback,
+                  std::optional<GpuSpec> measured_on = std::nullopt);
   OpCost cost(const Operation& op) const override;
   std::string describe() const override;
   Json to_json() const override;
+  std::vector<std::string> warnings(const Precision& precision) const override;
   const DeviceProfile& profile() const { return profile_; }
   /// The fitted model alone (no tables), for checking the fit against measurements.
   std::optional<double> fitted_seconds(const Operation& op) const;
@@ -103,9 +89,11 @@ class CalibratedModel final : public ComputeModel {
  private:
   OpCost unfloored_cost(const Operation& op) const;
   OpCost weight_only_cost(const Operation& op) const;  // W8A16: see calibrated.cpp
+  OpCost fp8_cost(const Operation& op) const;          // derived_profile.hpp, rule 2
   GpuSpec gpu_;
   DeviceProfile profile_;
   RooflineModel roofline_;
+  std::optional<GpuSpec> measured_on_;
 };
 
 /// The profiles shipped in calibration/profiles/ (compiled in), by name.

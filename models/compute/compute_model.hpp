@@ -7,13 +7,16 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "models/compute/gpu_spec.hpp"
 #include "models/llm/operations.hpp"
 
 namespace kvsim {
 
-enum class Provenance { kMeasured, kInterpolated, kExtrapolated, kRoofline };
+// kDerived: priced from another measurement by a documented rule (a precision or a GPU the
+// profile did not measure; derived_profile.hpp), with a load-time warning naming the rule.
+enum class Provenance { kMeasured, kInterpolated, kExtrapolated, kRoofline, kDerived };
 std::string to_string(Provenance p);
 
 struct OpCost {
@@ -28,6 +31,12 @@ class ComputeModel {
   /// One line: which model, which device, key parameters.
   virtual std::string describe() const = 0;
   virtual Json to_json() const = 0;
+  /// What this model assumed for a scenario run at `precision`, for Scenario::warnings (load
+  /// time): costs it derives rather than measured. Empty when it assumes nothing.
+  virtual std::vector<std::string> warnings(const Precision& precision) const {
+    (void)precision;
+    return {};
+  }
 };
 
 /// Sum of op costs in seconds.

@@ -12,6 +12,7 @@ std::string to_string(Provenance p) {
     case Provenance::kInterpolated: return "interpolated";
     case Provenance::kExtrapolated: return "extrapolated";
     case Provenance::kRoofline: return "roofline";
+    case Provenance::kDerived: return "derived";
   }
   return "?";
 }

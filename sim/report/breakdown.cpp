@@ -70,6 +70,9 @@ PassBreakdown decode_breakdown(const LlmSpec& model, const ComputeModel& compute
                                std::int64_t kv_tokens) {
   PassBreakdown pass;
   pass.what = fmt::format("decode step, batch {} at {} KV tokens", batch, kv_tokens);
+  if (options.tensor_parallel > 1) {  // the shard's operations: 1/tp of the weights and heads
+    pass.what += fmt::format(", one GPU's shard of tensor_parallel {}", options.tensor_parallel);
+  }
   check_batch(model, batch);  // before allocating one length per request
   const std::vector<std::int64_t> lengths(static_cast<std::size_t>(batch), kv_tokens);
   const auto ends = model_ends(model, batch, batch, options);

@@ -1,6 +1,8 @@
 #pragma once
 // Per-operation cost of a whole forward pass on one GPU: the table `kvsim run` prints for a
-// prompt (prefill) and for one decode step, with where each number came from.
+// prompt (prefill) and for one decode step, with where each number came from. Under tensor
+// parallelism (options.tensor_parallel) the pass is one GPU's shard: 1/tp of the weights and
+// heads, without the all-reduces (sim/serving/decode_step.hpp prices the step with them).
 
 #include <string>
 #include <vector>

@@ -149,22 +149,66 @@ void read_prefill(const ConfigNode& root, Scenario& s) {
   s.prefill = std::move(p);
 }
 
-// kvsim run prices the decode step on one GPU: a batch whose weights and KV cache do not fit
-// that GPU is the cost of a step that cannot run there, so it is marked (a warning).
+// The decode step's layout, with the checks kvsim serve makes for a replica: tensor_parallel
+// divides the heads, a stage has at least one layer, and the replica fits the topology.
+void read_decode_layout(const ConfigNode& n, DecodeSpec& d, const Scenario& s) {
+  const std::int64_t available = s.topology->gpu_count();
+  const std::int64_t tp = n.count_or("tensor_parallel", 1);
+  if (tp > available) {
+    n.at("tensor_parallel").fail(fmt::format("the topology has only {} GPUs",
+                                             available));
+  }
+  if (s.model.heads % tp != 0) {
+    n.at("tensor_parallel").fail(fmt::format("must divide the {} attention heads of {}",
+                                             s.model.heads, s.model.name));
+  }
+  const std::int64_t pp = n.count_or("pipeline_parallel", 1);
+  if (pp > s.model.layers) {
+    n.at("pipeline_parallel").fail(fmt::format("{} has only {} layers", s.model.name,
+                                               s.model.layers));
+  }
+  if (tp * pp > available) {
+    n.at("pipeline_parallel").fail(fmt::format(
+        "tensor_parallel {} x pipeline_parallel {} needs {} GPUs; the topology "
+        "(/cluster/topology) has {}",
+        tp, pp, tp * pp, available));
+  }
+  d.tensor_parallel = static_cast<int>(tp);
+  d.pipeline_parallel = static_cast<int>(pp);
+}
+
+// kvsim run prices the decode step on its layout's GPUs: a step whose shard of the weights and
+// KV cache does not fit one GPU is the cost of a step that cannot run there, so it is marked (a
+// warning). The fullest GPU holds 1/(tp x pp) of the weights and, as serving's KV budget counts
+// it, the K and V of the first stage's layers for its rank's KV heads (replicated when tp
+// exceeds them).
 void warn_if_decode_does_not_fit(const DecodeSpec& d, Scenario& s) {
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-  const double weights = s.model.weight_bytes(s.precision.weights);  // bytes
-  const double kv = s.model.kv_bytes_per_token(s.precision.kv_cache) *
+  const LlmSpec& m = s.model;
+  const std::int64_t tp = d.tensor_parallel;
+  const std::int64_t pp = d.pipeline_parallel;
+  const std::int64_t stage_layers = (m.layers + pp - 1) / pp;
+  const std::int64_t rank_kv_heads = m.kv_heads >= tp ? m.kv_heads / tp : 1;
+  const double kv_share = static_cast<double>(stage_layers * rank_kv_heads) /  // 1 at tp = pp = 1
+                          static_cast<double>(m.layers * m.kv_heads);
+  const double weights = m.weight_bytes(s.precision.weights) / static_cast<double>(tp * pp);
+  const double kv = m.kv_bytes_per_token(s.precision.kv_cache) * kv_share *
                     static_cast<double>(d.batch_size) * static_cast<double>(d.context_tokens);
   const double usable = s.gpu.hbm_bytes * s.memory_utilization;
   if (weights + kv <= usable) return;
+  const std::string where =
+      tp * pp == 1 ? fmt::format("one {}, which it does not fit", s.gpu.name)
+                   : fmt::format("{} x {} (tensor_parallel {} x pipeline_parallel {}), whose "
+                                 "fullest GPU its shard does not fit",
+                                 tp * pp, s.gpu.name, tp, pp);
   s.warnings.push_back(fmt::format(
-      "{}: at /decode: the decode step is priced on one {}, which it does not fit: weights "
+      "{}: at /decode: the decode step is priced on {}: weights "
       "{:.1f} GiB + KV cache {:.1f} GiB ({} requests x {} tokens) over the {:.1f} GiB usable "
       "(x memory_utilization {}); its cost is that of a step that cannot run there ({})",
-      s.file, s.gpu.name, weights / kGiB, kv / kGiB, d.batch_size, d.context_tokens,
-      usable / kGiB, s.memory_utilization,
-      weights > usable ? "the weights alone do not fit one GPU: serving prices sharded replicas"
+      s.file, where, weights / kGiB, kv / kGiB, d.batch_size, d.context_tokens, usable / kGiB,
+      s.memory_utilization,
+      weights > usable ? "the weights alone do not fit: give a larger tensor_parallel or "
+                         "pipeline_parallel"
                        : "give a smaller batch_size or context_tokens"));
 }
 
@@ -175,8 +219,17 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   d.batch_size = n->count_or("batch_size", 1);
   d.context_tokens = n->count("context_tokens");
   refuse_beyond_window(*n, d.context_tokens, s.model);
+  if (d.context_tokens > s.model.max_context) {  // as for prefill; serve rejects such a request
+    s.warnings.push_back(fmt::format(
+        "{}: decode context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",
+        s.file, d.context_tokens, s.model.name, s.model.max_context));
+  }
+  read_decode_layout(*n, d, s);
   n->finish();
-  s.resolved["decode"] = Json{{"batch_size", d.batch_size}, {"context_tokens", d.context_tokens}};
+  s.resolved["decode"] = Json{{"batch_size", d.batch_size},
+                              {"context_tokens", d.context_tokens},
+                              {"tensor_parallel", d.tensor_parallel},
+                              {"pipeline_parallel", d.pipeline_parallel}};
   warn_if_decode_does_not_fit(d, s);
   s.decode = d;
 }
@@ -242,6 +295,7 @@ Scenario load_scenario(const ConfigDocument& document) {
     s.compute = compute_models().create(node, s.gpu);
   }
   s.resolved["compute"] = s.compute->to_json();
+  for (std::string& w : s.compute->warnings(s.precision)) s.warnings.push_back(std::move(w));
   read_engine(root, s);
   read_prefill(root, s);
   if (s.prefill) {  // partitioners against their chain: refusals, and KVR-P off its ranges

@@ -27,9 +27,13 @@ struct PrefillSpec {
   std::vector<std::unique_ptr<prefill::PrefillStrategy>> strategies;
 };
 
+/// One decode step on a serving replica's layout: tensor_parallel x pipeline_parallel GPUs
+/// (stage s, rank t is GPU s x tp + t), priced as kvsim serve prices an iteration.
 struct DecodeSpec {
   std::int64_t batch_size = 1;
-  std::int64_t context_tokens = 0;  // KV tokens per request when the step runs
+  std::int64_t context_tokens = 0;  // KV tokens per request when the step runs, new token included
+  int tensor_parallel = 1;
+  int pipeline_parallel = 1;
 };
 
 struct Scenario {

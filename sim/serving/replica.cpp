@@ -19,11 +19,10 @@ Replica::Replica(ReplicaContext& c, int index, std::vector<std::unique_ptr<KvMem
     engines_.push_back(std::make_unique<Engine>(std::move(memory), swap_tokens));
   }
   const int pp = c.setup.pipeline_parallel;
-  const int layers = static_cast<int>(c.scenario.model.layers);
   for (int s = 0; s < pp; ++s) {
     Stage& stage = stages_.emplace_back();
     stage.gpus = c.setup.stage_gpus(index, s);
-    stage.layers = layers / pp + (s < layers % pp ? 1 : 0);
+    stage.layers = stage_layers(c.scenario.model.layers, pp, s);
   }
 }
 

@@ -16,7 +16,8 @@
 // and borrows everything in its ReplicaContext, which outlives it.
 //
 // The code is split by responsibility: replica.cpp (arrivals, batch planning and launch),
-// replica_pipeline.cpp (a batch's walk through the stages, compute and communication),
+// replica_pipeline.cpp (a batch's walk through the stages, compute and communication; a
+// stage's closed-form time is stage_time.hpp's, which kvsim run's decode step shares),
 // replica_completion.cpp (tokens, finished requests and their metrics).
 
 #include <cstdint>
@@ -36,6 +37,7 @@
 #include "sim/serving/metrics.hpp"
 #include "sim/serving/router.hpp"
 #include "sim/serving/scheduler.hpp"
+#include "sim/serving/stage_time.hpp"
 #include "sim/serving/workload.hpp"
 
 namespace kvsim::serving {
@@ -115,8 +117,7 @@ class Replica {
   std::uint32_t allocate();
 
   // replica_pipeline.cpp: a batch through the stages.
-  Duration stage_compute(int stage, const InFlight& f) const;
-  int all_reduces(int stage, const InFlight& f) const;
+  StageSpan span(int stage) const;
   void start_stage(int stage);
   void run_step(int stage, std::uint32_t id, std::int64_t step);
   void run_block(std::uint64_t where, std::int64_t step);

@@ -16,19 +16,9 @@ std::uint32_t id_of(std::uint64_t where) { return static_cast<std::uint32_t>(whe
 
 }  // namespace
 
-// Compute of one stage on one GPU, and the all-reduces it needs. Each stage's GPUs run their
-// own forward pass, so each pays the engine's host time, and its layer sync per layer.
-Duration Replica::stage_compute(int stage, const InFlight& f) const {
-  double seconds = static_cast<double>(stages_[stage].layers) * f.compute.layer();
-  if (stage == 0) seconds += f.compute.embedding;
-  if (stage + 1 == static_cast<int>(stages_.size())) seconds += f.compute.head;
-  return f.compute.host + stages_[stage].layers * f.compute.layer_sync + from_seconds(seconds);
-}
-
-int Replica::all_reduces(int stage, const InFlight& f) const {
-  return c_.setup.tensor_parallel > 1
-             ? stages_[stage].layers * static_cast<int>(f.compute.layer_blocks.size())
-             : 0;
+// The layers of a stage and whether it holds the model's ends (stage_time.hpp prices it).
+StageSpan Replica::span(int stage) const {
+  return {stages_[stage].layers, stage == 0, stage + 1 == static_cast<int>(stages_.size())};
 }
 
 void Replica::start_stage(int stage) {
@@ -43,10 +33,8 @@ void Replica::start_stage(int stage) {
     return;
   }
   const InFlight& f = flights_[id];
-  Duration d = stage_compute(stage, f) + (stage == 0 ? f.before : Duration{0});
-  if (const int n = all_reduces(stage, f); n > 0) {
-    d += n * c_.communication.all_reduce(st.gpus, f.tokens);
-  }
+  const Duration d = stage_time(f.compute, span(stage), st.gpus, f.tokens, c_.communication) +
+                     (stage == 0 ? f.before : Duration{0});
   c_.queue.schedule_in(d, Phase::kCompletion, [this, stage, id] { stage_finished(stage, id); });
 }
 

@@ -87,6 +87,40 @@ TEST(Fit, GemmProfileRecoversTheTileAndWaveModel) {
   EXPECT_EQ(p.tables.size(), 5u);
 }
 
+TEST(Fit, GemmProfileRecoversSplitK) {
+  // Measurements made by a model that splits k for skinny GEMMs (narrow shards at few tokens):
+  // the fit finds the split parameters, the tile and the coefficients.
+  const GpuSpec gpu = catalog::gpu("a100-sxm4-80gb");
+  GemmFit truth;
+  truth.tile_m = 128;
+  truth.tile_n = 128;
+  truth.sms = gpu.sm_count;
+  truth.max_split = 8;
+  truth.min_k_slice = 256;
+  truth.fit.coefficients = {4e-6, 4.5e-15, 6e-13};
+  std::mt19937_64 random(12);
+  std::lognormal_distribution<double> noise(0.0, 0.01);
+  std::vector<Measurement> ms;
+  for (const auto& [n, k] : {std::pair{1536L, 4096L}, {1280L, 8192L}, {4096L, 512L},
+                           {4096L, 4096L}, {2752L, 4096L}, {12288L, 4096L}}) {
+    for (std::int64_t m = 1; m <= 8192; m = m < 128 ? m + 5 : m + 96) {
+      const Operation op = gemm_op(m, n, k);
+      ms.push_back({op, truth.predict(op) * noise(random), "synthetic", ""});
+    }
+  }
+  const DeviceProfile p = fit_profile(ms, gpu, {"synthetic", {}});
+  ASSERT_TRUE(p.gemm);
+  EXPECT_EQ(p.gemm->tile_m, 128);
+  EXPECT_EQ(p.gemm->tile_n, 128);
+  EXPECT_EQ(p.gemm->max_split, 8);
+  EXPECT_EQ(p.gemm->min_k_slice, 256);
+  const std::array<double, 3> tolerance{0.10, 0.05, 0.05};
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(p.gemm->fit.coefficients[i], truth.fit.coefficients[i],
+                tolerance[i] * truth.fit.coefficients[i]);
+  }
+}
+
 TEST(Fit, TablesAreMadeMonotoneInTokens) {
   // A measured dip (noise: 65 us at 1 token, 63 us at 2) is pooled away.
   const GpuSpec gpu = catalog::gpu("a100-sxm4-80gb");

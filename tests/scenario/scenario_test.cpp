@@ -307,4 +307,65 @@ TEST(Scenario, ADecodeBatchThatCannotFitItsGpuIsWarnedAbout) {
       << s.warnings[0];
 }
 
+TEST(Scenario, ADecodeStepUnderTensorParallelismIsCheckedAgainstOneGpusShard) {
+  // Llama-2-70B fp16: 128.5 GiB of weights; KV 2 x 80 layers x 8 KV heads x 128 x 2 B = 320 KiB
+  // a token, 4096 tokens = 1.25 GiB. On one GPU the weights alone exceed 80 GiB x 0.9 = 72 GiB;
+  // at tensor_parallel 2 a GPU holds 64.2 GiB + 0.6 GiB; at pipeline_parallel 2 it holds half
+  // the weights and the KV of 40 layers: the same.
+  const auto scenario = [](int tp, int pp) {
+    return load_scenario(ConfigDocument::parse(
+        fmt::format(R"({{"model": "llama-2-70b",
+                        "cluster": {{"gpu": "a100-sxm4-80gb",
+                                    "topology": {{"type": "nvswitch", "gpus": 8}}}},
+                        "decode": {{"context_tokens": 4096, "tensor_parallel": {},
+                                   "pipeline_parallel": {}}}}})",
+                    tp, pp),
+        "s.json"));
+  };
+  const Scenario one = scenario(1, 1);
+  ASSERT_EQ(one.warnings.size(), 1u);
+  EXPECT_NE(one.warnings[0].find("priced on one a100-sxm4-80gb, which it does not fit: weights "
+                                 "128.5 GiB + KV cache"),
+            std::string::npos)
+      << one.warnings[0];
+  EXPECT_NE(one.warnings[0].find("give a larger tensor_parallel or pipeline_parallel"),
+            std::string::npos);
+  EXPECT_TRUE(scenario(2, 1).warnings.empty());
+  EXPECT_TRUE(scenario(1, 2).warnings.empty());
+  EXPECT_EQ(scenario(8, 1).resolved["decode"]["tensor_parallel"], 8);
+  EXPECT_EQ(scenario(1, 1).resolved["decode"]["pipeline_parallel"], 1);
+}
+
+TEST(Scenario, ADecodeContextPastTheTrainedMaximumIsWarnedAbout) {
+  const auto scenario = [](int context) {
+    return load_scenario(ConfigDocument::parse(
+        fmt::format(R"({{"model": "llama-2-7b", "cluster": {{"gpu": "a100-sxm4-80gb"}},
+                        "decode": {{"context_tokens": {}}}}})",
+                    context),
+        "s.json"));
+  };
+  EXPECT_TRUE(scenario(4096).warnings.empty());
+  const Scenario s = scenario(4097);
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_EQ(s.warnings[0], "s.json: decode context of 4097 tokens exceeds llama-2-7b's trained "
+                           "maximum of 4096 (simulated anyway)");
+}
+
+TEST(Scenario, ADecodeShardThatCannotFitItsGpuIsWarnedAboutWithItsLayout) {
+  // Llama-2-7B at tensor_parallel 2: 12.55 / 2 = 6.3 GiB of weights a GPU and 256 KiB of KV a
+  // token; 128 x 4096 tokens = 128 GiB over the 72 GiB usable.
+  const Scenario s = load_scenario(ConfigDocument::parse(
+      R"({"model": "llama-2-7b",
+          "cluster": {"gpu": "a100-sxm4-80gb", "topology": {"type": "nvswitch", "gpus": 2}},
+          "decode": {"batch_size": 128, "context_tokens": 4096, "tensor_parallel": 2}})",
+      "s.json"));
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_NE(s.warnings[0].find("priced on 2 x a100-sxm4-80gb (tensor_parallel 2 x "
+                               "pipeline_parallel 1), whose fullest GPU its shard does not "
+                               "fit: weights 6.3 GiB + KV cache 128.0 GiB (128 requests x 4096 "
+                               "tokens)"),
+            std::string::npos)
+      << s.warnings[0];
+}
+
 }  // namespace kvsim

@@ -1,14 +1,19 @@
-// `kvsim run SCENARIO`: the single-GPU cost breakdown of a prompt and a decode step, the
+// `kvsim run SCENARIO`: the single-GPU cost breakdown of a prompt and a decode step (one GPU's
+// shard under tensor parallelism), the decode step on its layout as kvsim serve prices it, the
 // side-by-side comparison of the scenario's prefill strategies, and each strategy's fullest GPU
 // against the usable HBM. Everything is computed and checked before anything is printed.
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "sim/core/input_error.hpp"
 #include "sim/core/units.hpp"
 #include "sim/report/breakdown.hpp"
+#include "sim/report/cost_explanation.hpp"
 #include "sim/report/output.hpp"
 #include "sim/report/prefill_report.hpp"
 #include "sim/scenario/prefill_memory.hpp"
+#include "sim/serving/decode_step.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 
 namespace kvsim::cli {
@@ -93,15 +98,62 @@ std::vector<report::PassBreakdown> single_gpu_passes(const Scenario& s) {
                                                s.prefill->context_tokens));
   }
   if (s.decode) {
+    options.tensor_parallel = s.decode->tensor_parallel;
     passes.push_back(report::decode_breakdown(s.model, *s.compute, options, s.decode->batch_size,
                                               s.decode->context_tokens));
+    if (s.decode->pipeline_parallel > 1) {
+      passes.back().what += fmt::format(" (all {} layers: each of the {} pipeline stages' GPUs "
+                                        "runs its share)",
+                                        s.model.layers, s.decode->pipeline_parallel);
+    }
   }
   return passes;
+}
+
+// The decode step on its layout, as kvsim serve prices one iteration (after the breakdown,
+// which bounds the batch before one KV length per request is allocated).
+serving::DecodeStep decode_step(const Scenario& s) {
+  const DecodeSpec& d = *s.decode;
+  const std::vector<std::int64_t> lengths(static_cast<std::size_t>(d.batch_size),
+                                          d.context_tokens);
+  return serving::decode_step(s, d.tensor_parallel, d.pipeline_parallel, lengths);
+}
+
+double tokens_per_second(const DecodeSpec& d, const serving::DecodeStep& step) {
+  return static_cast<double>(d.batch_size) / to_seconds(step.total);
+}
+
+std::string decode_text(const DecodeSpec& d, const serving::DecodeStep& step) {
+  const int gpus = d.tensor_parallel * d.pipeline_parallel;
+  return fmt::format(
+      "Decode step, batch {} at {} KV tokens, on tensor_parallel {} x pipeline_parallel {} ({} "
+      "GPU{}):\n  time per output token {:.6f} ms, {:.1f} tokens/s\n  = compute {:.6f} ms + "
+      "communication {:.6f} ms ({} all-reduces, {} stage sends)\n  as kvsim serve prices it for "
+      "these requests alone on this layout (closed-form communication, no host_overhead)\n",
+      d.batch_size, d.context_tokens, d.tensor_parallel, d.pipeline_parallel, gpus,
+      gpus == 1 ? "" : "s", to_seconds(step.total) * 1e3, tokens_per_second(d, step),
+      to_seconds(step.compute) * 1e3, to_seconds(step.communication) * 1e3, step.all_reduces,
+      step.sends);
+}
+
+Json decode_json(const DecodeSpec& d, const serving::DecodeStep& step) {
+  return Json{{"tensor_parallel", d.tensor_parallel},
+              {"pipeline_parallel", d.pipeline_parallel},
+              {"batch_size", d.batch_size},
+              {"context_tokens", d.context_tokens},
+              {"time_per_output_token_ns", step.total.count()},
+              {"time_per_output_token_ms", to_seconds(step.total) * 1e3},
+              {"compute_ns", step.compute.count()},
+              {"communication_ns", step.communication.count()},
+              {"all_reduces", step.all_reduces},
+              {"stage_sends", step.sends},
+              {"tokens_per_second", tokens_per_second(d, step)}};
 }
 
 // The printed report, rendered whole so that a run that fails prints nothing but the error.
 std::string report_text(const RunOptions& o, const Scenario& s,
                         const std::vector<report::PassBreakdown>& passes,
+                        const std::optional<serving::DecodeStep>& step,
                         const std::vector<CheckedPrefill>& runs,
                         const std::vector<prefill::PrefillResult>& strategies) {
   std::string out = header(s) + "One GPU, per-operation cost:\n";
@@ -110,6 +162,7 @@ std::string report_text(const RunOptions& o, const Scenario& s,
     out += fmt::format("Where each cost comes from ({}):\n", s.compute->describe());
     for (const auto& p : passes) out += report::format_explained(p) + "\n";
   }
+  if (step) out += decode_text(*s.decode, *step) + "\n";
   if (strategies.empty()) return out;
   out += fmt::format("Prefill of {} tokens on {} GPUs ({} attention):\n",
                      s.prefill->context_tokens, s.prefill->gpus.size(),
@@ -126,6 +179,8 @@ int run(const RunOptions& o) {
   }
   // Every check and every simulation runs before anything is printed or written.
   const std::vector<report::PassBreakdown> passes = single_gpu_passes(s);
+  std::optional<serving::DecodeStep> step;
+  if (s.decode) step = decode_step(s);
   std::vector<CheckedPrefill> runs;
   if (s.prefill && !s.prefill->strategies.empty()) runs = run_prefill(s, o.trace);
   std::vector<prefill::PrefillResult> strategies;
@@ -135,11 +190,20 @@ int run(const RunOptions& o) {
   Json single = Json::array();
   for (const auto& p : passes) single.push_back(report::to_json(p));
   results["single_gpu"] = single;
+  if (step) results["decode"] = decode_json(*s.decode, *step);
   if (!strategies.empty()) {
     results["prefill"] = report::prefill_json(strategies, *s.topology);
     results["memory"] = memory_json(s, runs);
   }
-  const std::string text = o.quiet ? "" : report_text(o, s, passes, runs, strategies);
+  std::string explained;  // --explain-costs: each strategy's per-GPU shards and stage costs
+  if (o.explain_costs) {
+    const int decode_tp = s.decode ? s.decode->tensor_parallel : 1;
+    const report::CostExplanation e = report::explain_costs(s, strategies, decode_tp);
+    results["cost_explanation"] = e.json();
+    explained = e.text();
+  }
+  const std::string text =
+      o.quiet ? "" : report_text(o, s, passes, step, runs, strategies) + explained;
   std::vector<report::OutputFile> files;
   if (!o.out.empty()) {
     files = {{"results.json", results.dump(2) + "\n"},
@@ -187,7 +251,10 @@ void add_run(CLI::App& app, Command& selected) {
           "SIZE");
   cmd->add_flag("--explain-costs", o->explain_costs,
                 "per operation: shape, time per call, achieved rates, and whether the cost was "
-                "measured, interpolated, extrapolated or from the roofline");
+                "measured, interpolated, extrapolated or from the roofline; per strategy and "
+                "for the decode step: each GPU's shard (queries, keys, heads, weights) and its "
+                "per-layer qkv, attention, rest and communication (also cost_explanation in "
+                "results.json)");
   cmd->add_flag("-q,--quiet", o->quiet, "print nothing but warnings and errors");
   cmd->callback([&selected, o] { selected = [o] { return run(*o); }; });
 }
