@@ -30,6 +30,7 @@ void add_train_predictor(CLI::App& app, Command& selected);
 void add_plot(CLI::App& app, Command& selected);
 void add_calibrate(CLI::App& app, Command& selected);
 void add_calibrate_network(CLI::App& app, Command& selected);
+void add_calibrate_engine(CLI::App& app, Command& selected);
 void add_compare(CLI::App& app, Command& selected);
 void add_serve(CLI::App& app, Command& selected);
 void add_cost(CLI::App& app, Command& selected);

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   kvsim::cli::add_plot(app, selected);
   kvsim::cli::add_calibrate(app, selected);
   kvsim::cli::add_calibrate_network(app, selected);
+  kvsim::cli::add_calibrate_engine(app, selected);
   kvsim::cli::add_compare(app, selected);
   kvsim::cli::add_serve(app, selected);
   kvsim::cli::add_validate(app, selected);
