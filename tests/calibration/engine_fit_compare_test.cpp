@@ -56,13 +56,15 @@ TEST(EngineFitThroughCompare, RecoversHostTimesAndAttentionScaleFromKvsimsOwnPre
                          {"/host/per_pass", "/host/per_token", "/attention/time_scale"}, "--fit");
   const LinearModel model = linearise(zero_engine(), params, data.observations, data.predict);
   const EngineFit fit = fit_engine(model, data.observations, "synthetic");
-  // Simulated time is whole nanoseconds, so each prediction carries up to half a nanosecond of
-  // rounding per event: the durations come back to the nanosecond (the profile's resolution),
-  // the scale to 1e-6 of itself.
-  EXPECT_NEAR(fit.values[0], 30, 1.0001e-3) << fit.values[0];  // us, within 1 ns
-  EXPECT_NEAR(fit.values[1], 0.25, 1.0001e-3) << fit.values[1];
-  EXPECT_NEAR(fit.values[2], 1.2, 1.2e-6) << fit.values[2];
-  EXPECT_LT(fit.in_sample.at("ttft").worst, 1e-6);
+  // Simulated time is whole nanoseconds and a single-GPU prefill is a sum of about a hundred
+  // stage times (3 per layer x 32 layers + the ends), each rounded to the nanosecond: up to ~50 ns
+  // of rounding per prediction, not linear in the parameters. Least squares over the rows turns
+  // that into a few nanoseconds on the durations (10 ns allowed: 3e-4 of 30 us) and 2e-5 of the
+  // scale; the fitted predictions reproduce the rows to 1e-5.
+  EXPECT_NEAR(fit.values[0], 30, 0.010) << fit.values[0];  // us
+  EXPECT_NEAR(fit.values[1], 0.25, 0.010) << fit.values[1];
+  EXPECT_NEAR(fit.values[2], 1.2, 2.4e-5) << fit.values[2];
+  EXPECT_LT(fit.in_sample.at("ttft").worst, 1e-5);
 }
 
 }  // namespace
