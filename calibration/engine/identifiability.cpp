@@ -27,7 +27,10 @@ std::string what_to_measure(const std::vector<Observation>& obs,
                             const std::vector<std::size_t>& rows) {
   std::vector<std::string> same, names;
   for (std::size_t k = 0; k < obs[rows.front()].inputs.size(); ++k) {
-    const auto& [name, value] = obs[rows.front()].inputs[k];
+    // Named references, not a structured binding: clang 14 (the fuzz and sanitizer builds) cannot
+    // capture a structured binding in a lambda.
+    const std::string& name = obs[rows.front()].inputs[k].first;
+    const auto& value = obs[rows.front()].inputs[k].second;
     const bool constant = std::all_of(rows.begin(), rows.end(), [&](std::size_t r) {
       return obs[r].inputs.size() > k && obs[r].inputs[k].second == value;
     });

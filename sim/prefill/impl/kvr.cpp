@@ -19,8 +19,7 @@ class KvrRun {
  public:
   KvrRun(const PrefillSetup& setup, const Partition& partition, const KvrOptions& options,
          bool record_trace)
-      : setup_(setup),
-        options_(options),
+      : options_(options),
         p_(static_cast<int>(partition.size())),
         layers_(static_cast<int>(setup.model->layers)),
         run_(setup, p_, record_trace) {
@@ -147,7 +146,6 @@ class KvrRun {
     });
   }
 
-  const PrefillSetup& setup_;
   KvrOptions options_;
   int p_;
   int layers_;
