@@ -11,7 +11,32 @@
 namespace kvsim::report {
 namespace {
 
-std::string shape_of(const Operation& op) {
+
+void add(PassBreakdown& pass, const ComputeModel& compute, const std::vector<Operation>& ops,
+         std::int64_t repeat) {
+  for (const Operation& op : ops) {
+    const OpCost cost = compute.cost(op);
+    const std::string name = to_string(op.kind);
+    auto it = std::find_if(pass.ops.begin(), pass.ops.end(),
+                           [&](const OpLine& l) { return l.op == name; });
+    if (it == pass.ops.end()) {
+      pass.ops.push_back(OpLine{name, 0, 0, 0, 0, cost.provenance, operation_shape_brief(op)});
+      it = pass.ops.end() - 1;
+    }
+    const auto r = static_cast<double>(repeat);
+    it->calls += repeat;
+    it->flops += op.flops * r;
+    it->bytes += op.bytes() * r;
+    it->seconds += cost.seconds * r;
+    pass.flops += op.flops * r;
+    pass.bytes += op.bytes() * r;
+    pass.seconds += cost.seconds * r;
+  }
+}
+
+}  // namespace
+
+std::string operation_shape_brief(const Operation& op) {
   switch (op.op_class) {
     case OpClass::kGemm:
       return fmt::format("{} x {} x {}", op.gemm.m, op.gemm.n, op.gemm.k);
@@ -28,30 +53,6 @@ std::string shape_of(const Operation& op) {
   return fmt::format("q {} x kv {}, {}/{} heads x {}", a.q_tokens, a.kv_tokens, a.heads,
                      a.kv_heads, a.head_dim);
 }
-
-void add(PassBreakdown& pass, const ComputeModel& compute, const std::vector<Operation>& ops,
-         std::int64_t repeat) {
-  for (const Operation& op : ops) {
-    const OpCost cost = compute.cost(op);
-    const std::string name = to_string(op.kind);
-    auto it = std::find_if(pass.ops.begin(), pass.ops.end(),
-                           [&](const OpLine& l) { return l.op == name; });
-    if (it == pass.ops.end()) {
-      pass.ops.push_back(OpLine{name, 0, 0, 0, 0, cost.provenance, shape_of(op)});
-      it = pass.ops.end() - 1;
-    }
-    const auto r = static_cast<double>(repeat);
-    it->calls += repeat;
-    it->flops += op.flops * r;
-    it->bytes += op.bytes() * r;
-    it->seconds += cost.seconds * r;
-    pass.flops += op.flops * r;
-    pass.bytes += op.bytes() * r;
-    pass.seconds += cost.seconds * r;
-  }
-}
-
-}  // namespace
 
 PassBreakdown prefill_breakdown(const LlmSpec& model, const ComputeModel& compute,
                                 const DecomposeOptions& options, std::int64_t tokens) {

@@ -36,6 +36,10 @@ PassBreakdown decode_breakdown(const LlmSpec& model, const ComputeModel& compute
                                std::int64_t kv_tokens);
 
 std::string format_table(const PassBreakdown& pass);
+/// One operation's shape as the breakdown prints it: "m x n x k" for a GEMM, "R rows x B B" for
+/// an elementwise kernel, "q Q x kv K, H/G heads x D" for attention.
+std::string operation_shape_brief(const Operation& op);
+
 /// Per operation: shape, time per call, achieved FLOP/s and bytes/s, and provenance
 /// (`kvsim run --explain-costs`).
 std::string format_explained(const PassBreakdown& pass);

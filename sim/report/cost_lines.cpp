@@ -2,26 +2,20 @@
 
 #include <fmt/format.h>
 
+#include "sim/report/breakdown.hpp"
+
 namespace kvsim::report {
 
+// The breakdown's shape, with what `kvsim cost` also needs: a GEMM's data types, a batch.
 std::string operation_shape(const Operation& op) {
-  switch (op.op_class) {
-    case OpClass::kGemm:
-      return fmt::format("{} x {} x {} {}{}", op.gemm.m, op.gemm.n, op.gemm.k, to_string(op.dtype),
-                         op.weights == op.dtype ? "" : ", " + to_string(op.weights) + " weights");
-    case OpClass::kElementwise:
-      if (op.rows > 0) {
-        return fmt::format("{} rows x {:.0f} B", op.rows,
-                           (op.bytes() - op.weight_bytes) / static_cast<double>(op.rows));
-      }
-      break;
-    case OpClass::kAttention:
-      break;
+  if (op.op_class == OpClass::kGemm) {
+    return fmt::format("{} {}{}", operation_shape_brief(op), to_string(op.dtype),
+                       op.weights == op.dtype ? "" : ", " + to_string(op.weights) + " weights");
   }
-  const AttentionShape& a = op.attention;
-  return fmt::format("{}q {} x kv {}, {}/{} heads x {}",
-                     a.batch > 1 ? fmt::format("batch {}, ", a.batch) : std::string(),
-                     a.q_tokens, a.kv_tokens, a.heads, a.kv_heads, a.head_dim);
+  if (op.op_class == OpClass::kAttention && op.attention.batch > 1) {
+    return fmt::format("batch {}, {}", op.attention.batch, operation_shape_brief(op));
+  }
+  return operation_shape_brief(op);
 }
 
 CostLine op_line(const ComputeModel& compute, const Operation& op, std::int64_t calls) {
