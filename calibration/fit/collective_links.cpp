@@ -34,12 +34,6 @@ class Topologies {
   std::map<std::pair<int, int>, net::Topology> built_;
 };
 
-std::vector<int> first_gpus(int ranks) {
-  std::vector<int> gpus;
-  for (int g = 0; g < ranks; ++g) gpus.push_back(g);
-  return gpus;
-}
-
 // A ring all-reduce's route latency and wire time at full efficiency (seconds), and the link
 // kind that bottlenecks its slowest transfers.
 struct Ring {

@@ -12,13 +12,14 @@
 #include "sim/core/table.hpp"
 
 namespace kvsim::calibration {
-namespace {
 
 std::vector<int> first_gpus(int ranks) {
   std::vector<int> gpus;
   for (int g = 0; g < ranks; ++g) gpus.push_back(g);
   return gpus;
 }
+
+namespace {
 
 // The all-reduce of a point on a topology without its fixed cost: per step, the slowest
 // transfer's route latency and wire time at full efficiency (seconds).

@@ -99,4 +99,7 @@ struct PointToPointFit {
 PointToPointFit fit_point_to_point(const std::vector<CollectivePoint>& points,
                                    const net::Topology& topology);
 
+/// GPUs 0 .. ranks - 1: the participants of a measured collective on the fitted topology.
+std::vector<int> first_gpus(int ranks);
+
 }  // namespace kvsim::calibration
