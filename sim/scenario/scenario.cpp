@@ -226,11 +226,13 @@ void read_decode(const ConfigNode& root, Scenario& s) {
         s.file, d.context_tokens, s.model.name, s.model.max_context));
   }
   read_decode_layout(*n, d, s);
+  const auto drafter = n->find("drafter");  // built by kvsim run (sim/serving/speculative)
   n->finish();
   s.resolved["decode"] = Json{{"batch_size", d.batch_size},
                               {"context_tokens", d.context_tokens},
                               {"tensor_parallel", d.tensor_parallel},
                               {"pipeline_parallel", d.pipeline_parallel}};
+  if (drafter) s.resolved["decode"]["drafter"] = drafter->json();
   warn_if_decode_does_not_fit(d, s);
   s.decode = d;
 }

@@ -14,6 +14,7 @@
 #include "sim/serving/communication.hpp"
 #include "sim/serving/iteration_cost.hpp"
 #include "sim/serving/replica.hpp"
+#include "sim/serving/speculative/speculation.hpp"
 
 namespace kvsim::serving {
 namespace {
@@ -175,6 +176,7 @@ class ServingRun {
                                    preemptions, swaps, queue_.executed()});
     out.summary["config"] = setup_.resolved;
     out.summary["warnings"] = warnings(s_, workload_, totals_, first_rejected_, first_truncated_);
+    if (setup_.speculation) out.summary["speculative"] = setup_.speculation->summary();
     return out;
   }
 

@@ -49,6 +49,9 @@
 #include "sim/serving/workload.hpp"
 
 namespace kvsim::serving {
+namespace speculative {
+class Speculation;
+}
 
 /// Most replicas, and most tensor- or pipeline-parallel GPUs per replica: a topology's GPUs.
 inline constexpr std::int64_t kMaxServingGpus = 4096;
@@ -66,6 +69,7 @@ struct ServingSetup {
   Duration host_overhead{0};
   std::optional<double> ttft_slo;  // seconds
   std::optional<double> tpot_slo;
+  std::shared_ptr<speculative::Speculation> speculation;  // "drafter": speculative decoding
   Json resolved;
 
   /// Reads `node` (the "serving" object, without its workload); throws InputError.

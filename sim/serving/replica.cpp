@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "sim/core/input_error.hpp"
+#include "sim/serving/speculative/pass_cost.hpp"
+#include "sim/serving/speculative/speculation.hpp"
 
 namespace kvsim::serving {
 
@@ -17,6 +19,7 @@ Replica::Replica(ReplicaContext& c, int index, std::vector<std::unique_ptr<KvMem
       static_cast<double>(memories.size()));
   for (auto& memory : memories) {
     engines_.push_back(std::make_unique<Engine>(std::move(memory), swap_tokens));
+    engines_.back()->state.speculation = c.setup.speculation.get();
   }
   const int pp = c.setup.pipeline_parallel;
   for (int s = 0; s < pp; ++s) {
@@ -118,13 +121,22 @@ void Replica::launch(std::size_t engine, Batch batch) {
   shape_batch(e, batch);
   const std::uint32_t id = allocate();
   InFlight& f = flights_[id];
-  f.compute = c_.cost(shape_);
-  f.tokens = shape_.tokens();
+  if (verifies_.empty()) {
+    f.compute = c_.cost(shape_);
+  } else {  // speculative decoding's verify chunks: one batched attention kernel
+    f.compute = speculative::price_pass(c_.scenario, c_.scenario.model, c_.setup.tensor_parallel,
+                                        shape_, 0, verifies_);
+  }
+  f.tokens = speculative::pass_rows(shape_, verifies_);
   const double swap_bytes = static_cast<double>(batch.swap_out_tokens + batch.swap_in_tokens) *
                             c_.setup.budget.kv_bytes_per_token;
   f.before = c_.setup.host_overhead +
              (swap_bytes > 0 ? from_seconds_ceil(swap_bytes / c_.scenario.gpu.pcie_bandwidth)
                              : Duration{0});
+  if (c_.setup.speculation) {  // the drafter's passes precede the target's verify pass
+    f.before += c_.setup.speculation->draft_time(e.state, batch, stages_[0].gpus,
+                                                 c_.communication);
+  }
   f.batch = std::move(batch);
   f.engine = engine;
   e.in_flight = true;
@@ -158,14 +170,25 @@ void Replica::shape_batch(Engine& e, const Batch& batch) {
     return s;
   };
   shape_.clear();
+  verifies_.clear();
   for (const auto& [slot, tokens] : batch.prefills) {
     Sequence& s = take(slot);
     if (s.scheduled.count() < 0) s.scheduled = c_.queue.now();
     shape_.prefills.emplace_back(tokens, s.cached + tokens);
     if (s.prefilled + tokens == s.to_prefill) ++shape_.emitting;
   }
-  for (const Slot slot : batch.decodes) shape_.decodes.push_back(take(slot).cached + 1);
-  shape_.emitting += static_cast<std::int64_t>(batch.decodes.size());
+  for (const Slot slot : batch.decodes) {
+    Sequence& s = take(slot);
+    // Speculative decoding verifies its drafts as a chunk of queries against the context,
+    // sampling at each position.
+    const std::int64_t tokens = e.state.decode_tokens(s);
+    if (tokens == 1) {
+      shape_.decodes.push_back(s.cached + 1);
+    } else {
+      verifies_.emplace_back(tokens, s.cached + tokens);
+    }
+    shape_.emitting += tokens;
+  }
 }
 
 // Bad input, not a bug: the workload asks for more KV memory than a replica has. The culprit

@@ -130,7 +130,7 @@ class Replica {
   void finish(std::uint32_t id);
   void deliver_tokens(const InFlight& f, ReplicaState& st, SimTime now);
   void retire_finished(Engine& e, SimTime now);
-  void emit(Sequence& s, SimTime now);
+  void emit(Sequence& s, SimTime now, bool new_gap = true);
   void complete(Engine& e, Slot slot, SimTime now);
   void record_latencies(const Sequence& s, SimTime now);
 
@@ -143,6 +143,7 @@ class Replica {
   std::vector<InFlight> flights_;
   std::vector<std::uint32_t> free_flights_;
   IterationShape shape_;
+  std::vector<std::pair<std::int64_t, std::int64_t>> verifies_;  // speculative verify chunks
   SimTime accounted_{0};
   bool decision_pending_ = false;  // decide() has asked for the end of this instant
 };

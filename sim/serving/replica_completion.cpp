@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "sim/serving/replica.hpp"
+#include "sim/serving/speculative/speculation.hpp"
 
 namespace kvsim::serving {
 
@@ -43,8 +44,12 @@ void Replica::deliver_tokens(const InFlight& f, ReplicaState& st, SimTime now) {
   for (const Slot slot : f.batch.decodes) {
     Sequence& s = st.pool[slot];
     s.in_flight = false;
-    ++s.cached;  // the token it consumed
+    // Speculative decoding keeps the accepted drafts (the rest's KV is rolled back) and the
+    // token the target sampled after them.
+    const std::int64_t accepted = c_.setup.speculation ? c_.setup.speculation->accept(s) : 0;
+    s.cached += 1 + accepted;  // the token it consumed, and the accepted drafts
     emit(s, now);
+    for (std::int64_t i = 0; i < accepted; ++i) emit(s, now, false);
   }
 }
 
@@ -74,8 +79,10 @@ void Replica::retire_finished(Engine& e, SimTime now) {
   st.running.resize(out);
 }
 
-void Replica::emit(Sequence& s, SimTime now) {
-  if (s.last_token.count() >= 0) c_.totals.itl.add(to_seconds(now - s.last_token));
+// `new_gap` false: another token of the same step, which streams with the first (one gap per
+// step, as `vllm bench serve` counts one per streamed chunk).
+void Replica::emit(Sequence& s, SimTime now, bool new_gap) {
+  if (new_gap && s.last_token.count() >= 0) c_.totals.itl.add(to_seconds(now - s.last_token));
   s.last_token = now;
   if (c_.observers.token) {
     c_.observers.token(s.request.id, s.generated, to_seconds(now - SimTime{0}));

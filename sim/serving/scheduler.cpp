@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "sim/serving/speculative/speculation.hpp"
+
 namespace kvsim::serving {
 
 Slot SequencePool::add(Sequence s) {
@@ -25,13 +27,13 @@ void ReplicaState::admit_waiting(Batch& batch, std::int64_t& budget,
     Sequence& s = pool[slot];
     if (s.swapped > 0) {
       // A swapped-out sequence resumes: its K and V come back and it decodes.
-      if (!memory.admit(s, s.swapped + 1)) break;
+      if (!memory.admit(s, s.swapped + decode_tokens(s))) break;
       batch.swap_in_tokens += s.swapped;
       swap_used_ -= s.swapped;
       s.cached = s.swapped;
       s.swapped = 0;
       batch.decodes.push_back(slot);
-      budget -= 1;
+      budget -= decode_tokens(s);
     } else {
       const std::int64_t remaining = s.to_prefill - s.prefilled;
       const std::int64_t chunk = chunked ? std::min(remaining, budget) : remaining;
@@ -50,14 +52,15 @@ void ReplicaState::decode_running(Batch& batch, std::int64_t& budget, Preemption
   for (std::size_t i = 0; i < running.size(); ++i) {
     Sequence& s = pool[running[i]];
     if (s.in_flight || !s.prompt_done() || s.finished()) continue;
-    bool room = memory.grow(s, s.cached + 1);
+    const std::int64_t tokens = decode_tokens(s);
+    bool room = memory.grow(s, s.cached + tokens);
     while (!room && preempt_newest_after(i, batch, preemption)) {
-      room = memory.grow(s, s.cached + 1);
+      room = memory.grow(s, s.cached + tokens);
     }
     if (!room) continue;
     s.in_flight = true;
     batch.decodes.push_back(running[i]);
-    --budget;
+    budget -= tokens;
   }
 }
 
@@ -71,6 +74,10 @@ void ReplicaState::continue_prompts(Batch& batch, std::int64_t& budget) {
     batch.prefills.push_back({running[i], chunk});
     budget -= chunk;
   }
+}
+
+std::int64_t ReplicaState::decode_tokens(const Sequence& s) const {
+  return speculation ? speculation->verify_tokens(s) : 1;
 }
 
 // Evicts the newest running sequence after `position` that is in no batch, back to the front of

@@ -25,6 +25,9 @@
 #include "sim/serving/sequence.hpp"
 
 namespace kvsim::serving {
+namespace speculative {
+class Speculation;
+}
 
 /// Sequences live in slots that stay put while they run, so batches in flight can name them.
 class SequencePool {
@@ -78,6 +81,7 @@ class ReplicaState {
   std::deque<Slot> waiting;   // arrival order; preempted sequences return to the front
   std::vector<Slot> running;  // admission order
   KvMemory& memory;
+  const speculative::Speculation* speculation = nullptr;  // speculative decoding, if any
   std::uint64_t preemptions = 0;
   std::uint64_t swaps = 0;
 
@@ -95,6 +99,8 @@ class ReplicaState {
   /// The next chunk of every prompt already started, within the budget.
   void continue_prompts(Batch& batch, std::int64_t& budget);
   std::int64_t swap_used() const { return swap_used_; }
+  /// New tokens a decode of `s` brings (budget and KV): 1, or its verified draft tokens.
+  std::int64_t decode_tokens(const Sequence& s) const;
 
  private:
   bool preempt_newest_after(std::size_t position, Batch& batch, Preemption preemption);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "sim/serving/engine.hpp"
+#include "sim/serving/speculative/speculation.hpp"
 
 namespace kvsim::serving {
 
@@ -99,6 +100,29 @@ KvBudget kv_budget(const Scenario& s, const ServingSetup& c) {
   return b;
 }
 
+// "drafter": speculative decoding on every replica (sim/serving/speculative). Its weights and
+// KV per token count in each GPU's budget; a drafter on GPUs of its own needs them free.
+void read_drafter(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
+  const auto node = n.find("drafter");
+  if (!node) return;
+  if (c.pipeline_parallel > 1) {
+    node->fail("speculative decoding with pipeline_parallel above 1 is not modelled (where the "
+               "drafter runs between stages): give pipeline_parallel 1");
+  }
+  auto drafter = speculative::drafters().create(*node, s);
+  const speculative::DrafterMemory m = drafter->memory(c.tensor_parallel);
+  const std::int64_t needed = static_cast<std::int64_t>(c.replicas) *
+                              (c.tensor_parallel + m.own_gpus);
+  if (m.own_gpus > 0 && needed > s.topology->gpu_count()) {
+    node->fail(fmt::format("{} replica(s) of {} GPUs, each with its drafter on a GPU of its own, "
+                           "need {} GPUs; the topology (/cluster/topology) has {}",
+                           c.replicas, c.tensor_parallel, needed, s.topology->gpu_count()));
+  }
+  c.budget.fixed_bytes += m.weight_bytes;
+  c.budget.kv_bytes_per_token += m.kv_bytes_per_token;
+  c.speculation = std::make_shared<speculative::Speculation>(std::move(drafter), s.seed);
+}
+
 // The setup as summary.json's "config" states it.
 Json resolved_config(const ServingSetup& c) {
   Json out{{"scheduler", c.scheduler->to_json()},
@@ -125,6 +149,7 @@ ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
   read_parallelism(n, s, c);
   read_communication_and_slo(n, c);
   c.budget = kv_budget(s, c);
+  read_drafter(n, s, c);
   for (int r = 0; r < c.replicas * c.pipeline_parallel; ++r) {
     c.memories.push_back(build_part(n, s, "memory", Json{{"type", c.scheduler->default_memory()}},
                                     [&c](const ConfigNode& node) {
@@ -133,6 +158,7 @@ ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
   }
   n.finish({"workload"});
   c.resolved = resolved_config(c);
+  if (c.speculation) c.resolved["drafter"] = c.speculation->drafter().to_json();
   return c;
 }
 

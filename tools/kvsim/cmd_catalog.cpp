@@ -9,6 +9,7 @@
 #include "sim/scenario/prefill_memory.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/serving/engine.hpp"
+#include "sim/serving/speculative/spec_step.hpp"
 #include "sim/serving/workload.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
@@ -86,6 +87,7 @@ int validate(const ScenarioOptions& options) {
   const Scenario s = load_scenario(doc);
   refuse_warnings_if_strict(s, options.strict);
   check_serving(doc, s);
+  if (serving::speculative::decode_drafter_json(s)) (void)serving::speculative::decode_drafter(s);
   bool chosen_at_run_time = false;
   if (s.prefill) {
     const prefill::PrefillSetup setup = s.prefill_setup();

@@ -14,6 +14,7 @@
 #include "sim/report/prefill_report.hpp"
 #include "sim/scenario/prefill_memory.hpp"
 #include "sim/serving/decode_step.hpp"
+#include "sim/serving/speculative/spec_step.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 
 namespace kvsim::cli {
@@ -150,6 +151,21 @@ Json decode_json(const DecodeSpec& d, const serving::DecodeStep& step) {
               {"tokens_per_second", tokens_per_second(d, step)}};
 }
 
+// The decode section's "drafter": the step with speculative decoding beside the plain one.
+std::string speculative_text(const Scenario& s, const serving::speculative::SpeculativeStep& p,
+                             const Json& drafter) {
+  return fmt::format(
+      "Speculative decoding, drafter {} (k {}, tree width {}):\n  expected tokens per step {:.4f}"
+      " per sequence; time per output token {:.6f} ms ({:.1f} tokens/s), speed-up {:.3f}x\n"
+      "  = (draft {:.6f} ms + verify of {} tokens per sequence {:.6f} ms) / {:.4f}; plain step "
+      "{:.6f} ms\n  Leviathan et al.'s speed-up with verify = one plain step: {:.3f}x\n",
+      drafter["type"].get<std::string>(), drafter["k"].dump(),
+      drafter["tree_width"].dump(), p.tokens_per_step, p.tpot_s * 1e3,
+      static_cast<double>(s.decode->batch_size) / p.tpot_s, p.speedup,
+      to_seconds(p.draft) * 1e3, p.verify_tokens, to_seconds(p.verify) * 1e3, p.tokens_per_step,
+      to_seconds(p.plain) * 1e3, p.leviathan_speedup);
+}
+
 // The printed report, rendered whole so that a run that fails prints nothing but the error.
 std::string report_text(const RunOptions& o, const Scenario& s,
                         const std::vector<report::PassBreakdown>& passes,
@@ -181,6 +197,15 @@ int run(const RunOptions& o) {
   const std::vector<report::PassBreakdown> passes = single_gpu_passes(s);
   std::optional<serving::DecodeStep> step;
   if (s.decode) step = decode_step(s);
+  std::string speculative;  // the decode section's drafter, if any
+  Json speculative_json;
+  if (serving::speculative::decode_drafter_json(s)) {
+    const auto drafter = serving::speculative::decode_drafter(s);
+    const auto spec = serving::speculative::speculative_step(s, *drafter);
+    speculative = speculative_text(s, spec, drafter->to_json()) + "\n";
+    speculative_json = serving::speculative::to_json(spec);
+    speculative_json["drafter"] = drafter->to_json();
+  }
   std::vector<CheckedPrefill> runs;
   if (s.prefill && !s.prefill->strategies.empty()) runs = run_prefill(s, o.trace);
   std::vector<prefill::PrefillResult> strategies;
@@ -191,6 +216,7 @@ int run(const RunOptions& o) {
   for (const auto& p : passes) single.push_back(report::to_json(p));
   results["single_gpu"] = single;
   if (step) results["decode"] = decode_json(*s.decode, *step);
+  if (!speculative_json.is_null()) results["decode"]["speculative"] = speculative_json;
   if (!strategies.empty()) {
     results["prefill"] = report::prefill_json(strategies, *s.topology);
     results["memory"] = memory_json(s, runs);
@@ -203,7 +229,7 @@ int run(const RunOptions& o) {
     explained = e.text();
   }
   const std::string text =
-      o.quiet ? "" : report_text(o, s, passes, step, runs, strategies) + explained;
+      o.quiet ? "" : report_text(o, s, passes, step, runs, strategies) + speculative + explained;
   std::vector<report::OutputFile> files;
   if (!o.out.empty()) {
     files = {{"results.json", results.dump(2) + "\n"},

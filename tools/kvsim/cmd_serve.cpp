@@ -10,6 +10,7 @@
 
 #include "sim/report/output.hpp"
 #include "sim/serving/engine.hpp"
+#include "sim/serving/speculative/baseline.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 
 namespace kvsim::cli {
@@ -40,6 +41,25 @@ std::string ms(const Json& seconds) {
 void print_latency(const char* name, const Json& j) {
   fmt::print("  {:<16} mean {:>9}  p50 {:>9}  p90 {:>9}  p99 {:>9} ms\n", name, ms(j["mean_s"]),
              ms(j["p50_s"]), ms(j["p90_s"]), ms(j["p99_s"]));
+}
+
+// A number, or n/a where it is undefined (null).
+std::string number(const Json& v, const char* format) {
+  return v.is_number() ? fmt::format(fmt::runtime(format), v.get<double>()) : "n/a";
+}
+
+void print_speculative(const Json& spec) {
+  fmt::print("  speculative ({}): {} tokens per step (mean acceptance length {}, expected {}), "
+             "draft acceptance {}\n  speed-up against the same run without it: TPOT mean {}x, "
+             "p50 {}x, p99 {}x; output throughput {}x\n",
+             spec["type"].get<std::string>(), number(spec["mean_tokens_per_step"], "{:.3f}"),
+             number(spec["mean_acceptance_length"], "{:.3f}"),
+             number(spec["expected_acceptance_length"], "{:.3f}"),
+             number(spec["draft_acceptance_rate"], "{:.3f}"),
+             number(spec["speedup"]["tpot_mean"], "{:.3f}"),
+             number(spec["speedup"]["tpot_p50"], "{:.3f}"),
+             number(spec["speedup"]["tpot_p99"], "{:.3f}"),
+             number(spec["speedup"]["output_throughput"], "{:.3f}"));
 }
 
 int serve(const ServeOptions& o) {
@@ -105,8 +125,10 @@ int serve(const ServeOptions& o) {
   }
 
   const auto start = std::chrono::steady_clock::now();
-  const serving::ServingResult r =
-      serving::simulate_serving(s, setup, std::move(workload), observers);
+  const bool speculative = setup.speculation != nullptr;
+  serving::ServingResult r = serving::simulate_serving(s, setup, std::move(workload), observers);
+  // Speculative decoding's speed-up: the same run without the drafter.
+  if (speculative) serving::speculative::add_baseline(s, *node, r.summary);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const Json& j = r.summary;
   const Json& config = j["config"];
@@ -139,6 +161,7 @@ int serve(const ServeOptions& o) {
                100 * j["kv_utilization"].get<double>(), 100 * j["kv_waste"].get<double>(),
                j["preemptions"].get<std::uint64_t>(), j["swaps"].get<std::uint64_t>(),
                100 * j["gpu_busy_fraction"].get<double>());
+    if (speculative) print_speculative(j["speculative"]);
   }
   if (out) {
     out->add("summary.json", j.dump(2) + "\n");

@@ -9,13 +9,15 @@
 #include "sim/serving/memory.hpp"
 #include "sim/serving/router.hpp"
 #include "sim/serving/scheduler.hpp"
+#include "sim/serving/speculative/drafter.hpp"
 
 namespace kvsim {
 
 std::vector<const RegistryView*> all_registries() {
   return {&net::topologies(),     &net::heterogeneities(),  &compute_models(),
           &engine_models(),       &prefill::strategies(),   &prefill::partitioners(),
-          &serving::schedulers(), &serving::kv_memories(),  &serving::routers()};
+          &serving::schedulers(), &serving::kv_memories(),  &serving::routers(),
+          &serving::speculative::drafters()};
 }
 
 }  // namespace kvsim
