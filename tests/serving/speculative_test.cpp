@@ -180,6 +180,20 @@ TEST(Speculative, ATreeVerifiesItsNodesAndAcceptsMore) {
   EXPECT_NEAR(p.tokens_per_step, 2.734375, 1e-12);
 }
 
+TEST(Speculative, RunWarnsWhenTheDrafterDoesNotFitBesideTheTarget) {
+  // Batch 48 at 8,192 tokens on an H100 (72 GiB usable): Llama-3-8B's 14.96 GiB of weights and
+  // 48 x 8192 x 128 KiB = 48 GiB of KV fit; Llama-3.2-1B's 2.30 GiB and 48 x 8192 x 32 KiB =
+  // 12 GiB more do not. At batch 8 they do.
+  const Json drafter{{"type", "draft-model"}, {"model", "llama-3.2-1b"}, {"k", 4},
+                     {"acceptance", 0.7}};
+  SpecRun full(nullptr, {{"batch_size", 48}, {"context_tokens", 8192}, {"drafter", drafter}});
+  const auto warning = drafter_memory_warning(full.scenario, *decode_drafter(full.scenario));
+  ASSERT_TRUE(warning.has_value());
+  EXPECT_NE(warning->find("/decode/drafter"), std::string::npos) << *warning;
+  SpecRun small(nullptr, {{"batch_size", 8}, {"context_tokens", 8192}, {"drafter", drafter}});
+  EXPECT_FALSE(drafter_memory_warning(small.scenario, *decode_drafter(small.scenario)));
+}
+
 TEST(Serving, EveryDrafterWithEverySchedulerKeepsLimitsAndFinishesEveryRequest) {
   // The conformance suite with speculative decoding: tight memory (25% of HBM) and fast
   // arrivals force queueing and preemption; the engine throws if a limit is broken, a request

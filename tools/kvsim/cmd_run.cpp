@@ -187,7 +187,7 @@ std::string report_text(const RunOptions& o, const Scenario& s,
 }
 
 int run(const RunOptions& o) {
-  const Scenario s = load(o.scenario);
+  Scenario s = load(o.scenario);
   if (!s.prefill && !s.decode) {  // a serving-only scenario: nothing for run to price
     throw InputError(s.file, "", "kvsim run prices a \"prefill\" or \"decode\" section and this "
                                  "scenario has neither; run its \"serving\" section with kvsim "
@@ -205,6 +205,10 @@ int run(const RunOptions& o) {
     speculative = speculative_text(s, spec, drafter->to_json()) + "\n";
     speculative_json = serving::speculative::to_json(spec);
     speculative_json["drafter"] = drafter->to_json();
+    if (const auto w = serving::speculative::drafter_memory_warning(s, *drafter)) {
+      s.warnings.push_back(*w);
+      refuse_warnings_if_strict(s, o.scenario.strict);
+    }
   }
   std::vector<CheckedPrefill> runs;
   if (s.prefill && !s.prefill->strategies.empty()) runs = run_prefill(s, o.trace);

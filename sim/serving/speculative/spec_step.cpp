@@ -2,6 +2,8 @@
 
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "sim/core/event_queue.hpp"
 #include "sim/serving/decode_step.hpp"
 #include "sim/serving/speculative/pass_cost.hpp"
@@ -58,6 +60,29 @@ SpeculativeStep speculative_step(const Scenario& s, const Drafter& drafter) {
                    to_seconds(out.plain);
   out.leviathan_speedup = out.tokens_per_step / (static_cast<double>(drafter.k()) * c + 1);
   return out;
+}
+
+std::optional<std::string> drafter_memory_warning(const Scenario& s, const Drafter& drafter) {
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  const DecodeSpec& d = *s.decode;
+  const LlmSpec& m = s.model;
+  const std::int64_t tp = d.tensor_parallel;
+  const std::int64_t rank_kv_heads = m.kv_heads >= tp ? m.kv_heads / tp : 1;
+  const double tokens = static_cast<double>(d.batch_size * d.context_tokens);
+  const double target = m.weight_bytes(s.precision.weights) / static_cast<double>(tp) +
+                        m.kv_bytes_per_token(s.precision.kv_cache) *
+                            static_cast<double>(rank_kv_heads) /
+                            static_cast<double>(m.kv_heads) * tokens;
+  const DrafterMemory dm = drafter.memory(tp);
+  const double with = target + dm.weight_bytes + dm.kv_bytes_per_token * tokens;
+  const double usable = s.gpu.hbm_bytes * s.memory_utilization;
+  if (target > usable || with <= usable) return std::nullopt;
+  return fmt::format(
+      "{}: at /decode/drafter: the {} drafter's weights {:.2f} GiB and KV cache {:.2f} GiB do "
+      "not fit beside the target's {:.2f} GiB on the fullest GPU ({:.2f} GiB usable); the "
+      "speculative step is priced as if they did: give a smaller batch_size or context_tokens",
+      s.file, drafter.name(), dm.weight_bytes / kGiB, dm.kv_bytes_per_token * tokens / kGiB,
+      target / kGiB, usable / kGiB);
 }
 
 Json to_json(const SpeculativeStep& step) {

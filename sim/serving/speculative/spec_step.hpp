@@ -11,6 +11,9 @@
 //
 // Who calls it: tools/kvsim/cmd_run.cpp. Units: Duration (ns); seconds in the doubles.
 
+#include <optional>
+#include <string>
+
 #include "sim/scenario/scenario.hpp"
 #include "sim/serving/speculative/drafter.hpp"
 
@@ -37,5 +40,10 @@ const Json* decode_drafter_json(const Scenario& s);
 std::unique_ptr<Drafter> decode_drafter(const Scenario& s);
 
 Json to_json(const SpeculativeStep& step);
+
+/// A warning when the decode step's fullest GPU fits the target's weights and KV (else the
+/// scenario already warns) but not with the drafter's weights and KV beside them; nothing
+/// otherwise.
+std::optional<std::string> drafter_memory_warning(const Scenario& s, const Drafter& drafter);
 
 }  // namespace kvsim::serving::speculative
