@@ -107,7 +107,7 @@ plot "$out/batch.csv" --out "$fig/speedup-batch" --x batch --y speedup --group d
 for stat in p50 p99; do
   awk -F, -v s="$stat" 'NR == 1 { print "series,rate,tpot_ms"; next }
     { col = (s == "p50") ? 3 : 4; base = (s == "p50") ? 5 : 6;
-      print $1 " speculative," $2 "," $col; print $1 " baseline," $2 "," $base }' \
+      print $1 "," $2 "," $col; if ($1 == "eagle") print "no speculation," $2 "," $base }' \
     "$out/serving.csv" > "$tmp/tpot-$stat.csv"
   plot "$tmp/tpot-$stat.csv" --out "$fig/serving-tpot-$stat" --x rate --y tpot_ms --group series \
     --xlabel "arrival rate (requests/s)" --ylabel "TPOT $stat (ms)" \
