@@ -8,6 +8,7 @@
 #include "sim/core/event_queue.hpp"
 #include "sim/core/input_error.hpp"
 #include "sim/serving/engine.hpp"
+#include "sim/serving/speculative/baseline.hpp"
 #include "sim/serving/speculative/pass_cost.hpp"
 #include "sim/serving/speculative/spec_step.hpp"
 #include "sim/serving/speculative/speculation.hpp"
@@ -192,6 +193,26 @@ TEST(Speculative, RunWarnsWhenTheDrafterDoesNotFitBesideTheTarget) {
   EXPECT_NE(warning->find("/decode/drafter"), std::string::npos) << *warning;
   SpecRun small(nullptr, {{"batch_size", 8}, {"context_tokens", 8192}, {"drafter", drafter}});
   EXPECT_FALSE(drafter_memory_warning(small.scenario, *decode_drafter(small.scenario)));
+}
+
+TEST(Speculative, TheSpeedUpIsAgainstTheSameRunWithoutTheDrafter) {
+  // add_baseline runs the scenario again without "drafter": its TPOT must be that of a run
+  // whose serving section never had one, and the speed-ups the ratios of the two summaries.
+  Json serving = sequential(20, 128, 64, {{"type", "eagle"}, {"k", 4}, {"acceptance", 0.7}});
+  serving["workload"]["arrivals"] = {{"type", "poisson"}, {"rate", "20/s"}};
+  serving["scheduler"]["max_batch_size"] = 8;
+  SpecRun spec(serving);
+  Json summary = spec.summary();
+  add_baseline(spec.scenario, spec.doc.root().at("serving"), summary);
+  serving.erase("drafter");
+  const Json plain = SpecRun(serving).summary();
+  const Json& s = summary["speculative"];
+  EXPECT_EQ(s["baseline"]["tpot"]["mean_s"], plain["tpot"]["mean_s"]);
+  EXPECT_EQ(s["baseline"]["output_throughput"], plain["output_throughput"]);
+  EXPECT_DOUBLE_EQ(s["speedup"]["tpot_mean"].get<double>(),
+                   plain["tpot"]["mean_s"].get<double>() / summary["tpot"]["mean_s"].get<double>());
+  EXPECT_GT(s["speedup"]["tpot_mean"].get<double>(), 1.0) << "a head at batch <= 8 gains";
+  EXPECT_FALSE(plain.contains("speculative"));
 }
 
 TEST(Serving, EveryDrafterWithEverySchedulerKeepsLimitsAndFinishesEveryRequest) {
