@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "sim/prefill/impl/kvr.hpp"
+#include "sim/prefill/two_level.hpp"
 #include "sim/prefill/impl/synchronous.hpp"
 #include "sim/prefill/search.hpp"
 #include "sim/report/output.hpp"
@@ -141,13 +142,16 @@ int search(const SearchCommandOptions& o) {
     throw InputError(s.file, "/prefill", "kvsim search needs a \"prefill\" section");
   }
   const prefill::PrefillSetup setup = s.prefill_setup();
-  const int p = static_cast<int>(setup.gpus.size());
+  const prefill::KvrOptions options = sweep::kvr_options_of(s);
+  // Under a two-level layout (the scenario's kvr has "tp") the chain is of TP groups.
+  const int p = prefill::sequence_ranks(setup, options.tp);
   if (p < 2) {
-    throw InputError(s.file, "/prefill", "kvsim search splits the context over a chain of GPUs; "
-                                         "this prefill runs on 1 GPU, which has nothing to split "
-                                         "(give the cluster at least 2 GPUs)");
+    throw InputError(s.file, "/prefill", fmt::format(
+        "kvsim search splits the context over a chain of GPUs (or TP groups); this prefill has "
+        "{} of them, which has nothing to split (give the cluster at least 2{})", p,
+        options.tp > 1 ? fmt::format(" groups of {} GPUs", options.tp) : " GPUs"));
   }
-  const prefill::KvrStrategy kvr(prefill::make_search_partitioner(o.search), sweep::kvr_options_of(s));
+  const prefill::KvrStrategy kvr(prefill::make_search_partitioner(o.search), options);
   const prefill::PartitionQuery query = kvr.query(setup);
   check_sizes(o, s.file, setup.context_tokens, p);
 
@@ -161,7 +165,7 @@ int search(const SearchCommandOptions& o) {
   x.even = prefill::even_partition(setup.context_tokens, p);
   x.even_ttft = kvr.evaluate(setup, x.even);
   x.even_fits = query.overflow(x.even).empty();
-  x.tsp_ttft = prefill::TspStrategy(false).run(setup, false).ttft;
+  x.tsp_ttft = prefill::TspStrategy(false, options.tp).run(setup, false).ttft;
   if (o.landscape) {
     for (const auto& g : prefill::grid_partitions(setup.context_tokens, p, o.search.granularity)) {
       const bool fits = query.overflow(g).empty();
