@@ -104,7 +104,16 @@ def experiments():
                                   ("ring auto", "auto")):
                 s = {"type": "ring", "variant": variant, "tp": 8, "cached_share": share}
                 cached.append((dict(row, strategy=name), sets, s))
-    return {"grid": grid, "uneven": skew, "cached": cached}
+    # The same layouts with every kernel on the spec-sheet roofline: the calibrated attention
+    # fit prices a whole causal triangle at about half the rate of a block after earlier keys,
+    # which favours layouts with smaller blocks; the roofline run separates that from layout.
+    roof = []
+    for nodes in (1, 2, 4, 8, 16):
+        for context in (32768, 131072, 1048576):
+            row, sets = point("llama-3-70b", "rail-400g-rdma", nodes, context, "roofline", 0.0,
+                              [("/compute", {"type": "roofline"})])
+            roof += [(dict(row, strategy=n), sets, s) for n, s in strategies("llama-3-70b", nodes, context)]
+    return {"grid": grid, "uneven": skew, "cached": cached, "roofline": roof}
 
 
 def main():
