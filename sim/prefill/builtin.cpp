@@ -114,7 +114,7 @@ const StrategyRegistry& strategies() {
     r.add("ring",
           "ring attention (context parallelism): each rank keeps its query shard and passes K/V "
           "(or Q) blocks around a ring, each step's transfer overlapped with the attention it "
-          "can already compute; see `kvsim explain ring`",
+          "can already compute; the merge of partial outputs is priced",
           with_label({{"variant", "pass-kv|pass-q|auto", "pass-kv",
                        "pass K/V blocks; pass Q blocks and return partial outputs with an "
                        "all-to-all; or auto: pass-q when its message is smaller, new x heads < "

@@ -112,8 +112,12 @@ Json outcome_json(const Scenario& s, const SearchCommandOptions& o, const Json& 
 
 void print_outcome(const Scenario& s, const Outcome& x) {
   const prefill::SearchResult& r = x.search;
-  fmt::print("kvsim search: {} ({}), {} tokens on {} GPUs\n", s.name, s.file,
-             s.prefill->context_tokens, r.best.size());
+  const std::size_t gpus = s.prefill->gpus.size();
+  fmt::print("kvsim search: {} ({}), {} tokens on {}\n", s.name, s.file,
+             s.prefill->context_tokens,
+             gpus == r.best.size() ? fmt::format("{} GPUs", gpus)
+                                   : fmt::format("{} TP groups of {} GPUs", r.best.size(),
+                                                 gpus / r.best.size()));
   fmt::print("  KVR-S partition  {}{}\n", fmt::join(r.best, " "),
              x.even_won() ? fmt::format("  (the even split: no partition with cut points on "
                                         "multiples of {} tokens is faster)",
@@ -146,10 +150,15 @@ int search(const SearchCommandOptions& o) {
   // Under a two-level layout (the scenario's kvr has "tp") the chain is of TP groups.
   const int p = prefill::sequence_ranks(setup, options.tp);
   if (p < 2) {
-    throw InputError(s.file, "/prefill", fmt::format(
-        "kvsim search splits the context over a chain of GPUs (or TP groups); this prefill has "
-        "{} of them, which has nothing to split (give the cluster at least 2{})", p,
-        options.tp > 1 ? fmt::format(" groups of {} GPUs", options.tp) : " GPUs"));
+    throw InputError(s.file, "/prefill",
+                     options.tp == 1
+                         ? "kvsim search splits the context over a chain of GPUs; this prefill "
+                           "runs on 1 GPU, which has nothing to split (give the cluster at least "
+                           "2 GPUs)"
+                         : fmt::format("kvsim search splits the context over a chain of TP "
+                                       "groups; this prefill has 1 group of {} GPUs, which has "
+                                       "nothing to split (give the cluster at least {} GPUs)",
+                                       options.tp, 2 * options.tp));
   }
   const prefill::KvrStrategy kvr(prefill::make_search_partitioner(o.search), options);
   const prefill::PartitionQuery query = kvr.query(setup);
