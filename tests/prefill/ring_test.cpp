@@ -157,3 +157,22 @@ TEST(TwoLevel, ImpossibleLayoutsAreRefusedByName) {
 }
 
 }  // namespace kvsim::prefill
+
+namespace kvsim::prefill {
+
+TEST(FabricPresets, OneNicPerGpuAtTheRateNcclAchieves) {
+  // rail-400g-rdma: 400e9 / 8 x 0.976 = 48.8e9 B/s; frontend-100g-tcp: 100e9 / 8 x 0.40 =
+  // 5e9 B/s. A cross-node route's bottleneck is that NIC link; 2 nodes x 8 GPUs have 16 NICs.
+  for (const auto& [fabric, rate] : {std::pair<const char*, double>{"rail-400g-rdma", 48.8e9},
+                                     {"frontend-100g-tcp", 5e9}}) {
+    const Json j{{"type", "multi-node"}, {"nodes", 2}, {"fabric", fabric}};
+    const net::Topology t = net::topologies().create(ConfigNode(&j, "test", Json::json_pointer()),
+                                                     catalog::gpu("h100-sxm"));
+    EXPECT_DOUBLE_EQ(t.gpu_route(0, 8).bottleneck, rate) << fabric;
+    int nics = 0;
+    for (int n = 0; n < t.node_count(); ++n) nics += t.node(n).kind == net::NodeKind::kNic;
+    EXPECT_EQ(nics, 16) << fabric;
+  }
+}
+
+}  // namespace kvsim::prefill
