@@ -88,8 +88,8 @@ class RingRun {
                                                                  o.cached_share)) *
                           partial_bytes(setup) / o.tp) {
     for (int r = 0; r < n_; ++r) {
-      ranks_[r].arrived.assign(static_cast<std::size_t>(layers_ * n_), 0);
-      ranks_[r].arrival.assign(static_cast<std::size_t>(layers_ * n_), Timeline::kNone);
+      ranks_[r].arrived.assign(static_cast<std::size_t>(2 * n_), 0);
+      ranks_[r].arrival.assign(static_cast<std::size_t>(2 * n_), Timeline::kNone);
       for (int k = 0; k < tp_ && n_ > 1; ++k) {
         ranks_[r].lanes.push_back(std::make_unique<net::MessageChannel>(
             run_.net.network, setup.gpus[r * tp_ + k], setup.gpus[((r + 1) % n_) * tp_ + k],
@@ -115,8 +115,11 @@ class RingRun {
     int step = 0;
     bool qkv_ready = false;
     bool busy = false;
-    std::vector<int> arrived;  // lanes delivered, per (layer, step)
-    std::vector<int> arrival;  // the activity that delivered it
+    // Lanes delivered and the activity that delivered them, per (layer parity, step): no rank
+    // is ever more than one layer ahead of another (finishing a layer needs every rank's K/V or
+    // Q of that layer, which comes round the whole ring), so two layers' slots suffice.
+    std::vector<int> arrived;
+    std::vector<int> arrival;
     std::vector<std::unique_ptr<net::MessageChannel>> lanes;  // to the next rank
   };
   struct Message {
@@ -137,11 +140,12 @@ class RingRun {
   void try_step(int r) {
     Rank& k = ranks_[r];
     const int s = k.step;
-    const std::size_t slot = static_cast<std::size_t>(k.layer * n_ + s);
+    const std::size_t slot = static_cast<std::size_t>((k.layer % 2) * n_ + s);
     if (k.busy || (s == 0 ? !k.qkv_ready : k.arrived[slot] < tp_)) return;
     k.busy = true;
     k.qkv_ready = false;
     const int after = run_.timeline.later(run_.last[r], s == 0 ? Timeline::kNone : k.arrival[slot]);
+    k.arrived[slot] = 0;  // free for the layer after next
     if (s + 1 < n_) send(r, s + 1, after);  // the held block goes on while it is used
     run_.compute(r, work_[r].step[s], after, pass_q_ ? "ring attention (q)" : "ring attention",
                  k.layer, [this, r] {
@@ -167,7 +171,7 @@ class RingRun {
     const Message msg = messages_[m];
     const int to = (msg.from + 1) % n_;
     Rank& k = ranks_[to];
-    const std::size_t slot = static_cast<std::size_t>(msg.layer * n_ + msg.step);
+    const std::size_t slot = static_cast<std::size_t>((msg.layer % 2) * n_ + msg.step);
     if (++k.arrived[slot] < tp_) return;
     k.arrival[slot] = run_.timeline.message(msg.from, to, msg.sent, run_.net.queue.now(), msg.after,
                                             pass_q_ ? "q" : "kv", msg.layer);
@@ -335,6 +339,14 @@ MemoryPlan RingStrategy::memory_plan(const PrefillSetup& setup) const {
 }
 
 std::string RingStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) const {
+  // Each layer moves N (N - 1) blocks; past this many ranks a run would take hours.
+  constexpr std::int64_t kMaxRanks = 256;
+  if (gpus % options_.tp == 0 && gpus / options_.tp > kMaxRanks) {
+    return fmt::format("ring attention over {} sequence ranks is more than kvsim simulates (at "
+                       "most {}: every layer moves N(N-1) blocks); use \"tp\" to make ranks of "
+                       "several GPUs",
+                       gpus / options_.tp, kMaxRanks);
+  }
   return two_level_obstacle(model, gpus, options_.tp, "ring");
 }
 
