@@ -126,6 +126,34 @@ Topology pairwise_nvlink(const ConfigNode& n, const GpuSpec& gpu) {
   return t;
 }
 
+// Fabric presets of multi-node: one NIC per GPU, its link at the rate NCCL achieves on it
+// (the NIC-to-fabric link is the bottleneck of every cross-node route, so that rate is what a
+// message gets).
+//  - rail-400g-rdma: 400 Gb/s InfiniBand NDR / RoCE per GPU (DGX H100's ConnectX-7 rails). NCCL
+//    over RDMA reaches about 97.6% of line rate: 12.2 GB/s on a 100 Gb/s card is "as good as
+//    you can get" (NCCL maintainer, github.com/NVIDIA/nccl-tests/issues/29): 48.8 GB/s.
+//  - frontend-100g-tcp: a 100 Gb/s Ethernet front-end per GPU used through NCCL's TCP socket
+//    transport, which reaches well under half of line rate: 4-6 GB/s all-reduce bus bandwidth
+//    on 100 Gb/s TCP at best (github.com/NVIDIA/nccl/issues/450), at most 60% of wire speed on
+//    32 Gb/s (github.com/NVIDIA/nccl/issues/209). kvsim takes 40%: 5 GB/s.
+//  - custom (default): the "nic" link as given (200 Gb/s if not).
+LinkSpec fabric_nic(const ConfigNode& n, std::int64_t per_node, std::int64_t nics) {
+  const std::string fabric =
+      n.one_of_or("fabric", "custom", {"custom", "rail-400g-rdma", "frontend-100g-tcp"});
+  if (fabric == "custom") return {200e9 / 8, kNicHop};  // 200 Gb/s InfiniBand HDR
+  if (n.has("nic")) {
+    n.at("nic").fail(fmt::format("\"fabric\": \"{}\" sets the NIC link; give \"nic\" only with "
+                                 "\"fabric\": \"custom\"", fabric));
+  }
+  if (nics != per_node) {
+    n.at("nics_per_node").fail(fmt::format("\"fabric\": \"{}\" has one NIC per GPU ({} per "
+                                           "node)", fabric, per_node));
+  }
+  if (fabric == "rail-400g-rdma") return {400e9 / 8 * 0.976, kNicHop};
+  // 25us: a kernel TCP stack per message, assumed (no measurement of it here).
+  return {100e9 / 8 * 0.40, std::chrono::microseconds(25)};
+}
+
 Topology multi_node(const ConfigNode& n, const GpuSpec& gpu) {
   Topology t;
   const std::int64_t nodes = n.count("nodes");
@@ -142,7 +170,7 @@ Topology multi_node(const ConfigNode& n, const GpuSpec& gpu) {
   }
   const LinkSpec nvlink = read_link(n, "nvlink", {gpu.nvlink_bandwidth, kNvlinkHop});
   const LinkSpec pcie = read_link(n, "pcie", {gpu.pcie_bandwidth, kPcieHop});
-  const LinkSpec nic = read_link(n, "nic", {200e9 / 8, kNicHop});  // 200 Gb/s InfiniBand HDR
+  const LinkSpec nic = read_link(n, "nic", fabric_nic(n, per_node, nics));
   std::vector<std::vector<int>> gpus;
   for (std::int64_t s = 0; s < nodes; ++s) gpus.push_back(add_gpus(t, n, "gpus_per_node", per_node));
   const int fabric = t.add_node("fabric", NodeKind::kNetworkSwitch);
@@ -249,7 +277,11 @@ const TopologyRegistry& topologies() {
            {"nics_per_node", "count", "gpus_per_node", "NICs per server (GPU g uses NIC g mod n)"},
            {"nvlink", "{bandwidth, latency}", "GPU NVLink bandwidth, 1us", "inside a server"},
            {"pcie", "{bandwidth, latency}", "GPU PCIe bandwidth, 1.5us", "GPU to NIC"},
-           {"nic", "{bandwidth, latency}", "200Gb/s, 2.5us", "NIC to fabric"}},
+           {"nic", "{bandwidth, latency}", "200Gb/s, 2.5us", "NIC to fabric"},
+           {"fabric", "custom|rail-400g-rdma|frontend-100g-tcp", "custom",
+            "a NIC preset, one NIC per GPU at the rate NCCL achieves: rail-400g-rdma 48.8 GB/s "
+            "(97.6% of 400 Gb/s RDMA), 2.5us; frontend-100g-tcp 5 GB/s (40% of 100 Gb/s over "
+            "NCCL's TCP sockets), 25us; custom: the nic link"}},
           multi_node);
     r.add("explicit", "named nodes and links, for anything the presets do not cover",
           {{"gpus", "count", "", "GPUs, named gpu0, gpu1, ..."},

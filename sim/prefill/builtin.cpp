@@ -1,8 +1,10 @@
 #include "sim/prefill/builtin.hpp"
 
 #include "sim/prefill/impl/kvr.hpp"
+#include "sim/prefill/impl/ring.hpp"
 #include "sim/prefill/impl/synchronous.hpp"
 #include "sim/prefill/partitioner.hpp"
+#include "sim/prefill/two_level.hpp"
 
 namespace kvsim::prefill {
 namespace {
@@ -24,8 +26,39 @@ std::unique_ptr<PrefillStrategy> make_kvr(const ConfigNode& n) {
   if (o.closed_form_network && !o.relay) {
     n.at("network").fail("the closed-form network needs \"routing\": \"relay\"");
   }
+  o.tp = read_tp(n);
+  if (o.tp > 1 && partitioner->name() == "predicted") {
+    n.at("tp").fail("KVR-P's predictors are trained on chains of single GPUs; with \"tp\" > 1 "
+                    "use the even, search or fixed partitioner");
+  }
   return std::make_unique<KvrStrategy>(std::move(partitioner), o);
 }
+
+std::unique_ptr<PrefillStrategy> make_ring(const ConfigNode& n) {
+  RingOptions o;
+  const std::string variant = n.one_of_or("variant", "pass-kv", {"pass-kv", "pass-q", "auto"});
+  o.variant = variant == "pass-kv"  ? RingVariant::kPassKv
+              : variant == "pass-q" ? RingVariant::kPassQ
+                                    : RingVariant::kAuto;
+  o.sharding = n.one_of_or("sharding", "load-balanced", {"load-balanced", "contiguous"}) ==
+                       "load-balanced"
+                   ? RingSharding::kLoadBalanced
+                   : RingSharding::kContiguous;
+  o.tp = read_tp(n);
+  o.cached_share = n.number_or("cached_share", 0.0, 0.0, 1.0);
+  if (o.cached_share >= 1.0) {
+    n.at("cached_share").fail("a share below 1: at least one token of the prompt must be new");
+  }
+  return std::make_unique<RingStrategy>(o);
+}
+
+// Two-level layouts (two_level.hpp): tsp, kvr and ring take it.
+const ParamDoc kTpParam{
+    "tp", "count", "1",
+    "GPUs per sequence rank: each rank is a tensor-parallel group of tp consecutive GPUs "
+    "(TP inside, the sequence split across ranks; messages split by head over tp lanes; TP "
+    "all-reduces priced in closed form); tp must divide the GPUs and the heads, at most the KV "
+    "heads"};
 
 // Every strategy takes a "label" (read by the scenario loader, which refuses duplicates).
 std::vector<ParamDoc> with_label(std::vector<ParamDoc> params) {
@@ -55,9 +88,11 @@ const StrategyRegistry& strategies() {
           "KV-Runahead's baseline: even split, K and V all-gathered every layer, dense "
           "(C/p) x C attention",
           with_label({{"causal_aware", "bool", "false",
-                       "skip the masked part of the attention rectangle"}}),
+                       "skip the masked part of the attention rectangle"},
+                      kTpParam}),
           [](const ConfigNode& n) -> std::unique_ptr<PrefillStrategy> {
-            return std::make_unique<TspStrategy>(n.boolean_or("causal_aware", false));
+            return std::make_unique<TspStrategy>(n.boolean_or("causal_aware", false),
+                                                 read_tp(n));
           });
     r.add("tp", "Megatron tensor parallelism: sharded weights, all-reduces every layer",
           with_label({{"sequence_parallel", "bool", "false",
@@ -73,8 +108,25 @@ const StrategyRegistry& strategies() {
            {"routing", "relay|direct", "relay",
             "relay the growing prefix, or send own KV to every later process"},
            {"network", "flows|closed-form", "flows",
-            "simulate flows, or price messages in closed form (no contention; faster)"}}),
+            "simulate flows, or price messages in closed form (no contention; faster)"},
+           kTpParam}),
           make_kvr);
+    r.add("ring",
+          "ring attention (context parallelism): each rank keeps its query shard and passes K/V "
+          "(or Q) blocks around a ring, each step's transfer overlapped with the attention it "
+          "can already compute; the merge of partial outputs is priced",
+          with_label({{"variant", "pass-kv|pass-q|auto", "pass-kv",
+                       "pass K/V blocks; pass Q blocks and return partial outputs with an "
+                       "all-to-all; or auto: pass-q when its message is smaller, new x heads < "
+                       "2 x prompt x kv_heads (Yang et al. 2024)"},
+                      {"sharding", "load-balanced|contiguous", "load-balanced",
+                       "2N chunks, rank r owning chunks r and 2N-1-r (equal causal work); or N "
+                       "contiguous chunks"},
+                      {"cached_share", "ratio", "0",
+                       "share of the prompt whose K/V is already cached (a multi-turn prefix, "
+                       "split evenly over the ranks, seen densely by every new query); below 1"},
+                      kTpParam}),
+          make_ring);
     return r;
   }();
   return registry;

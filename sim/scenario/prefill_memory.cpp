@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <stdexcept>
+
 namespace kvsim {
 namespace {
 
@@ -17,7 +19,14 @@ void check_prefill_memory(const ConfigNode& prefill, const Scenario& s) {
   const prefill::MemoryCapacity capacity = s.memory_capacity();
   for (std::size_t i = 0; i < s.prefill->strategies.size(); ++i) {
     const auto& strategy = *s.prefill->strategies[i];
-    const std::string why = prefill::memory_overflow(strategy.memory_plan(setup), capacity);
+    prefill::MemoryPlan plan;
+    try {  // a layout the prompt cannot fill (ring: fewer new tokens than chunks)
+      plan = strategy.memory_plan(setup);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(prefill.file(), strategy_pointer(i),
+                       fmt::format("{}: {}", strategy.label(), e.what()));
+    }
+    const std::string why = prefill::memory_overflow(plan, capacity);
     if (why.empty()) continue;
     throw InputError(prefill.file(), strategy_pointer(i),
                      fmt::format("{} {}", strategy.label(), why));

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "sim/prefill/impl/kvr.hpp"
+#include "sim/prefill/two_level.hpp"
 #include "sim/prefill/impl/synchronous.hpp"
 #include "sim/prefill/search.hpp"
 #include "sim/report/output.hpp"
@@ -111,8 +112,12 @@ Json outcome_json(const Scenario& s, const SearchCommandOptions& o, const Json& 
 
 void print_outcome(const Scenario& s, const Outcome& x) {
   const prefill::SearchResult& r = x.search;
-  fmt::print("kvsim search: {} ({}), {} tokens on {} GPUs\n", s.name, s.file,
-             s.prefill->context_tokens, r.best.size());
+  const std::size_t gpus = s.prefill->gpus.size();
+  fmt::print("kvsim search: {} ({}), {} tokens on {}\n", s.name, s.file,
+             s.prefill->context_tokens,
+             gpus == r.best.size() ? fmt::format("{} GPUs", gpus)
+                                   : fmt::format("{} TP groups of {} GPUs", r.best.size(),
+                                                 gpus / r.best.size()));
   fmt::print("  KVR-S partition  {}{}\n", fmt::join(r.best, " "),
              x.even_won() ? fmt::format("  (the even split: no partition with cut points on "
                                         "multiples of {} tokens is faster)",
@@ -141,13 +146,21 @@ int search(const SearchCommandOptions& o) {
     throw InputError(s.file, "/prefill", "kvsim search needs a \"prefill\" section");
   }
   const prefill::PrefillSetup setup = s.prefill_setup();
-  const int p = static_cast<int>(setup.gpus.size());
+  const prefill::KvrOptions options = sweep::kvr_options_of(s);
+  // Under a two-level layout (the scenario's kvr has "tp") the chain is of TP groups.
+  const int p = prefill::sequence_ranks(setup, options.tp);
   if (p < 2) {
-    throw InputError(s.file, "/prefill", "kvsim search splits the context over a chain of GPUs; "
-                                         "this prefill runs on 1 GPU, which has nothing to split "
-                                         "(give the cluster at least 2 GPUs)");
+    throw InputError(s.file, "/prefill",
+                     options.tp == 1
+                         ? "kvsim search splits the context over a chain of GPUs; this prefill "
+                           "runs on 1 GPU, which has nothing to split (give the cluster at least "
+                           "2 GPUs)"
+                         : fmt::format("kvsim search splits the context over a chain of TP "
+                                       "groups; this prefill has 1 group of {} GPUs, which has "
+                                       "nothing to split (give the cluster at least {} GPUs)",
+                                       options.tp, 2 * options.tp));
   }
-  const prefill::KvrStrategy kvr(prefill::make_search_partitioner(o.search), sweep::kvr_options_of(s));
+  const prefill::KvrStrategy kvr(prefill::make_search_partitioner(o.search), options);
   const prefill::PartitionQuery query = kvr.query(setup);
   check_sizes(o, s.file, setup.context_tokens, p);
 
@@ -161,7 +174,7 @@ int search(const SearchCommandOptions& o) {
   x.even = prefill::even_partition(setup.context_tokens, p);
   x.even_ttft = kvr.evaluate(setup, x.even);
   x.even_fits = query.overflow(x.even).empty();
-  x.tsp_ttft = prefill::TspStrategy(false).run(setup, false).ttft;
+  x.tsp_ttft = prefill::TspStrategy(false, options.tp).run(setup, false).ttft;
   if (o.landscape) {
     for (const auto& g : prefill::grid_partitions(setup.context_tokens, p, o.search.granularity)) {
       const bool fits = query.overflow(g).empty();

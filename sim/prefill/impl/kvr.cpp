@@ -9,6 +9,7 @@
 #include "sim/network/channel.hpp"
 #include "sim/prefill/process_run.hpp"
 #include "sim/prefill/stage_costs.hpp"
+#include "sim/prefill/two_level.hpp"
 
 namespace kvsim::prefill {
 namespace {
@@ -30,21 +31,28 @@ class KvrRun {
       proc.own = partition[i];
       prefix += partition[i];
       proc.prefix = prefix;
-      proc.costs = stage_costs(setup, proc.own, proc.prefix, Mask::kCausal);
-      proc.send_bytes = options.relay ? static_cast<double>(prefix) * kv_token
-                                      : static_cast<double>(proc.own) * kv_token;
+      proc.costs = rank_stage_costs(setup, options.tp, i, proc.own, proc.prefix, Mask::kCausal);
+      // Each of the process's tp GPUs sends its heads' share on its own lane.
+      proc.send_bytes = (options.relay ? static_cast<double>(prefix) * kv_token
+                                       : static_cast<double>(proc.own) * kv_token) /
+                        options.tp;
       proc.needed = options.relay ? (i > 0 ? 1 : 0) : i;
       proc.arrived.assign(static_cast<std::size_t>(layers_), 0);
       proc.arrival_activity.assign(static_cast<std::size_t>(layers_), Timeline::kNone);
     }
-    // Channels: relay i -> i+1; direct i -> j for every j > i (index i * p + j).
+    // Channels: relay i -> i+1; direct i -> j for every j > i (index i * p + j), one lane per
+    // GPU of a process (lane k joins the k-th GPUs of the two TP groups).
     channels_.resize(static_cast<std::size_t>(p_ * p_));
     delivered_.resize(static_cast<std::size_t>(p_ * p_));
+    const int tp = options.tp;
     for (int i = 0; i < p_; ++i) {
       for (int j = i + 1; j < p_; ++j) {
         if (options.relay && j != i + 1) continue;
-        channels_[i * p_ + j] = std::make_unique<net::MessageChannel>(
-            run_.net.network, setup.gpus[i], setup.gpus[j], setup.collectives.point_to_point);
+        for (int k = 0; k < tp; ++k) {
+          channels_[i * p_ + j].push_back(std::make_unique<net::MessageChannel>(
+              run_.net.network, setup.gpus[i * tp + k], setup.gpus[j * tp + k],
+              setup.collectives.point_to_point));
+        }
       }
     }
   }
@@ -74,6 +82,7 @@ class KvrRun {
     int to;
     int layer;
     int channel;
+    int lanes_left;  // lanes still in flight; the message has arrived when none is
   };
   // The last message delivered on a channel: a message queued behind it waited for it.
   struct Delivered {
@@ -92,6 +101,10 @@ class KvrRun {
       procs_[i].qkv_ready = true;
       try_attend(i);
     });
+  }
+
+  void on_lane(std::uint32_t m) {
+    if (--messages_[m].lanes_left == 0) on_message(m);
   }
 
   void on_message(std::uint32_t m) {
@@ -129,8 +142,10 @@ class KvrRun {
     const int last = options_.relay ? std::min(i + 1, p_ - 1) : p_ - 1;
     for (int j = first; j <= last; ++j) {
       const auto m = static_cast<std::uint32_t>(messages_.size());
-      messages_.push_back(Message{run_.net.queue.now(), after, j, layer, i * p_ + j});
-      channels_[i * p_ + j]->send(procs_[i].send_bytes, [this, m] { on_message(m); });
+      auto& lanes = channels_[i * p_ + j];
+      messages_.push_back(Message{run_.net.queue.now(), after, j, layer, i * p_ + j,
+                                  static_cast<int>(lanes.size())});
+      for (auto& lane : lanes) lane->send(procs_[i].send_bytes, [this, m] { on_lane(m); });
     }
   }
 
@@ -151,7 +166,7 @@ class KvrRun {
   int layers_;
   ProcessRun run_;
   std::vector<Process> procs_;
-  std::vector<std::unique_ptr<net::MessageChannel>> channels_;
+  std::vector<std::vector<std::unique_ptr<net::MessageChannel>>> channels_;
   std::vector<Message> messages_;
   std::vector<Delivered> delivered_;
 };
@@ -176,26 +191,33 @@ void check_partition(const Partition& partition, std::int64_t context_tokens, in
 
 PrefillResult simulate_kvr(const PrefillSetup& setup, const Partition& partition,
                            const KvrOptions& options, bool record_trace) {
-  check_partition(partition, setup.context_tokens, static_cast<int>(setup.gpus.size()));
+  check_partition(partition, setup.context_tokens, sequence_ranks(setup, options.tp));
   KvrRun run(setup, partition, options, record_trace);
   PrefillResult out = run.run();
+  expand_rank_times(out, options.tp);
   out.partition = partition;
   return out;
 }
 
 Duration kvr_closed_form_ttft(const PrefillSetup& setup, const Partition& partition,
-                              bool send_before_attention) {
+                              bool send_before_attention, int tp) {
   const int p = static_cast<int>(partition.size());
   const double kv_token = kv_bytes_per_token_layer(setup);
   std::vector<StageCosts> costs;
-  std::vector<double> bytes;
-  std::vector<const net::Route*> routes;
+  std::vector<Duration> transfer;  // i -> i+1: the slowest lane's message time
   std::int64_t prefix = 0;
   for (int i = 0; i < p; ++i) {
     prefix += partition[i];
-    costs.push_back(stage_costs(setup, partition[i], prefix, Mask::kCausal));
-    bytes.push_back(static_cast<double>(prefix) * kv_token);
-    if (i + 1 < p) routes.push_back(&setup.topology->gpu_route(setup.gpus[i], setup.gpus[i + 1]));
+    costs.push_back(rank_stage_costs(setup, tp, i, partition[i], prefix, Mask::kCausal));
+    if (i + 1 == p) break;
+    Duration slowest{0};
+    for (int k = 0; k < tp; ++k) {
+      const net::Route& r = setup.topology->gpu_route(setup.gpus[i * tp + k],
+                                                      setup.gpus[(i + 1) * tp + k]);
+      slowest = std::max(slowest, net::message_time(r, static_cast<double>(prefix) * kv_token / tp,
+                                                    setup.collectives.point_to_point));
+    }
+    transfer.push_back(slowest);
   }
   std::vector<SimTime> done(p);        // D_i(l-1): end of the previous layer
   std::vector<SimTime> sent(p);        // when i sent its layer-l prefix
@@ -205,10 +227,8 @@ Duration kvr_closed_form_ttft(const PrefillSetup& setup, const Partition& partit
     for (int i = 0; i < p; ++i) {
       SimTime ready = done[i] + costs[i].qkv;
       if (i > 0) {
-        const net::Route& r = *routes[i - 1];
         const SimTime start = std::max(sent[i - 1], channel_free[i - 1]);
-        const SimTime arrival =
-            start + net::message_time(r, bytes[i - 1], setup.collectives.point_to_point);
+        const SimTime arrival = start + transfer[i - 1];
         channel_free[i - 1] = arrival;
         ready = std::max(ready, arrival);
       }
@@ -223,9 +243,14 @@ std::string closed_form_obstacle(const PrefillSetup& setup, const KvrOptions& op
   if (!options.relay) return "direct sends share each sender's links";
   if (!setup.background.empty()) return "background traffic competes for bandwidth";
   std::set<int> used;
-  for (std::size_t i = 0; i + 1 < setup.gpus.size(); ++i) {
-    for (const int l : setup.topology->gpu_route(setup.gpus[i], setup.gpus[i + 1]).links) {
-      if (!used.insert(l).second) return "two neighbour routes share a link";
+  const int tp = options.tp;
+  for (int i = 0; i + 1 < sequence_ranks(setup, tp); ++i) {
+    for (int k = 0; k < tp; ++k) {
+      const auto& route = setup.topology->gpu_route(setup.gpus[i * tp + k],
+                                                    setup.gpus[(i + 1) * tp + k]);
+      for (const int l : route.links) {
+        if (!used.insert(l).second) return "two neighbour routes share a link";
+      }
     }
   }
   return "";
@@ -238,8 +263,8 @@ Duration KvrStrategy::evaluate(const PrefillSetup& setup, const Partition& parti
   // Where nothing competes for the chain's links the closed form equals the flow simulation
   // exactly (tests check this), at a tenth of the cost: the search uses it there.
   if (options_.closed_form_network || closed_form_obstacle(setup, options_).empty()) {
-    check_partition(partition, setup.context_tokens, static_cast<int>(setup.gpus.size()));
-    return kvr_closed_form_ttft(setup, partition, options_.send_before_attention);
+    check_partition(partition, setup.context_tokens, sequence_ranks(setup, options_.tp));
+    return kvr_closed_form_ttft(setup, partition, options_.send_before_attention, options_.tp);
   }
   return simulate_kvr(setup, partition, options_, false).ttft;
 }
@@ -247,12 +272,12 @@ Duration KvrStrategy::evaluate(const PrefillSetup& setup, const Partition& parti
 PartitionQuery KvrStrategy::query(const PrefillSetup& setup) const {
   PartitionQuery q;
   q.context_tokens = setup.context_tokens;
-  q.processes = static_cast<int>(setup.gpus.size());
+  q.processes = sequence_ranks(setup, options_.tp);
   q.setup = &setup;
   q.evaluate = [this, &setup](const Partition& candidate) { return evaluate(setup, candidate); };
   q.capacity = setup.memory;
-  q.memory_plan = [&setup](const Partition& candidate) {
-    return kvr_memory_plan(setup, candidate);
+  q.memory_plan = [this, &setup](const Partition& candidate) {
+    return kvr_memory_plan(setup, candidate, options_.tp);
   };
   return q;
 }
@@ -264,12 +289,22 @@ PrefillResult KvrStrategy::run(const PrefillSetup& setup, bool record_trace) con
   return out;
 }
 
+std::string KvrStrategy::default_label() const {
+  return "kvr/" + partitioner_->name() + (options_.tp > 1 ? fmt::format("/tp{}", options_.tp) : "");
+}
+
+std::string KvrStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) const {
+  return two_level_obstacle(model, gpus, options_.tp, "kvr");
+}
+
 Json KvrStrategy::to_json() const {
-  return Json{{"type", "kvr"},
+  Json j{{"type", "kvr"},
               {"partitioner", partitioner_->to_json()},
               {"send", options_.send_before_attention ? "before-attention" : "after-attention"},
               {"routing", options_.relay ? "relay" : "direct"},
               {"network", options_.closed_form_network ? "closed-form" : "flows"}};
+  if (options_.tp > 1) j["tp"] = options_.tp;
+  return j;
 }
 
 }  // namespace kvsim::prefill

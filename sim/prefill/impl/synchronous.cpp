@@ -4,6 +4,7 @@
 #include "sim/prefill/process_run.hpp"
 #include "sim/prefill/partitioner.hpp"
 #include "sim/prefill/stage_costs.hpp"
+#include "sim/prefill/two_level.hpp"
 
 namespace kvsim::prefill {
 namespace {
@@ -21,16 +22,19 @@ struct Block {
 };
 
 // Runs `layers` repetitions of a list of blocks on all ranks. Ranks proceed independently
-// through compute and meet at each collective (it starts when the last rank arrives).
+// through compute and meet at each collective (it starts when the last rank arrives). A
+// collective runs on every lane at once (lanes[k]: the GPUs taking part, one per rank; one lane
+// of every GPU for tp, one per TP shard for a two-level layout) and ends when all lanes have.
 class SynchronousRun {
  public:
-  SynchronousRun(const PrefillSetup& setup, std::vector<Block> blocks, Duration embedding,
-                 Duration head, bool record_trace)
+  SynchronousRun(const PrefillSetup& setup, std::vector<std::vector<int>> lanes,
+                 std::vector<Block> blocks, Duration embedding, Duration head, bool record_trace)
       : setup_(setup),
+        lanes_(std::move(lanes)),
         blocks_(std::move(blocks)),
         embedding_(embedding),
         head_(head),
-        p_(static_cast<int>(setup.gpus.size())),
+        p_(static_cast<int>(lanes_.front().size())),
         run_(setup, p_, record_trace),
         position_(static_cast<std::size_t>(p_), 0) {}
 
@@ -77,7 +81,12 @@ class SynchronousRun {
     if (b.closed_form) {
       run_.net.queue.schedule_in(*b.closed_form, Phase::kCompletion, [this] { released(); });
     } else {
-      run_.net.collectives.start(b.kind, setup_.gpus, b.bytes, [this] { released(); });
+      lanes_left_ = static_cast<int>(lanes_.size());
+      for (const auto& lane : lanes_) {
+        run_.net.collectives.start(b.kind, lane, b.bytes, [this] {
+          if (--lanes_left_ == 0) released();
+        });
+      }
     }
   }
 
@@ -97,6 +106,8 @@ class SynchronousRun {
   }
 
   const PrefillSetup& setup_;
+  std::vector<std::vector<int>> lanes_;
+  int lanes_left_ = 0;
   std::vector<Block> blocks_;
   Duration embedding_;
   Duration head_;
@@ -114,33 +125,48 @@ class SynchronousRun {
 }  // namespace
 
 PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) const {
-  const int p = static_cast<int>(setup.gpus.size());
+  const int p = sequence_ranks(setup, tp_);
   const Partition parts = even_partition(setup.context_tokens, p);
+  // Under a two-level layout each TP shard all-gathers its own heads' K and V on its lane.
   Block qkv{"qkv", {}, true, net::CollectiveKind::kAllGather,
-            static_cast<double>(setup.context_tokens) * kv_bytes_per_token_layer(setup),
+            static_cast<double>(setup.context_tokens) * kv_bytes_per_token_layer(setup) / tp_,
             "all-gather kv", std::nullopt};
   Block rest{"attention+rest", {}, false, {}, 0, "", std::nullopt};
   std::vector<StageCosts> costs;
   std::int64_t prefix = 0;
   for (int i = 0; i < p; ++i) {
     prefix += parts[i];
-    const StageCosts c = causal_aware_
-                             ? stage_costs(setup, parts[i], prefix, Mask::kCausal)
-                             : stage_costs(setup, parts[i], setup.context_tokens, Mask::kDense);
+    const StageCosts c =
+        causal_aware_ ? rank_stage_costs(setup, tp_, i, parts[i], prefix, Mask::kCausal)
+                      : rank_stage_costs(setup, tp_, i, parts[i], setup.context_tokens, Mask::kDense);
     qkv.compute.push_back(c.qkv);
     rest.compute.push_back(c.attention + c.rest);
     costs.push_back(c);
   }
-  SynchronousRun run(setup, {qkv, rest}, costs.front().embedding, costs.back().head,
-                     record_trace);
+  std::vector<std::vector<int>> lanes;
+  for (int k = 0; k < tp_; ++k) lanes.push_back(lane_gpus(setup, tp_, k));
+  SynchronousRun run(setup, std::move(lanes), {qkv, rest}, costs.front().embedding,
+                     costs.back().head, record_trace);
   PrefillResult out = run.run();
+  expand_rank_times(out, tp_);
   out.label = label();
   out.partition = parts;
   return out;
 }
 
+std::string TspStrategy::default_label() const {
+  return std::string(causal_aware_ ? "tsp/causal" : "tsp") +
+         (tp_ > 1 ? fmt::format("/tp{}", tp_) : "");
+}
+
+std::string TspStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) const {
+  return two_level_obstacle(model, gpus, tp_, "tsp");
+}
+
 Json TspStrategy::to_json() const {
-  return Json{{"type", "tsp"}, {"causal_aware", causal_aware_}};
+  Json j{{"type", "tsp"}, {"causal_aware", causal_aware_}};
+  if (tp_ > 1) j["tp"] = tp_;
+  return j;
 }
 
 std::string TpStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) const {
@@ -194,7 +220,7 @@ PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) cons
     reduce("mlp", mlp_time);
   }
   const auto ends = model_ends(*setup.model, c, 1, options);
-  SynchronousRun run(setup, std::move(blocks),
+  SynchronousRun run(setup, {setup.gpus}, std::move(blocks),
                      pass_host(setup, c) + price(setup, std::span(ends).subspan(0, 1)),
                      price(setup, std::span(ends).subspan(1)), record_trace);
   PrefillResult out = run.run();

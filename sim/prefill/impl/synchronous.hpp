@@ -11,16 +11,22 @@ namespace kvsim::prefill {
 /// synchronising collective), attention of the local C/p queries against all C keys (the dense
 /// rectangle, or only the unmasked part when causal_aware), then the rest of the layer.
 ///   TTFT (uniform, no contention) = emb + layers x (qkv(C/p) + allgather + attn + rest) + head
+/// With tp > 1 (two_level.hpp) the context is split over p / tp sequence ranks, each a TP group:
+/// kernels are the TP shard's, each shard all-gathers its heads' K and V with the same shard of
+/// the other ranks, and the TP all-reduces are part of `rest`.
 class TspStrategy final : public PrefillStrategy {
  public:
-  explicit TspStrategy(bool causal_aware) : causal_aware_(causal_aware) {}
-  std::string default_label() const override { return causal_aware_ ? "tsp/causal" : "tsp"; }
+  explicit TspStrategy(bool causal_aware, int tp = 1) : causal_aware_(causal_aware), tp_(tp) {}
+  std::string default_label() const override;
   PrefillResult run(const PrefillSetup& setup, bool record_trace) const override;
   MemoryPlan memory_plan(const PrefillSetup& setup) const override;
+  std::string unsupported(const LlmSpec& model, std::int64_t gpus) const override;
+  std::int64_t tensor_parallel(std::int64_t /*gpus*/) const override { return tp_; }
   Json to_json() const override;
 
  private:
   bool causal_aware_;
+  int tp_;
 };
 
 /// Megatron-LM tensor parallelism (Shoeybi et al. 2019): weights sharded over p GPUs, every
