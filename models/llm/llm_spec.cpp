@@ -55,6 +55,28 @@ double LlmSpec::weight_bytes(DType w) const {
   return static_cast<double>(parameters()) * bytes_of(w);
 }
 
+// Per-operation precision (dtype.hpp): the MLP is what is neither attention projections nor
+// the unquantised embedding, LM head and norms.
+std::int64_t LlmSpec::attention_parameters() const {
+  const std::int64_t q_width = heads * head_dim;
+  return layers * (hidden_size * (q_width + 2 * kv_heads * head_dim) + q_width * hidden_size);
+}
+
+std::int64_t LlmSpec::unquantised_parameters() const {
+  const std::int64_t norm_params = norm == NormKind::kLayerNorm ? 2 * hidden_size : hidden_size;
+  const std::int64_t norms = layers * (parallel_attention ? 1 : 2) * norm_params + norm_params;
+  return vocab_size * hidden_size * (tied_embeddings ? 1 : 2) + norms;
+}
+
+double LlmSpec::weight_bytes(const Precision& p) const {
+  const std::int64_t attention = attention_parameters();
+  const std::int64_t unquantised = unquantised_parameters();
+  const std::int64_t mlp = parameters() - attention - unquantised;
+  return static_cast<double>(attention) * bytes_of(p.of(GemmGroup::kAttention).weights) +
+         static_cast<double>(mlp) * bytes_of(p.of(GemmGroup::kMlp).weights) +
+         static_cast<double>(unquantised) * bytes_of(p.of(GemmGroup::kLmHead).weights);
+}
+
 double LlmSpec::activation_bytes_per_token(DType a) const {
   const std::int64_t attention = (heads + 2 * kv_heads) * head_dim + heads * head_dim;
   const std::int64_t mlp = (gated_mlp ? 2 : 1) * intermediate_size + intermediate_size;
