@@ -14,7 +14,14 @@ namespace {
 DType read_dtype(const ConfigNode& node) {
   const std::string name = node.as_string();
   try {
-    return parse_dtype(name);
+    const DType t = parse_dtype(name);
+    // Sub-byte formats are a deployment's choice with their own scales, not a model's.
+    if (bytes_of(t) < 1) {
+      node.fail(fmt::format("{} is a quantised format, not a model's dtype: give the model's own "
+                            "(fp16, bf16) and {} in the scenario's \"precision\"",
+                            name, name));
+    }
+    return t;
   } catch (const std::invalid_argument&) {
     node.fail(fmt::format("unknown data type '{}'; {}", name,
                           valid_values_hint(name, dtype_names())));

@@ -38,7 +38,8 @@ Json to_json_sheet() {
               {"int8_dense", "1TOP/s"},   {"fp32", "1TFLOP/s"},
               {"hbm_capacity", "1GB"},    {"hbm_bandwidth", "1TB/s"},
               {"sm_count", 1},            {"l2_cache", "1MB"},
-              {"nvlink_bandwidth", "0GB/s"}, {"pcie_bandwidth", "1GB/s"}};
+              {"nvlink_bandwidth", "0GB/s"}, {"pcie_generation", 5},
+              {"pcie_bandwidth", "1GB/s"}};
 }
 
 }  // namespace
@@ -76,16 +77,23 @@ TEST(GpuCatalog, Fp4FormatsAreThoseTheTensorCoresMultiply) {
 }
 
 TEST(GpuCatalog, Fp4FormatsNeedAnFp4Rate) {
-  const auto parse = [](const Json& j) {
-    return parse_gpu_spec(ConfigNode(&j, "gpu.json", Json::json_pointer()));
+  const auto refusal = [](const Json& j) -> std::string {
+    try {
+      (void)parse_gpu_spec(ConfigNode(&j, "gpu.json", Json::json_pointer()));
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "";
   };
   Json j = to_json_sheet();
+  EXPECT_EQ(refusal(j), "");
   j["fp4_formats"] = Json::array({"nvfp4"});  // formats without a rate
-  EXPECT_THROW(parse(j), InputError);
+  EXPECT_NE(refusal(j).find("fp4 formats need an \"fp4_dense\" rate"), std::string::npos)
+      << refusal(j);
   j["fp4_dense"] = "9000TFLOP/s";
-  EXPECT_NO_THROW(parse(j));
+  EXPECT_EQ(refusal(j), "");
   j["fp4_formats"] = Json::array({"int4"});  // not a 4-bit floating-point format
-  EXPECT_THROW(parse(j), InputError);
+  EXPECT_NE(refusal(j).find("'int4' is not allowed here"), std::string::npos) << refusal(j);
 }
 
 }  // namespace kvsim
