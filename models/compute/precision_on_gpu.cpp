@@ -38,7 +38,9 @@ GemmFormat run_as(GemmFormat f, const GpuSpec& gpu, DType half, Changes& changed
                            : math_unsupported ? fmt::format("{} activations", to_string(f.activations))
                                               : fmt::format("{} weights", to_string(f.weights));
   add_once(changed.what, what);
-  add_once(changed.formats, upper(to_string(math_unsupported ? f.activations : f.weights)));
+  // int4 math is never run here (engines run AWQ/GPTQ as W4A16), whatever the tensor cores.
+  const DType lacking = math_unsupported ? f.activations : f.weights;
+  if (lacking != DType::kInt4) add_once(changed.formats, upper(to_string(lacking)));
   if (math_unsupported) f.activations = half;
   return f;
 }
@@ -62,11 +64,15 @@ PrecisionOnGpu precision_on_gpu(const Precision& requested, const GpuSpec& gpu,
   resolve_group(out.precision.mlp, gpu, half, changed);
   resolve_group(out.precision.lm_head, gpu, half, changed);
   if (changed.what.empty()) return out;
+  const std::string why =
+      changed.formats.empty()
+          ? "int4 is a weight-only format (AWQ/GPTQ)"
+          : fmt::format("{} has no {} tensor cores", gpu.name, fmt::join(changed.formats, " or "));
   out.warning = fmt::format(
-      "{} has no {} tensor cores: {} priced as weight-only (W8A16 for fp8, W4A16 for 4-bit "
+      "{}: {} priced as weight-only (W8A16 for fp8, W4A16 for 4-bit "
       "formats), as vLLM's Marlin kernels run them there (weights read in their stored format, "
       "activations and GEMM math in {} at its {:.0f} TFLOP/s)",
-      gpu.name, fmt::join(changed.formats, " or "), fmt::join(changed.what, ", "),
+      why, fmt::join(changed.what, ", "),
       to_string(half), gpu.peak_flops(half) * 1e-12);
   return out;
 }
