@@ -36,11 +36,15 @@ const ComputeModelRegistry& compute_models() {
     r.add("roofline",
           "max(FLOPs / (peak x efficiency), bytes / (HBM bandwidth x efficiency)) + launch "
           "overhead, from the GPU spec sheet",
-          {{"compute_efficiency", "ratio", "0.75", "fraction of the dense tensor-core peak"},
-           {"memory_efficiency", "ratio", "0.8", "fraction of the HBM bandwidth"},
+          {{"compute_efficiency", "ratio", "the GPU's achieved GEMM / peak, else 0.75",
+            "fraction of the dense tensor-core peak (fp8 math: the achieved fp8 GEMM / fp8 "
+            "peak where the catalog has it and this is not given)"},
+           {"memory_efficiency", "ratio", "the GPU's achieved stream copy / peak, else 0.8",
+            "fraction of the HBM bandwidth"},
            {"launch_overhead", "duration", "4us", "fixed cost per kernel"}},
           [](const ConfigNode& node, const GpuSpec& gpu) -> std::unique_ptr<ComputeModel> {
-            return std::make_unique<RooflineModel>(gpu, RooflineModel::Params::from_config(node));
+            return std::make_unique<RooflineModel>(gpu,
+                                                   RooflineModel::Params::from_config(node, gpu));
           });
     r.add("calibrated",
           "per-operation tables measured on a GPU, with fitted models between and beyond "
@@ -67,10 +71,11 @@ const ComputeModelRegistry& compute_models() {
               p.fail(fmt::format("no shipped profile '{}'; {}, or give a path to a .json file",
                                  name, valid_values_hint(name, shipped)));
             }
-            RooflineModel::Params fallback;
-            if (const auto f = node.find("fallback")) {
-              fallback = RooflineModel::Params::from_config(*f);
-            }
+            const Json no_fallback = Json::object();
+            const auto f = node.find("fallback");
+            const RooflineModel::Params fallback = RooflineModel::Params::from_config(
+                f ? *f : ConfigNode(&no_fallback, "", Json::json_pointer("/compute/fallback")),
+                gpu);
             if (profile.gpu == gpu.name) {
               return std::make_unique<CalibratedModel>(gpu, std::move(profile), fallback);
             }

@@ -371,7 +371,10 @@ std::string CalibratedModel::attention_warning() const {
 std::vector<std::string> CalibratedModel::warnings(const Precision& precision) const {
   std::vector<std::string> out;
   if (measured_on_) out.push_back(gpu_derivation_warning(profile_, *measured_on_, gpu_));
-  if (precision.activations == DType::kFp8 && gpu_.fp8_flops > 0) {
+  const auto fp8_math = [&](GemmGroup g) { return precision.of(g).activations == DType::kFp8; };
+  const bool any_fp8 = precision.activations == DType::kFp8 || fp8_math(GemmGroup::kAttention) ||
+                       fp8_math(GemmGroup::kMlp) || fp8_math(GemmGroup::kLmHead);
+  if (any_fp8 && gpu_.fp8_flops > 0) {
     out.push_back(fp8_derivation_warning(profile_, gpu_));
   }
   if (!attention_source_.empty()) out.push_back(attention_warning());

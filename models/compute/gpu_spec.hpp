@@ -3,6 +3,7 @@
 // each number with its source. Rates are dense (no sparsity).
 
 #include <string>
+#include <vector>
 
 #include "models/llm/dtype.hpp"
 #include "sim/core/config.hpp"
@@ -24,9 +25,27 @@ struct GpuSpec {
   double nvlink_bandwidth = 0;  // bytes/s per direction, all links together; 0 if none
   int pcie_generation = 0;
   double pcie_bandwidth = 0;    // bytes/s per direction (x16)
+  // Blackwell and MI355X: dense 4-bit floating-point rate and the block formats the tensor cores
+  // multiply natively (nvfp4, mxfp4); 0 and empty elsewhere.
+  double fp4_flops = 0;         // FLOP/s
+  std::vector<DType> fp4_formats;
+  // A point-to-point scale-up mesh (AMD XGMI: a link to each peer): bytes/s per direction of one
+  // link; 0 where GPUs reach each other through a switch.
+  double mesh_link_bandwidth = 0;
+  // Published achieved figures (best GEMM of a shape search, stream copy), 0 where none: the
+  // roofline's default efficiencies are these over the peaks. `achieved_source` cites them.
+  double achieved_bf16_matmul = 0;  // FLOP/s
+  double achieved_fp8_matmul = 0;   // FLOP/s
+  double achieved_hbm = 0;          // bytes/s
+  std::string achieved_source;
+
+  /// True when the tensor cores multiply `t` natively (16-bit always; fp8 with an fp8 rate; an
+  /// fp4 format when listed).
+  bool multiplies(DType t) const;
 
   /// Peak arithmetic rate for a data type. Without an fp8 rate fp8 math is priced at the fp16
-  /// rate (weight-only W8A16, precision_on_gpu.hpp); without an int8 rate int8 likewise.
+  /// rate (weight-only W8A16, precision_on_gpu.hpp); without an int8 rate int8 likewise; fp4
+  /// formats the GPU does not multiply, and int4 (a weight-only format), at the fp16 rate.
   double peak_flops(DType t) const;
 };
 

@@ -31,9 +31,28 @@ RooflineModel::Params RooflineModel::Params::from_config(const ConfigNode& node)
   return p;
 }
 
+RooflineModel::Params RooflineModel::Params::from_config(const ConfigNode& node,
+                                                         const GpuSpec& gpu) {
+  Params p = from_config(node);
+  if (!node.has("compute_efficiency") && gpu.achieved_bf16_matmul > 0) {
+    p.compute_efficiency = gpu.achieved_bf16_matmul / gpu.bf16_flops;
+  }
+  if (!node.has("compute_efficiency") && gpu.achieved_fp8_matmul > 0 && gpu.fp8_flops > 0) {
+    p.fp8_compute_efficiency = gpu.achieved_fp8_matmul / gpu.fp8_flops;
+  }
+  if (!node.has("memory_efficiency") && gpu.achieved_hbm > 0) {
+    p.memory_efficiency = gpu.achieved_hbm / gpu.hbm_bandwidth;
+  }
+  return p;
+}
+
 OpCost RooflineModel::cost(const Operation& op) const {
   refuse_beyond_window(op);
-  const double compute = op.flops / (gpu_.peak_flops(op.dtype) * params_.compute_efficiency);
+  const bool fp8_math = op.dtype == DType::kFp8 && gpu_.fp8_flops > 0;
+  const double efficiency = fp8_math && params_.fp8_compute_efficiency
+                                ? *params_.fp8_compute_efficiency
+                                : params_.compute_efficiency;
+  const double compute = op.flops / (gpu_.peak_flops(op.dtype) * efficiency);
   const double memory = op.bytes() / (gpu_.hbm_bandwidth * params_.memory_efficiency);
   return OpCost{std::max(compute, memory) + params_.launch_overhead, Provenance::kRoofline};
 }
@@ -45,11 +64,15 @@ std::string RooflineModel::describe() const {
 }
 
 Json RooflineModel::to_json() const {
-  return Json{{"type", "roofline"},
-              {"gpu", gpu_.name},
-              {"compute_efficiency", params_.compute_efficiency},
-              {"memory_efficiency", params_.memory_efficiency},
-              {"launch_overhead", fmt::format("{}us", params_.launch_overhead * 1e6)}};
+  Json out{{"type", "roofline"},
+           {"gpu", gpu_.name},
+           {"compute_efficiency", params_.compute_efficiency},
+           {"memory_efficiency", params_.memory_efficiency},
+           {"launch_overhead", fmt::format("{}us", params_.launch_overhead * 1e6)}};
+  if (params_.fp8_compute_efficiency) {
+    out["fp8_compute_efficiency"] = *params_.fp8_compute_efficiency;
+  }
+  return out;
 }
 
 }  // namespace kvsim

@@ -14,7 +14,14 @@ namespace {
 DType read_dtype(const ConfigNode& node) {
   const std::string name = node.as_string();
   try {
-    return parse_dtype(name);
+    const DType t = parse_dtype(name);
+    // Sub-byte formats are a deployment's choice with their own scales, not a model's.
+    if (bytes_of(t) < 1) {
+      node.fail(fmt::format("{} is a quantised format, not a model's dtype: give the model's own "
+                            "(fp16, bf16) and {} in the scenario's \"precision\"",
+                            name, name));
+    }
+    return t;
   } catch (const std::invalid_argument&) {
     node.fail(fmt::format("unknown data type '{}'; {}", name,
                           valid_values_hint(name, dtype_names())));
@@ -53,6 +60,28 @@ double LlmSpec::kv_bytes_per_token(DType kv) const {
 
 double LlmSpec::weight_bytes(DType w) const {
   return static_cast<double>(parameters()) * bytes_of(w);
+}
+
+// Per-operation precision (dtype.hpp): the MLP is what is neither attention projections nor
+// the unquantised embedding, LM head and norms.
+std::int64_t LlmSpec::attention_parameters() const {
+  const std::int64_t q_width = heads * head_dim;
+  return layers * (hidden_size * (q_width + 2 * kv_heads * head_dim) + q_width * hidden_size);
+}
+
+std::int64_t LlmSpec::unquantised_parameters() const {
+  const std::int64_t norm_params = norm == NormKind::kLayerNorm ? 2 * hidden_size : hidden_size;
+  const std::int64_t norms = layers * (parallel_attention ? 1 : 2) * norm_params + norm_params;
+  return vocab_size * hidden_size * (tied_embeddings ? 1 : 2) + norms;
+}
+
+double LlmSpec::weight_bytes(const Precision& p) const {
+  const std::int64_t attention = attention_parameters();
+  const std::int64_t unquantised = unquantised_parameters();
+  const std::int64_t mlp = parameters() - attention - unquantised;
+  return static_cast<double>(attention) * bytes_of(p.of(GemmGroup::kAttention).weights) +
+         static_cast<double>(mlp) * bytes_of(p.of(GemmGroup::kMlp).weights) +
+         static_cast<double>(unquantised) * bytes_of(p.of(GemmGroup::kLmHead).weights);
 }
 
 double LlmSpec::activation_bytes_per_token(DType a) const {

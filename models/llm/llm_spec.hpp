@@ -43,6 +43,14 @@ struct LlmSpec {
   double kv_bytes_per_token_layer(DType kv) const;
   /// Bytes of all weights in format `w`.
   double weight_bytes(DType w) const;
+  /// Bytes of all weights at a per-group precision: the attention projections in
+  /// precision.of(kAttention), the embedding, LM head and norms in of(kLmHead), the rest (the
+  /// MLP) in of(kMlp).
+  double weight_bytes(const Precision& precision) const;
+  /// Parameters of the attention projections (Q, K, V, output) over all layers.
+  std::int64_t attention_parameters() const;
+  /// Parameters of the embedding, the LM head (unless tied) and every norm.
+  std::int64_t unquantised_parameters() const;
   /// Peak live activation bytes per token inside one layer during inference (nothing is kept
   /// across layers but the KV cache): the residual stream and the normalised input, plus the
   /// larger of the attention half (Q, K, V and the attention output) and the MLP half (the up

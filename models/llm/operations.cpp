@@ -41,11 +41,12 @@ Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::i
   op.op_class = OpClass::kElementwise;
   op.stage = stage;
   op.dtype = p.activations;
-  op.weights = p.weights;
+  op.weights = p.of(GemmGroup::kLmHead).weights;
   const double elements = d(tokens) * d(width);
   op.rows = tokens;
   op.flops = flops_per_element * elements;
-  op.weight_bytes = d(weights) * bytes_of(p.weights);
+  // A norm's scale stays in the unquantised format of the embedding and LM head.
+  op.weight_bytes = d(weights) * bytes_of(op.weights);
   op.bytes_read = inputs * elements * bytes_of(p.activations) + op.weight_bytes;
   op.bytes_written = elements * bytes_of(p.activations);
   return op;
@@ -142,8 +143,23 @@ void linear_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& sh,
 
 }  // namespace
 
+// Per-operation precision: the formats of the group a GEMM belongs to (dtype.hpp, GemmGroup).
+Precision for_operation(OpKind kind, const Precision& p) {
+  std::optional<GemmGroup> group;
+  if (kind == OpKind::kQkvProj || kind == OpKind::kOutProj) group = GemmGroup::kAttention;
+  if (kind == OpKind::kMlpUp || kind == OpKind::kMlpDown) group = GemmGroup::kMlp;
+  if (kind == OpKind::kLmHead || kind == OpKind::kEmbedding) group = GemmGroup::kLmHead;
+  if (!group) return p;
+  Precision q = p;
+  const GemmFormat f = p.of(*group);
+  q.weights = f.weights;
+  q.activations = f.activations;
+  return q;
+}
+
 Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, std::int64_t k,
-               const Precision& p) {
+               const Precision& precision) {
+  const Precision p = for_operation(kind, precision);
   Operation op{};
   op.kind = kind;
   op.op_class = OpClass::kGemm;
@@ -215,7 +231,7 @@ std::vector<Operation> model_ends(const LlmSpec& spec, std::int64_t input_tokens
   std::vector<Operation> ops;
   // Embedding: a gather of one weight row per token.
   Operation emb = elementwise(OpKind::kEmbedding, LayerStage::kModel, input_tokens, h, 0, 0, 0, p);
-  emb.bytes_read = d(input_tokens) * d(h) * bytes_of(p.weights);
+  emb.bytes_read = d(input_tokens) * d(h) * bytes_of(p.of(GemmGroup::kLmHead).weights);
   emb.weight_bytes = emb.bytes_read;
   ops.push_back(emb);
   ops.push_back(elementwise(OpKind::kFinalNorm, LayerStage::kModel, output_rows, h, 1, 5, h, p));

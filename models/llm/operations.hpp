@@ -108,7 +108,12 @@ struct DecomposeOptions {
   std::int64_t tensor_parallel = 1;  // weights and heads sharded over this many GPUs
 };
 
-/// One GEMM of m rows (tokens) against an n x k weight, with its FLOPs and bytes.
+/// `p` with the weights and activations of the group `kind` belongs to (Precision::of):
+/// attention projections, MLP GEMMs, embedding and LM head; other kinds unchanged.
+Precision for_operation(OpKind kind, const Precision& p);
+
+/// One GEMM of m rows (tokens) against an n x k weight, with its FLOPs and bytes, in the formats
+/// of its group (for_operation).
 Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, std::int64_t k,
                const Precision& precision);
 

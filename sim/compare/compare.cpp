@@ -31,7 +31,7 @@ std::string prediction_key(const MeasuredPoint& p) {
 void check_batch_fits(const Scenario& s, const MeasuredPoint& p) {
   const prefill::MemoryCapacity capacity = s.memory_capacity();
   const double gpus = static_cast<double>(p.tp) * static_cast<double>(p.pp);  // no overflow
-  const double weights = s.model.weight_bytes(s.precision.weights) / gpus;
+  const double weights = s.model.weight_bytes(s.precision) / gpus;
   const double kv = static_cast<double>(p.batch) *
                     (static_cast<double>(p.prompt_tokens) + static_cast<double>(p.output_tokens)) *
                     s.model.kv_bytes_per_token(s.precision.kv_cache) / gpus;

@@ -154,10 +154,81 @@ LinkSpec fabric_nic(const ConfigNode& n, std::int64_t per_node, std::int64_t nic
   return {100e9 / 8 * 0.40, std::chrono::microseconds(25)};
 }
 
+// --- Node presets: an AMD XGMI mesh and an NVL72 rack (multi-node takes either as its node).
+
+// Every pair of `gpus` joined by a link of its own (AMD's 8-GPU platforms: 7 XGMI links per GPU,
+// one to each peer), so a group of k GPUs reaches each peer over one link only: a 2-GPU
+// all-reduce sees one 64 GB/s link, not the node's 448 GB/s per GPU.
+void add_mesh(Topology& t, const std::vector<int>& gpus, LinkSpec link) {
+  for (std::size_t a = 0; a < gpus.size(); ++a) {
+    for (std::size_t b = a + 1; b < gpus.size(); ++b) {
+      t.add_duplex(gpus[a], gpus[b], link.bandwidth, link.latency);
+    }
+  }
+}
+
+constexpr std::int64_t kMeshGpus = 8;    // an XGMI platform: 8 GPUs, 7 links each
+constexpr std::int64_t kNvl72Gpus = 72;  // one NVLink domain
+constexpr double kNvlink5 = 900e9;       // bytes/s each way per GPU (1.8 TB/s both ways)
+
+// The mesh link from the GPU spec (mesh_link_bandwidth) unless `key` gives one.
+LinkSpec mesh_link(const ConfigNode& n, const std::string& key, const GpuSpec& gpu) {
+  if (gpu.mesh_link_bandwidth <= 0 && !n.has(key)) {
+    n.fail(fmt::format("{} has no point-to-point mesh links in the GPU catalog "
+                       "(mesh_link_bandwidth; mi300x, mi325x and mi355x do): give \"{}\": "
+                       "{{\"bandwidth\": ...}} to model one anyway",
+                       gpu.name, key));
+  }
+  return read_link(n, key, {gpu.mesh_link_bandwidth, kNvlinkHop});
+}
+
+// NVLink 5 from the GPU spec unless `key` gives a link: an NVL72 rack holds no other GPU.
+LinkSpec nvl72_link(const ConfigNode& n, const std::string& key, const GpuSpec& gpu) {
+  if (gpu.nvlink_bandwidth < kNvlink5 && !n.has(key)) {
+    n.fail(fmt::format("an NVL72 rack joins NVLink 5 GPUs (900 GB/s each way: gb200, b200, "
+                       "b300); {} has {:.0f} GB/s: give \"{}\": {{\"bandwidth\": ...}} to model "
+                       "it anyway",
+                       gpu.name, gpu.nvlink_bandwidth * 1e-9, key));
+  }
+  return read_link(n, key, {gpu.nvlink_bandwidth, kNvlinkHop});
+}
+
+Topology xgmi_mesh(const ConfigNode& n, const GpuSpec& gpu) {
+  Topology t;
+  const auto gpus = add_gpus(t, n, "gpus", n.count_or("gpus", kMeshGpus), kMeshGpus);
+  add_mesh(t, gpus, mesh_link(n, "link", gpu));
+  return t;
+}
+
+Topology nvl72(const ConfigNode& n, const GpuSpec& gpu) {
+  Topology t;
+  const auto gpus = add_gpus(t, n, "gpus", n.count_or("gpus", kNvl72Gpus), kNvl72Gpus);
+  add_nvswitch(t, gpus, "nvlink-switch", nvl72_link(n, "link", gpu));
+  return t;
+}
+
+// One multi-node node's scale-up fabric: "nvswitch" (an HGX/DGX server), "xgmi-mesh" or "nvl72".
+void add_node_fabric(Topology& t, const ConfigNode& n, const std::string& kind,
+                     const std::vector<int>& gpus, std::int64_t index, const GpuSpec& gpu) {
+  if (kind == "xgmi-mesh") return add_mesh(t, gpus, mesh_link(n, "nvlink", gpu));
+  const LinkSpec link = kind == "nvl72" ? nvl72_link(n, "nvlink", gpu)
+                                        : read_link(n, "nvlink", {gpu.nvlink_bandwidth, kNvlinkHop});
+  add_nvswitch(t, gpus, fmt::format("n{}.nvswitch", index), link);
+}
+
 Topology multi_node(const ConfigNode& n, const GpuSpec& gpu) {
   Topology t;
   const std::int64_t nodes = n.count("nodes");
-  const std::int64_t per_node = n.count_or("gpus_per_node", 8);
+  const std::string node_kind = n.one_of_or("node", "nvswitch", {"nvswitch", "xgmi-mesh", "nvl72"});
+  const std::int64_t per_node =
+      n.count_or("gpus_per_node", node_kind == "nvl72" ? kNvl72Gpus : 8);
+  const std::int64_t node_max = node_kind == "nvl72"       ? kNvl72Gpus
+                                : node_kind == "xgmi-mesh" ? kMeshGpus
+                                                           : kMaxGpus;
+  if (per_node > node_max) {
+    n.at("gpus_per_node").fail(fmt::format("a {} node holds at most {} GPUs", node_kind,
+                                           node_max));
+  }
   const std::int64_t nics = n.count_or("nics_per_node", per_node);
   if (nodes > kMaxGpus / per_node) {
     n.at("nodes").fail(fmt::format("{} nodes of {} GPUs is more than kvsim models (at most {} "
@@ -168,14 +239,13 @@ Topology multi_node(const ConfigNode& n, const GpuSpec& gpu) {
     n.at("nics_per_node").fail(fmt::format("{} NICs for {} GPUs per node: at most one per GPU",
                                            nics, per_node));
   }
-  const LinkSpec nvlink = read_link(n, "nvlink", {gpu.nvlink_bandwidth, kNvlinkHop});
   const LinkSpec pcie = read_link(n, "pcie", {gpu.pcie_bandwidth, kPcieHop});
   const LinkSpec nic = read_link(n, "nic", fabric_nic(n, per_node, nics));
   std::vector<std::vector<int>> gpus;
   for (std::int64_t s = 0; s < nodes; ++s) gpus.push_back(add_gpus(t, n, "gpus_per_node", per_node));
   const int fabric = t.add_node("fabric", NodeKind::kNetworkSwitch);
   for (std::int64_t s = 0; s < nodes; ++s) {
-    add_nvswitch(t, gpus[s], fmt::format("n{}.nvswitch", s), nvlink);
+    add_node_fabric(t, n, node_kind, gpus[s], s, gpu);
     std::vector<int> nic_ids;
     for (std::int64_t k = 0; k < nics; ++k) {
       nic_ids.push_back(t.add_node(fmt::format("n{}.nic{}", s, k), NodeKind::kNic));
@@ -225,6 +295,23 @@ Topology explicit_topology(const ConfigNode& n, const GpuSpec&) {
 
 }  // namespace
 
+std::string mesh_collective_warning(const ConfigNode& topology, const GpuSpec& gpu) {
+  const std::string type = topology.string_or("type", "");
+  const bool mesh_nodes = type == "multi-node" && topology.string_or("node", "") == "xgmi-mesh";
+  if (!mesh_nodes && !(type == "xgmi-mesh" && topology.count_or("gpus", kMeshGpus) > 2)) {
+    return "";
+  }
+  return fmt::format(
+      "{}: at {}: on an XGMI mesh kvsim's ring collectives use one link per GPU, so a "
+      "collective among more than 2 GPUs is priced at one {:.0f} GB/s link's pace, while RCCL "
+      "spreads it over all the group's links (8 x MI300X all-reduce: about 317 GB/s bus "
+      "bandwidth measured, shared/data/gpus.md); the direct algorithm (\"collectives\": "
+      "{{\"algorithm\": \"direct\"}}) uses every link for all-gather, reduce-scatter and "
+      "all-to-all, but its one-shot all-reduce sends the whole buffer to each peer. 2-GPU "
+      "groups are exact",
+      topology.file(), topology.pointer(), gpu.mesh_link_bandwidth * 1e-9);
+}
+
 int resolve_node(const ConfigNode& node, const Topology& topology) {
   if (node.json().is_number()) {
     const std::int64_t gpu = node.as_integer();
@@ -273,9 +360,13 @@ const TopologyRegistry& topologies() {
           pairwise_nvlink);
     r.add("multi-node", "servers with an NVSwitch each, joined by NICs through one fabric switch",
           {{"nodes", "count", "", "servers"},
-           {"gpus_per_node", "count", "8", "GPUs per server"},
+           {"gpus_per_node", "count", "8 (nvl72: 72)", "GPUs per node"},
            {"nics_per_node", "count", "gpus_per_node", "NICs per server (GPU g uses NIC g mod n)"},
-           {"nvlink", "{bandwidth, latency}", "GPU NVLink bandwidth, 1us", "inside a server"},
+           {"node", "nvswitch|xgmi-mesh|nvl72", "nvswitch",
+            "each node's scale-up fabric: a server's NVSwitch, an XGMI full mesh (one link per "
+            "GPU pair) or an NVL72 rack's NVLink domain"},
+           {"nvlink", "{bandwidth, latency}", "GPU NVLink bandwidth (xgmi-mesh: its mesh link), 1us",
+            "inside a node"},
            {"pcie", "{bandwidth, latency}", "GPU PCIe bandwidth, 1.5us", "GPU to NIC"},
            {"nic", "{bandwidth, latency}", "200Gb/s, 2.5us", "NIC to fabric"},
            {"fabric", "custom|rail-400g-rdma|frontend-100g-tcp", "custom",
@@ -283,6 +374,20 @@ const TopologyRegistry& topologies() {
             "(97.6% of 400 Gb/s RDMA), 2.5us; frontend-100g-tcp 5 GB/s (40% of 100 Gb/s over "
             "NCCL's TCP sockets), 25us; custom: the nic link"}},
           multi_node);
+    r.add("xgmi-mesh",
+          "AMD MI300X/MI325X/MI355X platform: a full mesh of XGMI links, one per GPU pair, so a "
+          "group of k GPUs sees only its k - 1 links per GPU",
+          {{"gpus", "count", "8", "number of GPUs (at most 8)"},
+           {"link", "{bandwidth, latency}", "GPU mesh link bandwidth (mi300x: 64GB/s), 1us",
+            "each pair's link, per direction"}},
+          xgmi_mesh);
+    r.add("nvl72",
+          "GB200/GB300 NVL72 rack: 72 GPUs in one NVLink 5 domain (900 GB/s each way per GPU) "
+          "through the rack's NVLink switches",
+          {{"gpus", "count", "72", "number of GPUs (at most 72)"},
+           {"link", "{bandwidth, latency}", "GPU NVLink bandwidth, 1us",
+            "GPU to the NVLink switches; GPUs below NVLink 5 are refused unless given"}},
+          nvl72);
     r.add("explicit", "named nodes and links, for anything the presets do not cover",
           {{"gpus", "count", "", "GPUs, named gpu0, gpu1, ..."},
            {"nodes", "[{name, kind}]", "", "other nodes: nvswitch, pcie-switch, nic, "

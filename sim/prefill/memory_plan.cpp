@@ -55,7 +55,7 @@ GpuMemory gpu_memory(const PrefillSetup& setup, int gpu, std::int64_t query_toke
   const double sharded = m.activation_bytes_per_token(precision.activations) - replicated;
   GpuMemory g;
   g.gpu = gpu;
-  g.weights = m.weight_bytes(precision.weights) / tp;
+  g.weights = m.weight_bytes(precision) / tp;
   g.kv_cache = static_cast<double>(kv_tokens) * m.kv_bytes_per_token(precision.kv_cache) *
                static_cast<double>(kv_heads) / static_cast<double>(m.kv_heads);
   if (setup.options.attention == AttentionImpl::kEager) {

@@ -9,33 +9,18 @@
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
 #include "sim/prefill/partition_check.hpp"
+#include "sim/scenario/precision_config.hpp"
 #include "sim/scenario/prefill_memory.hpp"
 
 namespace kvsim {
 namespace {
-
-DType read_dtype(const ConfigNode& n, const std::string& key, DType fallback) {
-  const auto v = n.find(key);
-  if (!v) return fallback;
-  return parse_dtype(v->as_one_of(dtype_names()));
-}
-
-Precision read_precision(const ConfigNode& root, DType model_dtype) {
-  Precision p{model_dtype, model_dtype, model_dtype};
-  if (const auto n = root.find("precision")) {
-    p.weights = read_dtype(*n, "weights", p.weights);
-    p.activations = read_dtype(*n, "activations", p.activations);
-    p.kv_cache = read_dtype(*n, "kv_cache", p.kv_cache);
-    n->finish();
-  }
-  return p;
-}
 
 void read_cluster(const ConfigNode& root, Scenario& s) {
   const ConfigNode cluster = root.at("cluster");
   s.gpu = catalog::resolve_gpu(cluster.at("gpu"));
   if (const auto t = cluster.find("topology")) {
     s.topology = std::make_unique<net::Topology>(net::topologies().create(*t, s.gpu));
+    if (auto w = net::mesh_collective_warning(*t, s.gpu); !w.empty()) s.warnings.push_back(w);
   } else {
     s.topology = std::make_unique<net::Topology>();
     s.topology->add_gpu();  // one GPU, no network
@@ -192,7 +177,7 @@ void warn_if_decode_does_not_fit(const DecodeSpec& d, Scenario& s) {
   const std::int64_t rank_kv_heads = m.kv_heads >= tp ? m.kv_heads / tp : 1;
   const double kv_share = static_cast<double>(stage_layers * rank_kv_heads) /  // 1 at tp = pp = 1
                           static_cast<double>(m.layers * m.kv_heads);
-  const double weights = m.weight_bytes(s.precision.weights) / static_cast<double>(tp * pp);
+  const double weights = m.weight_bytes(s.precision) / static_cast<double>(tp * pp);
   const double kv = m.kv_bytes_per_token(s.precision.kv_cache) * kv_share *
                     static_cast<double>(d.batch_size) * static_cast<double>(d.context_tokens);
   const double usable = s.gpu.hbm_bytes * s.memory_utilization;
@@ -283,9 +268,7 @@ Scenario load_scenario(const ConfigDocument& document) {
   s.precision = read_precision(root, s.model.dtype);
   s.resolved = Json{{"name", s.name}, {"seed", seed}, {"model", to_json(s.model)}};
   if (!description.empty()) s.resolved["description"] = description;
-  s.resolved["precision"] = Json{{"weights", to_string(s.precision.weights)},
-                                 {"activations", to_string(s.precision.activations)},
-                                 {"kv_cache", to_string(s.precision.kv_cache)}};
+  s.resolved["precision"] = to_json(s.precision);
   read_cluster(root, s);
   const PrecisionOnGpu run_as = precision_on_gpu(s.precision, s.gpu, s.model.dtype);
   s.precision = run_as.precision;  // e.g. fp8 on an A100 runs as W8A16

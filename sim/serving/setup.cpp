@@ -89,7 +89,7 @@ KvBudget kv_budget(const Scenario& s, const ServingSetup& c) {
       m.kv_heads >= c.tensor_parallel ? m.kv_heads / c.tensor_parallel : 1;
   KvBudget b;
   b.hbm_bytes = s.gpu.hbm_bytes;
-  b.fixed_bytes = m.weight_bytes(s.precision.weights) / (tp * c.pipeline_parallel) +
+  b.fixed_bytes = m.weight_bytes(s.precision) / (tp * c.pipeline_parallel) +
                   m.activation_bytes_per_token(s.precision.activations) *
                       static_cast<double>(c.scheduler->limits().max_batched_tokens) / tp;
   b.kv_bytes_per_token = m.kv_bytes_per_token_layer(s.precision.kv_cache) *

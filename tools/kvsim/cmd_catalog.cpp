@@ -6,6 +6,7 @@
 #include "models/engine/builtin.hpp"
 #include "sim/core/input_error.hpp"
 #include "tools/kvsim/registries.hpp"
+#include "sim/scenario/precision_config.hpp"
 #include "sim/scenario/prefill_memory.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/serving/engine.hpp"
@@ -40,8 +41,18 @@ int list() {
   return 0;
 }
 
+// The scenario's "precision" section: not a registry family, documented alike.
+int explain_precision() {
+  fmt::print("precision: formats of weights, math and KV cache (scenario \"precision\")\n");
+  for (const ParamDoc& p : precision_docs()) {
+    fmt::print("      {:<20} {:<26} {} [default: {}]\n", p.name, p.type, p.doc, p.default_value);
+  }
+  return 0;
+}
+
 int explain(const std::string& name) {
-  std::vector<std::string> known;
+  if (name == "precision") return explain_precision();
+  std::vector<std::string> known{"precision"};
   bool found = false;
   for (const RegistryView* r : all_registries()) {
     known.push_back(r->family());

@@ -247,9 +247,9 @@ void add_gemm(CLI::App& cost, Command& selected) {
       ->required();
   count<std::int64_t>(*cmd, "--k", o->gemm.k, 1, limits::kWidth, "input features (the reduced "
                                                                 "dimension)")->required();
-  cmd->add_option("--dtype", o->dtype, "format of weights, activations and the math; FP8 on a "
-                                       "GPU without FP8 tensor cores runs as W8A16, with a "
-                                       "warning")
+  cmd->add_option("--dtype", o->dtype, "format of weights, activations and the math; FP8 or "
+                                       "FP4 on a GPU without their tensor cores runs weight-only "
+                                       "(W8A16, W4A16), with a warning; int4 always W4A16")
       ->capture_default_str()
       ->check(one_of(dtype_names(), "DTYPE"));
   cmd->callback([&selected, o] { selected = [o] { return run_gemm(*o); }; });

@@ -12,6 +12,7 @@
 #include "sim/report/cost_explanation.hpp"
 #include "sim/report/output.hpp"
 #include "sim/report/prefill_report.hpp"
+#include "sim/scenario/precision_config.hpp"
 #include "sim/scenario/prefill_memory.hpp"
 #include "sim/serving/decode_step.hpp"
 #include "sim/serving/speculative/spec_step.hpp"
@@ -39,8 +40,8 @@ std::string header(const Scenario& s) {
                      to_string(s.precision.kv_cache));
   out += fmt::format("  memory  weights {} ({}), activations {} per token in flight, {} of HBM "
                      "per GPU\n",
-                     format_bytes(s.model.weight_bytes(s.precision.weights)),
-                     to_string(s.precision.weights),
+                     format_bytes(s.model.weight_bytes(s.precision)),
+                     describe_weights(s.precision),
                      format_bytes(s.model.activation_bytes_per_token(s.precision.activations)),
                      format_bytes(s.gpu.hbm_bytes));
   out += fmt::format("  cluster {} x {}\n", s.topology->gpu_count(), s.gpu.name);
