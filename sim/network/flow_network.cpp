@@ -6,10 +6,13 @@
 
 namespace kvsim::net {
 
-FlowNetwork::FlowNetwork(EventQueue& queue, const Topology& topology)
+FlowNetwork::FlowNetwork(EventQueue& queue, const Topology& topology, FlowNetworkOptions options)
     : queue_(queue),
       topology_(topology),
+      options_(options),
       link_bytes_(topology.links().size(), 0.0),
+      active_on_link_(topology.links().size()),
+      link_mark_(topology.links().size(), 0),
       capacity_(topology.links().size(), 0.0),
       unfrozen_on_link_(topology.links().size(), 0),
       flows_on_link_(topology.links().size()) {}
@@ -51,8 +54,15 @@ void FlowNetwork::activate(FlowId id) {
     finish(id);
     return;
   }
-  advance();
   f.active = true;
+  f.order = next_order_++;
+  if (options_.recompute == FlowNetworkOptions::Recompute::kFull) {
+    advance();
+  } else {
+    for (const int l : f.route->links) active_on_link_[l].push_back(id);
+    touch(id);
+    dirty_flows_.push_back(id);
+  }
   active_.push_back(id);
   request_reallocation();
 }
@@ -60,7 +70,9 @@ void FlowNetwork::activate(FlowId id) {
 void FlowNetwork::finish(FlowId id) {
   Flow& f = flows_[id];
   if (f.active) {
-    advance();
+    // Its bytes are all moved; the others' matter only once their rates change (a full
+    // recomputation brings them all up to now here, as it always did).
+    if (options_.recompute == FlowNetworkOptions::Recompute::kFull) advance();
     remove_active(id, f.total);
     request_reallocation();
   } else {
@@ -81,7 +93,11 @@ void FlowNetwork::stop(FlowId id) {
   if (!f.live) return;
   queue_.cancel(f.completion);
   if (f.active) {
-    advance();
+    if (options_.recompute == FlowNetworkOptions::Recompute::kFull) {
+      advance();
+    } else {
+      advance_flow(id);
+    }
     remove_active(id, f.moved);
     request_reallocation();
   }
@@ -92,6 +108,14 @@ void FlowNetwork::remove_active(FlowId id, double moved) {
   Flow& f = flows_[id];
   f.active = false;
   active_.erase(std::find(active_.begin(), active_.end(), id));
+  if (options_.recompute == FlowNetworkOptions::Recompute::kIncremental) {
+    for (const int l : f.route->links) {
+      std::vector<FlowId>& on = active_on_link_[l];
+      *std::find(on.begin(), on.end(), id) = on.back();
+      on.pop_back();
+    }
+    touch(id);
+  }
   // Background traffic (unlimited flows) is not the workload's: counting what it moved before
   // it stopped (but not what it was still moving at the end) made link bytes depend on when
   // background periods happened to end.
@@ -105,6 +129,10 @@ void FlowNetwork::release(FlowId id) {
   free_.push_back(id);
 }
 
+void FlowNetwork::touch(FlowId id) {
+  for (const int l : flows_[id].route->links) dirty_links_.push_back(l);
+}
+
 void FlowNetwork::request_reallocation() {
   if (settle_pending_) return;
   settle_pending_ = true;
@@ -116,84 +144,18 @@ void FlowNetwork::request_reallocation() {
 
 // Brings every active flow's remaining bytes up to now at its current rate.
 void FlowNetwork::advance() {
-  const SimTime now = queue_.now();
-  for (const FlowId id : active_) {
-    Flow& f = flows_[id];
-    if (now > f.updated) {
-      const double moved = f.rate * to_seconds(now - f.updated);
-      f.moved += moved;
-      if (std::isfinite(f.remaining)) f.remaining = std::max(0.0, f.remaining - moved);
-    }
-    f.updated = now;
-  }
+  for (const FlowId id : active_) advance_flow(id);
 }
 
-// Progressive filling: raise all unfrozen flows' rates together; when a link saturates (or a
-// flow reaches its cap), freeze the flows it limits; repeat until every flow is frozen.
-void FlowNetwork::reallocate() {
-  touched_links_.clear();
-  frozen_.assign(active_.size(), 0);
-  for (std::size_t i = 0; i < active_.size(); ++i) {
-    for (const int l : flows_[active_[i]].route->links) {
-      if (unfrozen_on_link_[l] == 0 && flows_on_link_[l].empty()) {
-        touched_links_.push_back(l);
-        capacity_[l] = topology_.link(l).bandwidth;
-      }
-      ++unfrozen_on_link_[l];
-      flows_on_link_[l].push_back(static_cast<FlowId>(i));  // index into active_
-    }
+void FlowNetwork::advance_flow(FlowId id) {
+  const SimTime now = queue_.now();
+  Flow& f = flows_[id];
+  if (now > f.updated) {
+    const double moved = f.rate * to_seconds(now - f.updated);
+    f.moved += moved;
+    if (std::isfinite(f.remaining)) f.remaining = std::max(0.0, f.remaining - moved);
   }
-  std::vector<double>& new_rate = new_rate_;
-  new_rate.assign(active_.size(), 0.0);
-  std::size_t remaining = active_.size();
-  std::size_t capped_unfrozen = 0;  // flows with a rate cap not yet frozen
-  for (const FlowId id : active_) capped_unfrozen += std::isfinite(flows_[id].cap) ? 1 : 0;
-  const auto freeze = [&](std::size_t i, double r) {
-    frozen_[i] = 1;
-    new_rate[i] = r;
-    --remaining;
-    if (std::isfinite(flows_[active_[i]].cap)) --capped_unfrozen;
-    for (const int l : flows_[active_[i]].route->links) {
-      capacity_[l] = std::max(0.0, capacity_[l] - r);
-      --unfrozen_on_link_[l];
-    }
-  };
-  std::vector<int>& bottlenecks = bottlenecks_;
-  while (remaining > 0) {
-    // The lowest fair share over the links, and every link at exactly that share: they all
-    // saturate at this level and freeze their flows in one round, so a symmetric collective
-    // (a ring's P flows on P links) takes one round, not P.
-    double share = kUnlimited;
-    bottlenecks.clear();
-    for (const int l : touched_links_) {
-      if (unfrozen_on_link_[l] == 0) continue;
-      const double s = capacity_[l] / unfrozen_on_link_[l];
-      if (s < share) {
-        share = s;
-        bottlenecks.clear();
-      }
-      if (s == share) bottlenecks.push_back(l);
-    }
-    bool capped = false;
-    for (std::size_t i = 0; capped_unfrozen > 0 && i < active_.size(); ++i) {
-      if (!frozen_[i] && flows_[active_[i]].cap <= share) {
-        freeze(i, flows_[active_[i]].cap);
-        capped = true;
-      }
-    }
-    if (capped) continue;
-    if (bottlenecks.empty()) throw std::logic_error("an uncapped flow crosses no link");
-    for (const int l : bottlenecks) {
-      for (const FlowId i : flows_on_link_[l]) {
-        if (!frozen_[i]) freeze(i, share);
-      }
-    }
-  }
-  for (const int l : touched_links_) {
-    flows_on_link_[l].clear();
-    unfrozen_on_link_[l] = 0;
-  }
-  for (std::size_t i = 0; i < active_.size(); ++i) reschedule(active_[i], new_rate[i]);
+  f.updated = now;
 }
 
 // Moves a flow's completion event to match a new rate; an unchanged rate keeps its event, so

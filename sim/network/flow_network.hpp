@@ -11,6 +11,17 @@
 // rate changes. A lone flow therefore takes exactly
 // latency + ceil_ns(bytes / bottleneck bandwidth).
 //
+// Incremental sharing (the default): max-min rates are separable over connected components
+// (links and the flows crossing them, joined transitively through shared links), so a change
+// recomputes only the components that touch the links of the flows that started, finished or
+// stopped at this instant, and brings only their flows' byte counts up to now. The component's
+// flows are filled in activation order, the order the full recomputation uses, so for flows
+// without a rate cap the rates are the same doubles the full recomputation gives. With rate
+// caps they agree to rounding (the full pass freezes capped flows in rounds set by other
+// components' shares, so it may subtract the same caps from a link in another order).
+// Recompute::kFull is the earlier algorithm (every active flow, every time); cross_check runs
+// it after each incremental recomputation and throws std::logic_error on a difference.
+//
 // Owned by one simulation; callbacks run on the simulation's EventQueue.
 
 #include <cstdint>
@@ -41,11 +52,20 @@ class FlowObserver {
   virtual void on_flow(const FlowRecord& record) = 0;
 };
 
+struct FlowNetworkOptions {
+  enum class Recompute { kIncremental, kFull };
+  Recompute recompute = Recompute::kIncremental;
+  /// Debug: after each incremental recomputation, recompute every flow's rate from scratch and
+  /// throw std::logic_error unless the two agree (exactly where no flow has a rate cap, else to
+  /// 1e-12 of the fastest link's bandwidth).
+  bool cross_check = false;
+};
+
 class FlowNetwork {
  public:
   static constexpr double kUnlimited = std::numeric_limits<double>::infinity();
 
-  FlowNetwork(EventQueue& queue, const Topology& topology);
+  FlowNetwork(EventQueue& queue, const Topology& topology, FlowNetworkOptions options = {});
 
   /// Starts moving `bytes` (may be kUnlimited for background traffic) now.
   FlowId start(int from_node, int to_node, double bytes, InlineCallback done,
@@ -68,6 +88,10 @@ class FlowNetwork {
   void set_observer(FlowObserver* observer) { observer_ = observer; }
   std::size_t active_flows() const { return active_.size(); }
   std::uint64_t completed_flows() const { return completed_; }
+  const FlowNetworkOptions& options() const { return options_; }
+  /// Flows whose rates the recomputations so far have set (each flow once per recomputation
+  /// that included it): the work incremental sharing saves shows here.
+  std::uint64_t flows_recomputed() const { return recomputed_; }
 
  private:
   struct Flow {
@@ -87,27 +111,49 @@ class FlowNetwork {
     bool live = false;
     bool active = false;
     bool completion_pending = false;  // `completion` is a live finish event
+    std::uint64_t order = 0;  // activation sequence: active_ is sorted by it
+    std::uint64_t mark = 0;   // last component search that reached it
   };
 
   void activate(FlowId id);
   void finish(FlowId id);
   void remove_active(FlowId id, double moved);
   void reschedule(FlowId id, double new_rate);
-  void advance();
+  void advance();                // every active flow's bytes up to now (full recomputation)
+  void advance_flow(FlowId id);  // one flow's bytes up to now
   void reallocate();
+  void reallocate_incrementally();
+  void collect_component();   // component_: the flows the instant's changes can affect
+  void allocate(const std::vector<FlowId>& flows);  // progressive filling into new_rate_
+  void load_links(const std::vector<FlowId>& flows);
+  void cross_check();
   void request_reallocation();  // reallocate() later in this instant, once
+  void touch(FlowId id);        // its links' components need new rates
   void release(FlowId id);
 
   EventQueue& queue_;
   const Topology& topology_;
+  FlowNetworkOptions options_;
   std::vector<Flow> flows_;
   std::vector<FlowId> free_;
   std::vector<FlowId> active_;
   std::vector<double> link_bytes_;
+  // Incremental sharing: the active flows on each link (any order), what changed this instant,
+  // and the component search's marks and results.
+  std::vector<std::vector<FlowId>> active_on_link_;
+  std::vector<int> dirty_links_;
+  std::vector<FlowId> dirty_flows_;  // activated this instant (a flow may cross no link)
+  std::vector<std::uint64_t> link_mark_;
+  std::vector<int> link_stack_;
+  std::vector<FlowId> component_;
+  std::uint64_t search_ = 0;
+  std::uint64_t next_order_ = 0;
+  std::uint64_t recomputed_ = 0;
+  std::vector<double> check_rate_;  // cross_check: the full recomputation's rates by FlowId
   // Scratch for progressive filling, sized once per topology.
   std::vector<double> capacity_;
   std::vector<int> unfrozen_on_link_;
-  std::vector<std::vector<FlowId>> flows_on_link_;
+  std::vector<std::vector<FlowId>> flows_on_link_;  // positions in the list being filled
   std::vector<int> touched_links_;
   std::vector<char> frozen_;
   std::vector<double> new_rate_;

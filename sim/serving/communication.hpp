@@ -7,6 +7,14 @@
 // all-reduce (peer-memory one-shot/two-shot) replaces NCCL's for messages up to its max_bytes,
 // in closed form in both modes: its time is the engine's latency + bytes / bandwidth, and it
 // puts no flows on the network (so it neither slows nor is slowed by other traffic).
+//
+// Flows on links of their own: a stage group whose links no other possible traffic can cross
+// (no other group's collectives, no pipeline send, no background flow: see exclusive()) runs
+// its all-reduces one at a time on links nobody else uses, so each takes exactly what it takes
+// as flows on an idle network. solo_all_reduce() runs that flow simulation once per token
+// count; the replica then prices such a stage as one event (replica_pipeline.cpp) with the
+// times the flow-by-flow run gives to the nanosecond, without its ten or so events per
+// all-reduce. ServingSetup::flows_fast_path = false runs every stage flow by flow (tests).
 
 #include <optional>
 #include <unordered_map>
@@ -16,6 +24,7 @@
 #include "sim/network/collectives.hpp"
 #include "sim/network/heterogeneity.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/serving/engine.hpp"
 
 namespace kvsim::serving {
 
@@ -32,7 +41,24 @@ class Communication {
     }
   }
 
+  /// A serving run's: in setup.flows mode, also works out which stage groups are exclusive.
+  Communication(const Scenario& s, const ServingSetup& setup, EventQueue& q)
+      : Communication(s, setup.flows, q) {
+    if (setup.flows && setup.flows_fast_path) find_exclusive_groups(setup);
+  }
+
   bool flows() const { return network_.has_value(); }
+
+  /// Flows: no traffic but this group's own all-reduces (one at a time: a stage runs one batch)
+  /// can ever cross the links between its GPUs.
+  bool exclusive(const std::vector<int>& gpus) const {
+    return exclusive_[static_cast<std::size_t>(gpus.front())] != 0;
+  }
+  /// The all-reduce's time as flows on an otherwise idle network (or the engine's custom
+  /// all-reduce), what start_all_reduce takes on an exclusive group; memoised per token count.
+  Duration solo_all_reduce(const std::vector<int>& gpus, std::int64_t tokens) {
+    return memoised(solo_memo_, gpus.front(), tokens, [&] { return run_alone(gpus, tokens); });
+  }
 
   /// All-reduce of `tokens` hidden states among `gpus`.
   Duration all_reduce(const std::vector<int>& gpus, std::int64_t tokens) {
@@ -92,6 +118,9 @@ class Communication {
                                        static_cast<std::int64_t>(gpus.size()));
   }
 
+  void find_exclusive_groups(const ServingSetup& setup);
+  Duration run_alone(const std::vector<int>& gpus, std::int64_t tokens) const;
+
   struct Send {
     int pending = 0;
     InlineCallback done;
@@ -129,7 +158,9 @@ class Communication {
 
   const Scenario& s_;
   double token_bytes_;
-  std::unordered_map<std::uint64_t, Duration> all_reduce_memo_, send_memo_;
+  std::unordered_map<std::uint64_t, Duration> all_reduce_memo_, send_memo_, solo_memo_;
+  std::vector<char> exclusive_ =  // by a group's first GPU
+      std::vector<char>(static_cast<std::size_t>(s_.topology->gpu_count()), 0);
   std::optional<net::FlowNetwork> network_;
   std::optional<net::CollectiveEngine> collectives_;
   std::optional<net::BackgroundTraffic> background_;

@@ -54,7 +54,7 @@ class ServingRun {
         workload_(workload),
         observers_(observers),
         cost_(s, setup.tensor_parallel),
-        communication_(s, setup.flows, queue_),
+        communication_(s, setup, queue_),
         client_(workload.max_concurrency()),
         context_{s,         setup,          queue_,
                  totals_,   cost_,          communication_,

@@ -66,6 +66,7 @@ struct ServingSetup {
   int tensor_parallel = 1;
   int pipeline_parallel = 1;
   bool flows = false;  // communication as flows on the network (else closed form)
+  bool flows_fast_path = true;  // tests: false runs even link-exclusive stages flow by flow
   Duration host_overhead{0};
   std::optional<double> ttft_slo;  // seconds
   std::optional<double> tpot_slo;

@@ -1,6 +1,7 @@
 // A batch's walk through a replica's pipeline stages: each stage's compute, its tensor-parallel
 // all-reduces, and the send to the next stage (see replica.hpp). Closed-form communication
-// costs a stage as one event; flows run it block by block on the shared network.
+// costs a stage as one event; flows run it block by block on the shared network, except on a
+// stage group with links to itself (Communication::exclusive), also one event.
 #include "sim/serving/replica.hpp"
 
 namespace kvsim::serving {
@@ -13,6 +14,19 @@ std::uint64_t pack(int stage, std::uint32_t id) {
 }
 int stage_of(std::uint64_t where) { return static_cast<int>(where >> 32); }
 std::uint32_t id_of(std::uint64_t where) { return static_cast<std::uint32_t>(where); }
+
+// Flows on an exclusive group: run_step's steps summed, each block's compute rounded on its own
+// as run_step schedules it, each all-reduce as long as it takes as flows alone on its links.
+Duration exclusive_stage_time(const IterationCompute& c, const StageSpan& span,
+                              const std::vector<int>& gpus, std::int64_t tokens,
+                              Communication& communication) {
+  const Duration all_reduce =
+      gpus.size() > 1 ? communication.solo_all_reduce(gpus, tokens) : Duration{0};
+  Duration layer = c.layer_sync;
+  for (const double block : c.layer_blocks) layer += from_seconds(block) + all_reduce;
+  return c.host + (span.first ? from_seconds(c.embedding) : Duration{0}) + span.layers * layer +
+         (span.last ? from_seconds(c.head) : Duration{0});
+}
 
 }  // namespace
 
@@ -28,13 +42,16 @@ void Replica::start_stage(int stage) {
   const std::uint32_t id = st.queue.front();
   st.queue.pop_front();
   st.started = c_.queue.now();
-  if (c_.communication.flows()) {
+  const bool flows = c_.communication.flows();
+  if (flows && !c_.communication.exclusive(st.gpus)) {
     run_step(stage, id, 0);
     return;
   }
   const InFlight& f = flights_[id];
-  const Duration d = stage_time(f.compute, span(stage), st.gpus, f.tokens, c_.communication) +
-                     (stage == 0 ? f.before : Duration{0});
+  const Duration d =
+      (flows ? exclusive_stage_time(f.compute, span(stage), st.gpus, f.tokens, c_.communication)
+             : stage_time(f.compute, span(stage), st.gpus, f.tokens, c_.communication)) +
+      (stage == 0 ? f.before : Duration{0});
   c_.queue.schedule_in(d, Phase::kCompletion, [this, stage, id] { stage_finished(stage, id); });
 }
 
