@@ -14,12 +14,16 @@ const std::vector<std::string> kAttentionGridFeatures{
 // The kernel splits the keys only to go faster: where the fit prices FlashAttention's split
 // launch above the unsplit one, the unsplit one bounds it. This also keeps a cost from falling
 // when a growing grid stops being split (more tokens never cost less).
+// Where FlashAttention's choice is already unsplit (its features say no split), the two launches
+// are the same one: priced once (serving prices a decode batch's attention every iteration).
 double AttentionGridFit::predict(const Operation& op) const {
-  auto at = [&](std::int64_t splits) {
-    const auto x = attention_grid_features(op, sms, ctas_per_sm, splits);
+  auto at = [&](const AttentionFeatures& x) {
     return std::max(0.0, fit.predict({x[0], x[1], x[2], x[3], x[4], x[5], x[6]}));
   };
-  return std::min(at(0), at(1));
+  const AttentionFeatures chosen = attention_grid_features(op, sms, ctas_per_sm, 0);
+  const double seconds = at(chosen);
+  if (chosen[5] == 0.0) return seconds;
+  return std::min(seconds, at(attention_grid_features(op, sms, ctas_per_sm, 1)));
 }
 
 Json AttentionGridFit::to_json() const {

@@ -6,6 +6,7 @@
 #include "models/compute/roofline.hpp"
 
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -26,6 +27,16 @@ GpuSpec measured_gpu(const ConfigNode& at, const DeviceProfile& profile, const G
     at.fail(fmt::format("{}; {}", mismatch, why));
   }
   return measured;
+}
+
+// The shipped device profile `name`, parsing only its own document: listing every shipped
+// profile (shipped_profiles) parses all of them, which cost more than a short serving run.
+std::optional<DeviceProfile> shipped_device_profile(const std::string& name) {
+  const auto names = catalog::profile_names();
+  if (std::find(names.begin(), names.end(), name) == names.end()) return std::nullopt;
+  const ConfigDocument doc = catalog::profile_document(name);
+  if (doc.json().value("kind", "") != "kvsim-device-profile") return std::nullopt;
+  return DeviceProfile::from_json(doc.root());
 }
 
 }  // namespace
@@ -61,15 +72,14 @@ const ComputeModelRegistry& compute_models() {
             const ConfigNode p = node.at("profile");
             const std::string name = p.as_string();
             DeviceProfile profile;
-            const auto shipped = shipped_profiles();
-            if (std::find(shipped.begin(), shipped.end(), name) != shipped.end()) {
-              profile = shipped_profile(name);
+            if (auto shipped = shipped_device_profile(name)) {
+              profile = std::move(*shipped);
             } else if (name.ends_with(".json")) {
               const std::string path = p.resolve_path(name);
               profile = DeviceProfile::from_json(ConfigDocument::load_file(path).root());
             } else {
               p.fail(fmt::format("no shipped profile '{}'; {}, or give a path to a .json file",
-                                 name, valid_values_hint(name, shipped)));
+                                 name, valid_values_hint(name, shipped_profiles())));
             }
             const Json no_fallback = Json::object();
             const auto f = node.find("fallback");

@@ -219,6 +219,33 @@ CalibratedModel::CalibratedModel(GpuSpec gpu, DeviceProfile profile,
       profile_.attention_decode = d->decode;
     }
   }
+  attention_range_ = AttentionRange::of(profile_.attention_range);
+}
+
+// A range that is not an object lists nothing measured (its answers say "extrapolated").
+CalibratedModel::AttentionRange CalibratedModel::AttentionRange::of(const Json& r) {
+  AttentionRange out;
+  if (!r.is_object()) return out;
+  for (const Json& s : r.value("shapes", Json::array())) {
+    out.shapes.push_back({s.value("heads", 0), s.value("kv_heads", 0), s.value("head_dim", 0)});
+  }
+  for (const std::size_t side : {std::size_t{0}, std::size_t{1}}) {
+    const char* name = side == 0 ? "prefill" : "decode";
+    out.has_side[side] = r.contains(name);
+    if (!out.has_side[side]) continue;
+    out.max_q[side] = r[name].value("max_q_tokens", 0);
+    out.max_kv[side] = r[name].value("max_kv_tokens", 0);
+  }
+  return out;
+}
+
+bool CalibratedModel::AttentionRange::inside(const AttentionShape& a) const {
+  const bool shape_measured = std::any_of(shapes.begin(), shapes.end(), [&](const auto& s) {
+    return s[0] == a.heads && s[1] == a.kv_heads && s[2] == a.head_dim;
+  });
+  const std::size_t side = a.prefill ? 0 : 1;
+  return shape_measured && has_side[side] && a.q_tokens <= max_q[side] &&
+         a.kv_tokens <= max_kv[side];
 }
 
 std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const {
@@ -273,18 +300,7 @@ OpCost CalibratedModel::unfloored_cost(const Operation& op) const {
   }
   if (op.op_class == OpClass::kAttention && op.kind == OpKind::kAttention) {
     if (!attention_source_.empty()) return {*fitted, Provenance::kDerived};
-    const Json& r = profile_.attention_range;
-    const Json& shapes = r.value("shapes", Json::array());
-    const bool shape_measured =
-        std::any_of(shapes.begin(), shapes.end(), [&](const Json& s) {
-          return s.value("heads", 0) == op.attention.heads &&
-                 s.value("kv_heads", 0) == op.attention.kv_heads &&
-                 s.value("head_dim", 0) == op.attention.head_dim;
-        });
-    const std::string side = op.attention.prefill ? "prefill" : "decode";
-    const bool inside = shape_measured && r.contains(side) &&
-                        op.attention.q_tokens <= r[side].value("max_q_tokens", 0) &&
-                        op.attention.kv_tokens <= r[side].value("max_kv_tokens", 0);
+    const bool inside = attention_range_.inside(op.attention);
     return {*fitted, inside ? Provenance::kInterpolated : Provenance::kExtrapolated};
   }
   return {*fitted, Provenance::kExtrapolated};

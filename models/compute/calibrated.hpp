@@ -24,6 +24,7 @@
 // Other data types and operations with no table or fit fall back to the roofline and say so.
 // Every answer carries its provenance.
 
+#include <array>
 #include <map>
 #include <optional>
 #include <vector>
@@ -108,11 +109,22 @@ class CalibratedModel final : public ComputeModel {
   OpCost weight_only_cost(const Operation& op) const;  // W8A16: see calibrated.cpp
   OpCost fp8_cost(const Operation& op) const;          // derived_profile.hpp, rule 2
   std::string attention_warning() const;  // attention derived from attention_source_
+  // The profile's attention_range, resolved at construction: cost() runs in the serving loop's
+  // inner loop, where looking it up through JSON cost more than the arithmetic it qualifies.
+  struct AttentionRange {
+    std::vector<std::array<std::int64_t, 3>> shapes;  // measured (heads, kv_heads, head_dim)
+    std::array<bool, 2> has_side{};                   // [prefill, decode] listed
+    std::array<std::int64_t, 2> max_q{};              // tokens; 0 when not listed
+    std::array<std::int64_t, 2> max_kv{};
+    static AttentionRange of(const Json& range);
+    bool inside(const AttentionShape& a) const;
+  };
   GpuSpec gpu_;
   DeviceProfile profile_;
   std::string attention_source_;
   RooflineModel roofline_;
   std::optional<GpuSpec> measured_on_;
+  AttentionRange attention_range_;
 };
 
 /// The profiles shipped in calibration/profiles/ (compiled in), by name.

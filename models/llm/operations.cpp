@@ -66,7 +66,7 @@ AttentionShape attention_shape(const Shard& sh, const LlmSpec& s, std::int64_t b
 // per head. Fused: Q, K, V read once, O written once (FlashAttention, Dao et al. 2022).
 // Eager (HuggingFace "eager"): the dense q x kv score matrix is computed whatever the mask,
 // written, masked, soft-maxed in fp32, cast back, and read again by the second GEMM.
-void attention_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& sh,
+void attention_ops(AttentionOps& out, const LlmSpec& s, const Shard& sh,
                    const AttentionShape& shape, std::int64_t dense_elements,
                    const DecomposeOptions& o) {
   const Precision& p = o.precision;
@@ -85,7 +85,7 @@ void attention_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& s
     op.flops = 4.0 * d(sh.heads) * d(s.head_dim) * d(shape.pairs);  // QK^T and PV
     op.bytes_read = q_bytes + kv_bytes;
     op.bytes_written = q_bytes;
-    out.push_back(op);
+    out.ops[out.count++] = op;
     return;
   }
   const double scores = d(sh.heads) * d(dense_elements);  // elements of the score matrix
@@ -107,9 +107,9 @@ void attention_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& s
   pv.flops = 2.0 * scores * d(s.head_dim);
   pv.bytes_read = scores * act + kv_bytes / 2;
   pv.bytes_written = q_bytes;
-  out.push_back(qk);
-  out.push_back(softmax);
-  out.push_back(pv);
+  out.ops[out.count++] = qk;
+  out.ops[out.count++] = softmax;
+  out.ops[out.count++] = pv;
 }
 
 // Everything of a layer except attention, for `tokens` rows.
@@ -179,8 +179,8 @@ std::int64_t causal_pairs(std::int64_t q, std::int64_t kv) {
   return q * (kv - q) + q * (q + 1) / 2;
 }
 
-std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& chunk,
-                                     const DecomposeOptions& o) {
+AttentionOps prefill_attention(const LlmSpec& spec, const PrefillChunk& chunk,
+                               const DecomposeOptions& o) {
   if (chunk.q_tokens < 1 || chunk.kv_tokens < chunk.q_tokens) {
     throw std::invalid_argument(fmt::format("prefill chunk of {} queries over {} keys is invalid",
                                             chunk.q_tokens, chunk.kv_tokens));
@@ -190,14 +190,36 @@ std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& ch
   const std::int64_t dense = chunk.q_tokens * chunk.kv_tokens;
   const std::int64_t pairs =
       chunk.mask == Mask::kDense ? dense : causal_pairs(chunk.q_tokens, chunk.kv_tokens);
+  AttentionOps out;
+  attention_ops(out, spec, sh,
+                attention_shape(sh, spec, 1, chunk.q_tokens, chunk.kv_tokens, pairs, true,
+                                chunk.kv_tokens),
+                dense, o);
+  return out;
+}
+
+AttentionOps decode_attention(const LlmSpec& spec, std::int64_t batch, std::int64_t kv_sum,
+                              std::int64_t longest, const DecomposeOptions& o) {
+  if (batch < 1) throw std::invalid_argument("decode batch is empty");
+  check_batch(spec, batch);
+  check_tokens(spec, longest);  // every length is at most the longest: the sum stays below 2^50
+  const Shard sh = shard(spec, o.tensor_parallel);
+  // One query per request against its own KV length: pairs == kv summed (no averaging of skew).
+  AttentionOps out;
+  attention_ops(out, spec, sh,
+                attention_shape(sh, spec, batch, batch, kv_sum, kv_sum, false, longest), kv_sum,
+                o);
+  return out;
+}
+
+std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& chunk,
+                                     const DecomposeOptions& o) {
+  const AttentionOps attention = prefill_attention(spec, chunk, o);
+  const Shard sh = shard(spec, o.tensor_parallel);
   std::vector<Operation> ops;
   ops.reserve(14);
   linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPreAttention, o.precision);
-  attention_ops(ops, spec, sh,
-                attention_shape(sh, spec, 1, chunk.q_tokens, chunk.kv_tokens, pairs, true,
-                                chunk.kv_tokens),
-                dense,
-                o);
+  ops.insert(ops.end(), attention.begin(), attention.end());
   linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPostAttention, o.precision);
   return ops;
 }
@@ -206,17 +228,16 @@ std::vector<Operation> decode_layer(const LlmSpec& spec, std::span<const std::in
                                     const DecomposeOptions& o) {
   if (kv_lengths.empty()) throw std::invalid_argument("decode batch is empty");
   const auto batch = static_cast<std::int64_t>(kv_lengths.size());
+  const std::int64_t longest = *std::max_element(kv_lengths.begin(), kv_lengths.end());
   check_batch(spec, batch);
-  for (const std::int64_t kv : kv_lengths) check_tokens(spec, kv);  // the sum stays below 2^50
-  const Shard sh = shard(spec, o.tensor_parallel);
+  check_tokens(spec, longest);  // before summing: the sum stays below 2^50
   const std::int64_t kv = std::accumulate(kv_lengths.begin(), kv_lengths.end(), std::int64_t{0});
+  const AttentionOps attention = decode_attention(spec, batch, kv, longest, o);
+  const Shard sh = shard(spec, o.tensor_parallel);
   std::vector<Operation> ops;
   ops.reserve(14);
   linear_ops(ops, spec, sh, batch, LayerStage::kPreAttention, o.precision);
-  // One query per request against its own KV length: pairs == kv summed (no averaging of skew).
-  const std::int64_t longest = *std::max_element(kv_lengths.begin(), kv_lengths.end());
-  attention_ops(ops, spec, sh, attention_shape(sh, spec, batch, batch, kv, kv, false, longest),
-                kv, o);
+  ops.insert(ops.end(), attention.begin(), attention.end());
   linear_ops(ops, spec, sh, batch, LayerStage::kPostAttention, o.precision);
   return ops;
 }

@@ -9,6 +9,7 @@
 //
 // Units: FLOPs and bytes are per call of the kernel on one GPU (after tensor-parallel sharding).
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -127,6 +128,22 @@ std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& ch
 /// (the KV length includes the token being generated).
 std::vector<Operation> decode_layer(const LlmSpec& spec, std::span<const std::int64_t> kv_lengths,
                                     const DecomposeOptions& options);
+/// The attention operations of one layer alone (fused: one; eager: scores, softmax, value), in
+/// the order prefill_layer and decode_layer list them. A fixed array: pricing a batch's attention
+/// every iteration (the compiled cost, models/compiled) builds them without allocating.
+struct AttentionOps {
+  std::array<Operation, 3> ops{};
+  std::size_t count = 0;
+  const Operation* begin() const { return ops.data(); }
+  const Operation* end() const { return ops.data() + count; }
+};
+/// The attention of prefill_layer(spec, chunk, options), with the same checks.
+AttentionOps prefill_attention(const LlmSpec& spec, const PrefillChunk& chunk,
+                               const DecomposeOptions& options);
+/// The attention of decode_layer over `batch` requests whose KV lengths sum to `kv_sum`, the
+/// longest `longest`; checks the batch and the longest length as decode_layer does.
+AttentionOps decode_attention(const LlmSpec& spec, std::int64_t batch, std::int64_t kv_sum,
+                              std::int64_t longest, const DecomposeOptions& options);
 /// Embedding of `input_tokens`, final norm and LM head over `output_rows`, and sampling.
 std::vector<Operation> model_ends(const LlmSpec& spec, std::int64_t input_tokens,
                                   std::int64_t output_rows, const DecomposeOptions& options);

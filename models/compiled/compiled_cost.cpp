@@ -1,0 +1,114 @@
+#include "models/compiled/compiled_cost.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace kvsim {
+namespace {
+
+// Counts up to this many tokens (rows) are tabulated: 2^16 entries of 40 bytes per pass kind at
+// most, grown as counts appear. A longer pass (a whole long prompt in one iteration) is priced
+// per call; its attention, not its per-token operations, dominates it anyway.
+constexpr std::int64_t kTableLimit = std::int64_t{1} << 16;
+
+// Attention proper, plus eager attention's softmax (an elementwise kernel over the scores).
+bool attention_part(const Operation& op) {
+  return op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax;
+}
+
+// Block 0 runs up to the attention's output projection (then the first all-reduce), block 1
+// the MLP.
+std::size_t block_of(const Operation& op, bool parallel_block) {
+  return parallel_block || op.kind <= OpKind::kOutProj ? 0 : 1;
+}
+
+std::size_t index_of(PassKind pass) { return pass == PassKind::kPureDecode ? 1 : 0; }
+
+// Grows `table` to hold index `count` (doubling, up to kTableLimit entries).
+template <typename T>
+void reserve_entry(std::vector<T>& table, std::int64_t count, const T& empty) {
+  const auto need = static_cast<std::size_t>(count) + 1;
+  if (need <= table.size()) return;
+  const std::size_t grown = std::max(need, 2 * table.size());
+  table.resize(std::min(grown, static_cast<std::size_t>(kTableLimit)), empty);
+}
+
+}  // namespace
+
+bool LayerBlocks::operator==(const LayerBlocks& other) const {
+  return count_ == other.count_ && std::equal(begin(), end(), other.begin());
+}
+
+CompiledCost::CompiledCost(const LlmSpec& model, const DecomposeOptions& options,
+                           const ComputeModel& compute, const EngineModel& engine)
+    : model_(model),
+      options_(options),
+      compute_(compute),
+      engine_(engine),
+      parallel_block_(model.parallel_attention) {}
+
+const CompiledCost::Linear& CompiledCost::linear(std::int64_t tokens, PassKind pass) {
+  if (tokens < 1 || tokens >= kTableLimit) {
+    overflow_ = price_linear(tokens, pass);  // the decomposition refuses a count below 1
+    return overflow_;
+  }
+  std::vector<Linear>& table = linear_[index_of(pass)];
+  reserve_entry(table, tokens, Linear{});
+  Linear& entry = table[static_cast<std::size_t>(tokens)];
+  if (!entry.priced) entry = price_linear(tokens, pass);
+  return entry;
+}
+
+double CompiledCost::head(std::int64_t rows, PassKind pass) {
+  if (rows < 1 || rows >= kTableLimit) return price_head(rows, pass);
+  std::vector<double>& table = head_[index_of(pass)];
+  reserve_entry(table, rows, std::numeric_limits<double>::quiet_NaN());
+  double& entry = table[static_cast<std::size_t>(rows)];
+  if (std::isnan(entry)) entry = price_head(rows, pass);
+  return entry;
+}
+
+void CompiledCost::add_prefill_attention(LayerBlocks& blocks, std::int64_t q, std::int64_t kv,
+                                         PassKind pass) const {
+  add_attention(blocks, prefill_attention(model_, {q, kv, Mask::kCausal}, options_), pass);
+}
+
+void CompiledCost::add_decode_attention(LayerBlocks& blocks, std::int64_t batch,
+                                        std::int64_t kv_sum, std::int64_t longest,
+                                        PassKind pass) const {
+  add_attention(blocks, decode_attention(model_, batch, kv_sum, longest, options_), pass);
+}
+
+void CompiledCost::add_attention(LayerBlocks& blocks, const AttentionOps& ops,
+                                 PassKind pass) const {
+  for (const Operation& op : ops) {
+    blocks[block_of(op, parallel_block_)] += engine_.op_seconds(compute_, op, pass);
+  }
+}
+
+// The table's definition: the decomposition of a prefill chunk of `tokens` rows, its attention
+// left out, summed per block in decomposition order; the embedding from model_ends.
+CompiledCost::Linear CompiledCost::price_linear(std::int64_t tokens, PassKind pass) const {
+  Linear lin;
+  lin.blocks = LayerBlocks(blocks());
+  lin.embedding =
+      engine_.op_seconds(compute_, model_ends(model_, tokens, 1, options_).front(), pass);
+  for (const Operation& op : prefill_layer(model_, {tokens, tokens, Mask::kCausal}, options_)) {
+    if (!attention_part(op)) {
+      lin.blocks[block_of(op, parallel_block_)] += engine_.op_seconds(compute_, op, pass);
+    }
+  }
+  lin.priced = true;
+  return lin;
+}
+
+// Final norm, LM head and sampling: model_ends after its embedding, summed in order.
+double CompiledCost::price_head(std::int64_t rows, PassKind pass) const {
+  const auto ends = model_ends(model_, 1, rows, options_);
+  double total = 0;
+  for (std::size_t i = 1; i < ends.size(); ++i) total += engine_.op_seconds(compute_, ends[i], pass);
+  return total;
+}
+
+}  // namespace kvsim

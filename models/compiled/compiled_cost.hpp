@@ -1,0 +1,94 @@
+#pragma once
+// The compiled cost of a forward pass on one GPU: what serving prices every iteration, resolved
+// once per (model, tensor-parallel shard, precision, attention implementation, compute model,
+// engine), so that pricing an iteration is arithmetic over its batch's shape.
+//
+// Who builds it: serving's IterationCost (sim/serving/iteration_cost.hpp), once per replica
+// engine, per `kvsim compare` batch run and per decode step. Who calls it: the same, every
+// iteration. What it holds:
+//   - every operation of a layer but attention (norms, projections, MLP, residual adds) and the
+//     embedding, priced per token count into flat tables filled on first use: a calibrated
+//     profile interpolates its measured tables per count, so a count is the natural key;
+//   - the final norm, LM head and sampling per emitting-row count, likewise;
+//   - attention, which depends on each sequence's KV length: built per call as at most three
+//     operations on the stack (operations.hpp's AttentionOps) and priced by the compute model,
+//     without decomposing the rest of the layer and without allocating.
+// The decomposition stays the one source of truth: the tables are filled from prefill_layer and
+// model_ends, and attention from the same functions prefill_layer and decode_layer use. Every
+// number equals the decomposition's (each operation priced by EngineModel::op_seconds, summed in
+// decomposition order) bit for bit; tests/serving/iteration_cost_test.cpp checks it.
+// The model, compute model and engine must outlive it. Not thread-safe (tables fill lazily).
+// Units: double seconds on one GPU.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "models/compute/compute_model.hpp"
+#include "models/engine/engine_model.hpp"
+#include "models/llm/operations.hpp"
+
+namespace kvsim {
+
+/// Seconds of each block of one layer on one GPU: one block (parallel attention, as Falcon: one
+/// all-reduce per layer under tensor parallelism) or two (attention, then MLP: two all-reduces).
+/// A fixed array, so that pricing an iteration does not allocate.
+class LayerBlocks {
+ public:
+  LayerBlocks() = default;
+  explicit LayerBlocks(std::size_t count) : count_(count) {}
+  std::size_t size() const { return count_; }
+  double& operator[](std::size_t i) { return seconds_[i]; }
+  double operator[](std::size_t i) const { return seconds_[i]; }
+  const double* begin() const { return seconds_.data(); }
+  const double* end() const { return seconds_.data() + count_; }
+  bool operator==(const LayerBlocks& other) const;
+
+ private:
+  std::array<double, 2> seconds_{};
+  std::size_t count_ = 0;
+};
+
+class CompiledCost {
+ public:
+  CompiledCost(const LlmSpec& model, const DecomposeOptions& options,
+               const ComputeModel& compute, const EngineModel& engine);
+
+  /// Every operation of a layer except attention over `tokens` rows, per block, and the
+  /// embedding of `tokens` tokens.
+  struct Linear {
+    LayerBlocks blocks;
+    double embedding = 0;
+    bool priced = false;  // table entry filled
+  };
+  const Linear& linear(std::int64_t tokens, PassKind pass);
+  /// Final norm, LM head and sampling over `rows` rows.
+  double head(std::int64_t rows, PassKind pass);
+  /// Adds a causal prefill chunk's attention (q new tokens over kv keys) to its block, one
+  /// operation at a time (the decomposition's summation order).
+  void add_prefill_attention(LayerBlocks& blocks, std::int64_t q, std::int64_t kv,
+                             PassKind pass) const;
+  /// Adds a decode batch's attention: `batch` requests whose KV lengths sum to `kv_sum`, the
+  /// longest `longest` (each request at its own length: pairs are the sum, not an average).
+  void add_decode_attention(LayerBlocks& blocks, std::int64_t batch, std::int64_t kv_sum,
+                            std::int64_t longest, PassKind pass) const;
+  std::size_t blocks() const { return parallel_block_ ? 1 : 2; }
+
+ private:
+  Linear price_linear(std::int64_t tokens, PassKind pass) const;
+  double price_head(std::int64_t rows, PassKind pass) const;
+  void add_attention(LayerBlocks& blocks, const AttentionOps& ops, PassKind pass) const;
+
+  const LlmSpec& model_;
+  DecomposeOptions options_;
+  const ComputeModel& compute_;
+  const EngineModel& engine_;
+  bool parallel_block_;
+  // Indexed [pass][count]; counts past kTableLimit are priced per call into overflow_.
+  std::array<std::vector<Linear>, 2> linear_;
+  std::array<std::vector<double>, 2> head_;  // NaN: not priced yet
+  Linear overflow_;
+};
+
+}  // namespace kvsim

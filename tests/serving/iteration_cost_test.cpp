@@ -1,0 +1,143 @@
+// The compiled iteration cost (models/compiled/compiled_cost.hpp behind serving's IterationCost)
+// against the decomposition-based pricing it replaced (reference_iteration_cost): on random
+// iteration shapes, every number is equal bit for bit, over dense, parallel-attention (Falcon),
+// tensor-parallel, engine-profile, fp8, W8A16, eager-attention, calibrated and roofline set-ups.
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "sim/serving/iteration_cost.hpp"
+
+namespace kvsim::serving {
+namespace {
+
+struct CostSetup {
+  const char* label;
+  Json scenario;
+  std::int64_t tensor_parallel;
+  std::int64_t max_kv;  // keys per sequence the shapes stay within (the model's context)
+};
+
+// IterationCost reads the model, compute model, engine, precision and the prefill section's
+// attention implementation; the prefill section is a tp one over `prefill_gpus` GPUs for a model
+// that does not fit one.
+Json scenario(const char* model, const char* gpu, Json compute, const char* attention,
+              Json extra = Json::object(), int prefill_gpus = 1) {
+  Json s{{"model", model}, {"cluster", {{"gpu", gpu}}}, {"compute", std::move(compute)}};
+  s["prefill"] = {{"context_tokens", 512},
+                  {"attention", attention},
+                  {"strategies", Json::array({{{"type", prefill_gpus > 1 ? "tp" : "single"}}})}};
+  if (prefill_gpus > 1) s["cluster"]["topology"] = {{"type", "nvswitch"}, {"gpus", prefill_gpus}};
+  for (auto& [key, value] : extra.items()) s[key] = value;
+  return s;
+}
+
+Json calibrated(const char* profile) { return {{"type", "calibrated"}, {"profile", profile}}; }
+Json roofline() { return {{"type", "roofline"}}; }
+
+std::vector<CostSetup> setups() {
+  return {
+      {"llama-2-7b calibrated A100", scenario("llama-2-7b", "a100-sxm4-80gb",
+                                              calibrated("a100-sxm4-80gb"), "fused"), 1, 4096},
+      {"llama-2-7b roofline eager", scenario("llama-2-7b", "a100-sxm4-80gb", roofline(), "eager"),
+       1, 4096},
+      {"falcon-7b (parallel attention, MQA) calibrated A100",
+       scenario("falcon-7b", "a100-sxm4-80gb", calibrated("a100-sxm4-80gb"), "fused"), 1, 2048},
+      {"falcon-40b tp 4 calibrated A100 eager",
+       scenario("falcon-40b", "a100-sxm4-80gb", calibrated("a100-sxm4-80gb"), "eager",
+                Json::object(), 4), 4, 2048},
+      {"llama-2-70b tp 4 calibrated H100 fp8, engine trtllm-v0.9",
+       scenario("llama-2-70b", "h100-sxm", calibrated("h100-sxm"), "fused",
+                {{"precision", {{"weights", "fp8"}, {"activations", "fp8"}, {"kv_cache", "fp8"}}},
+                 {"engine", "trtllm-v0.9"}}, 4), 4, 4096},
+      {"llama-2-13b tp 2 W8A16 calibrated A100, engine splitwise",
+       scenario("llama-2-13b", "a100-sxm4-80gb", calibrated("a100-sxm4-80gb"), "fused",
+                {{"precision", {{"weights", "fp8"}, {"activations", "fp16"},
+                                {"kv_cache", "fp16"}}},
+                 {"engine", "splitwise"}}), 2, 4096},
+      {"mistral-7b tp 2 roofline, parametric engine with CUDA graphs",
+       scenario("mistral-7b", "h100-sxm", roofline(), "fused",
+                {{"engine", {{"type", "parametric"},
+                             {"host", {{"per_pass", "20us"}, {"per_token", "5ns"}}},
+                             {"launch", {{"per_kernel", "3us"}, {"decode_cuda_graphs", true}}},
+                             {"layer_sync", {{"tensor_parallel", "7us"}}}}}}), 2, 4096},
+  };
+}
+
+// A random iteration: up to 3 prefill chunks (some sharing a KV prefix) and up to 80 decodes,
+// at least one sequence; token counts repeat across shapes so the tables are hit, not only
+// filled.
+IterationShape random_shape(std::mt19937_64& rng, std::int64_t max_kv) {
+  auto uniform = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
+  IterationShape shape;
+  do {
+    shape.clear();
+    const std::int64_t prefills = uniform(0, 3);
+    for (std::int64_t i = 0; i < prefills; ++i) {
+      const std::int64_t q = uniform(0, 1) == 0 ? uniform(1, 16) : uniform(1, 1024);
+      shape.prefills.emplace_back(q, q + uniform(0, max_kv - q));
+    }
+    const std::int64_t decodes = uniform(0, 1) == 0 ? uniform(0, 4) : uniform(0, 80);
+    for (std::int64_t i = 0; i < decodes; ++i) shape.decodes.push_back(uniform(1, max_kv));
+  } while (shape.prefills.empty() && shape.decodes.empty());
+  const auto sequences = static_cast<std::int64_t>(shape.prefills.size() + shape.decodes.size());
+  shape.emitting = uniform(0, sequences);
+  return shape;
+}
+
+}  // namespace
+
+TEST(IterationCost, CompiledEqualsTheDecompositionBitForBitOnRandomShapes) {
+  for (const CostSetup& setup : setups()) {
+    SCOPED_TRACE(setup.label);
+    const Scenario s = load_scenario(ConfigDocument(setup.scenario, "iteration.json"));
+    IterationCost compiled(s, setup.tensor_parallel);
+    std::mt19937_64 rng(20);
+    for (int i = 0; i < 300; ++i) {
+      const IterationShape shape = random_shape(rng, setup.max_kv);
+      const IterationCompute want = reference_iteration_cost(s, setup.tensor_parallel, shape);
+      const IterationCompute got = compiled(shape);
+      ASSERT_EQ(got.layer_blocks.size(), s.model.parallel_attention ? 1u : 2u);
+      ASSERT_EQ(got.layer_blocks, want.layer_blocks) << "shape " << i;
+      ASSERT_EQ(got.embedding, want.embedding) << "shape " << i;
+      ASSERT_EQ(got.head, want.head) << "shape " << i;
+      ASSERT_EQ(got.host, want.host) << "shape " << i;
+      ASSERT_EQ(got.layer_sync, want.layer_sync) << "shape " << i;
+    }
+  }
+}
+
+TEST(IterationCost, PricesALongPassPastItsTablesAsTheDecompositionDoes) {
+  // 70,000 new tokens in one iteration: past the compiled tables' 2^16 counts, priced per call.
+  const Scenario s = load_scenario(ConfigDocument(
+      scenario("llama-2-7b", "a100-sxm4-80gb", calibrated("a100-sxm4-80gb"), "fused"),
+      "iteration.json"));
+  IterationShape shape;
+  shape.prefills = {{70'000, 70'000}};
+  shape.emitting = 1;
+  IterationCost compiled(s, 1);
+  for (int twice = 0; twice < 2; ++twice) {
+    const IterationCompute want = reference_iteration_cost(s, 1, shape);
+    const IterationCompute got = compiled(shape);
+    EXPECT_EQ(got.layer_blocks, want.layer_blocks);
+    EXPECT_EQ(got.embedding, want.embedding);
+  }
+}
+
+TEST(IterationCost, RefusesAttentionBeyondASlidingWindowAsTheDecompositionDoes) {
+  // Mistral-7B's window is 4,096 keys: a decode at 4,097 is refused by both paths, by name.
+  const Scenario s = load_scenario(ConfigDocument(
+      scenario("mistral-7b", "a100-sxm4-80gb", roofline(), "fused"), "iteration.json"));
+  IterationShape shape;
+  shape.decodes = {100, 4097};
+  shape.emitting = 2;
+  IterationCost compiled(s, 1);
+  EXPECT_THROW(reference_iteration_cost(s, 1, shape), InputError);
+  EXPECT_THROW(compiled(shape), InputError);
+  shape.decodes = {100, 4096};
+  EXPECT_NO_THROW(compiled(shape));
+}
+
+}  // namespace kvsim::serving
