@@ -12,12 +12,12 @@
 // latencies (TTFT, end-to-end) count from when it is sent, not from when it was due.
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
 
 #include "sim/core/config.hpp"
 #include "sim/core/time.hpp"
+#include "sim/serving/ring_queue.hpp"
 #include "sim/serving/workload.hpp"
 
 namespace kvsim::serving {
@@ -55,7 +55,7 @@ class ClientLimit {
  private:
   std::optional<std::int64_t> limit_;
   std::int64_t in_flight_ = 0;
-  std::deque<Request> held_;
+  RingQueue<Request> held_;
 };
 
 }  // namespace kvsim::serving

@@ -102,21 +102,24 @@ void Replica::try_launch() {
     const std::size_t i = (next_engine_ + k) % engines_.size();
     Engine& e = *engines_[i];
     if (e.in_flight) continue;
-    Batch batch = c_.setup.scheduler->plan(e.state);
-    if (batch.empty()) {
+    planned_.clear();
+    c_.setup.scheduler->plan(e.state, planned_);
+    if (planned_.empty()) {
       // Nothing of this engine runs, so nothing will free its memory.
       if (e.outstanding() > 0) stuck(e);
       continue;
     }
     next_engine_ = (i + 1) % engines_.size();
-    launch(i, std::move(batch));
+    launch(i);
     return;
   }
 }
 
-// The planned batch becomes a batch in flight, queued at the first stage.
-void Replica::launch(std::size_t engine, Batch batch) {
+// The planned batch (planned_) becomes a batch in flight, queued at the first stage. The two
+// swap storage, so neither's vectors are ever reallocated once they have reached their size.
+void Replica::launch(std::size_t engine) {
   Engine& e = *engines_[engine];
+  const Batch& batch = planned_;
   check_limits(e);
   shape_batch(e, batch);
   const std::uint32_t id = allocate();
@@ -137,7 +140,7 @@ void Replica::launch(std::size_t engine, Batch batch) {
     f.before += c_.setup.speculation->draft_time(e.state, batch, stages_[0].gpus,
                                                  c_.communication);
   }
-  f.batch = std::move(batch);
+  std::swap(f.batch, planned_);
   f.engine = engine;
   e.in_flight = true;
   stages_[0].queue.push_back(id);

@@ -21,7 +21,6 @@
 // replica_completion.cpp (tokens, finished requests and their metrics).
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <type_traits>
@@ -35,6 +34,7 @@
 #include "sim/serving/iteration_cost.hpp"
 #include "sim/serving/memory.hpp"
 #include "sim/serving/metrics.hpp"
+#include "sim/serving/ring_queue.hpp"
 #include "sim/serving/router.hpp"
 #include "sim/serving/scheduler.hpp"
 #include "sim/serving/stage_time.hpp"
@@ -85,7 +85,7 @@ class Replica {
   struct Stage {
     std::vector<int> gpus;
     int layers = 0;
-    std::deque<std::uint32_t> queue;  // batches waiting for this stage
+    RingQueue<std::uint32_t> queue;  // batches waiting for this stage
     bool busy = false;
     SimTime started{0};
   };
@@ -110,7 +110,7 @@ class Replica {
   // replica.cpp: planning and launching batches.
   void decide();
   void try_launch();
-  void launch(std::size_t engine, Batch batch);
+  void launch(std::size_t engine);
   void check_limits(const Engine& e) const;
   void shape_batch(Engine& e, const Batch& batch);
   [[noreturn]] void stuck(const Engine& e) const;
@@ -142,6 +142,7 @@ class Replica {
   std::vector<Stage> stages_;
   std::vector<InFlight> flights_;
   std::vector<std::uint32_t> free_flights_;
+  Batch planned_;  // the batch being planned; swapped with a flight's at launch
   IterationShape shape_;
   std::vector<std::pair<std::int64_t, std::int64_t>> verifies_;  // speculative verify chunks
   SimTime accounted_{0};

@@ -122,8 +122,7 @@ namespace {
 class Static final : public Scheduler {
  public:
   using Scheduler::Scheduler;
-  Batch plan(ReplicaState& state) const override {
-    Batch batch;
+  void plan(ReplicaState& state, Batch& batch) const override {
     if (state.running.empty()) {
       std::int64_t budget = std::numeric_limits<std::int64_t>::max();
       state.admit_waiting(batch, budget, limits_, false);
@@ -131,7 +130,6 @@ class Static final : public Scheduler {
       std::int64_t budget = limits_.max_batched_tokens;
       state.decode_running(batch, budget, preemption_);
     }
-    return batch;
   }
   bool completes_together() const override { return true; }
   const char* default_memory() const override { return "contiguous"; }
@@ -141,12 +139,10 @@ class Static final : public Scheduler {
 class Continuous final : public Scheduler {
  public:
   using Scheduler::Scheduler;
-  Batch plan(ReplicaState& state) const override {
-    Batch batch;
+  void plan(ReplicaState& state, Batch& batch) const override {
     std::int64_t budget = limits_.max_batched_tokens;
     state.decode_running(batch, budget, preemption_);
     state.admit_waiting(batch, budget, limits_, false);
-    return batch;
   }
   const char* default_memory() const override { return "contiguous"; }
   const char* name() const override { return "continuous"; }
@@ -155,13 +151,11 @@ class Continuous final : public Scheduler {
 class Vllm final : public Scheduler {
  public:
   using Scheduler::Scheduler;
-  Batch plan(ReplicaState& state) const override {
-    Batch batch;
+  void plan(ReplicaState& state, Batch& batch) const override {
     std::int64_t budget = limits_.max_batched_tokens;
     state.admit_waiting(batch, budget, limits_, false);
-    if (!batch.prefills.empty()) return batch;  // prefill first
+    if (!batch.prefills.empty()) return;  // prefill first
     state.decode_running(batch, budget, preemption_);
-    return batch;
   }
   const char* name() const override { return "vllm"; }
 };
@@ -169,13 +163,11 @@ class Vllm final : public Scheduler {
 class ChunkedPrefill final : public Scheduler {
  public:
   using Scheduler::Scheduler;
-  Batch plan(ReplicaState& state) const override {
-    Batch batch;
+  void plan(ReplicaState& state, Batch& batch) const override {
     std::int64_t budget = limits_.max_batched_tokens;
     state.decode_running(batch, budget, preemption_);
     state.continue_prompts(batch, budget);
     state.admit_waiting(batch, budget, limits_, true);
-    return batch;
   }
   const char* name() const override { return "chunked_prefill"; }
 };

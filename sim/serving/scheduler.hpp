@@ -16,12 +16,12 @@
 // memory over PCIe and back when it resumes; recompute when the swap space is full).
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <vector>
 
 #include "sim/core/registry.hpp"
 #include "sim/serving/memory.hpp"
+#include "sim/serving/ring_queue.hpp"
 #include "sim/serving/sequence.hpp"
 
 namespace kvsim::serving {
@@ -56,6 +56,12 @@ struct Batch {
   std::int64_t swap_in_tokens = 0;   // and back
 
   bool empty() const { return prefills.empty() && decodes.empty(); }
+  /// Empties the batch, keeping its vectors' storage for the next iteration.
+  void clear() {
+    prefills.clear();
+    decodes.clear();
+    swap_out_tokens = swap_in_tokens = 0;
+  }
   std::int64_t size() const {
     return static_cast<std::int64_t>(prefills.size() + decodes.size());
   }
@@ -78,7 +84,7 @@ class ReplicaState {
       : memory(kv_memory), swap_capacity_(swap_capacity_tokens) {}
 
   SequencePool pool;
-  std::deque<Slot> waiting;   // arrival order; preempted sequences return to the front
+  RingQueue<Slot> waiting;    // arrival order; preempted sequences return to the front
   std::vector<Slot> running;  // admission order
   KvMemory& memory;
   const speculative::Speculation* speculation = nullptr;  // speculative decoding, if any
@@ -114,9 +120,10 @@ class Scheduler {
   Scheduler(SchedulerLimits limits, Preemption preemption, double swap_space_bytes)
       : limits_(limits), preemption_(preemption), swap_space_(swap_space_bytes) {}
   virtual ~Scheduler() = default;
-  /// The next iteration's batch (empty when nothing can run now). May admit, grow memory and
-  /// preempt.
-  virtual Batch plan(ReplicaState& state) const = 0;
+  /// The next iteration's batch into `batch`, which comes empty (and stays empty when nothing
+  /// can run now); it is the caller's, so its storage is reused from one iteration to the next.
+  /// May admit, grow memory and preempt.
+  virtual void plan(ReplicaState& state, Batch& batch) const = 0;
   /// Static batching: a batch's requests leave together when its last one finishes.
   virtual bool completes_together() const { return false; }
   /// The memory manager a scheduler runs over when the scenario names none.

@@ -1,27 +1,11 @@
 #include "sim/core/event_queue.hpp"
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-// Counts heap allocations while `g_counting` is set, to check that scheduling allocates
-// nothing in steady state.
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (g_counting) ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "core/allocation_counter.hpp"
 
 namespace kvsim {
 
@@ -155,12 +139,10 @@ TEST(EventQueue, SchedulingAllocatesNothingInSteadyState) {
   Hold hold{&q};
   for (int i = 0; i < 1000; ++i) hold.fire();
   q.run_until(Duration(100'000));  // warm up: the heap and slot pool reach working size
-  g_allocations = 0;
-  g_counting = true;
+  testing::AllocationCounter allocations;
   q.run_until(Duration(2'000'000));
-  g_counting = false;
+  EXPECT_EQ(allocations.stop(), 0);
   EXPECT_GT(q.executed(), 100'000u);
-  EXPECT_EQ(g_allocations.load(), 0);
 }
 
 TEST(EventQueue, FingerprintIsStableForTheSameSequenceAndChangesWithIt) {
