@@ -88,7 +88,7 @@ IterationCompute price_pass(const Scenario& s, const LlmSpec& model,
   };
   const std::int64_t rows = pass_rows(shape, verifies);
   IterationCompute out;
-  out.layer_blocks.assign(model.parallel_attention ? 1 : 2, 0.0);
+  out.layer_blocks = LayerBlocks(model.parallel_attention ? 1 : 2);
   out.layer_blocks[0] += extra_block;
   for (const Operation& op : prefill_layer(model, {rows, rows, Mask::kCausal}, options)) {
     if (!attention_part(op)) out.layer_blocks[block_of(op, model.parallel_attention)] += seconds(op);
