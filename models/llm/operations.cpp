@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "models/llm/limits.hpp"
+#include "models/llm/moe_operations.hpp"
 #include "sim/core/input_error.hpp"
 
 namespace kvsim {
@@ -32,24 +33,6 @@ Shard shard(const LlmSpec& s, std::int64_t tp) {
 
 double d(std::int64_t v) { return static_cast<double>(v); }
 
-// A kernel that reads `inputs` tensors of tokens x width and writes one, plus `weights` elements.
-Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::int64_t width,
-                      int inputs, double flops_per_element, std::int64_t weights,
-                      const Precision& p) {
-  Operation op{};
-  op.kind = kind;
-  op.op_class = OpClass::kElementwise;
-  op.stage = stage;
-  op.dtype = p.activations;
-  op.weights = p.weights;
-  const double elements = d(tokens) * d(width);
-  op.rows = tokens;
-  op.flops = flops_per_element * elements;
-  op.weight_bytes = d(weights) * bytes_of(p.weights);
-  op.bytes_read = inputs * elements * bytes_of(p.activations) + op.weight_bytes;
-  op.bytes_written = elements * bytes_of(p.activations);
-  return op;
-}
 
 // `longest`: the keys of the longest sequence, to flag attention beyond a sliding window.
 AttentionShape attention_shape(const Shard& sh, const LlmSpec& s, std::int64_t batch,
@@ -113,7 +96,8 @@ void attention_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& s
 
 // Everything of a layer except attention, for `tokens` rows.
 void linear_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& sh,
-                std::int64_t tokens, LayerStage stage, const Precision& p) {
+                std::int64_t tokens, LayerStage stage, const DecomposeOptions& o) {
+  const Precision& p = o.precision;
   const std::int64_t h = s.hidden_size;
   if (stage == LayerStage::kPreAttention) {
     out.push_back(elementwise(OpKind::kInputNorm, stage, tokens, h, 1, 5, h, p));
@@ -130,17 +114,39 @@ void linear_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& sh,
     out.push_back(elementwise(OpKind::kResidualAdd, stage, tokens, h, 2, 1, 0, p));
     out.push_back(elementwise(OpKind::kPostAttnNorm, stage, tokens, h, 1, 5, h, p));
   }
-  const std::int64_t up = (s.gated_mlp ? 2 : 1) * sh.intermediate;
-  out.push_back(gemm(OpKind::kMlpUp, stage, tokens, up, h, p));
-  out.push_back(elementwise(OpKind::kMlpAct, stage, tokens, sh.intermediate, s.gated_mlp ? 2 : 1,
-                            s.gated_mlp ? 6 : 8, 0, p));
-  out.push_back(gemm(OpKind::kMlpDown, stage, tokens, h, sh.intermediate, p));
+  if (s.moe.enabled()) {
+    mixture_mlp_ops(out, s, tokens, o);  // moe_operations.hpp
+  } else {
+    const std::int64_t up = (s.gated_mlp ? 2 : 1) * sh.intermediate;
+    out.push_back(gemm(OpKind::kMlpUp, stage, tokens, up, h, p));
+    out.push_back(elementwise(OpKind::kMlpAct, stage, tokens, sh.intermediate,
+                              s.gated_mlp ? 2 : 1, s.gated_mlp ? 6 : 8, 0, p));
+    out.push_back(gemm(OpKind::kMlpDown, stage, tokens, h, sh.intermediate, p));
+  }
   // A parallel block adds attention output, MLP output and the residual in one pass.
   out.push_back(elementwise(OpKind::kResidualAdd, stage, tokens, h,
                             s.parallel_attention ? 3 : 2, s.parallel_attention ? 2 : 1, 0, p));
 }
 
 }  // namespace
+
+Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::int64_t width,
+                      int inputs, double flops_per_element, std::int64_t weights,
+                      const Precision& p) {
+  Operation op{};
+  op.kind = kind;
+  op.op_class = OpClass::kElementwise;
+  op.stage = stage;
+  op.dtype = p.activations;
+  op.weights = p.weights;
+  const double elements = d(tokens) * d(width);
+  op.rows = tokens;
+  op.flops = flops_per_element * elements;
+  op.weight_bytes = d(weights) * bytes_of(p.weights);
+  op.bytes_read = inputs * elements * bytes_of(p.activations) + op.weight_bytes;
+  op.bytes_written = elements * bytes_of(p.activations);
+  return op;
+}
 
 Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, std::int64_t k,
                const Precision& p) {
@@ -176,13 +182,13 @@ std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& ch
       chunk.mask == Mask::kDense ? dense : causal_pairs(chunk.q_tokens, chunk.kv_tokens);
   std::vector<Operation> ops;
   ops.reserve(14);
-  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPreAttention, o.precision);
+  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPreAttention, o);
   attention_ops(ops, spec, sh,
                 attention_shape(sh, spec, 1, chunk.q_tokens, chunk.kv_tokens, pairs, true,
                                 chunk.kv_tokens),
                 dense,
                 o);
-  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPostAttention, o.precision);
+  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPostAttention, o);
   return ops;
 }
 
@@ -196,12 +202,12 @@ std::vector<Operation> decode_layer(const LlmSpec& spec, std::span<const std::in
   const std::int64_t kv = std::accumulate(kv_lengths.begin(), kv_lengths.end(), std::int64_t{0});
   std::vector<Operation> ops;
   ops.reserve(14);
-  linear_ops(ops, spec, sh, batch, LayerStage::kPreAttention, o.precision);
+  linear_ops(ops, spec, sh, batch, LayerStage::kPreAttention, o);
   // One query per request against its own KV length: pairs == kv summed (no averaging of skew).
   const std::int64_t longest = *std::max_element(kv_lengths.begin(), kv_lengths.end());
   attention_ops(ops, spec, sh, attention_shape(sh, spec, batch, batch, kv, kv, false, longest),
                 kv, o);
-  linear_ops(ops, spec, sh, batch, LayerStage::kPostAttention, o.precision);
+  linear_ops(ops, spec, sh, batch, LayerStage::kPostAttention, o);
   return ops;
 }
 
@@ -265,6 +271,11 @@ std::string to_string(OpKind kind) {
     case OpKind::kFinalNorm: return "final_norm";
     case OpKind::kLmHead: return "lm_head";
     case OpKind::kSampling: return "sampling";
+    case OpKind::kRouter: return "router";
+    case OpKind::kRouterTopK: return "router_topk";
+    case OpKind::kExpertUp: return "expert_up";
+    case OpKind::kExpertAct: return "expert_act";
+    case OpKind::kExpertDown: return "expert_down";
   }
   return "?";
 }

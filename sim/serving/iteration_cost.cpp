@@ -40,12 +40,12 @@ double IterationCompute::layer() const {
   return std::accumulate(layer_blocks.begin(), layer_blocks.end(), 0.0);
 }
 
-IterationCost::IterationCost(const Scenario& s, std::int64_t tensor_parallel)
-    : s_(s), parallel_block_(s.model.parallel_attention), tensor_parallel_(tensor_parallel) {
-  options_.precision = s.precision;
-  options_.attention = s.prefill ? s.prefill->attention : AttentionImpl::kFused;
-  options_.tensor_parallel = tensor_parallel;
-}
+IterationCost::IterationCost(const Scenario& s, std::int64_t tensor_parallel,
+                             std::int64_t expert_parallel)
+    : s_(s),
+      options_(s.decompose_options(tensor_parallel, expert_parallel)),
+      parallel_block_(s.model.parallel_attention),
+      tensor_parallel_(tensor_parallel) {}
 
 IterationCompute IterationCost::operator()(const IterationShape& shape) {
   const PassKind pass = shape.prefills.empty() ? PassKind::kPureDecode : PassKind::kWithPrefill;

@@ -36,7 +36,9 @@ struct IterationCompute {
 
 class IterationCost {
  public:
-  IterationCost(const Scenario& scenario, std::int64_t tensor_parallel);
+  /// `expert_parallel`: a MoE model's routed experts split over that many of the tp ranks.
+  IterationCost(const Scenario& scenario, std::int64_t tensor_parallel,
+                std::int64_t expert_parallel = 1);
   IterationCompute operator()(const IterationShape& shape);
   /// The whole model on one GPU (tensor parallel 1, one stage), without communication.
   Duration single_gpu(const IterationShape& shape);
