@@ -38,6 +38,7 @@ bool EngineModel::fused(const Operation& op) const {
     case OpKind::kPostAttnNorm:
     case OpKind::kRotary:
     case OpKind::kMlpAct:
+    case OpKind::kExpertAct:  // fused MoE kernels apply the activation between their GEMMs
     case OpKind::kResidualAdd:
       return true;
     default:

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "models/llm/hf_moe.hpp"
 #include "models/llm/limits.hpp"
 #include "models/llm/llm_spec.hpp"
 #include "models/llm/unmodelled.hpp"
@@ -21,9 +22,6 @@ const std::vector<std::string> kPlain{"falcon", "RefinedWeb", "RefinedWebModel",
 
 // Model types that look like ones kvsim imports but cost differently, with the reason.
 constexpr std::pair<std::string_view, std::string_view> kUnmodelledTypes[] = {
-    {"mixtral", "mixture of experts"},
-    {"qwen2_moe", "mixture of experts"},
-    {"qwen3_moe", "mixture of experts"},
     {"phimoe", "mixture of experts"},
     {"olmoe", "mixture of experts"},
     {"granitemoe", "mixture of experts"},
@@ -38,6 +36,7 @@ constexpr std::pair<std::string_view, std::string_view> kUnmodelledTypes[] = {
 std::string read_model_type(const ConfigNode& node) {
   std::vector<std::string> supported = kGated;
   supported.insert(supported.end(), kPlain.begin(), kPlain.end());
+  supported.insert(supported.end(), hf_moe_model_types().begin(), hf_moe_model_types().end());
   const ConfigNode t = node.at("model_type");
   const std::string type = t.as_string();
   for (const auto& [name, why] : kUnmodelledTypes) {
@@ -150,7 +149,10 @@ void read_sizes(const ConfigNode& node, bool falcon, LlmSpec& s) {
 
 LlmSpec import_hf_config(const ConfigNode& node, const std::string& name) {
   if (!node.json().is_object()) node.fail("a Hugging Face config.json is a JSON object");
-  refuse_unmodelled_features(node);
+  // The MoE model types read their experts' keys themselves (hf_moe.cpp).
+  const Json& declared = node.json().value("model_type", Json());
+  refuse_unmodelled_features(node, declared.is_string() &&
+                                       is_hf_moe_model_type(declared.get<std::string>()));
   const std::string type = read_model_type(node);
   const bool falcon = type == "falcon" || type.starts_with("RefinedWeb");
 
@@ -162,7 +164,8 @@ LlmSpec import_hf_config(const ConfigNode& node, const std::string& name) {
   read_attention(node, falcon, s);
   read_sizes(node, falcon, s);
   s.sliding_window = sliding_window(node, s.max_context);
-  s.gated_mlp = std::find(kGated.begin(), kGated.end(), type) != kGated.end();
+  s.gated_mlp = std::find(kGated.begin(), kGated.end(), type) != kGated.end() ||
+                is_hf_moe_model_type(type);
   s.parallel_attention = falcon ? node.boolean_or("parallel_attn", true) : type == "phi";
   // Gemma's config omits the key; its class ties by default, as Falcon's does.
   s.tied_embeddings = node.boolean_or("tie_word_embeddings", falcon || type == "gemma");
@@ -170,6 +173,7 @@ LlmSpec import_hf_config(const ConfigNode& node, const std::string& name) {
   s.positional = falcon && node.boolean_or("alibi", false) ? PositionalKind::kAlibi
                                                            : PositionalKind::kRope;
   s.dtype = read_torch_dtype(node);
+  if (is_hf_moe_model_type(type)) s.moe = import_hf_moe(node, type, s.layers);
   return s;  // other Hugging Face keys are irrelevant to cost and are ignored on purpose
 }
 

@@ -39,15 +39,47 @@ std::int64_t bounded(const ConfigNode& node, const std::string& key, std::int64_
 
 }  // namespace
 
-std::int64_t LlmSpec::parameters() const {
-  const std::int64_t q_width = heads * head_dim;
-  const std::int64_t kv_width = kv_heads * head_dim;
-  const std::int64_t attention = hidden_size * (q_width + 2 * kv_width) + q_width * hidden_size;
-  const std::int64_t mlp = (gated_mlp ? 3 : 2) * hidden_size * intermediate_size;
-  const std::int64_t norm_params = norm == NormKind::kLayerNorm ? 2 * hidden_size : hidden_size;
-  const std::int64_t norms = (parallel_attention ? 1 : 2) * norm_params;
-  const std::int64_t embedding = vocab_size * hidden_size;
-  return layers * (attention + mlp + norms) + embedding * (tied_embeddings ? 1 : 2) + norm_params;
+namespace {
+
+// Weights without biases; `active`: only the routed experts one token reads.
+std::int64_t count_parameters(const LlmSpec& s, bool active) {
+  const std::int64_t q_width = s.heads * s.head_dim;
+  const std::int64_t kv_width = s.kv_heads * s.head_dim;
+  const std::int64_t h = s.hidden_size;
+  const std::int64_t attention = h * (q_width + 2 * kv_width) + q_width * h;
+  const std::int64_t dense_mlp = (s.gated_mlp ? 3 : 2) * h * s.intermediate_size;
+  const std::int64_t norm_params = s.norm == NormKind::kLayerNorm ? 2 * h : h;
+  const std::int64_t norms = (s.parallel_attention ? 1 : 2) * norm_params;
+  const std::int64_t embedding = s.vocab_size * h;
+  const std::int64_t moe_layers = s.moe.moe_layers(s.layers);
+  const std::int64_t moe_mlp = !s.moe.enabled() ? 0
+                               : active ? moe_layer_active_parameters(s.moe, h, s.gated_mlp)
+                                        : moe_layer_parameters(s.moe, h, s.gated_mlp);
+  return s.layers * (attention + norms) + (s.layers - moe_layers) * dense_mlp +
+         moe_layers * moe_mlp + embedding * (s.tied_embeddings ? 1 : 2) + norm_params;
+}
+
+}  // namespace
+
+std::int64_t LlmSpec::parameters() const { return count_parameters(*this, false); }
+
+std::int64_t LlmSpec::active_parameters() const { return count_parameters(*this, true); }
+
+std::int64_t LlmSpec::routed_expert_parameters_total() const {
+  if (!moe.enabled()) return 0;
+  return moe.moe_layers(layers) * routed_expert_parameters(moe, hidden_size, gated_mlp);
+}
+
+double LlmSpec::weight_bytes_per_gpu(const Precision& p, std::int64_t tp, std::int64_t ep) const {
+  // The routed experts are MLP weights (for_operation maps them to the MLP group).
+  const double routed = static_cast<double>(routed_expert_parameters_total()) *
+                        bytes_of(p.of(GemmGroup::kMlp).weights);
+  const double rest = weight_bytes(p) - routed;
+  return rest / static_cast<double>(tp) + routed / static_cast<double>(std::max(tp, ep));
+}
+
+double LlmSpec::weight_bytes_per_gpu(DType w, std::int64_t tp, std::int64_t ep) const {
+  return weight_bytes_per_gpu(Precision(w, w, w), tp, ep);
 }
 
 double LlmSpec::kv_bytes_per_token_layer(DType kv) const {
@@ -86,8 +118,18 @@ double LlmSpec::weight_bytes(const Precision& p) const {
 
 double LlmSpec::activation_bytes_per_token(DType a) const {
   const std::int64_t attention = (heads + 2 * kv_heads) * head_dim + heads * head_dim;
-  const std::int64_t mlp = (gated_mlp ? 2 : 1) * intermediate_size + intermediate_size;
-  return static_cast<double>(2 * hidden_size + std::max(attention, mlp)) * bytes_of(a);
+  // The dense MLP's, unless every layer is a MoE layer (Mixtral's intermediate_size is its
+  // experts' width; Qwen3-MoE's belongs to no layer).
+  const bool dense_layers = moe.moe_layers(layers) < layers;
+  const std::int64_t mlp =
+      dense_layers ? (gated_mlp ? 2 : 1) * intermediate_size + intermediate_size : 0;
+  // A MoE layer holds each token's k routed copies' up and activation outputs, and the shared
+  // experts' (the router's logits are narrow beside them).
+  const std::int64_t routed = moe.experts_per_token * moe.expert_intermediate;
+  const std::int64_t shared = moe.shared_experts * moe.shared_intermediate;
+  const std::int64_t moe_mlp = ((gated_mlp ? 2 : 1) + 1) * (routed + shared);
+  return static_cast<double>(2 * hidden_size + std::max({attention, mlp, moe_mlp})) *
+         bytes_of(a);
 }
 
 LlmSpec parse_llm_spec(const ConfigNode& node) {
@@ -119,6 +161,7 @@ LlmSpec parse_llm_spec(const ConfigNode& node) {
                  : pos == "alibi" ? PositionalKind::kAlibi
                                   : PositionalKind::kLearned;
   s.dtype = node.has("dtype") ? read_dtype(node.at("dtype")) : DType::kFp16;
+  if (node.has("moe")) s.moe = parse_moe(node.at("moe"), s.layers);
   if (s.heads % s.kv_heads != 0) {
     node.at("kv_heads").fail(fmt::format("heads ({}) must be a multiple of kv_heads ({})",
                                          s.heads, s.kv_heads));
@@ -168,6 +211,7 @@ Json to_json(const LlmSpec& s) {
               {"dtype", to_string(s.dtype)}};
   if (s.sliding_window > 0) j["sliding_window"] = s.sliding_window;
   if (!s.note.empty()) j["note"] = s.note;
+  if (s.moe.enabled()) j["moe"] = to_json(s.moe);
   return j;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "models/llm/dtype.hpp"
+#include "models/llm/moe.hpp"
 #include "sim/core/config.hpp"
 
 namespace kvsim {
@@ -35,8 +36,23 @@ struct LlmSpec {
   PositionalKind positional = PositionalKind::kRope;
   DType dtype = DType::kFp16;
 
+  // --- mixture of experts (moe.hpp); experts == 0 for a dense model
+  MoeSpec moe;
+
   /// Parameters (weights) without biases.
   std::int64_t parameters() const;
+  /// Parameters one token's forward pass reads: for a MoE model, only its experts_per_token
+  /// routed experts of each MoE layer; parameters() for a dense model.
+  std::int64_t active_parameters() const;
+  /// Parameters of every routed expert of every MoE layer (0 for a dense model).
+  std::int64_t routed_expert_parameters_total() const;
+  /// Bytes of weights one GPU holds when tensor parallelism shards the model over `tp` GPUs
+  /// and expert parallelism splits the routed experts over `ep` of them (ep divides tp, or tp
+  /// is 1): the rest / tp + the routed experts / max(tp, ep), each group in its format
+  /// (weight_bytes(Precision)); weight_bytes(p) / tp for a dense model.
+  double weight_bytes_per_gpu(const Precision& p, std::int64_t tp, std::int64_t ep) const;
+  /// The same with every weight in format `w`.
+  double weight_bytes_per_gpu(DType w, std::int64_t tp, std::int64_t ep) const;
   /// K and V bytes for one token across all layers: 2 x layers x kv_heads x head_dim x bytes.
   double kv_bytes_per_token(DType kv) const;
   /// K and V bytes for one token in one layer.
@@ -61,9 +77,10 @@ struct LlmSpec {
 /// Reads kvsim's own catalog format (every field required except the defaulted booleans and
 /// sliding_window). Counts are bounded by limits.hpp; unmodelled features are refused by name.
 LlmSpec parse_llm_spec(const ConfigNode& node);
-/// Imports a Hugging Face config.json (Llama, Mistral, Qwen2, Falcon, Phi, InternLM, Gemma
-/// model types; hf_config.cpp). Mixture of experts, latent attention, quantised checkpoints and
-/// unknown model types are refused, naming the file and the key.
+/// Imports a Hugging Face config.json (Llama, Mistral, Qwen2, Falcon, Phi, InternLM, Gemma,
+/// and the mixture-of-experts Mixtral, Qwen2-MoE and Qwen3-MoE model types; hf_config.cpp,
+/// hf_moe.cpp). Other MoE types, latent attention, quantised checkpoints and unknown model
+/// types are refused, naming the file and the key.
 LlmSpec import_hf_config(const ConfigNode& node, const std::string& name);
 /// Refuses (InputError) a token count beyond kvsim's limit (limits.hpp), where the products
 /// that size the work would overflow.

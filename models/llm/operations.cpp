@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "models/llm/limits.hpp"
+#include "models/llm/moe_operations.hpp"
 #include "sim/core/input_error.hpp"
 
 namespace kvsim {
@@ -32,25 +33,6 @@ Shard shard(const LlmSpec& s, std::int64_t tp) {
 
 double d(std::int64_t v) { return static_cast<double>(v); }
 
-// A kernel that reads `inputs` tensors of tokens x width and writes one, plus `weights` elements.
-Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::int64_t width,
-                      int inputs, double flops_per_element, std::int64_t weights,
-                      const Precision& p) {
-  Operation op{};
-  op.kind = kind;
-  op.op_class = OpClass::kElementwise;
-  op.stage = stage;
-  op.dtype = p.activations;
-  op.weights = p.of(GemmGroup::kLmHead).weights;
-  const double elements = d(tokens) * d(width);
-  op.rows = tokens;
-  op.flops = flops_per_element * elements;
-  // A norm's scale stays in the unquantised format of the embedding and LM head.
-  op.weight_bytes = d(weights) * bytes_of(op.weights);
-  op.bytes_read = inputs * elements * bytes_of(p.activations) + op.weight_bytes;
-  op.bytes_written = elements * bytes_of(p.activations);
-  return op;
-}
 
 // `longest`: the keys of the longest sequence, to flag attention beyond a sliding window.
 AttentionShape attention_shape(const Shard& sh, const LlmSpec& s, std::int64_t batch,
@@ -114,7 +96,8 @@ void attention_ops(AttentionOps& out, const LlmSpec& s, const Shard& sh,
 
 // Everything of a layer except attention, for `tokens` rows.
 void linear_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& sh,
-                std::int64_t tokens, LayerStage stage, const Precision& p) {
+                std::int64_t tokens, LayerStage stage, const DecomposeOptions& o) {
+  const Precision& p = o.precision;
   const std::int64_t h = s.hidden_size;
   if (stage == LayerStage::kPreAttention) {
     out.push_back(elementwise(OpKind::kInputNorm, stage, tokens, h, 1, 5, h, p));
@@ -131,11 +114,15 @@ void linear_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& sh,
     out.push_back(elementwise(OpKind::kResidualAdd, stage, tokens, h, 2, 1, 0, p));
     out.push_back(elementwise(OpKind::kPostAttnNorm, stage, tokens, h, 1, 5, h, p));
   }
-  const std::int64_t up = (s.gated_mlp ? 2 : 1) * sh.intermediate;
-  out.push_back(gemm(OpKind::kMlpUp, stage, tokens, up, h, p));
-  out.push_back(elementwise(OpKind::kMlpAct, stage, tokens, sh.intermediate, s.gated_mlp ? 2 : 1,
-                            s.gated_mlp ? 6 : 8, 0, p));
-  out.push_back(gemm(OpKind::kMlpDown, stage, tokens, h, sh.intermediate, p));
+  if (s.moe.enabled()) {
+    mixture_mlp_ops(out, s, tokens, o);  // moe_operations.hpp
+  } else {
+    const std::int64_t up = (s.gated_mlp ? 2 : 1) * sh.intermediate;
+    out.push_back(gemm(OpKind::kMlpUp, stage, tokens, up, h, p));
+    out.push_back(elementwise(OpKind::kMlpAct, stage, tokens, sh.intermediate,
+                              s.gated_mlp ? 2 : 1, s.gated_mlp ? 6 : 8, 0, p));
+    out.push_back(gemm(OpKind::kMlpDown, stage, tokens, h, sh.intermediate, p));
+  }
   // A parallel block adds attention output, MLP output and the residual in one pass.
   out.push_back(elementwise(OpKind::kResidualAdd, stage, tokens, h,
                             s.parallel_attention ? 3 : 2, s.parallel_attention ? 2 : 1, 0, p));
@@ -148,6 +135,10 @@ Precision for_operation(OpKind kind, const Precision& p) {
   std::optional<GemmGroup> group;
   if (kind == OpKind::kQkvProj || kind == OpKind::kOutProj) group = GemmGroup::kAttention;
   if (kind == OpKind::kMlpUp || kind == OpKind::kMlpDown) group = GemmGroup::kMlp;
+  // A MoE layer's router and routed experts are its MLP (moe_operations.hpp).
+  if (kind == OpKind::kRouter || kind == OpKind::kExpertUp || kind == OpKind::kExpertDown) {
+    group = GemmGroup::kMlp;
+  }
   if (kind == OpKind::kLmHead || kind == OpKind::kEmbedding) group = GemmGroup::kLmHead;
   if (!group) return p;
   Precision q = p;
@@ -155,6 +146,26 @@ Precision for_operation(OpKind kind, const Precision& p) {
   q.weights = f.weights;
   q.activations = f.activations;
   return q;
+}
+
+// A kernel that reads `inputs` tensors of tokens x width and writes one, plus `weights` elements.
+Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::int64_t width,
+                      int inputs, double flops_per_element, std::int64_t weights,
+                      const Precision& p) {
+  Operation op{};
+  op.kind = kind;
+  op.op_class = OpClass::kElementwise;
+  op.stage = stage;
+  op.dtype = p.activations;
+  op.weights = p.of(GemmGroup::kLmHead).weights;
+  const double elements = d(tokens) * d(width);
+  op.rows = tokens;
+  op.flops = flops_per_element * elements;
+  // A norm's scale stays in the unquantised format of the embedding and LM head.
+  op.weight_bytes = d(weights) * bytes_of(op.weights);
+  op.bytes_read = inputs * elements * bytes_of(p.activations) + op.weight_bytes;
+  op.bytes_written = elements * bytes_of(p.activations);
+  return op;
 }
 
 Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, std::int64_t k,
@@ -218,9 +229,9 @@ std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& ch
   const Shard sh = shard(spec, o.tensor_parallel);
   std::vector<Operation> ops;
   ops.reserve(14);
-  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPreAttention, o.precision);
+  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPreAttention, o);
   ops.insert(ops.end(), attention.begin(), attention.end());
-  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPostAttention, o.precision);
+  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPostAttention, o);
   return ops;
 }
 
@@ -236,9 +247,9 @@ std::vector<Operation> decode_layer(const LlmSpec& spec, std::span<const std::in
   const Shard sh = shard(spec, o.tensor_parallel);
   std::vector<Operation> ops;
   ops.reserve(14);
-  linear_ops(ops, spec, sh, batch, LayerStage::kPreAttention, o.precision);
+  linear_ops(ops, spec, sh, batch, LayerStage::kPreAttention, o);
   ops.insert(ops.end(), attention.begin(), attention.end());
-  linear_ops(ops, spec, sh, batch, LayerStage::kPostAttention, o.precision);
+  linear_ops(ops, spec, sh, batch, LayerStage::kPostAttention, o);
   return ops;
 }
 
@@ -302,6 +313,11 @@ std::string to_string(OpKind kind) {
     case OpKind::kFinalNorm: return "final_norm";
     case OpKind::kLmHead: return "lm_head";
     case OpKind::kSampling: return "sampling";
+    case OpKind::kRouter: return "router";
+    case OpKind::kRouterTopK: return "router_topk";
+    case OpKind::kExpertUp: return "expert_up";
+    case OpKind::kExpertAct: return "expert_act";
+    case OpKind::kExpertDown: return "expert_down";
   }
   return "?";
 }

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,6 +39,12 @@ enum class OpKind {
   kFinalNorm,
   kLmHead,
   kSampling,
+  // Mixture of experts (moe_operations.hpp); shared experts are kMlpUp/kMlpAct/kMlpDown.
+  kRouter,      // GEMM from the hidden size to one logit per expert
+  kRouterTopK,  // softmax and top-k over the logits
+  kExpertUp,    // routed experts' gate and up projections, one grouped GEMM
+  kExpertAct,
+  kExpertDown,
 };
 
 /// Which kind of kernel: decides how a calibrated model looks the cost up.
@@ -85,6 +92,15 @@ struct Operation {
   std::int64_t rows = 0;    // tokens (GEMM m; an elementwise kernel's rows); 0 for attention
   GemmShape gemm;
   AttentionShape attention;
+  // A grouped GEMM (routed experts): `groups` GEMMs of weight n x k, gemm.m rows in all. The
+  // FLOPs and bytes are the group's; calibrated models price it as `groups` GEMMs of the mean
+  // rows.
+  std::int64_t groups = 1;
+  // The share of the model's layers this operation runs in (a MoE model's dense MLP in its
+  // dense layers, its experts in the others). FLOPs and bytes are averaged over all layers
+  // (x layer_share), so totals over `layers` calls are exact; compute models price the full
+  // call and scale its time by the share (share_cost, compute_model.hpp).
+  double layer_share = 1.0;
 
   double bytes() const { return bytes_read + bytes_written; }
 };
@@ -107,6 +123,11 @@ struct DecomposeOptions {
   Precision precision;
   AttentionImpl attention = AttentionImpl::kFused;
   std::int64_t tensor_parallel = 1;  // weights and heads sharded over this many GPUs
+  // Mixture of experts: routed experts split over this many GPUs (1, or a divisor of
+  // tensor_parallel, or any count when tensor_parallel is 1), and the router's share of tokens
+  // per expert (expert_load.hpp; null: every expert alike).
+  std::int64_t expert_parallel = 1;
+  std::shared_ptr<const std::vector<double>> expert_shares;
 };
 
 /// `p` with the weights and activations of the group `kind` belongs to (Precision::of):
@@ -117,6 +138,12 @@ Precision for_operation(OpKind kind, const Precision& p);
 /// of its group (for_operation).
 Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, std::int64_t k,
                const Precision& precision);
+
+/// An elementwise kernel over tokens x width that reads `inputs` such tensors and writes one,
+/// plus `weights` weight elements, at `flops_per_element`.
+Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::int64_t width,
+                      int inputs, double flops_per_element, std::int64_t weights,
+                      const Precision& precision);
 
 /// Query-key pairs of a causal chunk: q (kv - q) + q (q + 1) / 2.
 std::int64_t causal_pairs(std::int64_t q_tokens, std::int64_t kv_tokens);

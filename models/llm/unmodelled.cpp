@@ -50,13 +50,14 @@ bool turned_on(const Json& v) {
 
 }  // namespace
 
-void refuse_unmodelled_features(const ConfigNode& node) {
+void refuse_unmodelled_features(const ConfigNode& node, bool moe_modelled) {
   for (const auto& [key, feature] : kKeys) {
+    if (moe_modelled && feature == kMoe) continue;  // the importer reads these keys
     const std::string k(key);
     if (node.has(k) && turned_on(node.json().at(k))) refuse(node.at(k), feature);
   }
   for (const auto& [key, value] : node.json().items()) {
-    if (key.starts_with("moe_") && turned_on(value)) refuse(node.at(key), kMoe);
+    if (!moe_modelled && key.starts_with("moe_") && turned_on(value)) refuse(node.at(key), kMoe);
   }
   // Newer configs list each layer's attention; all "full_attention" is the dense case.
   if (node.has("layer_types") && node.json().at("layer_types").is_array()) {

@@ -311,10 +311,7 @@ bool model_matches(const std::string& model_id, const std::string& name) {
 }
 
 Json provenance_shares(const Scenario& s, std::int64_t tp, std::int64_t prompt_tokens) {
-  DecomposeOptions options;
-  options.precision = s.precision;
-  options.attention = s.prefill->attention;
-  options.tensor_parallel = tp;
+  const DecomposeOptions options = s.decompose_options(tp);
   const report::PassBreakdown pass =
       report::prefill_breakdown(s.model, *s.compute, options, prompt_tokens);
   Json shares = Json::object();

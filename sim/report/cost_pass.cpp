@@ -56,9 +56,7 @@ Priced price(const Scenario& s, const PassQuery& q) {
     serving::Communication communication(s, false, unused);
     p.all_reduce = communication.all_reduce(q.gpus, p.shape.tokens());
   }
-  p.options.precision = s.precision;
-  p.options.attention = s.prefill ? s.prefill->attention : AttentionImpl::kFused;
-  p.options.tensor_parallel = tp;
+  p.options = s.decompose_options(tp);
   const std::int64_t t = p.shape.tokens();
   for (const Operation& op : prefill_layer(s.model, PrefillChunk{t, t, Mask::kCausal}, p.options)) {
     if (!attention_part(op)) p.linear.push_back(op);

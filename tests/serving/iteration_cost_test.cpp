@@ -1,7 +1,8 @@
 // The compiled iteration cost (models/compiled/compiled_cost.hpp behind serving's IterationCost)
 // against the decomposition-based pricing it replaced (reference_iteration_cost): on random
 // iteration shapes, every number is equal bit for bit, over dense, parallel-attention (Falcon),
-// tensor-parallel, engine-profile, fp8, W8A16, eager-attention, calibrated and roofline set-ups.
+// tensor-parallel, engine-profile, fp8, W8A16, eager-attention, calibrated and roofline set-ups,
+// and mixture-of-experts ones (Mixtral, Qwen3-MoE) with and without expert parallelism.
 #include <random>
 
 #include <gtest/gtest.h>
@@ -87,26 +88,53 @@ IterationShape random_shape(std::mt19937_64& rng, std::int64_t max_kv) {
   return shape;
 }
 
+// 300 random shapes priced both ways, every number equal bit for bit.
+void expect_compiled_equals_decomposition(const CostSetup& setup,
+                                          std::int64_t expert_parallel) {
+  SCOPED_TRACE(setup.label);
+  const Scenario s = load_scenario(ConfigDocument(setup.scenario, "iteration.json"));
+  IterationCost compiled(s, setup.tensor_parallel, expert_parallel);
+  std::mt19937_64 rng(20);
+  for (int i = 0; i < 300; ++i) {
+    const IterationShape shape = random_shape(rng, setup.max_kv);
+    const IterationCompute want =
+        reference_iteration_cost(s, setup.tensor_parallel, shape, expert_parallel);
+    const IterationCompute got = compiled(shape);
+    ASSERT_EQ(got.layer_blocks.size(), s.model.parallel_attention ? 1u : 2u);
+    ASSERT_EQ(got.layer_blocks, want.layer_blocks) << "shape " << i;
+    ASSERT_EQ(got.embedding, want.embedding) << "shape " << i;
+    ASSERT_EQ(got.head, want.head) << "shape " << i;
+    ASSERT_EQ(got.host, want.host) << "shape " << i;
+    ASSERT_EQ(got.layer_sync, want.layer_sync) << "shape " << i;
+  }
+}
+
 }  // namespace
 
 TEST(IterationCost, CompiledEqualsTheDecompositionBitForBitOnRandomShapes) {
-  for (const CostSetup& setup : setups()) {
-    SCOPED_TRACE(setup.label);
-    const Scenario s = load_scenario(ConfigDocument(setup.scenario, "iteration.json"));
-    IterationCost compiled(s, setup.tensor_parallel);
-    std::mt19937_64 rng(20);
-    for (int i = 0; i < 300; ++i) {
-      const IterationShape shape = random_shape(rng, setup.max_kv);
-      const IterationCompute want = reference_iteration_cost(s, setup.tensor_parallel, shape);
-      const IterationCompute got = compiled(shape);
-      ASSERT_EQ(got.layer_blocks.size(), s.model.parallel_attention ? 1u : 2u);
-      ASSERT_EQ(got.layer_blocks, want.layer_blocks) << "shape " << i;
-      ASSERT_EQ(got.embedding, want.embedding) << "shape " << i;
-      ASSERT_EQ(got.head, want.head) << "shape " << i;
-      ASSERT_EQ(got.host, want.host) << "shape " << i;
-      ASSERT_EQ(got.layer_sync, want.layer_sync) << "shape " << i;
-    }
-  }
+  for (const CostSetup& setup : setups()) expect_compiled_equals_decomposition(setup, 1);
+}
+
+TEST(IterationCost, CompiledEqualsTheDecompositionBitForBitOnMixtureOfExperts) {
+  // The MoE operations (router, grouped expert GEMMs at the busiest rank's seeded load,
+  // layer_share) come from the same prefill_layer per token count: both paths price them alike,
+  // with the experts split over the tp ranks (ep 4) or sharded within them (ep 1), and Qwen3's
+  // 128 experts under a skewed load.
+  const Json zipf{{"type", "zipf"}, {"skew", 1.2}};
+  const CostSetup mixtral{"mixtral-8x7b tp 4 calibrated A100, zipf load",
+                          scenario("mixtral-8x7b", "a100-sxm4-80gb", calibrated("a100-sxm4-80gb"),
+                                   "fused", {{"expert_load", zipf}}, 4),
+                          4, 4096};
+  expect_compiled_equals_decomposition(mixtral, 4);
+  expect_compiled_equals_decomposition(mixtral, 1);
+  const CostSetup qwen{"qwen3-235b-a22b tp 8 roofline H100 fp8, dirichlet load",
+                       scenario("qwen3-235b-a22b", "h100-sxm", roofline(), "fused",
+                                {{"expert_load", {{"type", "dirichlet"}, {"concentration", 0.5}}},
+                                 {"precision", {{"weights", "fp8"}, {"activations", "fp8"},
+                                                {"kv_cache", "fp8"}}}},
+                                8),
+                       8, 4096};
+  expect_compiled_equals_decomposition(qwen, 8);
 }
 
 TEST(IterationCost, PricesALongPassPastItsTablesAsTheDecompositionDoes) {
