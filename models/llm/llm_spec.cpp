@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "models/llm/limits.hpp"
+#include "models/llm/mla.hpp"
 #include "models/llm/unmodelled.hpp"
 
 namespace kvsim {
@@ -35,7 +36,9 @@ std::int64_t bounded(const ConfigNode& node, const std::string& key, std::int64_
 std::int64_t LlmSpec::parameters() const {
   const std::int64_t q_width = heads * head_dim;
   const std::int64_t kv_width = kv_heads * head_dim;
-  const std::int64_t attention = hidden_size * (q_width + 2 * kv_width) + q_width * hidden_size;
+  const std::int64_t attention = mla.on() ? mla_attention_parameters(*this)
+                                           : hidden_size * (q_width + 2 * kv_width) +
+                                                 q_width * hidden_size;
   const std::int64_t mlp = (gated_mlp ? 3 : 2) * hidden_size * intermediate_size;
   const std::int64_t norm_params = norm == NormKind::kLayerNorm ? 2 * hidden_size : hidden_size;
   const std::int64_t norms = (parallel_attention ? 1 : 2) * norm_params;
@@ -44,6 +47,7 @@ std::int64_t LlmSpec::parameters() const {
 }
 
 double LlmSpec::kv_bytes_per_token_layer(DType kv) const {
+  if (mla.on()) return static_cast<double>(mla_kv_width(mla)) * bytes_of(kv);  // one latent
   return 2.0 * static_cast<double>(kv_heads * head_dim) * bytes_of(kv);
 }
 
@@ -51,12 +55,25 @@ double LlmSpec::kv_bytes_per_token(DType kv) const {
   return static_cast<double>(layers) * kv_bytes_per_token_layer(kv);
 }
 
+std::int64_t LlmSpec::windowed_layers() const {
+  if (sliding_window == 0) return 0;
+  return sliding_window_pattern == 0 ? layers : layers - layers / sliding_window_pattern;
+}
+
+double LlmSpec::kv_bytes_for(DType kv, std::int64_t tokens) const {
+  const std::int64_t windowed = windowed_layers();
+  const std::int64_t layer_tokens =
+      (layers - windowed) * tokens + windowed * std::min(tokens, sliding_window);
+  return static_cast<double>(layer_tokens) * kv_bytes_per_token_layer(kv);
+}
+
 double LlmSpec::weight_bytes(DType w) const {
   return static_cast<double>(parameters()) * bytes_of(w);
 }
 
 double LlmSpec::activation_bytes_per_token(DType a) const {
-  const std::int64_t attention = (heads + 2 * kv_heads) * head_dim + heads * head_dim;
+  const std::int64_t attention = mla.on() ? mla_attention_activations(*this)
+                                           : (heads + 2 * kv_heads) * head_dim + heads * head_dim;
   const std::int64_t mlp = (gated_mlp ? 2 : 1) * intermediate_size + intermediate_size;
   return static_cast<double>(2 * hidden_size + std::max(attention, mlp)) * bytes_of(a);
 }
@@ -64,6 +81,7 @@ double LlmSpec::activation_bytes_per_token(DType a) const {
 LlmSpec parse_llm_spec(const ConfigNode& node) {
   if (!node.json().is_object()) node.fail("a model spec is a JSON object");
   refuse_unmodelled_features(node);
+  refuse_mla_keys(node, "give latent attention's widths in the spec's \"mla\" object");
   LlmSpec s;
   s.name = node.string("name");
   s.source = node.string("source");
@@ -79,6 +97,17 @@ LlmSpec parse_llm_spec(const ConfigNode& node) {
   if (node.has("sliding_window")) {
     s.sliding_window = bounded(node, "sliding_window", limits::kTokens);
   }
+  if (node.has("sliding_window_pattern")) {
+    s.sliding_window_pattern = node.count("sliding_window_pattern", 2);
+    if (s.sliding_window == 0) {
+      node.at("sliding_window_pattern").fail("a layer pattern needs a \"sliding_window\"");
+    }
+    if (s.sliding_window_pattern > s.layers) {
+      node.at("sliding_window_pattern").fail(fmt::format(
+          "every {}th layer attends fully, but the model has {} layers (give 0 or leave it out "
+          "for every layer windowed)", s.sliding_window_pattern, s.layers));
+    }
+  }
   s.gated_mlp = node.boolean_or("gated_mlp", true);
   s.parallel_attention = node.boolean_or("parallel_attention", false);
   s.tied_embeddings = node.boolean_or("tied_embeddings", false);
@@ -90,6 +119,13 @@ LlmSpec parse_llm_spec(const ConfigNode& node) {
                  : pos == "alibi" ? PositionalKind::kAlibi
                                   : PositionalKind::kLearned;
   s.dtype = node.has("dtype") ? read_dtype(node.at("dtype")) : DType::kFp16;
+  if (node.has("rotary_dim")) {
+    s.rotary_dim = bounded(node, "rotary_dim", s.head_dim);
+    if (s.positional != PositionalKind::kRope) {
+      node.at("rotary_dim").fail("a rotary width needs \"positional\": \"rope\"");
+    }
+  }
+  if (const auto mla = node.find("mla")) parse_mla(*mla, node, s);
   if (s.heads % s.kv_heads != 0) {
     node.at("kv_heads").fail(fmt::format("heads ({}) must be a multiple of kv_heads ({})",
                                          s.heads, s.kv_heads));
@@ -138,6 +174,9 @@ Json to_json(const LlmSpec& s) {
                                                                       : "learned"},
               {"dtype", to_string(s.dtype)}};
   if (s.sliding_window > 0) j["sliding_window"] = s.sliding_window;
+  if (s.sliding_window_pattern > 0) j["sliding_window_pattern"] = s.sliding_window_pattern;
+  if (s.rotary_dim > 0) j["rotary_dim"] = s.rotary_dim;
+  if (s.mla.on()) j["mla"] = mla_to_json(s.mla);
   if (!s.note.empty()) j["note"] = s.note;
   return j;
 }

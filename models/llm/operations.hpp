@@ -28,6 +28,11 @@ enum class OpKind {
   kAttnScores,      // eager: Q K^T written to memory
   kAttnSoftmax,     // eager: mask + softmax in fp32 + cast back
   kAttnValue,       // eager: probabilities times V
+  kLatentNorm,      // MLA: RMSNorm of the query and KV latents
+  kQUpProj,         // MLA: per-head queries from the query latent (q_b_proj)
+  kKvUpProj,        // MLA prefill: per-head K_nope and V from the cached latent (kv_b_proj)
+  kMlaAbsorbQ,      // MLA decode: q_nope x W_UK, queries into the latent space
+  kMlaAbsorbOut,    // MLA decode: latent attention output x W_UV
   kOutProj,
   kResidualAdd,
   kPostAttnNorm,
@@ -60,15 +65,21 @@ struct AttentionShape {
   std::int64_t pairs = 0;      // query-key pairs computed, per head
   std::int64_t heads = 0;
   std::int64_t kv_heads = 0;
-  std::int64_t head_dim = 0;
+  std::int64_t head_dim = 0;    // query/key width per head
+  std::int64_t v_head_dim = 0;  // value width per head; 0: head_dim (MLA: narrower)
   bool prefill = true;
-  // The model's sliding window (tokens) when a sequence here is longer than it, else 0. The
-  // decomposition cannot refuse (serving decomposes a batch's tokens as one chunk for its linear
-  // operations and drops the attention); pricing the attention does (refuse_beyond_window).
-  std::int64_t beyond_window = 0;
+  // Keys each query sees at most (a sliding-window layer's window, itself included); 0: all
+  // earlier keys. kv_tokens and pairs already count only the keys inside it.
+  std::int64_t window = 0;
   // Keys of the longest request (a kernel's grid is sized by it); 0 when unknown, read as
   // kv_tokens / batch.
   std::int64_t longest_kv = 0;
+
+  /// The mean of the key and value widths: the per-head work of one query-key pair.
+  double mean_head_dim() const {
+    return v_head_dim > 0 ? 0.5 * static_cast<double>(head_dim + v_head_dim)
+                          : static_cast<double>(head_dim);
+  }
 };
 
 struct Operation {
@@ -81,6 +92,11 @@ struct Operation {
   double bytes_read = 0;
   double bytes_written = 0;
   double weight_bytes = 0;  // part of bytes_read that is weights
+  // The fraction of the model's layers that run this operation: 1, except in models mixing
+  // windowed and full-attention layers (Gemma-2/3), whose layer has one attention operation for
+  // each kind with its share. FLOPs, bytes and shape are one call's; compute models scale the
+  // time, and totals the FLOPs and bytes, by it.
+  double layer_share = 1.0;
   std::int64_t rows = 0;    // tokens (GEMM m; an elementwise kernel's rows); 0 for attention
   GemmShape gemm;
   AttentionShape attention;
@@ -112,6 +128,12 @@ struct DecomposeOptions {
 Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, std::int64_t k,
                const Precision& precision);
 
+/// A kernel that reads `inputs` tensors of tokens x width and writes one, doing
+/// `flops_per_element` per element, plus `weights` weight elements read.
+Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::int64_t width,
+                      int inputs, double flops_per_element, std::int64_t weights,
+                      const Precision& precision);
+
 /// Query-key pairs of a causal chunk: q (kv - q) + q (q + 1) / 2.
 std::int64_t causal_pairs(std::int64_t q_tokens, std::int64_t kv_tokens);
 
@@ -126,9 +148,9 @@ std::vector<Operation> decode_layer(const LlmSpec& spec, std::span<const std::in
 std::vector<Operation> model_ends(const LlmSpec& spec, std::int64_t input_tokens,
                                   std::int64_t output_rows, const DecomposeOptions& options);
 
-/// Throws InputError for an attention operation over a sequence longer than the model's sliding
-/// window; compute models call it before pricing an operation.
-void refuse_beyond_window(const Operation& op);
+/// Query-key pairs of a causal chunk in which each query sees at most `window` keys (itself
+/// included): the sum of min(position + 1, window) over the chunk's queries.
+std::int64_t windowed_pairs(std::int64_t q_tokens, std::int64_t kv_tokens, std::int64_t window);
 
 /// Totals over a list.
 double total_flops(std::span<const Operation> ops);

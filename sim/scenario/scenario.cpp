@@ -98,25 +98,11 @@ Json read_strategies(const ConfigNode& list, const LlmSpec& model, std::int64_t 
   return resolved;
 }
 
-// Attention over more keys than a sliding window is not what kvsim prices (full causal
-// attention is exact only within the window): refused here, naming the file and field, rather
-// than at pricing time without either.
-void refuse_beyond_window(const ConfigNode& section, std::int64_t tokens, const LlmSpec& model) {
-  const std::int64_t window = model.sliding_window;
-  if (window == 0 || tokens <= window) return;
-  section.at("context_tokens").fail(fmt::format(
-      "{} tokens is longer than {}'s sliding window of {} tokens: kvsim models full causal "
-      "attention only, which is exact within the window (sliding windows are not modelled "
-      "yet); give at most {} tokens",
-      tokens, model.name, window, window));
-}
-
 void read_prefill(const ConfigNode& root, Scenario& s) {
   const auto n = root.find("prefill");
   if (!n) return;
   PrefillSpec p;
   p.context_tokens = n->count("context_tokens");
-  refuse_beyond_window(*n, p.context_tokens, s.model);
   if (p.context_tokens > s.model.max_context) {
     s.warnings.push_back(fmt::format(
         "{}: prefill context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",
@@ -193,8 +179,8 @@ void warn_if_decode_does_not_fit(const DecodeSpec& d, Scenario& s) {
   const double kv_share = static_cast<double>(stage_layers * rank_kv_heads) /  // 1 at tp = pp = 1
                           static_cast<double>(m.layers * m.kv_heads);
   const double weights = m.weight_bytes(s.precision.weights) / static_cast<double>(tp * pp);
-  const double kv = m.kv_bytes_per_token(s.precision.kv_cache) * kv_share *
-                    static_cast<double>(d.batch_size) * static_cast<double>(d.context_tokens);
+  const double kv = m.kv_bytes_for(s.precision.kv_cache, d.context_tokens) * kv_share *
+                    static_cast<double>(d.batch_size);
   const double usable = s.gpu.hbm_bytes * s.memory_utilization;
   if (weights + kv <= usable) return;
   const std::string where =
@@ -219,7 +205,6 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   DecodeSpec d;
   d.batch_size = n->count_or("batch_size", 1);
   d.context_tokens = n->count("context_tokens");
-  refuse_beyond_window(*n, d.context_tokens, s.model);
   if (d.context_tokens > s.model.max_context) {  // as for prefill; serve rejects such a request
     s.warnings.push_back(fmt::format(
         "{}: decode context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",

@@ -6,10 +6,10 @@
 namespace kvsim::serving {
 namespace {
 
-// Attention proper, plus eager attention's softmax (an elementwise kernel over the scores).
-bool attention_part(const Operation& op) {
-  return op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax;
-}
+// The attention stage, priced per sequence: attention proper, eager attention's softmax (an
+// elementwise kernel over the scores) and latent attention's per-sequence GEMMs (prefill's
+// decompression of every key, decode's absorbed projections).
+bool attention_part(const Operation& op) { return op.stage == LayerStage::kAttention; }
 
 // Block 0 runs up to the attention's output projection (then the first all-reduce), block 1
 // the MLP.

@@ -96,6 +96,8 @@ KvBudget kv_budget(const Scenario& s, const ServingSetup& c) {
                          static_cast<double>(m.kv_heads);
   b.max_context = m.max_context;
   b.partitions = c.pipeline_parallel;
+  b.window = m.sliding_window;
+  b.windowed_share = static_cast<double>(m.windowed_layers()) / static_cast<double>(m.layers);
   return b;
 }
 

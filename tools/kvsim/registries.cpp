@@ -2,6 +2,7 @@
 
 #include "models/compute/builtin.hpp"
 #include "models/engine/builtin.hpp"
+#include "models/llm/spec_docs.hpp"
 #include "sim/network/heterogeneity.hpp"
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
@@ -15,7 +16,8 @@ namespace kvsim {
 std::vector<const RegistryView*> all_registries() {
   return {&net::topologies(),     &net::heterogeneities(),  &compute_models(),
           &engine_models(),       &prefill::strategies(),   &prefill::partitioners(),
-          &serving::schedulers(), &serving::kv_memories(),  &serving::routers()};
+          &serving::schedulers(), &serving::kv_memories(),  &serving::routers(),
+          &model_spec_docs()};
 }
 
 }  // namespace kvsim
