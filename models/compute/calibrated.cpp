@@ -277,14 +277,17 @@ std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const
   return std::nullopt;
 }
 
-OpCost CalibratedModel::cost(const Operation& op) const {
-  if (op.layer_share != 1.0) return share_cost(*this, op);
-  refuse_beyond_window(op);
+OpCost CalibratedModel::cost(const Operation& shared) const {
+  // One call's cost, scaled by the op's share of the layers at the end (Gemma's local and
+  // global attention, a MoE model's dense and expert layers): the roofline fallback inside must
+  // not scale it first.
+  Operation op = shared;
+  op.layer_share = 1.0;
   OpCost c = op.groups > 1 ? grouped_cost(op) : unfloored_cost(op);
   if (measured_on_ && c.provenance != Provenance::kRoofline) c.provenance = Provenance::kDerived;
   // No answer may beat physics: the FLOPs at the dtype's peak, the bytes at HBM bandwidth.
   const double floor = std::max(op.flops / gpu_.peak_flops(op.dtype), op.bytes() / gpu_.hbm_bandwidth);
-  c.seconds = std::max(c.seconds, floor);
+  c.seconds = std::max(c.seconds, floor) * shared.layer_share;
   return c;
 }
 

@@ -39,11 +39,6 @@ class ComputeModel {
   }
 };
 
-/// The cost of an operation that runs in only a share of the layers (Operation::layer_share
-/// below 1): `model` prices the full call (FLOPs and bytes / share) and the time is scaled by
-/// the share. Compute models call it first for such an operation.
-OpCost share_cost(const ComputeModel& model, const Operation& op);
-
 /// Sum of op costs in seconds.
 double total_seconds(const ComputeModel& model, std::span<const Operation> ops);
 

@@ -17,18 +17,6 @@ std::string to_string(Provenance p) {
   return "?";
 }
 
-OpCost share_cost(const ComputeModel& model, const Operation& op) {
-  Operation full = op;
-  full.flops /= op.layer_share;
-  full.bytes_read /= op.layer_share;
-  full.bytes_written /= op.layer_share;
-  full.weight_bytes /= op.layer_share;
-  full.layer_share = 1.0;
-  OpCost c = model.cost(full);
-  c.seconds *= op.layer_share;
-  return c;
-}
-
 double total_seconds(const ComputeModel& model, std::span<const Operation> ops) {
   double t = 0;
   for (const Operation& op : ops) t += model.cost(op).seconds;
@@ -59,15 +47,14 @@ RooflineModel::Params RooflineModel::Params::from_config(const ConfigNode& node,
 }
 
 OpCost RooflineModel::cost(const Operation& op) const {
-  if (op.layer_share != 1.0) return share_cost(*this, op);
-  refuse_beyond_window(op);
   const bool fp8_math = op.dtype == DType::kFp8 && gpu_.fp8_flops > 0;
   const double efficiency = fp8_math && params_.fp8_compute_efficiency
                                 ? *params_.fp8_compute_efficiency
                                 : params_.compute_efficiency;
   const double compute = op.flops / (gpu_.peak_flops(op.dtype) * efficiency);
   const double memory = op.bytes() / (gpu_.hbm_bandwidth * params_.memory_efficiency);
-  return OpCost{std::max(compute, memory) + params_.launch_overhead, Provenance::kRoofline};
+  return OpCost{(std::max(compute, memory) + params_.launch_overhead) * op.layer_share,
+                Provenance::kRoofline};
 }
 
 std::string RooflineModel::describe() const {

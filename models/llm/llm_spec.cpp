@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "models/llm/limits.hpp"
+#include "models/llm/mla.hpp"
 #include "models/llm/unmodelled.hpp"
 
 namespace kvsim {
@@ -46,7 +47,8 @@ std::int64_t count_parameters(const LlmSpec& s, bool active) {
   const std::int64_t q_width = s.heads * s.head_dim;
   const std::int64_t kv_width = s.kv_heads * s.head_dim;
   const std::int64_t h = s.hidden_size;
-  const std::int64_t attention = h * (q_width + 2 * kv_width) + q_width * h;
+  const std::int64_t attention =
+      s.mla.on() ? mla_attention_parameters(s) : h * (q_width + 2 * kv_width) + q_width * h;
   const std::int64_t dense_mlp = (s.gated_mlp ? 3 : 2) * h * s.intermediate_size;
   const std::int64_t norm_params = s.norm == NormKind::kLayerNorm ? 2 * h : h;
   const std::int64_t norms = (s.parallel_attention ? 1 : 2) * norm_params;
@@ -83,11 +85,24 @@ double LlmSpec::weight_bytes_per_gpu(DType w, std::int64_t tp, std::int64_t ep) 
 }
 
 double LlmSpec::kv_bytes_per_token_layer(DType kv) const {
+  if (mla.on()) return static_cast<double>(mla_kv_width(mla)) * bytes_of(kv);  // one latent
   return 2.0 * static_cast<double>(kv_heads * head_dim) * bytes_of(kv);
 }
 
 double LlmSpec::kv_bytes_per_token(DType kv) const {
   return static_cast<double>(layers) * kv_bytes_per_token_layer(kv);
+}
+
+std::int64_t LlmSpec::windowed_layers() const {
+  if (sliding_window == 0) return 0;
+  return sliding_window_pattern == 0 ? layers : layers - layers / sliding_window_pattern;
+}
+
+double LlmSpec::kv_bytes_for(DType kv, std::int64_t tokens) const {
+  const std::int64_t windowed = windowed_layers();
+  const std::int64_t layer_tokens =
+      (layers - windowed) * tokens + windowed * std::min(tokens, sliding_window);
+  return static_cast<double>(layer_tokens) * kv_bytes_per_token_layer(kv);
 }
 
 double LlmSpec::weight_bytes(DType w) const {
@@ -97,6 +112,7 @@ double LlmSpec::weight_bytes(DType w) const {
 // Per-operation precision (dtype.hpp): the MLP is what is neither attention projections nor
 // the unquantised embedding, LM head and norms.
 std::int64_t LlmSpec::attention_parameters() const {
+  if (mla.on()) return layers * mla_attention_parameters(*this);  // latent projections (mla.hpp)
   const std::int64_t q_width = heads * head_dim;
   return layers * (hidden_size * (q_width + 2 * kv_heads * head_dim) + q_width * hidden_size);
 }
@@ -117,7 +133,8 @@ double LlmSpec::weight_bytes(const Precision& p) const {
 }
 
 double LlmSpec::activation_bytes_per_token(DType a) const {
-  const std::int64_t attention = (heads + 2 * kv_heads) * head_dim + heads * head_dim;
+  const std::int64_t attention = mla.on() ? mla_attention_activations(*this)
+                                           : (heads + 2 * kv_heads) * head_dim + heads * head_dim;
   // The dense MLP's, unless every layer is a MoE layer (Mixtral's intermediate_size is its
   // experts' width; Qwen3-MoE's belongs to no layer).
   const bool dense_layers = moe.moe_layers(layers) < layers;
@@ -135,6 +152,7 @@ double LlmSpec::activation_bytes_per_token(DType a) const {
 LlmSpec parse_llm_spec(const ConfigNode& node) {
   if (!node.json().is_object()) node.fail("a model spec is a JSON object");
   refuse_unmodelled_features(node);
+  refuse_mla_keys(node, "give latent attention's widths in the spec's \"mla\" object");
   LlmSpec s;
   s.name = node.string("name");
   s.source = node.string("source");
@@ -150,6 +168,17 @@ LlmSpec parse_llm_spec(const ConfigNode& node) {
   if (node.has("sliding_window")) {
     s.sliding_window = bounded(node, "sliding_window", limits::kTokens);
   }
+  if (node.has("sliding_window_pattern")) {
+    s.sliding_window_pattern = node.count("sliding_window_pattern", 2);
+    if (s.sliding_window == 0) {
+      node.at("sliding_window_pattern").fail("a layer pattern needs a \"sliding_window\"");
+    }
+    if (s.sliding_window_pattern > s.layers) {
+      node.at("sliding_window_pattern").fail(fmt::format(
+          "every {}th layer attends fully, but the model has {} layers (give 0 or leave it out "
+          "for every layer windowed)", s.sliding_window_pattern, s.layers));
+    }
+  }
   s.gated_mlp = node.boolean_or("gated_mlp", true);
   s.parallel_attention = node.boolean_or("parallel_attention", false);
   s.tied_embeddings = node.boolean_or("tied_embeddings", false);
@@ -162,6 +191,13 @@ LlmSpec parse_llm_spec(const ConfigNode& node) {
                                   : PositionalKind::kLearned;
   s.dtype = node.has("dtype") ? read_dtype(node.at("dtype")) : DType::kFp16;
   if (node.has("moe")) s.moe = parse_moe(node.at("moe"), s.layers);
+  if (node.has("rotary_dim")) {
+    s.rotary_dim = bounded(node, "rotary_dim", s.head_dim);
+    if (s.positional != PositionalKind::kRope) {
+      node.at("rotary_dim").fail("a rotary width needs \"positional\": \"rope\"");
+    }
+  }
+  if (const auto mla = node.find("mla")) parse_mla(*mla, node, s);
   if (s.heads % s.kv_heads != 0) {
     node.at("kv_heads").fail(fmt::format("heads ({}) must be a multiple of kv_heads ({})",
                                          s.heads, s.kv_heads));
@@ -210,6 +246,9 @@ Json to_json(const LlmSpec& s) {
                                                                       : "learned"},
               {"dtype", to_string(s.dtype)}};
   if (s.sliding_window > 0) j["sliding_window"] = s.sliding_window;
+  if (s.sliding_window_pattern > 0) j["sliding_window_pattern"] = s.sliding_window_pattern;
+  if (s.rotary_dim > 0) j["rotary_dim"] = s.rotary_dim;
+  if (s.mla.on()) j["mla"] = mla_to_json(s.mla);
   if (!s.note.empty()) j["note"] = s.note;
   if (s.moe.enabled()) j["moe"] = to_json(s.moe);
   return j;

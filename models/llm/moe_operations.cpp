@@ -12,12 +12,9 @@ namespace {
 
 double d(std::int64_t v) { return static_cast<double>(v); }
 
-// The op averaged over all layers: it runs in `share` of them (Operation::layer_share).
+// The op runs in `share` of the layers (Operation::layer_share: its FLOPs and bytes stay one
+// call's; compute models scale its time by the share).
 Operation with_share(Operation op, double share) {
-  op.flops *= share;
-  op.bytes_read *= share;
-  op.bytes_written *= share;
-  op.weight_bytes *= share;
   op.layer_share = share;
   return op;
 }

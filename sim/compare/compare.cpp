@@ -32,9 +32,11 @@ void check_batch_fits(const Scenario& s, const MeasuredPoint& p) {
   const prefill::MemoryCapacity capacity = s.memory_capacity();
   const double gpus = static_cast<double>(p.tp) * static_cast<double>(p.pp);  // no overflow
   const double weights = s.model.weight_bytes(s.precision) / gpus;
+  // A latent-attention cache is replicated on every tensor-parallel rank.
+  const double kv_shards = s.model.mla.on() ? static_cast<double>(p.pp) : gpus;
   const double kv = static_cast<double>(p.batch) *
-                    (static_cast<double>(p.prompt_tokens) + static_cast<double>(p.output_tokens)) *
-                    s.model.kv_bytes_per_token(s.precision.kv_cache) / gpus;
+                    s.model.kv_bytes_for(s.precision.kv_cache, p.prompt_tokens + p.output_tokens) /
+                    kv_shards;
   if (weights + kv <= capacity.bytes()) return;
   throw InputError(p.entry, "",
                    fmt::format("a batch of {} prompts of {} tokens at TP {} needs {} per GPU "

@@ -16,11 +16,10 @@
 namespace kvsim::report {
 namespace {
 
-// As IterationCost splits a layer: attention proper (and eager attention's softmax) is priced
-// per sequence; every other kernel once over all the iteration's tokens.
-bool attention_part(const Operation& op) {
-  return op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax;
-}
+// As IterationCost splits a layer: the attention stage (attention proper, eager attention's
+// softmax, latent attention's per-sequence GEMMs) is priced per sequence; every other kernel
+// once over all the iteration's tokens.
+bool attention_part(const Operation& op) { return op.stage == LayerStage::kAttention; }
 
 serving::IterationShape iteration_shape(const PassQuery& q) {
   serving::IterationShape shape;

@@ -85,25 +85,11 @@ Json read_strategies(const ConfigNode& list, const LlmSpec& model, std::int64_t 
   return resolved;
 }
 
-// Attention over more keys than a sliding window is not what kvsim prices (full causal
-// attention is exact only within the window): refused here, naming the file and field, rather
-// than at pricing time without either.
-void refuse_beyond_window(const ConfigNode& section, std::int64_t tokens, const LlmSpec& model) {
-  const std::int64_t window = model.sliding_window;
-  if (window == 0 || tokens <= window) return;
-  section.at("context_tokens").fail(fmt::format(
-      "{} tokens is longer than {}'s sliding window of {} tokens: kvsim models full causal "
-      "attention only, which is exact within the window (sliding windows are not modelled "
-      "yet); give at most {} tokens",
-      tokens, model.name, window, window));
-}
-
 void read_prefill(const ConfigNode& root, Scenario& s) {
   const auto n = root.find("prefill");
   if (!n) return;
   PrefillSpec p;
   p.context_tokens = n->count("context_tokens");
-  refuse_beyond_window(*n, p.context_tokens, s.model);
   if (p.context_tokens > s.model.max_context) {
     s.warnings.push_back(fmt::format(
         "{}: prefill context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",
@@ -192,8 +178,8 @@ void warn_if_decode_does_not_fit(const DecodeSpec& d, Scenario& s) {
           ? m.weight_bytes_per_gpu(s.precision, tp, d.expert_parallel ? tp : 1) /
                 static_cast<double>(pp)
           : m.weight_bytes(s.precision) / static_cast<double>(tp * pp);
-  const double kv = m.kv_bytes_per_token(s.precision.kv_cache) * kv_share *
-                    static_cast<double>(d.batch_size) * static_cast<double>(d.context_tokens);
+  const double kv = m.kv_bytes_for(s.precision.kv_cache, d.context_tokens) * kv_share *
+                    static_cast<double>(d.batch_size);
   const double usable = s.gpu.hbm_bytes * s.memory_utilization;
   if (weights + kv <= usable) return;
   const std::string where =
@@ -218,7 +204,6 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   DecodeSpec d;
   d.batch_size = n->count_or("batch_size", 1);
   d.context_tokens = n->count("context_tokens");
-  refuse_beyond_window(*n, d.context_tokens, s.model);
   if (d.context_tokens > s.model.max_context) {  // as for prefill; serve rejects such a request
     s.warnings.push_back(fmt::format(
         "{}: decode context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",
@@ -226,9 +211,8 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   }
   read_decode_layout(*n, d, s);
   const auto drafter = n->find("drafter");  // built by kvsim run (sim/serving/speculative)
-  if (drafter && s.model.moe.enabled()) {  // the drafter's passes price a dense layout
-    drafter->fail(fmt::format("speculative decoding with a mixture-of-experts target ({}) is "
-                              "not modelled: drop \"drafter\"", s.model.name));
+  if (drafter && !speculation_obstacle(s.model).empty()) {
+    drafter->fail(speculation_obstacle(s.model));
   }
   n->finish();
   s.resolved["decode"] = Json{{"batch_size", d.batch_size},
@@ -351,6 +335,17 @@ Scenario load_scenario(const ConfigDocument& document) {
   (void)root.find("serving");  // read by kvsim serve (sim/serving)
   root.finish();
   return s;
+}
+
+std::string speculation_obstacle(const LlmSpec& m) {
+  std::string what;
+  if (m.moe.enabled()) what = "a mixture-of-experts";
+  if (m.mla.on()) what = "a latent-attention";
+  if (m.windowed_layers() > 0) what = "a sliding-window";
+  if (what.empty()) return {};
+  return fmt::format("speculative decoding with {} target ({}) is not modelled (its verify "
+                     "passes price one full-attention kernel on a dense layout): drop \"drafter\"",
+                     what, m.name);
 }
 
 }  // namespace kvsim

@@ -42,15 +42,7 @@ IterationCompute IterationCost::operator()(const IterationShape& shape) {
     compiled_.add_prefill_attention(out.layer_blocks, q, kv, pass);
   }
   if (!shape.decodes.empty()) {
-    std::int64_t kv_sum = 0;
-    std::int64_t longest = 0;
-    for (const std::int64_t kv : shape.decodes) {
-      kv_sum += kv;
-      longest = std::max(longest, kv);
-    }
-    compiled_.add_decode_attention(out.layer_blocks,
-                                   static_cast<std::int64_t>(shape.decodes.size()), kv_sum,
-                                   longest, pass);
+    compiled_.add_decode_attention(out.layer_blocks, shape.decodes, pass);
   }
   const auto sequences = static_cast<std::int64_t>(shape.prefills.size() + shape.decodes.size());
   out.host = s_.engine.host(sequences, tokens);

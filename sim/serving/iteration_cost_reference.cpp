@@ -9,9 +9,7 @@
 namespace kvsim::serving {
 namespace {
 
-bool attention_part(const Operation& op) {
-  return op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax;
-}
+bool attention_part(const Operation& op) { return op.stage == LayerStage::kAttention; }
 
 std::size_t block_of(const Operation& op, bool parallel_block) {
   return parallel_block || op.kind <= OpKind::kOutProj ? 0 : 1;

@@ -112,6 +112,8 @@ KvBudget kv_budget(const Scenario& s, const ServingSetup& c) {
                          static_cast<double>(m.kv_heads);
   b.max_context = m.max_context;
   b.partitions = c.pipeline_parallel;
+  b.window = m.sliding_window;
+  b.windowed_share = static_cast<double>(m.windowed_layers()) / static_cast<double>(m.layers);
   return b;
 }
 
@@ -124,10 +126,7 @@ void read_drafter(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
     node->fail("speculative decoding with pipeline_parallel above 1 is not modelled (where the "
                "drafter runs between stages): give pipeline_parallel 1");
   }
-  if (s.model.moe.enabled()) {  // the drafter's passes price a dense layout (pass_cost.hpp)
-    node->fail(fmt::format("speculative decoding with a mixture-of-experts target ({}) is not "
-                           "modelled: drop \"drafter\"", s.model.name));
-  }
+  if (const std::string why = speculation_obstacle(s.model); !why.empty()) node->fail(why);
   auto drafter = speculative::drafters().create(*node, s);
   const speculative::DrafterMemory m = drafter->memory(c.tensor_parallel);
   const std::int64_t needed = static_cast<std::int64_t>(c.replicas) *

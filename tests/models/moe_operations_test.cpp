@@ -106,19 +106,16 @@ TEST(MoeOperations, DenseLayersAndMoeLayersCarryTheirShares) {
   s.moe.first_dense_layers = 1;  // layer 0 dense, layers 1-3 MoE
   const auto ops = prefill_layer(s, PrefillChunk{8, 8, Mask::kCausal}, DecomposeOptions{});
   const Operation& dense_up = find(ops, OpKind::kMlpUp);
-  // 2 x 8 x 256 x 64 = 262,144 FLOPs in one of 4 layers: 65,536 averaged per layer.
+  // 2 x 8 x 256 x 64 = 262,144 FLOPs a call, in one of 4 layers: 65,536 per layer on average.
   EXPECT_DOUBLE_EQ(dense_up.layer_share, 0.25);
-  EXPECT_DOUBLE_EQ(dense_up.flops, 65536.0);
+  EXPECT_DOUBLE_EQ(dense_up.flops, 262144.0);
+  EXPECT_DOUBLE_EQ(total_flops(std::span(&dense_up, 1)), 65536.0);
   const Operation& up = find(ops, OpKind::kExpertUp);
   EXPECT_DOUBLE_EQ(up.layer_share, 0.75);
-  EXPECT_DOUBLE_EQ(up.flops, 131072.0 * 0.75);
+  EXPECT_DOUBLE_EQ(up.flops, 131072.0);
   // The roofline prices the full call and scales its time by the share.
   const RooflineModel roofline(catalog::gpu("a100-sxm4-80gb"), RooflineModel::Params{});
   Operation full = up;
-  full.flops /= 0.75;
-  full.bytes_read /= 0.75;
-  full.bytes_written /= 0.75;
-  full.weight_bytes /= 0.75;
   full.layer_share = 1.0;
   EXPECT_DOUBLE_EQ(roofline.cost(up).seconds, 0.75 * roofline.cost(full).seconds);
   // Parameters: the dense layer's MLP 3 x 64 x 128 = 24,576 replaces one MoE layer's

@@ -2,7 +2,8 @@
 // against the decomposition-based pricing it replaced (reference_iteration_cost): on random
 // iteration shapes, every number is equal bit for bit, over dense, parallel-attention (Falcon),
 // tensor-parallel, engine-profile, fp8, W8A16, eager-attention, calibrated and roofline set-ups,
-// and mixture-of-experts ones (Mixtral, Qwen3-MoE) with and without expert parallelism.
+// sliding-window (Mistral past its window, Gemma-2's two kinds of layer) and latent-attention
+// ones, and mixture-of-experts ones (Mixtral, Qwen3-MoE) with and without expert parallelism.
 #include <random>
 
 #include <gtest/gtest.h>
@@ -22,15 +23,25 @@ struct CostSetup {
 // IterationCost reads the model, compute model, engine, precision and the prefill section's
 // attention implementation; the prefill section is a tp one over `prefill_gpus` GPUs for a model
 // that does not fit one.
-Json scenario(const char* model, const char* gpu, Json compute, const char* attention,
+Json scenario(Json model, const char* gpu, Json compute, const char* attention,
               Json extra = Json::object(), int prefill_gpus = 1) {
-  Json s{{"model", model}, {"cluster", {{"gpu", gpu}}}, {"compute", std::move(compute)}};
+  Json s{{"model", std::move(model)}, {"cluster", {{"gpu", gpu}}}, {"compute", std::move(compute)}};
   s["prefill"] = {{"context_tokens", 512},
                   {"attention", attention},
                   {"strategies", Json::array({{{"type", prefill_gpus > 1 ? "tp" : "single"}}})}};
   if (prefill_gpus > 1) s["cluster"]["topology"] = {{"type", "nvswitch"}, {"gpus", prefill_gpus}};
   for (auto& [key, value] : extra.items()) s[key] = value;
   return s;
+}
+
+// DeepSeek-V3's latent attention (its config.json) on a dense MLP, as tests/models does.
+Json mla_model() {
+  return Json::parse(R"({
+    "name": "mla-dense-test", "source": "test: DeepSeek-V3's attention with a dense MLP",
+    "layers": 61, "hidden_size": 7168, "heads": 128, "kv_heads": 1, "head_dim": 192,
+    "intermediate_size": 18432, "vocab_size": 129280, "max_context": 163840, "dtype": "bf16",
+    "mla": {"q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128,
+            "qk_rope_head_dim": 64, "v_head_dim": 128}})");
 }
 
 Json calibrated(const char* profile) { return {{"type", "calibrated"}, {"profile", profile}}; }
@@ -62,6 +73,12 @@ std::vector<CostSetup> setups() {
                              {"host", {{"per_pass", "20us"}, {"per_token", "5ns"}}},
                              {"launch", {{"per_kernel", "3us"}, {"decode_cuda_graphs", true}}},
                              {"layer_sync", {{"tensor_parallel", "7us"}}}}}}), 2, 4096},
+      {"mistral-7b calibrated A100, past its 4,096-token window",
+       scenario("mistral-7b", "a100-sxm4-80gb", calibrated("a100-sxm4-80gb"), "fused"), 1, 12000},
+      {"gemma-2-9b (windowed and global layers) roofline H100",
+       scenario("gemma-2-9b", "h100-sxm", roofline(), "fused"), 1, 8192},
+      {"latent attention (DeepSeek-V3's widths) tp 8 roofline H200",
+       scenario(mla_model(), "h200", roofline(), "fused", Json::object(), 8), 8, 8192},
   };
 }
 
@@ -154,18 +171,18 @@ TEST(IterationCost, PricesALongPassPastItsTablesAsTheDecompositionDoes) {
   }
 }
 
-TEST(IterationCost, RefusesAttentionBeyondASlidingWindowAsTheDecompositionDoes) {
-  // Mistral-7B's window is 4,096 keys: a decode at 4,097 is refused by both paths, by name.
+TEST(IterationCost, PricesAttentionPastASlidingWindowAsTheDecompositionDoes) {
+  // Mistral-7B's window is 4,096 keys: a decode at 9,000 sees 4,096 of them, in both paths.
   const Scenario s = load_scenario(ConfigDocument(
       scenario("mistral-7b", "a100-sxm4-80gb", roofline(), "fused"), "iteration.json"));
   IterationShape shape;
-  shape.decodes = {100, 4097};
+  shape.decodes = {100, 9000};
   shape.emitting = 2;
   IterationCost compiled(s, 1);
-  EXPECT_THROW(reference_iteration_cost(s, 1, shape), InputError);
-  EXPECT_THROW(compiled(shape), InputError);
-  shape.decodes = {100, 4096};
-  EXPECT_NO_THROW(compiled(shape));
+  EXPECT_EQ(compiled(shape).layer_blocks, reference_iteration_cost(s, 1, shape).layer_blocks);
+  IterationShape inside = shape;
+  inside.decodes = {100, 4096};
+  EXPECT_EQ(compiled(shape).layer_blocks, compiled(inside).layer_blocks);
 }
 
 }  // namespace kvsim::serving

@@ -32,12 +32,19 @@ struct RunOptions {
 
 std::string header(const Scenario& s) {
   std::string out = fmt::format("kvsim run: {} ({})\n", s.name, s.file);
+  // Attention variants bound or shrink the KV cache: say how.
+  std::string kv_kind;
+  if (s.model.windowed_layers() > 0) {
+    kv_kind = fmt::format("; {} of {} layers keep the last {} tokens", s.model.windowed_layers(),
+                          s.model.layers, s.model.sliding_window);
+  }
+  if (s.model.mla.on()) kv_kind += "; latent attention: one compressed latent a layer";
   out += fmt::format("  model   {}: {} layers, hidden {}, {} heads / {} KV heads, {:.2f} B "
-                     "parameters, KV {} per token ({})\n",
+                     "parameters, KV {} per token ({}{})\n",
                      s.model.name, s.model.layers, s.model.hidden_size, s.model.heads,
                      s.model.kv_heads, static_cast<double>(s.model.parameters()) * 1e-9,
                      format_bytes(s.model.kv_bytes_per_token(s.precision.kv_cache)),
-                     to_string(s.precision.kv_cache));
+                     to_string(s.precision.kv_cache), kv_kind);
   if (s.model.moe.enabled()) {
     const MoeSpec& m = s.model.moe;
     out += fmt::format("  experts {} routed ({} per token) of width {}, {} shared; {} of {} layers "

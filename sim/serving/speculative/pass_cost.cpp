@@ -9,9 +9,7 @@ namespace {
 
 // As iteration_cost.cpp splits a layer: attention proper (and eager softmax) per sequence;
 // block 0 up to the output projection, block 1 the MLP (one block for parallel attention).
-bool attention_part(const Operation& op) {
-  return op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax;
-}
+bool attention_part(const Operation& op) { return op.stage == LayerStage::kAttention; }
 std::size_t block_of(const Operation& op, bool parallel_block) {
   return parallel_block || op.kind <= OpKind::kOutProj ? 0 : 1;
 }
@@ -88,7 +86,7 @@ IterationCompute price_pass(const Scenario& s, const LlmSpec& model,
   };
   const std::int64_t rows = pass_rows(shape, verifies);
   IterationCompute out;
-  out.layer_blocks.assign(model.parallel_attention ? 1 : 2, 0.0);
+  out.layer_blocks = LayerBlocks(model.parallel_attention ? 1 : 2);
   out.layer_blocks[0] += extra_block;
   for (const Operation& op : prefill_layer(model, {rows, rows, Mask::kCausal}, options)) {
     if (!attention_part(op)) out.layer_blocks[block_of(op, model.parallel_attention)] += seconds(op);
