@@ -30,8 +30,6 @@ constexpr std::pair<std::string_view, std::string_view> kUnmodelledTypes[] = {
     {"granitemoe", "mixture of experts"},
     {"dbrx", "mixture of experts"},
     {"jamba", "mixture of experts and state-space layers"},
-    {"deepseek_v2", "mixture of experts and multi-head latent attention"},
-    {"deepseek_v3", "mixture of experts and multi-head latent attention"},
 };
 
 std::string read_model_type(const ConfigNode& node) {
@@ -320,6 +318,7 @@ void import_type(const ConfigNode& node, const std::string& type, LlmSpec& s) {
   if (type == "bloom") import_bloom(node, s);
   if (type == "gptj") import_gptj(node, s);
   if (type == "falcon" || type.starts_with("RefinedWeb")) import_falcon(node, s);
+  if (type == "deepseek_v2" || type == "deepseek_v3") import_hf_mla(node, s);  // experts: hf_moe
 }
 
 }  // namespace

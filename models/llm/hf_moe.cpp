@@ -81,10 +81,35 @@ MoeSpec import_qwen3_moe(const ConfigNode& node, std::int64_t layers) {
   return m;
 }
 
+// DeepSeek-V2/V3: n_routed_experts of moe_intermediate_size, n_shared_experts of the same width,
+// the first first_k_dense_replace layers dense (intermediate_size). DeepSeek's rule for the rest
+// (layer i is MoE when i % moe_layer_freq == 0) matches kvsim's pattern only at frequency 1,
+// which every released DeepSeek-V2/V3 config uses; another is refused. Group-limited routing
+// (n_group, topk_group) changes which experts are picked, not the work: the scenario's
+// expert_load models the picks.
+MoeSpec import_deepseek(const ConfigNode& node, std::int64_t layers) {
+  MoeSpec m;
+  read_routed(node, "n_routed_experts", "moe_intermediate_size", m);
+  if (const auto shared = node.find("n_shared_experts");
+      shared && !shared->json().is_null() && shared->as_integer() > 0) {
+    m.shared_experts = count_at(node, "n_shared_experts", limits::kExperts);
+    m.shared_intermediate = m.expert_intermediate;
+  }
+  if (const auto dense = node.find("first_k_dense_replace"); dense && dense->as_integer() > 0) {
+    m.first_dense_layers = count_at(node, "first_k_dense_replace", layers);
+  }
+  if (const auto freq = node.find("moe_layer_freq"); freq && freq->as_integer() != 1) {
+    freq->fail("a MoE layer every moe_layer_freq-th layer other than every layer is not "
+               "modelled (kvsim counts the pattern from the first MoE layer)");
+  }
+  return m;
+}
+
 }  // namespace
 
 const std::vector<std::string>& hf_moe_model_types() {
-  static const std::vector<std::string> types{"mixtral", "qwen2_moe", "qwen3_moe"};
+  static const std::vector<std::string> types{"mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2",
+                                              "deepseek_v3"};
   return types;
 }
 
@@ -94,9 +119,17 @@ bool is_hf_moe_model_type(const std::string& type) {
 }
 
 MoeSpec import_hf_moe(const ConfigNode& node, const std::string& type, std::int64_t layers) {
-  MoeSpec m = type == "mixtral"     ? import_mixtral(node)
-              : type == "qwen2_moe" ? import_qwen2_moe(node, layers)
-                                    : import_qwen3_moe(node, layers);
+  if (type.starts_with("deepseek")) {
+    const MoeSpec m = import_deepseek(node, layers);
+    if (m.moe_layers(layers) == 0) {
+      node.at("first_k_dense_replace").fail(fmt::format("leaves no MoE layer among the {} layers",
+                                                        layers));
+    }
+    return m;
+  }
+  const MoeSpec m = type == "mixtral"     ? import_mixtral(node)
+                    : type == "qwen2_moe" ? import_qwen2_moe(node, layers)
+                                          : import_qwen3_moe(node, layers);
   if (m.moe_layers(layers) == 0) {
     node.at("decoder_sparse_step").fail(fmt::format("leaves no MoE layer among the {} layers",
                                                     layers));

@@ -1,7 +1,8 @@
 #pragma once
 // The mixture-of-experts part of a Hugging Face config.json, one reader per model_type
-// (mixtral, qwen2_moe, qwen3_moe). Called by import_hf_config (hf_config.cpp) after the dense
-// part is read; every error names the config file and key.
+// (mixtral, qwen2_moe, qwen3_moe, deepseek_v2, deepseek_v3; DeepSeek's latent attention is
+// mla.hpp's). Called by import_hf_config (hf_config.cpp) after the dense part is read; every
+// error names the config file and key.
 
 #include <cstdint>
 #include <string>

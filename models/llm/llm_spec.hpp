@@ -105,8 +105,8 @@ struct LlmSpec {
 /// limits.hpp; unmodelled features are refused by name.
 LlmSpec parse_llm_spec(const ConfigNode& node);
 /// Imports a Hugging Face config.json (Llama, Mistral, Qwen2/3, Falcon, Phi, Phi-3, InternLM,
-/// Gemma, Gemma-2/3, BLOOM, GPT-J, and the mixture-of-experts Mixtral, Qwen2-MoE and Qwen3-MoE
-/// model types; hf_config.cpp, hf_moe.cpp). Other MoE types, quantised checkpoints and unknown
+/// Gemma, Gemma-2/3, BLOOM, GPT-J, and the mixture-of-experts Mixtral, Qwen2-MoE, Qwen3-MoE and
+/// DeepSeek-V2/V3 model types; hf_config.cpp, hf_moe.cpp, mla.cpp). Other MoE types, quantised checkpoints and unknown
 /// model types are refused, naming the file and the key.
 LlmSpec import_hf_config(const ConfigNode& node, const std::string& name);
 /// Refuses (InputError) a token count beyond kvsim's limit (limits.hpp), where the products

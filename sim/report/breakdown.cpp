@@ -17,9 +17,12 @@ void add(PassBreakdown& pass, const ComputeModel& compute, const std::vector<Ope
          std::int64_t repeat) {
   for (const Operation& op : ops) {
     const OpCost cost = compute.cost(op);  // already scaled by op.layer_share
-    // Models mixing windowed and full layers (Gemma) list each kind of attention on its own.
+    // Models mixing windowed and full layers (Gemma) list each kind of attention on its own; a
+    // MoE model's dense-layer and expert-layer operations keep their names (their shares only
+    // count the calls).
+    const bool kinds = op.layer_share != 1.0 && op.stage == LayerStage::kAttention;
     const std::string name =
-        to_string(op.kind) + (op.layer_share == 1.0          ? ""
+        to_string(op.kind) + (!kinds                    ? ""
                               : op.attention.window > 0 ? " local"
                                                         : " global");
     auto it = std::find_if(pass.ops.begin(), pass.ops.end(),
