@@ -24,7 +24,7 @@ void add(PassBreakdown& pass, const ComputeModel& compute, const std::vector<Ope
     const std::string name =
         to_string(op.kind) + (!kinds                    ? ""
                               : op.attention.window > 0 ? " local"
-                                                        : " global");
+                                                        : " full");
     auto it = std::find_if(pass.ops.begin(), pass.ops.end(),
                            [&](const OpLine& l) { return l.op == name; });
     if (it == pass.ops.end()) {

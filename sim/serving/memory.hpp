@@ -60,6 +60,9 @@ class KvMemory {
   std::int64_t held() const { return held_; }
   std::int64_t free() const { return capacity_ - held_; }
   double utilization() const { return utilization_; }
+  /// Token equivalents that `cached` tokens of K and V fill (no block rounding), for the
+  /// used-memory statistics.
+  std::int64_t used(std::int64_t cached) const { return charged(cached, window_); }
 
  protected:
   /// Token equivalents that `tokens` cached tokens hold when a windowed layer keeps at most
