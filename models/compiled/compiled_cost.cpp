@@ -12,10 +12,9 @@ namespace {
 // per call; its attention, not its per-token operations, dominates it anyway.
 constexpr std::int64_t kTableLimit = std::int64_t{1} << 16;
 
-// Attention proper, plus eager attention's softmax (an elementwise kernel over the scores).
-bool attention_part(const Operation& op) {
-  return op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax;
-}
+// The attention stage, priced per sequence: attention proper, eager attention's softmax and
+// latent attention's per-sequence GEMMs (prefill's decompression, decode's absorbed projections).
+bool attention_part(const Operation& op) { return op.stage == LayerStage::kAttention; }
 
 // Block 0 runs up to the attention's output projection (then the first all-reduce), block 1
 // the MLP.
@@ -74,10 +73,10 @@ void CompiledCost::add_prefill_attention(LayerBlocks& blocks, std::int64_t q, st
   add_attention(blocks, prefill_attention(model_, {q, kv, Mask::kCausal}, options_), pass);
 }
 
-void CompiledCost::add_decode_attention(LayerBlocks& blocks, std::int64_t batch,
-                                        std::int64_t kv_sum, std::int64_t longest,
+void CompiledCost::add_decode_attention(LayerBlocks& blocks,
+                                        std::span<const std::int64_t> kv_lengths,
                                         PassKind pass) const {
-  add_attention(blocks, decode_attention(model_, batch, kv_sum, longest, options_), pass);
+  add_attention(blocks, decode_attention(model_, kv_lengths, options_), pass);
 }
 
 void CompiledCost::add_attention(LayerBlocks& blocks, const AttentionOps& ops,

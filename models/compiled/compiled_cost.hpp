@@ -10,7 +10,7 @@
 //     embedding, priced per token count into flat tables filled on first use: a calibrated
 //     profile interpolates its measured tables per count, so a count is the natural key;
 //   - the final norm, LM head and sampling per emitting-row count, likewise;
-//   - attention, which depends on each sequence's KV length: built per call as at most three
+//   - attention, which depends on each sequence's KV length: built per call as at most six
 //     operations on the stack (operations.hpp's AttentionOps) and priced by the compute model,
 //     without decomposing the rest of the layer and without allocating.
 // The decomposition stays the one source of truth: the tables are filled from prefill_layer and
@@ -23,6 +23,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "models/compute/compute_model.hpp"
@@ -69,10 +70,10 @@ class CompiledCost {
   /// operation at a time (the decomposition's summation order).
   void add_prefill_attention(LayerBlocks& blocks, std::int64_t q, std::int64_t kv,
                              PassKind pass) const;
-  /// Adds a decode batch's attention: `batch` requests whose KV lengths sum to `kv_sum`, the
-  /// longest `longest` (each request at its own length: pairs are the sum, not an average).
-  void add_decode_attention(LayerBlocks& blocks, std::int64_t batch, std::int64_t kv_sum,
-                            std::int64_t longest, PassKind pass) const;
+  /// Adds a decode batch's attention: one request per KV length, each at its own length (pairs
+  /// are the sum, not an average; a windowed layer sees at most its window of each).
+  void add_decode_attention(LayerBlocks& blocks, std::span<const std::int64_t> kv_lengths,
+                            PassKind pass) const;
   std::size_t blocks() const { return parallel_block_ ? 1 : 2; }
 
  private:

@@ -84,18 +84,26 @@ AttentionGrid attention_grid(const AttentionShape& a, int sms, int ctas_per_sm,
   const std::int64_t mean_tiles = ceil_div(k.kv_mean, tkv);
   // Key tiles wholly before a prefill chunk's first query need no mask.
   const std::int64_t unmasked = a.prefill ? k.offset / tkv : mean_tiles;
-  auto in_split = [&](std::int64_t end, std::int64_t s) {
-    return std::max<std::int64_t>(0, std::min(end, (s + 1) * per_split) - s * per_split);
+  auto in_split = [&](std::int64_t begin, std::int64_t end, std::int64_t s) {
+    return std::max<std::int64_t>(
+        0, std::min(end, (s + 1) * per_split) - std::max(begin, s * per_split));
   };
+  // A sliding window (prefill) skips the key tiles wholly before its first row's window, and
+  // masks those its last row's window cuts.
+  const std::int64_t w = a.prefill ? a.window : 0;
   std::int64_t visits = 0;
   std::int64_t plain = 0;
   for (std::int64_t i = 0; i < q_tiles; ++i) {
     const std::int64_t last_row = std::min((i + 1) * kTileQ, k.q);
     const std::int64_t reach =
         a.prefill ? std::min(mean_tiles, ceil_div(k.offset + last_row, tkv)) : mean_tiles;
+    const std::int64_t begin =
+        w > 0 ? std::max<std::int64_t>(0, k.offset + i * kTileQ + 1 - w) / tkv : 0;
+    const std::int64_t clean =
+        w > 0 ? ceil_div(std::max<std::int64_t>(0, k.offset + last_row - w), tkv) : 0;
     for (std::int64_t s = 0; s < g.splits; ++s) {
-      visits += in_split(reach, s);
-      plain += in_split(std::min(reach, unmasked), s);
+      visits += in_split(begin, reach, s);
+      plain += in_split(clean, std::min(reach, unmasked), s);
     }
   }
   const double per_visit =
@@ -108,7 +116,7 @@ AttentionGrid attention_grid(const AttentionShape& a, int sms, int ctas_per_sm,
 AttentionFeatures attention_grid_features(const Operation& op, int sms, int ctas_per_sm,
                                           std::int64_t splits) {
   const AttentionGrid g = attention_grid(op.attention, sms, ctas_per_sm, splits);
-  const auto hd = static_cast<double>(op.attention.head_dim);
+  const double hd = op.attention.mean_head_dim();  // MLA: keys and values differ in width
   const auto slots = static_cast<double>(g.slots);
   const double mean_visits = g.tile_visits / static_cast<double>(g.blocks);
   return {1.0,

@@ -12,10 +12,13 @@
 //   a decode step with grouped-query heads runs the query heads of one KV head as rows of one
 //   block (FlashAttention's "seqlenq_ngroups_swapped"): heads = kv_heads, q = heads / kv_heads.
 // Each block visits the KV tiles of its split that its causal mask reaches: the diagonal tiles
-// of a chunk visit fewer keys than its last tile. Waves = ceil(blocks / (SMs x CTAs per SM)).
+// of a chunk visit fewer keys than its last tile; under a sliding window (window_size_left) a
+// query tile starts at its first row's window, skipping the tiles wholly before it.
+// Waves = ceil(blocks / (SMs x CTAs per SM)).
 //
 // Called by CalibratedModel (prediction) and calibration/fit (features); pure arithmetic.
-// Units: counts, and (query tile x key tile) visits; features are in tile visits x head_dim.
+// Units: counts, and (query tile x key tile) visits; features are in tile visits x head_dim
+// (the mean of the key and value widths where they differ: MLA).
 
 #include <array>
 #include <cstdint>

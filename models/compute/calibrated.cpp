@@ -277,13 +277,17 @@ std::optional<double> CalibratedModel::fitted_seconds(const Operation& op) const
   return std::nullopt;
 }
 
-OpCost CalibratedModel::cost(const Operation& op) const {
-  refuse_beyond_window(op);
-  OpCost c = unfloored_cost(op);
+OpCost CalibratedModel::cost(const Operation& shared) const {
+  // One call's cost, scaled by the op's share of the layers at the end (Gemma's local and
+  // global attention, a MoE model's dense and expert layers): the roofline fallback inside must
+  // not scale it first.
+  Operation op = shared;
+  op.layer_share = 1.0;
+  OpCost c = op.groups > 1 ? grouped_cost(op) : unfloored_cost(op);
   if (measured_on_ && c.provenance != Provenance::kRoofline) c.provenance = Provenance::kDerived;
   // No answer may beat physics: the FLOPs at the dtype's peak, the bytes at HBM bandwidth.
   const double floor = std::max(op.flops / gpu_.peak_flops(op.dtype), op.bytes() / gpu_.hbm_bandwidth);
-  c.seconds = std::max(c.seconds, floor);
+  c.seconds = std::max(c.seconds, floor) * shared.layer_share;
   return c;
 }
 
@@ -342,6 +346,17 @@ DeviceProfile shipped_profile(const std::string& name) {
 // the weight reads, at HBM peak), never below the 8-bit shape's roofline. Compute-bound prefill
 // keeps (nearly) its 16-bit time, since the math is 16-bit; memory-bound decode gains what
 // reading half the weights saves. The provenance is the 16-bit measurement's.
+// A grouped GEMM (routed experts) as `groups` GEMMs of its mean rows (rounded up), each priced
+// as the profile prices a GEMM: the fits know GEMMs of one weight, not grouped kernels.
+OpCost CalibratedModel::grouped_cost(const Operation& op) const {
+  const std::int64_t rows = (op.gemm.m + op.groups - 1) / op.groups;
+  const Operation one = gemm(op.kind, op.stage, rows, op.gemm.n, op.gemm.k,
+                             Precision{op.weights, op.dtype, op.dtype});
+  OpCost c = unfloored_cost(one);
+  c.seconds *= static_cast<double>(op.groups);
+  return c;
+}
+
 OpCost CalibratedModel::weight_only_cost(const Operation& op) const {
   const Operation as16 = with_16_bit_weights(op);
   OpCost c = unfloored_cost(as16);

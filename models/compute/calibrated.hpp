@@ -107,6 +107,7 @@ class CalibratedModel final : public ComputeModel {
  private:
   OpCost unfloored_cost(const Operation& op) const;
   OpCost weight_only_cost(const Operation& op) const;  // W8A16: see calibrated.cpp
+  OpCost grouped_cost(const Operation& op) const;      // routed experts: see calibrated.cpp
   OpCost fp8_cost(const Operation& op) const;          // derived_profile.hpp, rule 2
   std::string attention_warning() const;  // attention derived from attention_source_
   // The profile's attention_range, resolved at construction: cost() runs in the serving loop's

@@ -47,14 +47,14 @@ RooflineModel::Params RooflineModel::Params::from_config(const ConfigNode& node,
 }
 
 OpCost RooflineModel::cost(const Operation& op) const {
-  refuse_beyond_window(op);
   const bool fp8_math = op.dtype == DType::kFp8 && gpu_.fp8_flops > 0;
   const double efficiency = fp8_math && params_.fp8_compute_efficiency
                                 ? *params_.fp8_compute_efficiency
                                 : params_.compute_efficiency;
   const double compute = op.flops / (gpu_.peak_flops(op.dtype) * efficiency);
   const double memory = op.bytes() / (gpu_.hbm_bandwidth * params_.memory_efficiency);
-  return OpCost{std::max(compute, memory) + params_.launch_overhead, Provenance::kRoofline};
+  return OpCost{(std::max(compute, memory) + params_.launch_overhead) * op.layer_share,
+                Provenance::kRoofline};
 }
 
 std::string RooflineModel::describe() const {

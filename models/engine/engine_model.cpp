@@ -38,6 +38,7 @@ bool EngineModel::fused(const Operation& op) const {
     case OpKind::kPostAttnNorm:
     case OpKind::kRotary:
     case OpKind::kMlpAct:
+    case OpKind::kExpertAct:  // fused MoE kernels apply the activation between their GEMMs
     case OpKind::kResidualAdd:
       return true;
     default:
@@ -51,7 +52,8 @@ double EngineModel::op_seconds(const ComputeModel& compute, const Operation& op,
   double seconds = compute.cost(op).seconds;
   if (op.op_class == OpClass::kAttention) seconds *= p_.attention_time_scale;
   if (pass == PassKind::kPureDecode && p_.decode_cuda_graphs) return seconds;
-  return seconds + to_seconds(p_.launch_per_kernel);
+  // A kernel of a share of the layers (Gemma's local or global attention) launches there only.
+  return seconds + to_seconds(p_.launch_per_kernel) * op.layer_share;
 }
 
 double EngineModel::ops_seconds(const ComputeModel& compute, std::span<const Operation> ops,

@@ -24,6 +24,10 @@ inline constexpr std::int64_t kVocab = std::int64_t{1} << 24;   // 16,777,216 vo
 inline constexpr std::int64_t kTokens = std::int64_t{1} << 30;  // 1,073,741,824 tokens in one
                                                                 // sequence or chunk
 inline constexpr std::int64_t kBatch = std::int64_t{1} << 20;   // 1,048,576 requests in a step
+// Mixture of experts: routed experts per layer, and their widths summed (experts x expert width,
+// DeepSeek-V3: 256 x 2,048 = 2^19), which keeps a MoE layer's weights below 3 x 2^20 x 2^24.
+inline constexpr std::int64_t kExperts = std::int64_t{1} << 12;      // 4,096 experts
+inline constexpr std::int64_t kExpertWidth = std::int64_t{1} << 24;  // experts x their width
 inline constexpr std::int64_t kTensorParallel = std::int64_t{1} << 16;  // GPUs sharing a layer
 
 }  // namespace kvsim::limits

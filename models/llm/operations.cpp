@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "models/llm/limits.hpp"
+#include "models/llm/moe_operations.hpp"
+#include "models/llm/mla.hpp"
 #include "sim/core/input_error.hpp"
 
 namespace kvsim {
@@ -32,34 +34,38 @@ Shard shard(const LlmSpec& s, std::int64_t tp) {
 
 double d(std::int64_t v) { return static_cast<double>(v); }
 
-// A kernel that reads `inputs` tensors of tokens x width and writes one, plus `weights` elements.
-Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::int64_t width,
-                      int inputs, double flops_per_element, std::int64_t weights,
-                      const Precision& p) {
-  Operation op{};
-  op.kind = kind;
-  op.op_class = OpClass::kElementwise;
-  op.stage = stage;
-  op.dtype = p.activations;
-  op.weights = p.of(GemmGroup::kLmHead).weights;
-  const double elements = d(tokens) * d(width);
-  op.rows = tokens;
-  op.flops = flops_per_element * elements;
-  // A norm's scale stays in the unquantised format of the embedding and LM head.
-  op.weight_bytes = d(weights) * bytes_of(op.weights);
-  op.bytes_read = inputs * elements * bytes_of(p.activations) + op.weight_bytes;
-  op.bytes_written = elements * bytes_of(p.activations);
-  return op;
-}
-
-// `longest`: the keys of the longest sequence, to flag attention beyond a sliding window.
 AttentionShape attention_shape(const Shard& sh, const LlmSpec& s, std::int64_t batch,
                                std::int64_t q, std::int64_t kv, std::int64_t pairs, bool prefill,
                                std::int64_t longest) {
-  AttentionShape a{batch, q, kv, pairs, sh.heads, sh.kv_heads, s.head_dim, prefill};
+  AttentionShape a{.batch = batch, .q_tokens = q, .kv_tokens = kv, .pairs = pairs,
+                   .heads = sh.heads, .kv_heads = sh.kv_heads, .head_dim = s.head_dim,
+                   .prefill = prefill};
   a.longest_kv = longest;
-  if (s.sliding_window > 0 && longest > s.sliding_window) a.beyond_window = s.sliding_window;
   return a;
+}
+
+// One kind of attention layer: its window (0: full) and its share of the model's layers.
+struct LayerKind {
+  std::int64_t window;
+  double share;
+};
+
+// At most two kinds, held without allocating (the compiled cost prices attention per call).
+struct LayerKinds {
+  std::array<LayerKind, 2> kinds{};
+  std::size_t count = 0;
+  const LayerKind* begin() const { return kinds.data(); }
+  const LayerKind* end() const { return kinds.data() + count; }
+};
+
+// Full attention; or every layer windowed (Mistral); or both kinds (Gemma-2/3). Eager attention
+// computes the whole q x kv rectangle and masks it, window or not: one kind.
+LayerKinds layer_kinds(const LlmSpec& s, const DecomposeOptions& o) {
+  const std::int64_t windowed = o.attention == AttentionImpl::kEager ? 0 : s.windowed_layers();
+  if (windowed == 0) return {{{{0, 1.0}}}, 1};
+  if (windowed == s.layers) return {{{{s.sliding_window, 1.0}}}, 1};
+  const double share = d(windowed) / d(s.layers);
+  return {{{{s.sliding_window, share}, {0, d(s.layers - windowed) / d(s.layers)}}}, 2};
 }
 
 // Attention of q queries (summed over the batch) against kv keys with `pairs` query-key pairs
@@ -69,6 +75,15 @@ AttentionShape attention_shape(const Shard& sh, const LlmSpec& s, std::int64_t b
 void attention_ops(AttentionOps& out, const LlmSpec& s, const Shard& sh,
                    const AttentionShape& shape, std::int64_t dense_elements,
                    const DecomposeOptions& o) {
+  if (s.mla.on()) {
+    if (o.attention == AttentionImpl::kEager) {
+      throw InputError(fmt::format("model {}", s.name), "",
+                       "latent attention is priced with fused kernels only, as engines run it "
+                       "(FlashMLA, FlashAttention): give \"attention\": \"fused\"");
+    }
+    mla_attention(out, s, shape, o.precision);
+    return;
+  }
   const Precision& p = o.precision;
   const double act = bytes_of(p.activations);
   const double q_bytes = d(shape.q_tokens) * d(sh.heads * s.head_dim) * act;
@@ -85,7 +100,7 @@ void attention_ops(AttentionOps& out, const LlmSpec& s, const Shard& sh,
     op.flops = 4.0 * d(sh.heads) * d(s.head_dim) * d(shape.pairs);  // QK^T and PV
     op.bytes_read = q_bytes + kv_bytes;
     op.bytes_written = q_bytes;
-    out.ops[out.count++] = op;
+    out.push(op);
     return;
   }
   const double scores = d(sh.heads) * d(dense_elements);  // elements of the score matrix
@@ -107,35 +122,43 @@ void attention_ops(AttentionOps& out, const LlmSpec& s, const Shard& sh,
   pv.flops = 2.0 * scores * d(s.head_dim);
   pv.bytes_read = scores * act + kv_bytes / 2;
   pv.bytes_written = q_bytes;
-  out.ops[out.count++] = qk;
-  out.ops[out.count++] = softmax;
-  out.ops[out.count++] = pv;
+  out.push(qk);
+  out.push(softmax);
+  out.push(pv);
 }
 
 // Everything of a layer except attention, for `tokens` rows.
 void linear_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& sh,
-                std::int64_t tokens, LayerStage stage, const Precision& p) {
+                std::int64_t tokens, LayerStage stage, const DecomposeOptions& o) {
+  const Precision& p = o.precision;
   const std::int64_t h = s.hidden_size;
   if (stage == LayerStage::kPreAttention) {
     out.push_back(elementwise(OpKind::kInputNorm, stage, tokens, h, 1, 5, h, p));
+    if (s.mla.on()) return mla_pre_attention(out, s, sh.heads, tokens, p);
     out.push_back(gemm(OpKind::kQkvProj, stage, tokens, (sh.heads + 2 * sh.kv_heads) * s.head_dim,
                        h, p));
-    if (s.positional == PositionalKind::kRope) {
+    if (s.positional == PositionalKind::kRope) {  // partial rotary (GPT-J): its dimensions
+      const std::int64_t turned = s.rotary_dim > 0 ? s.rotary_dim : s.head_dim;
       out.push_back(elementwise(OpKind::kRotary, stage, tokens,
-                                (sh.heads + sh.kv_heads) * s.head_dim, 1, 3, 0, p));
+                                (sh.heads + sh.kv_heads) * turned, 1, 3, 0, p));
     }
     return;
   }
-  out.push_back(gemm(OpKind::kOutProj, stage, tokens, h, sh.heads * s.head_dim, p));
+  const std::int64_t head_out = s.mla.on() ? s.mla.v_head_dim : s.head_dim;
+  out.push_back(gemm(OpKind::kOutProj, stage, tokens, h, sh.heads * head_out, p));
   if (!s.parallel_attention) {
     out.push_back(elementwise(OpKind::kResidualAdd, stage, tokens, h, 2, 1, 0, p));
     out.push_back(elementwise(OpKind::kPostAttnNorm, stage, tokens, h, 1, 5, h, p));
   }
-  const std::int64_t up = (s.gated_mlp ? 2 : 1) * sh.intermediate;
-  out.push_back(gemm(OpKind::kMlpUp, stage, tokens, up, h, p));
-  out.push_back(elementwise(OpKind::kMlpAct, stage, tokens, sh.intermediate, s.gated_mlp ? 2 : 1,
-                            s.gated_mlp ? 6 : 8, 0, p));
-  out.push_back(gemm(OpKind::kMlpDown, stage, tokens, h, sh.intermediate, p));
+  if (s.moe.enabled()) {
+    mixture_mlp_ops(out, s, tokens, o);  // moe_operations.hpp
+  } else {
+    const std::int64_t up = (s.gated_mlp ? 2 : 1) * sh.intermediate;
+    out.push_back(gemm(OpKind::kMlpUp, stage, tokens, up, h, p));
+    out.push_back(elementwise(OpKind::kMlpAct, stage, tokens, sh.intermediate,
+                              s.gated_mlp ? 2 : 1, s.gated_mlp ? 6 : 8, 0, p));
+    out.push_back(gemm(OpKind::kMlpDown, stage, tokens, h, sh.intermediate, p));
+  }
   // A parallel block adds attention output, MLP output and the residual in one pass.
   out.push_back(elementwise(OpKind::kResidualAdd, stage, tokens, h,
                             s.parallel_attention ? 3 : 2, s.parallel_attention ? 2 : 1, 0, p));
@@ -147,7 +170,16 @@ void linear_ops(std::vector<Operation>& out, const LlmSpec& s, const Shard& sh,
 Precision for_operation(OpKind kind, const Precision& p) {
   std::optional<GemmGroup> group;
   if (kind == OpKind::kQkvProj || kind == OpKind::kOutProj) group = GemmGroup::kAttention;
+  // Latent attention's projections are attention weights (LlmSpec::attention_parameters).
+  if (kind == OpKind::kQUpProj || kind == OpKind::kKvUpProj || kind == OpKind::kMlaAbsorbQ ||
+      kind == OpKind::kMlaAbsorbOut) {
+    group = GemmGroup::kAttention;
+  }
   if (kind == OpKind::kMlpUp || kind == OpKind::kMlpDown) group = GemmGroup::kMlp;
+  // A MoE layer's router and routed experts are its MLP (moe_operations.hpp).
+  if (kind == OpKind::kRouter || kind == OpKind::kExpertUp || kind == OpKind::kExpertDown) {
+    group = GemmGroup::kMlp;
+  }
   if (kind == OpKind::kLmHead || kind == OpKind::kEmbedding) group = GemmGroup::kLmHead;
   if (!group) return p;
   Precision q = p;
@@ -155,6 +187,26 @@ Precision for_operation(OpKind kind, const Precision& p) {
   q.weights = f.weights;
   q.activations = f.activations;
   return q;
+}
+
+// A kernel that reads `inputs` tensors of tokens x width and writes one, plus `weights` elements.
+Operation elementwise(OpKind kind, LayerStage stage, std::int64_t tokens, std::int64_t width,
+                      int inputs, double flops_per_element, std::int64_t weights,
+                      const Precision& p) {
+  Operation op{};
+  op.kind = kind;
+  op.op_class = OpClass::kElementwise;
+  op.stage = stage;
+  op.dtype = p.activations;
+  op.weights = p.of(GemmGroup::kLmHead).weights;
+  const double elements = d(tokens) * d(width);
+  op.rows = tokens;
+  op.flops = flops_per_element * elements;
+  // A norm's scale stays in the unquantised format of the embedding and LM head.
+  op.weight_bytes = d(weights) * bytes_of(op.weights);
+  op.bytes_read = inputs * elements * bytes_of(p.activations) + op.weight_bytes;
+  op.bytes_written = elements * bytes_of(p.activations);
+  return op;
 }
 
 Operation gemm(OpKind kind, LayerStage stage, std::int64_t m, std::int64_t n, std::int64_t k,
@@ -179,6 +231,14 @@ std::int64_t causal_pairs(std::int64_t q, std::int64_t kv) {
   return q * (kv - q) + q * (q + 1) / 2;
 }
 
+std::int64_t windowed_pairs(std::int64_t q, std::int64_t kv, std::int64_t window) {
+  // Keys seen by the queries at positions 1..n: the sum of min(x, window) for x = 1..n.
+  auto seen = [window](std::int64_t n) {
+    return n <= window ? n * (n + 1) / 2 : window * (window + 1) / 2 + (n - window) * window;
+  };
+  return seen(kv) - seen(kv - q);
+}
+
 AttentionOps prefill_attention(const LlmSpec& spec, const PrefillChunk& chunk,
                                const DecomposeOptions& o) {
   if (chunk.q_tokens < 1 || chunk.kv_tokens < chunk.q_tokens) {
@@ -187,28 +247,51 @@ AttentionOps prefill_attention(const LlmSpec& spec, const PrefillChunk& chunk,
   }
   check_tokens(spec, chunk.kv_tokens);  // bounds q x kv below 2^60: no overflow
   const Shard sh = shard(spec, o.tensor_parallel);
-  const std::int64_t dense = chunk.q_tokens * chunk.kv_tokens;
-  const std::int64_t pairs =
-      chunk.mask == Mask::kDense ? dense : causal_pairs(chunk.q_tokens, chunk.kv_tokens);
+  const std::int64_t q = chunk.q_tokens;
+  const std::int64_t dense = q * chunk.kv_tokens;
   AttentionOps out;
-  attention_ops(out, spec, sh,
-                attention_shape(sh, spec, 1, chunk.q_tokens, chunk.kv_tokens, pairs, true,
-                                chunk.kv_tokens),
-                dense, o);
+  for (const LayerKind& k : layer_kinds(spec, o)) {
+    // A windowed causal chunk reads the keys its queries see: the last q + window - 1 at most.
+    // The dense rectangle (the TSP baseline's) computes every key, window or not.
+    const std::int64_t window = chunk.mask == Mask::kCausal ? k.window : 0;
+    const std::int64_t kv = window > 0 ? std::min(chunk.kv_tokens, q + window - 1)
+                                       : chunk.kv_tokens;
+    const std::int64_t pairs = chunk.mask == Mask::kDense ? dense
+                               : window > 0 ? windowed_pairs(q, chunk.kv_tokens, window)
+                                            : causal_pairs(q, chunk.kv_tokens);
+    AttentionShape a = attention_shape(sh, spec, 1, q, kv, pairs, true, kv);
+    a.window = window;
+    const std::size_t first = out.count;
+    attention_ops(out, spec, sh, a, dense, o);
+    out.set_share(first, k.share);
+  }
   return out;
 }
 
-AttentionOps decode_attention(const LlmSpec& spec, std::int64_t batch, std::int64_t kv_sum,
-                              std::int64_t longest, const DecomposeOptions& o) {
-  if (batch < 1) throw std::invalid_argument("decode batch is empty");
+AttentionOps decode_attention(const LlmSpec& spec, std::span<const std::int64_t> kv_lengths,
+                              const DecomposeOptions& o) {
+  if (kv_lengths.empty()) throw std::invalid_argument("decode batch is empty");
+  const auto batch = static_cast<std::int64_t>(kv_lengths.size());
   check_batch(spec, batch);
-  check_tokens(spec, longest);  // every length is at most the longest: the sum stays below 2^50
+  check_tokens(spec, *std::max_element(kv_lengths.begin(), kv_lengths.end()));  // sum < 2^50
   const Shard sh = shard(spec, o.tensor_parallel);
-  // One query per request against its own KV length: pairs == kv summed (no averaging of skew).
   AttentionOps out;
-  attention_ops(out, spec, sh,
-                attention_shape(sh, spec, batch, batch, kv_sum, kv_sum, false, longest), kv_sum,
-                o);
+  for (const LayerKind& k : layer_kinds(spec, o)) {
+    // One query per request against its own keys (those inside the window): pairs == keys
+    // summed (no averaging of skew).
+    std::int64_t kv = 0;
+    std::int64_t longest = 0;
+    for (const std::int64_t l : kv_lengths) {
+      const std::int64_t seen = k.window > 0 ? std::min(l, k.window) : l;
+      kv += seen;
+      longest = std::max(longest, seen);
+    }
+    AttentionShape a = attention_shape(sh, spec, batch, batch, kv, kv, false, longest);
+    a.window = k.window;
+    const std::size_t first = out.count;
+    attention_ops(out, spec, sh, a, kv, o);
+    out.set_share(first, k.share);
+  }
   return out;
 }
 
@@ -217,10 +300,10 @@ std::vector<Operation> prefill_layer(const LlmSpec& spec, const PrefillChunk& ch
   const AttentionOps attention = prefill_attention(spec, chunk, o);
   const Shard sh = shard(spec, o.tensor_parallel);
   std::vector<Operation> ops;
-  ops.reserve(14);
-  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPreAttention, o.precision);
+  ops.reserve(16);
+  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPreAttention, o);
   ops.insert(ops.end(), attention.begin(), attention.end());
-  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPostAttention, o.precision);
+  linear_ops(ops, spec, sh, chunk.q_tokens, LayerStage::kPostAttention, o);
   return ops;
 }
 
@@ -228,17 +311,13 @@ std::vector<Operation> decode_layer(const LlmSpec& spec, std::span<const std::in
                                     const DecomposeOptions& o) {
   if (kv_lengths.empty()) throw std::invalid_argument("decode batch is empty");
   const auto batch = static_cast<std::int64_t>(kv_lengths.size());
-  const std::int64_t longest = *std::max_element(kv_lengths.begin(), kv_lengths.end());
-  check_batch(spec, batch);
-  check_tokens(spec, longest);  // before summing: the sum stays below 2^50
-  const std::int64_t kv = std::accumulate(kv_lengths.begin(), kv_lengths.end(), std::int64_t{0});
-  const AttentionOps attention = decode_attention(spec, batch, kv, longest, o);
+  const AttentionOps attention = decode_attention(spec, kv_lengths, o);  // checks the batch
   const Shard sh = shard(spec, o.tensor_parallel);
   std::vector<Operation> ops;
-  ops.reserve(14);
-  linear_ops(ops, spec, sh, batch, LayerStage::kPreAttention, o.precision);
+  ops.reserve(16);
+  linear_ops(ops, spec, sh, batch, LayerStage::kPreAttention, o);
   ops.insert(ops.end(), attention.begin(), attention.end());
-  linear_ops(ops, spec, sh, batch, LayerStage::kPostAttention, o.precision);
+  linear_ops(ops, spec, sh, batch, LayerStage::kPostAttention, o);
   return ops;
 }
 
@@ -264,23 +343,14 @@ std::vector<Operation> model_ends(const LlmSpec& spec, std::int64_t input_tokens
 
 double total_flops(std::span<const Operation> ops) {
   double t = 0;
-  for (const auto& op : ops) t += op.flops;
+  for (const auto& op : ops) t += op.flops * op.layer_share;
   return t;
 }
 
 double total_bytes(std::span<const Operation> ops) {
   double t = 0;
-  for (const auto& op : ops) t += op.bytes();
+  for (const auto& op : ops) t += op.bytes() * op.layer_share;
   return t;
-}
-
-void refuse_beyond_window(const Operation& op) {
-  if (op.op_class != OpClass::kAttention || op.attention.beyond_window == 0) return;
-  const std::int64_t w = op.attention.beyond_window;
-  throw InputError("model", "", fmt::format(
-      "attention over a sequence longer than the model's sliding window of {} tokens: kvsim "
-      "models full causal attention only, which is exact within the window, so it prices this "
-      "model for contexts of at most {} tokens (sliding windows are not modelled yet)", w, w));
 }
 
 std::string to_string(OpKind kind) {
@@ -293,6 +363,11 @@ std::string to_string(OpKind kind) {
     case OpKind::kAttnScores: return "attn_scores";
     case OpKind::kAttnSoftmax: return "attn_softmax";
     case OpKind::kAttnValue: return "attn_value";
+    case OpKind::kLatentNorm: return "latent_norm";
+    case OpKind::kQUpProj: return "q_up_proj";
+    case OpKind::kKvUpProj: return "kv_up_proj";
+    case OpKind::kMlaAbsorbQ: return "mla_absorb_q";
+    case OpKind::kMlaAbsorbOut: return "mla_absorb_out";
     case OpKind::kOutProj: return "out_proj";
     case OpKind::kResidualAdd: return "residual_add";
     case OpKind::kPostAttnNorm: return "post_attn_norm";
@@ -302,6 +377,11 @@ std::string to_string(OpKind kind) {
     case OpKind::kFinalNorm: return "final_norm";
     case OpKind::kLmHead: return "lm_head";
     case OpKind::kSampling: return "sampling";
+    case OpKind::kRouter: return "router";
+    case OpKind::kRouterTopK: return "router_topk";
+    case OpKind::kExpertUp: return "expert_up";
+    case OpKind::kExpertAct: return "expert_act";
+    case OpKind::kExpertDown: return "expert_down";
   }
   return "?";
 }

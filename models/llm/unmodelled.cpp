@@ -10,10 +10,10 @@ namespace kvsim {
 namespace {
 
 constexpr std::string_view kMoe = "mixture of experts";
-constexpr std::string_view kMla = "multi-head latent attention (a compressed KV cache)";
 
 // Keys as Hugging Face configs spell them (Mixtral, Qwen2-MoE, DeepSeek-V2/V3), and the
-// obvious catalog spellings, with the feature each turns on.
+// obvious catalog spellings, with the feature each turns on. (Latent attention's keys are
+// modelled: mla.hpp.)
 constexpr std::pair<std::string_view, std::string_view> kKeys[] = {
     {"num_local_experts", kMoe},
     {"num_experts", kMoe},
@@ -24,10 +24,6 @@ constexpr std::pair<std::string_view, std::string_view> kKeys[] = {
     {"decoder_sparse_step", kMoe},
     {"experts", kMoe},
     {"experts_per_token", kMoe},
-    {"kv_lora_rank", kMla},
-    {"q_lora_rank", kMla},
-    {"qk_rope_head_dim", kMla},
-    {"qk_nope_head_dim", kMla},
     {"quantization_config",
      "weights quantised in the checkpoint (give the format as the scenario's \"precision\" "
      "instead, from the unquantised config)"},
@@ -50,21 +46,14 @@ bool turned_on(const Json& v) {
 
 }  // namespace
 
-void refuse_unmodelled_features(const ConfigNode& node) {
+void refuse_unmodelled_features(const ConfigNode& node, bool moe_modelled) {
   for (const auto& [key, feature] : kKeys) {
+    if (moe_modelled && feature == kMoe) continue;  // the importer reads these keys
     const std::string k(key);
     if (node.has(k) && turned_on(node.json().at(k))) refuse(node.at(k), feature);
   }
   for (const auto& [key, value] : node.json().items()) {
-    if (key.starts_with("moe_") && turned_on(value)) refuse(node.at(key), kMoe);
-  }
-  // Newer configs list each layer's attention; all "full_attention" is the dense case.
-  if (node.has("layer_types") && node.json().at("layer_types").is_array()) {
-    const Json& types = node.json().at("layer_types");
-    if (std::any_of(types.begin(), types.end(),
-                    [](const Json& t) { return t != "full_attention"; })) {
-      refuse(node.at("layer_types"), "attention layers other than full attention");
-    }
+    if (!moe_modelled && key.starts_with("moe_") && turned_on(value)) refuse(node.at(key), kMoe);
   }
 }
 

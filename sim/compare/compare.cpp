@@ -32,9 +32,11 @@ void check_batch_fits(const Scenario& s, const MeasuredPoint& p) {
   const prefill::MemoryCapacity capacity = s.memory_capacity();
   const double gpus = static_cast<double>(p.tp) * static_cast<double>(p.pp);  // no overflow
   const double weights = s.model.weight_bytes(s.precision) / gpus;
+  // A latent-attention cache is replicated on every tensor-parallel rank.
+  const double kv_shards = s.model.mla.on() ? static_cast<double>(p.pp) : gpus;
   const double kv = static_cast<double>(p.batch) *
-                    (static_cast<double>(p.prompt_tokens) + static_cast<double>(p.output_tokens)) *
-                    s.model.kv_bytes_per_token(s.precision.kv_cache) / gpus;
+                    s.model.kv_bytes_for(s.precision.kv_cache, p.prompt_tokens + p.output_tokens) /
+                    kv_shards;
   if (weights + kv <= capacity.bytes()) return;
   throw InputError(p.entry, "",
                    fmt::format("a batch of {} prompts of {} tokens at TP {} needs {} per GPU "
@@ -311,10 +313,7 @@ bool model_matches(const std::string& model_id, const std::string& name) {
 }
 
 Json provenance_shares(const Scenario& s, std::int64_t tp, std::int64_t prompt_tokens) {
-  DecomposeOptions options;
-  options.precision = s.precision;
-  options.attention = s.prefill->attention;
-  options.tensor_parallel = tp;
+  const DecomposeOptions options = s.decompose_options(tp);
   const report::PassBreakdown pass =
       report::prefill_breakdown(s.model, *s.compute, options, prompt_tokens);
   Json shares = Json::object();

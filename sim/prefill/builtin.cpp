@@ -16,6 +16,12 @@ std::unique_ptr<PrefillStrategy> make_kvr(const ConfigNode& n) {
   } else {
     partitioner = partitioners().find("even")->make(n);
   }
+  if (const auto ep = n.find("expert_parallel"); ep && ep->as_bool()) {
+    ep->fail("kvr with expert parallelism is not modelled: each MoE layer would need every "
+             "process's tokens at every expert's GPU (an all-to-all among the chain), which "
+             "undoes KV-Runahead's run-ahead; kvr runs MoE models with every expert on every "
+             "GPU, and tp and tsp take \"expert_parallel\"");
+  }
   KvrOptions o;
   o.send_before_attention =
       n.one_of_or("send", "before-attention", {"before-attention", "after-attention"}) ==
@@ -89,16 +95,25 @@ const StrategyRegistry& strategies() {
           "(C/p) x C attention",
           with_label({{"causal_aware", "bool", "false",
                        "skip the masked part of the attention rectangle"},
-                      kTpParam}),
+                      kTpParam,
+                      {"expert_parallel", "bool", "false",
+                       "MoE models: split the routed experts over the GPUs, with dispatch and "
+                       "combine all-to-alls around them in every layer (else every GPU holds "
+                       "every expert); not with \"tp\" > 1"}}),
           [](const ConfigNode& n) -> std::unique_ptr<PrefillStrategy> {
             return std::make_unique<TspStrategy>(n.boolean_or("causal_aware", false),
-                                                 read_tp(n));
+                                                 read_tp(n),
+                                                 n.boolean_or("expert_parallel", false));
           });
     r.add("tp", "Megatron tensor parallelism: sharded weights, all-reduces every layer",
           with_label({{"sequence_parallel", "bool", "false",
-                       "reduce-scatter + all-gather instead of all-reduce"}}),
+                       "reduce-scatter + all-gather instead of all-reduce"},
+                      {"expert_parallel", "bool", "false",
+                       "MoE models: each GPU holds 1/p of the routed experts whole (else 1/p "
+                       "of every expert); the MLP all-reduce combines their outputs"}}),
           [](const ConfigNode& n) -> std::unique_ptr<PrefillStrategy> {
-            return std::make_unique<TpStrategy>(n.boolean_or("sequence_parallel", false));
+            return std::make_unique<TpStrategy>(n.boolean_or("sequence_parallel", false),
+                                                n.boolean_or("expert_parallel", false));
           });
     r.add("kvr", "KV-Runahead: a chain passing the growing KV cache, layer by layer, async",
           with_label({{"partitioner", "{type, ...}", "{\"type\": \"even\"}",

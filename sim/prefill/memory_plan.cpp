@@ -42,7 +42,8 @@ const GpuMemory& MemoryPlan::peak() const {
 }
 
 GpuMemory gpu_memory(const PrefillSetup& setup, int gpu, std::int64_t query_tokens,
-                     std::int64_t kv_tokens, std::int64_t tensor_parallel) {
+                     std::int64_t kv_tokens, std::int64_t tensor_parallel,
+                     std::int64_t expert_parallel) {
   const LlmSpec& m = *setup.model;
   const Precision& precision = setup.options.precision;
   const auto tp = static_cast<double>(tensor_parallel);
@@ -55,9 +56,9 @@ GpuMemory gpu_memory(const PrefillSetup& setup, int gpu, std::int64_t query_toke
   const double sharded = m.activation_bytes_per_token(precision.activations) - replicated;
   GpuMemory g;
   g.gpu = gpu;
-  g.weights = m.weight_bytes(precision) / tp;
-  g.kv_cache = static_cast<double>(kv_tokens) * m.kv_bytes_per_token(precision.kv_cache) *
-               static_cast<double>(kv_heads) / static_cast<double>(m.kv_heads);
+  g.weights = m.weight_bytes_per_gpu(precision, tensor_parallel, expert_parallel);
+  g.kv_cache = m.kv_bytes_for(precision.kv_cache, kv_tokens) * static_cast<double>(kv_heads) /
+               static_cast<double>(m.kv_heads);
   if (setup.options.attention == AttentionImpl::kEager) {
     // One layer's q x kv score matrix for this GPU's heads, in the activation format.
     g.scores = static_cast<double>(query_tokens) * static_cast<double>(kv_tokens) *

@@ -38,9 +38,11 @@ struct MemoryPlan {
 /// What one GPU holds when it computes `query_tokens` queries against `kv_tokens` keys, keeps
 /// the K and V of `kv_tokens` tokens, and shares each layer's weights and attention heads
 /// with `tensor_parallel` GPUs (Megatron: weights, KV heads, attention and MLP activations
-/// sharded; the residual stream and its norm replicated).
+/// sharded; the residual stream and its norm replicated), a MoE model's routed experts split
+/// over `expert_parallel` GPUs (LlmSpec::weight_bytes_per_gpu).
 GpuMemory gpu_memory(const PrefillSetup& setup, int gpu, std::int64_t query_tokens,
-                     std::int64_t kv_tokens, std::int64_t tensor_parallel = 1);
+                     std::int64_t kv_tokens, std::int64_t tensor_parallel = 1,
+                     std::int64_t expert_parallel = 1);
 
 /// The usable bytes of each GPU.
 struct MemoryCapacity {

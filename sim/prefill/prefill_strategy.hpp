@@ -96,6 +96,9 @@ class PrefillStrategy {
   /// How many GPUs share each layer's weights (Megatron tp); 1 where every GPU runs whole
   /// layers on a share of the tokens (single, TSP, KV-Runahead).
   virtual std::int64_t tensor_parallel(std::int64_t /*gpus*/) const { return 1; }
+  /// Over how many GPUs a MoE model's routed experts are split (each GPU holds and computes
+  /// only its share); 1 where every GPU holds every expert.
+  virtual std::int64_t expert_parallel(std::int64_t /*gpus*/) const { return 1; }
   /// The resolved parameters, for the resolved scenario.
   virtual Json to_json() const = 0;
 

@@ -1,5 +1,7 @@
 #include "sim/prefill/stage_costs.hpp"
 
+#include "models/llm/moe_operations.hpp"
+
 namespace kvsim::prefill {
 
 Duration price(const ComputeModel& compute, std::span<const Operation> ops) {
@@ -29,6 +31,11 @@ StageCosts stage_costs(const PrefillSetup& s, std::int64_t q, std::int64_t kv, M
   c.qkv = price(s, pre);
   c.attention = price(s, attention);
   c.rest = price(s, post);
+  std::vector<Operation> experts;
+  for (const Operation& op : post) {
+    if (is_routed_expert(op)) experts.push_back(op);
+  }
+  c.routed_experts = price(s, experts);
   c.head = price(s, std::span(ends).subspan(1));
   return c;
 }

@@ -14,6 +14,8 @@ struct StageCosts {
   Duration qkv{0};        // input norm, QKV projection, rotary
   Duration attention{0};  // attention of the process's queries against its visible keys
   Duration rest{0};       // output projection, MLP, norms, residual adds
+  Duration routed_experts{0};  // a MoE model's routed experts: the part of `rest` that expert
+                               // parallelism moves (priced alone, so rest - it may differ by 1ns)
   Duration head{0};       // final norm, LM head on the last token, sampling (last process)
 };
 

@@ -1,6 +1,7 @@
 #include "sim/report/breakdown.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -15,22 +16,29 @@ namespace {
 void add(PassBreakdown& pass, const ComputeModel& compute, const std::vector<Operation>& ops,
          std::int64_t repeat) {
   for (const Operation& op : ops) {
-    const OpCost cost = compute.cost(op);
-    const std::string name = to_string(op.kind);
+    const OpCost cost = compute.cost(op);  // already scaled by op.layer_share
+    // Models mixing windowed and full layers (Gemma) list each kind of attention on its own; a
+    // MoE model's dense-layer and expert-layer operations keep their names (their shares only
+    // count the calls).
+    const bool kinds = op.layer_share != 1.0 && op.stage == LayerStage::kAttention;
+    const std::string name =
+        to_string(op.kind) + (!kinds                    ? ""
+                              : op.attention.window > 0 ? " local"
+                                                        : " full");
     auto it = std::find_if(pass.ops.begin(), pass.ops.end(),
                            [&](const OpLine& l) { return l.op == name; });
     if (it == pass.ops.end()) {
       pass.ops.push_back(OpLine{name, 0, 0, 0, 0, cost.provenance, operation_shape_brief(op)});
       it = pass.ops.end() - 1;
     }
-    const auto r = static_cast<double>(repeat);
-    it->calls += repeat;
+    const double r = static_cast<double>(repeat) * op.layer_share;
+    it->calls += std::llround(r);
     it->flops += op.flops * r;
     it->bytes += op.bytes() * r;
-    it->seconds += cost.seconds * r;
+    it->seconds += cost.seconds * static_cast<double>(repeat);
     pass.flops += op.flops * r;
     pass.bytes += op.bytes() * r;
-    pass.seconds += cost.seconds * r;
+    pass.seconds += cost.seconds * static_cast<double>(repeat);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "sim/report/cost_lines.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "sim/report/breakdown.hpp"
@@ -19,10 +21,11 @@ std::string operation_shape(const Operation& op) {
 }
 
 CostLine op_line(const ComputeModel& compute, const Operation& op, std::int64_t calls) {
-  const OpCost c = compute.cost(op);
+  const OpCost c = compute.cost(op);  // already scaled by op.layer_share
   const auto n = static_cast<double>(calls);
-  return CostLine{to_string(op.kind), operation_shape(op), calls, op.flops * n, op.bytes() * n,
-                  c.seconds * n, to_string(c.provenance)};
+  const double share = n * op.layer_share;  // Gemma: the calls of this kind of layer
+  return CostLine{to_string(op.kind), operation_shape(op), std::llround(share), op.flops * share,
+                  op.bytes() * share, c.seconds * n, to_string(c.provenance)};
 }
 
 double lines_seconds(const std::vector<CostLine>& lines) {

@@ -16,11 +16,10 @@
 namespace kvsim::report {
 namespace {
 
-// As IterationCost splits a layer: attention proper (and eager attention's softmax) is priced
-// per sequence; every other kernel once over all the iteration's tokens.
-bool attention_part(const Operation& op) {
-  return op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax;
-}
+// As IterationCost splits a layer: the attention stage (attention proper, eager attention's
+// softmax, latent attention's per-sequence GEMMs) is priced per sequence; every other kernel
+// once over all the iteration's tokens.
+bool attention_part(const Operation& op) { return op.stage == LayerStage::kAttention; }
 
 serving::IterationShape iteration_shape(const PassQuery& q) {
   serving::IterationShape shape;
@@ -56,9 +55,7 @@ Priced price(const Scenario& s, const PassQuery& q) {
     serving::Communication communication(s, false, unused);
     p.all_reduce = communication.all_reduce(q.gpus, p.shape.tokens());
   }
-  p.options.precision = s.precision;
-  p.options.attention = s.prefill ? s.prefill->attention : AttentionImpl::kFused;
-  p.options.tensor_parallel = tp;
+  p.options = s.decompose_options(tp);
   const std::int64_t t = p.shape.tokens();
   for (const Operation& op : prefill_layer(s.model, PrefillChunk{t, t, Mask::kCausal}, p.options)) {
     if (!attention_part(op)) p.linear.push_back(op);

@@ -14,11 +14,7 @@ namespace kvsim::report {
 namespace {
 
 DecomposeOptions scenario_options(const Scenario& s, std::int64_t tensor_parallel) {
-  DecomposeOptions o;
-  o.precision = s.precision;
-  o.attention = s.prefill ? s.prefill->attention : AttentionImpl::kFused;
-  o.tensor_parallel = tensor_parallel;
-  return o;
+  return s.decompose_options(tensor_parallel);
 }
 
 }  // namespace

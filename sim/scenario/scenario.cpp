@@ -6,6 +6,8 @@
 #include "models/compute/builtin.hpp"
 #include "models/compute/precision_on_gpu.hpp"
 #include "models/engine/builtin.hpp"
+#include "models/llm/expert_load.hpp"
+#include "models/llm/moe_operations.hpp"
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
 #include "sim/prefill/partition_check.hpp"
@@ -83,25 +85,11 @@ Json read_strategies(const ConfigNode& list, const LlmSpec& model, std::int64_t 
   return resolved;
 }
 
-// Attention over more keys than a sliding window is not what kvsim prices (full causal
-// attention is exact only within the window): refused here, naming the file and field, rather
-// than at pricing time without either.
-void refuse_beyond_window(const ConfigNode& section, std::int64_t tokens, const LlmSpec& model) {
-  const std::int64_t window = model.sliding_window;
-  if (window == 0 || tokens <= window) return;
-  section.at("context_tokens").fail(fmt::format(
-      "{} tokens is longer than {}'s sliding window of {} tokens: kvsim models full causal "
-      "attention only, which is exact within the window (sliding windows are not modelled "
-      "yet); give at most {} tokens",
-      tokens, model.name, window, window));
-}
-
 void read_prefill(const ConfigNode& root, Scenario& s) {
   const auto n = root.find("prefill");
   if (!n) return;
   PrefillSpec p;
   p.context_tokens = n->count("context_tokens");
-  refuse_beyond_window(*n, p.context_tokens, s.model);
   if (p.context_tokens > s.model.max_context) {
     s.warnings.push_back(fmt::format(
         "{}: prefill context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",
@@ -161,6 +149,14 @@ void read_decode_layout(const ConfigNode& n, DecodeSpec& d, const Scenario& s) {
   }
   d.tensor_parallel = static_cast<int>(tp);
   d.pipeline_parallel = static_cast<int>(pp);
+  d.expert_parallel = n.boolean_or("expert_parallel", false);
+  if (d.expert_parallel) {
+    try {
+      check_expert_parallel(s.model, tp, tp);
+    } catch (const InputError& e) {
+      n.at("expert_parallel").fail(e.message());
+    }
+  }
 }
 
 // kvsim run prices the decode step on its layout's GPUs: a step whose shard of the weights and
@@ -177,9 +173,13 @@ void warn_if_decode_does_not_fit(const DecodeSpec& d, Scenario& s) {
   const std::int64_t rank_kv_heads = m.kv_heads >= tp ? m.kv_heads / tp : 1;
   const double kv_share = static_cast<double>(stage_layers * rank_kv_heads) /  // 1 at tp = pp = 1
                           static_cast<double>(m.layers * m.kv_heads);
-  const double weights = m.weight_bytes(s.precision) / static_cast<double>(tp * pp);
-  const double kv = m.kv_bytes_per_token(s.precision.kv_cache) * kv_share *
-                    static_cast<double>(d.batch_size) * static_cast<double>(d.context_tokens);
+  const double weights =
+      m.moe.enabled()
+          ? m.weight_bytes_per_gpu(s.precision, tp, d.expert_parallel ? tp : 1) /
+                static_cast<double>(pp)
+          : m.weight_bytes(s.precision) / static_cast<double>(tp * pp);
+  const double kv = m.kv_bytes_for(s.precision.kv_cache, d.context_tokens) * kv_share *
+                    static_cast<double>(d.batch_size);
   const double usable = s.gpu.hbm_bytes * s.memory_utilization;
   if (weights + kv <= usable) return;
   const std::string where =
@@ -204,7 +204,6 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   DecodeSpec d;
   d.batch_size = n->count_or("batch_size", 1);
   d.context_tokens = n->count("context_tokens");
-  refuse_beyond_window(*n, d.context_tokens, s.model);
   if (d.context_tokens > s.model.max_context) {  // as for prefill; serve rejects such a request
     s.warnings.push_back(fmt::format(
         "{}: decode context of {} tokens exceeds {}'s trained maximum of {} (simulated anyway)",
@@ -212,12 +211,16 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   }
   read_decode_layout(*n, d, s);
   const auto drafter = n->find("drafter");  // built by kvsim run (sim/serving/speculative)
+  if (drafter && !speculation_obstacle(s.model).empty()) {
+    drafter->fail(speculation_obstacle(s.model));
+  }
   n->finish();
   s.resolved["decode"] = Json{{"batch_size", d.batch_size},
                               {"context_tokens", d.context_tokens},
                               {"tensor_parallel", d.tensor_parallel},
                               {"pipeline_parallel", d.pipeline_parallel}};
   if (drafter) s.resolved["decode"]["drafter"] = drafter->json();
+  if (d.expert_parallel) s.resolved["decode"]["expert_parallel"] = true;
   warn_if_decode_does_not_fit(d, s);
   s.decode = d;
 }
@@ -231,7 +234,34 @@ void read_engine(const ConfigNode& root, Scenario& s) {
   s.resolved["engine"] = s.engine.to_json();
 }
 
+// The routing of a MoE model's tokens over its experts ("expert_load", default uniform);
+// refused for a dense model, which has no experts to load.
+void read_expert_load(const ConfigNode& root, Scenario& s) {
+  const auto n = root.find("expert_load");
+  if (!s.model.moe.enabled()) {
+    if (n) n->fail(fmt::format("{} is a dense model: it has no experts to load", s.model.name));
+    return;
+  }
+  const Json fallback{{"type", "uniform"}};
+  const ConfigNode uniform(&fallback, s.file, Json::json_pointer("/expert_load"));
+  ExpertLoad load = expert_loads().create(n ? *n : uniform, s.model.moe.experts,
+                                          RandomStreams(s.seed));
+  s.resolved["expert_load"] = load.config;
+  s.expert_shares = std::make_shared<const std::vector<double>>(std::move(load.shares));
+}
+
 }  // namespace
+
+DecomposeOptions Scenario::decompose_options(std::int64_t tensor_parallel,
+                                             std::int64_t expert_parallel) const {
+  DecomposeOptions o;
+  o.precision = precision;
+  o.attention = prefill ? prefill->attention : AttentionImpl::kFused;
+  o.tensor_parallel = tensor_parallel;
+  o.expert_parallel = expert_parallel;
+  o.expert_shares = expert_shares;
+  return o;
+}
 
 prefill::PrefillSetup Scenario::prefill_setup() const {
   prefill::PrefillSetup setup;
@@ -239,8 +269,7 @@ prefill::PrefillSetup Scenario::prefill_setup() const {
   setup.compute = compute.get();
   setup.engine = &engine;
   setup.gpu_name = gpu.name;
-  setup.options.precision = precision;
-  setup.options.attention = prefill ? prefill->attention : AttentionImpl::kFused;
+  setup.options = decompose_options(1);
   setup.context_tokens = prefill ? prefill->context_tokens : 0;
   setup.gpus = prefill ? prefill->gpus : std::vector<int>{0};
   setup.topology = topology.get();
@@ -270,6 +299,7 @@ Scenario load_scenario(const ConfigDocument& document) {
   if (!description.empty()) s.resolved["description"] = description;
   s.resolved["precision"] = to_json(s.precision);
   read_cluster(root, s);
+  read_expert_load(root, s);
   const PrecisionOnGpu run_as = precision_on_gpu(s.precision, s.gpu, s.model.dtype);
   s.precision = run_as.precision;  // e.g. fp8 on an A100 runs as W8A16
   if (!run_as.warning.empty()) s.warnings.push_back(run_as.warning);
@@ -305,6 +335,17 @@ Scenario load_scenario(const ConfigDocument& document) {
   (void)root.find("serving");  // read by kvsim serve (sim/serving)
   root.finish();
   return s;
+}
+
+std::string speculation_obstacle(const LlmSpec& m) {
+  std::string what;
+  if (m.moe.enabled()) what = "a mixture-of-experts";
+  if (m.mla.on()) what = "a latent-attention";
+  if (m.windowed_layers() > 0) what = "a sliding-window";
+  if (what.empty()) return {};
+  return fmt::format("speculative decoding with {} target ({}) is not modelled (its verify "
+                     "passes price one full-attention kernel on a dense layout): drop \"drafter\"",
+                     what, m.name);
 }
 
 }  // namespace kvsim

@@ -34,6 +34,7 @@ struct DecodeSpec {
   std::int64_t context_tokens = 0;  // KV tokens per request when the step runs, new token included
   int tensor_parallel = 1;
   int pipeline_parallel = 1;
+  bool expert_parallel = false;  // a MoE model's routed experts split over the tp ranks
 };
 
 struct Scenario {
@@ -53,6 +54,14 @@ struct Scenario {
   std::optional<DecodeSpec> decode;
   std::vector<std::string> warnings;
   Json resolved;
+  // A MoE model's routing: each expert's share of the tokens ("expert_load", drawn once from
+  // the seed; models/llm/expert_load.hpp). Null for a dense model.
+  std::shared_ptr<const std::vector<double>> expert_shares;
+
+  /// Decomposition options for a layout of `tensor_parallel` GPUs whose routed experts are
+  /// split over `expert_parallel` of them: the scenario's precision and expert shares.
+  DecomposeOptions decompose_options(std::int64_t tensor_parallel,
+                                     std::int64_t expert_parallel = 1) const;
 
   /// The setup a prefill strategy runs on (requires `prefill`).
   prefill::PrefillSetup prefill_setup() const;
@@ -61,5 +70,10 @@ struct Scenario {
 };
 
 Scenario load_scenario(const ConfigDocument& document);
+
+/// Why speculative decoding cannot run with `target` (empty when it can): its passes
+/// (sim/serving/speculative/pass_cost.hpp) price one full-attention kernel per verify batch on a
+/// dense layout, so mixture-of-experts, latent-attention and sliding-window targets are refused.
+std::string speculation_obstacle(const LlmSpec& target);
 
 }  // namespace kvsim

@@ -9,11 +9,11 @@
 namespace kvsim::serving {
 
 DecodeStep decode_step(const Scenario& s, int tensor_parallel, int pipeline_parallel,
-                       std::span<const std::int64_t> kv_lengths) {
+                       std::span<const std::int64_t> kv_lengths, int expert_parallel) {
   IterationShape shape;
   shape.decodes.assign(kv_lengths.begin(), kv_lengths.end());
   shape.emitting = static_cast<std::int64_t>(kv_lengths.size());
-  const IterationCompute compute = IterationCost(s, tensor_parallel)(shape);
+  const IterationCompute compute = IterationCost(s, tensor_parallel, expert_parallel)(shape);
   EventQueue queue;  // closed-form communication schedules nothing on it
   Communication communication(s, false, queue);
   ServingSetup layout;  // only its GPU numbering: replica 0's stages

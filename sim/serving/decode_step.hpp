@@ -29,7 +29,8 @@ struct DecodeStep {
 /// generated included, as serve's iteration sees it; each request emits one token) on a replica
 /// of `tensor_parallel` x `pipeline_parallel` GPUs of the scenario's topology. The caller has
 /// checked the layout against the model and topology (read_decode or serve's setup do).
+/// `expert_parallel`: a MoE model's routed experts split over that many of the tp ranks.
 DecodeStep decode_step(const Scenario& scenario, int tensor_parallel, int pipeline_parallel,
-                       std::span<const std::int64_t> kv_lengths);
+                       std::span<const std::int64_t> kv_lengths, int expert_parallel = 1);
 
 }  // namespace kvsim::serving

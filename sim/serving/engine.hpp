@@ -8,7 +8,7 @@
 //                    "preemption": "recompute" },
 //     "memory":    { "type": "paged", "block_size": 16, "utilization": 0.9 },
 //     "router":    { "type": "round-robin" },
-//     "replicas": 2, "tensor_parallel": 2, "pipeline_parallel": 1,
+//     "replicas": 2, "tensor_parallel": 2, "pipeline_parallel": 1, "expert_parallel": false,
 //     "communication": "closed-form",
 //     "host_overhead": "0us",
 //     "slo": { "ttft": "2s", "tpot": "100ms" }
@@ -18,7 +18,9 @@
 // rank t is GPU (r x pp + s) x tp + t. Each stage runs its share of the layers (the first also
 // the embedding, the last the LM head and sampling); under tensor parallelism each layer ends
 // its attention and its MLP with an all-reduce of the tokens' hidden states (one per layer for
-// parallel-attention models); between stages each rank sends its 1/tp share of the hidden
+// parallel-attention models; with "expert_parallel" a MoE model's routed experts are split over
+// the tp ranks instead of sharded, each rank computing its experts' tokens of the replicated
+// batch, and the MLP's all-reduce combines them); between stages each rank sends its 1/tp share of the hidden
 // states to its peer. Communication is costed in closed form over each route's bottleneck with
 // the scenario's collective protocols ("closed-form", fast, no contention), or run as flows on
 // the shared network with the scenario's background traffic ("flows": replicas contend for
@@ -65,6 +67,7 @@ struct ServingSetup {
   int replicas = 1;
   int tensor_parallel = 1;
   int pipeline_parallel = 1;
+  bool expert_parallel = false;  // a MoE model's routed experts split over each stage's tp ranks
   bool flows = false;  // communication as flows on the network (else closed form)
   bool flows_fast_path = true;  // tests: false runs even link-exclusive stages flow by flow
   Duration host_overhead{0};

@@ -4,17 +4,6 @@
 #include <numeric>
 
 namespace kvsim::serving {
-namespace {
-
-DecomposeOptions decompose_options(const Scenario& s, std::int64_t tensor_parallel) {
-  DecomposeOptions o;
-  o.precision = s.precision;
-  o.attention = s.prefill ? s.prefill->attention : AttentionImpl::kFused;
-  o.tensor_parallel = tensor_parallel;
-  return o;
-}
-
-}  // namespace
 
 std::int64_t IterationShape::tokens() const {
   std::int64_t t = static_cast<std::int64_t>(decodes.size());
@@ -32,10 +21,12 @@ double IterationCompute::layer() const {
   return std::accumulate(layer_blocks.begin(), layer_blocks.end(), 0.0);
 }
 
-IterationCost::IterationCost(const Scenario& s, std::int64_t tensor_parallel)
+IterationCost::IterationCost(const Scenario& s, std::int64_t tensor_parallel,
+                             std::int64_t expert_parallel)
     : s_(s),
       tensor_parallel_(tensor_parallel),
-      compiled_(s.model, decompose_options(s, tensor_parallel), *s.compute, s.engine) {}
+      compiled_(s.model, s.decompose_options(tensor_parallel, expert_parallel), *s.compute,
+                s.engine) {}
 
 // The decomposition's order: the per-token operations of the layer (table), then each prefill's
 // attention, then the decode batch's, added to their block one operation at a time.
@@ -51,15 +42,7 @@ IterationCompute IterationCost::operator()(const IterationShape& shape) {
     compiled_.add_prefill_attention(out.layer_blocks, q, kv, pass);
   }
   if (!shape.decodes.empty()) {
-    std::int64_t kv_sum = 0;
-    std::int64_t longest = 0;
-    for (const std::int64_t kv : shape.decodes) {
-      kv_sum += kv;
-      longest = std::max(longest, kv);
-    }
-    compiled_.add_decode_attention(out.layer_blocks,
-                                   static_cast<std::int64_t>(shape.decodes.size()), kv_sum,
-                                   longest, pass);
+    compiled_.add_decode_attention(out.layer_blocks, shape.decodes, pass);
   }
   const auto sequences = static_cast<std::int64_t>(shape.prefills.size() + shape.decodes.size());
   out.host = s_.engine.host(sequences, tokens);

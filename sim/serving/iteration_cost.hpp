@@ -42,8 +42,10 @@ struct IterationCompute {
 
 class IterationCost {
  public:
-  /// The scenario (its model, compute model and engine) must outlive this.
-  IterationCost(const Scenario& scenario, std::int64_t tensor_parallel);
+  /// The scenario (its model, compute model and engine) must outlive this. `expert_parallel`:
+  /// a MoE model's routed experts split over that many of the tp ranks.
+  IterationCost(const Scenario& scenario, std::int64_t tensor_parallel,
+                std::int64_t expert_parallel = 1);
   IterationCompute operator()(const IterationShape& shape);
   /// The whole model on one GPU (tensor parallel 1, one stage), without communication.
   Duration single_gpu(const IterationShape& shape);
@@ -58,6 +60,7 @@ class IterationCost {
 /// (what IterationCost did before the compiled cost): the reference the compiled cost is checked
 /// against, bit for bit. Slow; for tests and benchmarks.
 IterationCompute reference_iteration_cost(const Scenario& scenario, std::int64_t tensor_parallel,
-                                          const IterationShape& shape);
+                                          const IterationShape& shape,
+                                          std::int64_t expert_parallel = 1);
 
 }  // namespace kvsim::serving

@@ -9,9 +9,7 @@
 namespace kvsim::serving {
 namespace {
 
-bool attention_part(const Operation& op) {
-  return op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax;
-}
+bool attention_part(const Operation& op) { return op.stage == LayerStage::kAttention; }
 
 std::size_t block_of(const Operation& op, bool parallel_block) {
   return parallel_block || op.kind <= OpKind::kOutProj ? 0 : 1;
@@ -20,11 +18,9 @@ std::size_t block_of(const Operation& op, bool parallel_block) {
 }  // namespace
 
 IterationCompute reference_iteration_cost(const Scenario& s, std::int64_t tensor_parallel,
-                                          const IterationShape& shape) {
-  DecomposeOptions options;
-  options.precision = s.precision;
-  options.attention = s.prefill ? s.prefill->attention : AttentionImpl::kFused;
-  options.tensor_parallel = tensor_parallel;
+                                          const IterationShape& shape,
+                                          std::int64_t expert_parallel) {
+  const DecomposeOptions options = s.decompose_options(tensor_parallel, expert_parallel);
   const bool parallel = s.model.parallel_attention;
   const PassKind pass = shape.prefills.empty() ? PassKind::kPureDecode : PassKind::kWithPrefill;
   auto seconds = [&](const Operation& op) { return s.engine.op_seconds(*s.compute, op, pass); };

@@ -11,15 +11,17 @@ namespace {
 
 class Contiguous final : public KvMemory {
  public:
-  Contiguous(std::int64_t capacity, double utilization, std::int64_t max_sequence)
-      : KvMemory(capacity, utilization), max_sequence_(max_sequence) {}
+  Contiguous(std::int64_t capacity, double utilization, std::int64_t max_sequence,
+             const KvBudget& b)
+      : KvMemory(capacity, utilization, b.window, b.windowed_share),
+        max_sequence_(max_sequence) {}
 
-  bool admit(Sequence& s, std::int64_t) override {
-    return hold(s, std::max(max_sequence_, s.request.prompt + s.request.output));
+  bool admit(Sequence& s, std::int64_t) override { return hold(s, peak_tokens(s.request)); }
+  bool grow(Sequence& s, std::int64_t tokens) override {
+    return charged(tokens, window()) <= s.held;
   }
-  bool grow(Sequence& s, std::int64_t tokens) override { return tokens <= s.held; }
   std::int64_t peak_tokens(const Request& r) const override {
-    return std::max(max_sequence_, r.prompt + r.output);
+    return charged(std::max(max_sequence_, r.prompt + r.output), window());
   }
   Json to_json() const override {
     return {{"type", "contiguous"}, {"utilization", utilization()},
@@ -32,20 +34,22 @@ class Contiguous final : public KvMemory {
 
 class Paged final : public KvMemory {
  public:
-  Paged(std::int64_t capacity, double utilization, std::int64_t block, double watermark)
-      : KvMemory(capacity, utilization), block_(block), watermark_(watermark) {}
+  Paged(std::int64_t capacity, double utilization, std::int64_t block, double watermark,
+        const KvBudget& b)
+      : KvMemory(capacity, utilization, b.window, b.windowed_share), block_(block),
+        watermark_(watermark) {}
 
   bool admit(Sequence& s, std::int64_t tokens) override {
     // vLLM's watermark: new sequences leave a share of the blocks to the running ones, so that
     // admitting does not immediately force a preemption.
     const auto reserve =
         static_cast<std::int64_t>(watermark_ * static_cast<double>(capacity()));
-    return hold(s, blocks(tokens), reserve);
+    return hold(s, charged_blocks(tokens), reserve);
   }
-  bool grow(Sequence& s, std::int64_t tokens) override { return hold(s, blocks(tokens)); }
+  bool grow(Sequence& s, std::int64_t tokens) override { return hold(s, charged_blocks(tokens)); }
   // The last token is sampled, never cached: at most prompt + output - 1 tokens of K and V.
   std::int64_t peak_tokens(const Request& r) const override {
-    return blocks(r.prompt + r.output - 1);
+    return charged_blocks(r.prompt + r.output - 1);
   }
   Json to_json() const override {
     return {{"type", "paged"}, {"utilization", utilization()}, {"block_size", block_},
@@ -55,6 +59,10 @@ class Paged final : public KvMemory {
  private:
   // Tokens held by the whole blocks that `tokens` need.
   std::int64_t blocks(std::int64_t tokens) const { return (tokens + block_ - 1) / block_ * block_; }
+  // A windowed layer keeps the blocks its window spans, plus the one it is leaving (vLLM).
+  std::int64_t charged_blocks(std::int64_t tokens) const {
+    return charged(blocks(tokens), blocks(window()) + block_);
+  }
 
   std::int64_t block_;
   double watermark_;
@@ -94,6 +102,13 @@ std::int64_t capacity_or_fail(const ConfigNode& n, const KvBudget& b, double uti
 
 }  // namespace
 
+std::int64_t KvMemory::charged(std::int64_t tokens, std::int64_t kept) const {
+  if (window_ == 0 || tokens <= kept) return tokens;
+  const double equivalents = (1.0 - windowed_share_) * static_cast<double>(tokens) +
+                             windowed_share_ * static_cast<double>(kept);
+  return static_cast<std::int64_t>(std::ceil(equivalents));
+}
+
 double kv_capacity(const KvBudget& b, double utilization) {
   const double free_bytes = b.hbm_bytes * utilization - b.fixed_bytes;
   return free_bytes <= 0 ? 0
@@ -123,7 +138,8 @@ const KvMemoryRegistry& kv_memories() {
             const std::int64_t max_sequence =
                 bounded_count(n, "max_sequence", b.max_context, kMaxRequestTokens,
                               "kMaxRequestTokens in sim/serving/workload.hpp");
-            return std::make_unique<Contiguous>(capacity_or_fail(n, b, u, 1), u, max_sequence);
+            return std::make_unique<Contiguous>(capacity_or_fail(n, b, u, 1), u, max_sequence,
+                                                b);
           });
     r.add("paged", "fixed-size blocks allocated as tokens arrive (vLLM's PagedAttention)",
           {utilization,
@@ -136,7 +152,8 @@ const KvMemoryRegistry& kv_memories() {
                 bounded_count(n, "block_size", 16, kMaxBlockTokens,
                               "kMaxBlockTokens in sim/serving/memory.hpp");
             const double watermark = n.number_or("watermark", 0.01, 0, 0.5);
-            return std::make_unique<Paged>(capacity_or_fail(n, b, u, block), u, block, watermark);
+            return std::make_unique<Paged>(capacity_or_fail(n, b, u, block), u, block, watermark,
+                                           b);
           });
     return r;
   }();

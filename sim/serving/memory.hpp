@@ -25,12 +25,22 @@ struct KvBudget {
   double kv_bytes_per_token = 0;    // per GPU: its layers, its share of the KV heads
   std::int64_t max_context = 0;     // the model's context length
   std::int64_t partitions = 1;      // managers sharing the memory (virtual engines)
+  // Sliding-window layers (LlmSpec::sliding_window): the share of the layers that keep only
+  // the last `window` tokens; 0 without a window.
+  std::int64_t window = 0;
+  double windowed_share = 0;
 };
 
+// Capacity and holdings are counted in full-attention token equivalents (kv_bytes_per_token
+// each): with sliding-window layers a sequence of T cached tokens holds
+// (1 - windowed_share) x T + windowed_share x min(T, window + one block) of them, rounded up, as
+// vLLM's hybrid allocator frees a windowed layer's blocks once they leave the window.
 class KvMemory {
  public:
-  KvMemory(std::int64_t capacity_tokens, double utilization)
-      : capacity_(capacity_tokens), utilization_(utilization) {}
+  KvMemory(std::int64_t capacity_tokens, double utilization, std::int64_t window = 0,
+           double windowed_share = 0)
+      : capacity_(capacity_tokens), utilization_(utilization), window_(window),
+        windowed_share_(windowed_share) {}
   virtual ~KvMemory() = default;
 
   /// Admits a waiting sequence that will hold `tokens` after its first iteration; false when
@@ -50,9 +60,16 @@ class KvMemory {
   std::int64_t held() const { return held_; }
   std::int64_t free() const { return capacity_ - held_; }
   double utilization() const { return utilization_; }
+  /// Token equivalents that `cached` tokens of K and V fill (no block rounding), for the
+  /// used-memory statistics.
+  std::int64_t used(std::int64_t cached) const { return charged(cached, window_); }
 
  protected:
-  /// Sets what `s` holds to `tokens` if the difference fits.
+  /// Token equivalents that `tokens` cached tokens hold when a windowed layer keeps at most
+  /// `kept` of them (its window, rounded to whole blocks by a paged manager).
+  std::int64_t charged(std::int64_t tokens, std::int64_t kept) const;
+  std::int64_t window() const { return window_; }
+  /// Sets what `s` holds to `tokens` (already charged) if the difference fits.
   bool hold(Sequence& s, std::int64_t tokens, std::int64_t reserve = 0) {
     const std::int64_t more = tokens - s.held;
     if (more > free() - reserve) return false;
@@ -64,6 +81,8 @@ class KvMemory {
  private:
   std::int64_t capacity_;
   double utilization_;
+  std::int64_t window_;
+  double windowed_share_;
   std::int64_t held_ = 0;
 };
 

@@ -76,7 +76,7 @@ std::int64_t Replica::held() const {
 std::int64_t Replica::used_tokens() const {
   std::int64_t t = 0;
   for (const auto& e : engines_) {
-    for (const Slot slot : e->state.running) t += e->state.pool[slot].cached;
+    for (const Slot slot : e->state.running) t += e->memory->used(e->state.pool[slot].cached);
   }
   return t;
 }

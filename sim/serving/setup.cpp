@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "models/llm/moe_operations.hpp"
 #include "sim/serving/engine.hpp"
 #include "sim/serving/speculative/speculation.hpp"
 
@@ -45,6 +46,14 @@ void read_parallelism(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
   c.tensor_parallel = bounded_count(n, "tensor_parallel");
   c.pipeline_parallel = bounded_count(n, "pipeline_parallel");
   const LlmSpec& m = s.model;
+  c.expert_parallel = n.boolean_or("expert_parallel", false);
+  if (c.expert_parallel) {
+    try {
+      check_expert_parallel(m, c.tensor_parallel, c.tensor_parallel);
+    } catch (const InputError& e) {
+      n.at("expert_parallel").fail(e.message());
+    }
+  }
   if (m.heads % c.tensor_parallel != 0) {
     n.at("tensor_parallel").fail(fmt::format("must divide the {} attention heads of {}", m.heads,
                                              m.name));
@@ -89,7 +98,13 @@ KvBudget kv_budget(const Scenario& s, const ServingSetup& c) {
       m.kv_heads >= c.tensor_parallel ? m.kv_heads / c.tensor_parallel : 1;
   KvBudget b;
   b.hbm_bytes = s.gpu.hbm_bytes;
-  b.fixed_bytes = m.weight_bytes(s.precision) / (tp * c.pipeline_parallel) +
+  // A dense model's share exactly as before MoE existed (the same rounding, the same budgets).
+  const double weights =
+      m.moe.enabled() ? m.weight_bytes_per_gpu(s.precision, c.tensor_parallel,
+                                               c.expert_parallel ? c.tensor_parallel : 1) /
+                            c.pipeline_parallel
+                      : m.weight_bytes(s.precision) / (tp * c.pipeline_parallel);
+  b.fixed_bytes = weights +
                   m.activation_bytes_per_token(s.precision.activations) *
                       static_cast<double>(c.scheduler->limits().max_batched_tokens) / tp;
   b.kv_bytes_per_token = m.kv_bytes_per_token_layer(s.precision.kv_cache) *
@@ -97,6 +112,8 @@ KvBudget kv_budget(const Scenario& s, const ServingSetup& c) {
                          static_cast<double>(m.kv_heads);
   b.max_context = m.max_context;
   b.partitions = c.pipeline_parallel;
+  b.window = m.sliding_window;
+  b.windowed_share = static_cast<double>(m.windowed_layers()) / static_cast<double>(m.layers);
   return b;
 }
 
@@ -109,6 +126,7 @@ void read_drafter(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
     node->fail("speculative decoding with pipeline_parallel above 1 is not modelled (where the "
                "drafter runs between stages): give pipeline_parallel 1");
   }
+  if (const std::string why = speculation_obstacle(s.model); !why.empty()) node->fail(why);
   auto drafter = speculative::drafters().create(*node, s);
   const speculative::DrafterMemory m = drafter->memory(c.tensor_parallel);
   const std::int64_t needed = static_cast<std::int64_t>(c.replicas) *
@@ -133,6 +151,7 @@ Json resolved_config(const ServingSetup& c) {
            {"pipeline_parallel", c.pipeline_parallel},
            {"communication", c.flows ? "flows" : "closed-form"},
            {"host_overhead_ns", c.host_overhead.count()}};
+  if (c.expert_parallel) out["expert_parallel"] = true;
   if (c.ttft_slo) out["slo"]["ttft_s"] = *c.ttft_slo;
   if (c.tpot_slo) out["slo"]["tpot_s"] = *c.tpot_slo;
   return out;

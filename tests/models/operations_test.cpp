@@ -102,25 +102,6 @@ TEST(Operations, FalconParallelBlockHasOneNormAndOneAdd) {
 
 namespace kvsim {
 
-TEST(Operations, AttentionBeyondTheSlidingWindowIsRefusedWhenPriced) {
-  // Mistral-7B-v0.1 attends over 4096 tokens; full causal attention is exact up to there.
-  const LlmSpec s = catalog::llm("mistral-7b");
-  const auto within = prefill_layer(s, PrefillChunk{4096, 4096, Mask::kCausal}, {});
-  EXPECT_NO_THROW(refuse_beyond_window(find(within, OpKind::kAttention)));
-  const auto beyond = prefill_layer(s, PrefillChunk{1024, 8192, Mask::kCausal}, {});
-  EXPECT_THROW(refuse_beyond_window(find(beyond, OpKind::kAttention)), InputError);
-  // Its linear operations are fine: serving decomposes a whole batch's tokens as one chunk for
-  // them and drops that chunk's attention.
-  EXPECT_NO_THROW(refuse_beyond_window(find(beyond, OpKind::kMlpUp)));
-  // Decode: one request of the batch past the window is enough.
-  const std::vector<std::int64_t> lengths{100, 4097};
-  EXPECT_THROW(refuse_beyond_window(find(decode_layer(s, lengths, {}), OpKind::kAttention)),
-               InputError);
-  // A model without a window is never refused.
-  const auto llama = prefill_layer(catalog::llm("llama-2-7b"), PrefillChunk{8192, 8192}, {});
-  EXPECT_NO_THROW(refuse_beyond_window(find(llama, OpKind::kAttention)));
-}
-
 TEST(Operations, TokenCountsBeyondTheLimitAreInputErrorsNotNegativeFlops) {
   const LlmSpec s = catalog::llm("llama-2-7b");
   // 2^33 tokens: q (q + 1) / 2 used to overflow int64 into negative FLOPs.

@@ -141,8 +141,8 @@ TEST(TwoLevel, TspOverTpGroupsIsFasterThanEachGroupAlone) {
   // TSP on 4 GPUs as 2 TP pairs beats TSP over 2 GPUs (the same ranks without TP) on fast links.
   testing::Fixture four("llama-2-7b", mesh(4, "300GB/s"), 8192);
   testing::Fixture two("llama-2-7b", mesh(2, "300GB/s"), 8192);
-  EXPECT_LT(TspStrategy(false, 2).run(four.setup, false).ttft,
-            TspStrategy(false, 1).run(two.setup, false).ttft);
+  EXPECT_LT(TspStrategy(false, 2, false).run(four.setup, false).ttft,
+            TspStrategy(false, 1, false).run(two.setup, false).ttft);
 }
 
 TEST(TwoLevel, ImpossibleLayoutsAreRefusedByName) {

@@ -43,9 +43,6 @@ Draw draw(std::mt19937_64& rng, std::uint64_t seed) {
   d.bandwidth_gbps = std::round(10 * std::pow(30.0, unit(rng)) * 10) / 10;        // 10..300
   d.fused = unit(rng) < 0.5;
   d.uneven = unit(rng) < 0.5;
-  // Mistral-7B is priced only within its 4,096-token sliding window (full attention is exact
-  // there); beyond it kvsim refuses, so its draws stay inside the window.
-  if (d.model == "mistral-7b") d.context = std::min<std::int64_t>(d.context, 4096);
   // Log-uniform from 16 tokens to the coarsest that leaves a cut position for each of the p-1
   // cuts (about C/(p-1)): coarse grids are where the even split can beat every grid point.
   const double coarsest = static_cast<double>(coarsest_granularity(d.context, d.gpus));

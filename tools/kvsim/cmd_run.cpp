@@ -32,12 +32,28 @@ struct RunOptions {
 
 std::string header(const Scenario& s) {
   std::string out = fmt::format("kvsim run: {} ({})\n", s.name, s.file);
+  // Attention variants bound or shrink the KV cache: say how.
+  std::string kv_kind;
+  if (s.model.windowed_layers() > 0) {
+    kv_kind = fmt::format("; {} of {} layers keep the last {} tokens", s.model.windowed_layers(),
+                          s.model.layers, s.model.sliding_window);
+  }
+  if (s.model.mla.on()) kv_kind += "; latent attention: one compressed latent a layer";
   out += fmt::format("  model   {}: {} layers, hidden {}, {} heads / {} KV heads, {:.2f} B "
-                     "parameters, KV {} per token ({})\n",
+                     "parameters, KV {} per token ({}{})\n",
                      s.model.name, s.model.layers, s.model.hidden_size, s.model.heads,
                      s.model.kv_heads, static_cast<double>(s.model.parameters()) * 1e-9,
                      format_bytes(s.model.kv_bytes_per_token(s.precision.kv_cache)),
-                     to_string(s.precision.kv_cache));
+                     to_string(s.precision.kv_cache), kv_kind);
+  if (s.model.moe.enabled()) {
+    const MoeSpec& m = s.model.moe;
+    out += fmt::format("  experts {} routed ({} per token) of width {}, {} shared; {} of {} layers "
+                       "MoE; {:.2f} B active parameters; expert load {}\n",
+                       m.experts, m.experts_per_token, m.expert_intermediate, m.shared_experts,
+                       m.moe_layers(s.model.layers), s.model.layers,
+                       static_cast<double>(s.model.active_parameters()) * 1e-9,
+                       s.resolved["expert_load"].dump());
+  }
   out += fmt::format("  memory  weights {} ({}), activations {} per token in flight, {} of HBM "
                      "per GPU\n",
                      format_bytes(s.model.weight_bytes(s.precision)),
@@ -92,15 +108,14 @@ Json memory_json(const Scenario& s, const std::vector<CheckedPrefill>& runs) {
 
 std::vector<report::PassBreakdown> single_gpu_passes(const Scenario& s) {
   std::vector<report::PassBreakdown> passes;
-  DecomposeOptions options;
-  options.precision = s.precision;
+  DecomposeOptions options = s.decompose_options(1);
   if (s.prefill) {
-    options.attention = s.prefill->attention;
     passes.push_back(report::prefill_breakdown(s.model, *s.compute, options,
                                                s.prefill->context_tokens));
   }
   if (s.decode) {
     options.tensor_parallel = s.decode->tensor_parallel;
+    options.expert_parallel = s.decode->expert_parallel ? s.decode->tensor_parallel : 1;
     passes.push_back(report::decode_breakdown(s.model, *s.compute, options, s.decode->batch_size,
                                               s.decode->context_tokens));
     if (s.decode->pipeline_parallel > 1) {
@@ -118,7 +133,8 @@ serving::DecodeStep decode_step(const Scenario& s) {
   const DecodeSpec& d = *s.decode;
   const std::vector<std::int64_t> lengths(static_cast<std::size_t>(d.batch_size),
                                           d.context_tokens);
-  return serving::decode_step(s, d.tensor_parallel, d.pipeline_parallel, lengths);
+  return serving::decode_step(s, d.tensor_parallel, d.pipeline_parallel, lengths,
+                              d.expert_parallel ? d.tensor_parallel : 1);
 }
 
 double tokens_per_second(const DecodeSpec& d, const serving::DecodeStep& step) {

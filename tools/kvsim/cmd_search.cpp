@@ -174,7 +174,7 @@ int search(const SearchCommandOptions& o) {
   x.even = prefill::even_partition(setup.context_tokens, p);
   x.even_ttft = kvr.evaluate(setup, x.even);
   x.even_fits = query.overflow(x.even).empty();
-  x.tsp_ttft = prefill::TspStrategy(false, options.tp).run(setup, false).ttft;
+  x.tsp_ttft = prefill::TspStrategy(false, options.tp, false).run(setup, false).ttft;
   if (o.landscape) {
     for (const auto& g : prefill::grid_partitions(setup.context_tokens, p, o.search.granularity)) {
       const bool fits = query.overflow(g).empty();

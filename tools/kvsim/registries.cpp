@@ -2,6 +2,8 @@
 
 #include "models/compute/builtin.hpp"
 #include "models/engine/builtin.hpp"
+#include "models/llm/expert_load.hpp"
+#include "models/llm/spec_docs.hpp"
 #include "sim/network/heterogeneity.hpp"
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
@@ -17,7 +19,7 @@ std::vector<const RegistryView*> all_registries() {
   return {&net::topologies(),     &net::heterogeneities(),  &compute_models(),
           &engine_models(),       &prefill::strategies(),   &prefill::partitioners(),
           &serving::schedulers(), &serving::kv_memories(),  &serving::routers(),
-          &serving::speculative::drafters()};
+          &serving::speculative::drafters(), &expert_loads(), &model_spec_docs()};
 }
 
 }  // namespace kvsim

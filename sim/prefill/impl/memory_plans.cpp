@@ -10,12 +10,13 @@ namespace {
 
 // Whole weights on every GPU, an even share of the queries against every key: TSP all-gathers
 // K and V, so each GPU ends with the full KV cache.
-MemoryPlan even_queries_all_keys(const PrefillSetup& setup) {
+// `ep`: the GPUs a MoE model's routed experts are split over (1: every GPU holds them all).
+MemoryPlan even_queries_all_keys(const PrefillSetup& setup, std::int64_t ep = 1) {
   const std::int64_t c = setup.context_tokens;
   const Partition share = even_partition(c, static_cast<int>(setup.gpus.size()));
   MemoryPlan plan;
   for (std::size_t i = 0; i < setup.gpus.size(); ++i) {
-    plan.gpus.push_back(gpu_memory(setup, setup.gpus[i], share[i], c));
+    plan.gpus.push_back(gpu_memory(setup, setup.gpus[i], share[i], c, 1, ep));
   }
   return plan;
 }
@@ -32,7 +33,10 @@ MemoryPlan IdealStrategy::memory_plan(const PrefillSetup& setup) const {
 }
 
 MemoryPlan TspStrategy::memory_plan(const PrefillSetup& setup) const {
-  if (tp_ == 1) return even_queries_all_keys(setup);
+  if (tp_ == 1) {
+    return even_queries_all_keys(setup,
+                                 expert_parallel(static_cast<std::int64_t>(setup.gpus.size())));
+  }
   // Each rank's GPUs: an even share of the queries, every key of their heads.
   const std::int64_t c = setup.context_tokens;
   const Partition share = even_partition(c, sequence_ranks(setup, tp_));
@@ -48,7 +52,9 @@ MemoryPlan TpStrategy::memory_plan(const PrefillSetup& setup) const {
   const std::int64_t c = setup.context_tokens;
   const auto p = static_cast<std::int64_t>(setup.gpus.size());
   MemoryPlan plan;
-  for (const int g : setup.gpus) plan.gpus.push_back(gpu_memory(setup, g, c, c, p));
+  for (const int g : setup.gpus) {
+    plan.gpus.push_back(gpu_memory(setup, g, c, c, p, expert_parallel(p)));
+  }
   return plan;
 }
 

@@ -1,5 +1,7 @@
 #include "sim/prefill/impl/synchronous.hpp"
 
+#include "models/llm/moe_operations.hpp"
+
 #include "sim/prefill/impl/kvr.hpp"
 #include "sim/prefill/process_run.hpp"
 #include "sim/prefill/partitioner.hpp"
@@ -8,6 +10,21 @@
 
 namespace kvsim::prefill {
 namespace {
+
+// Why `expert_parallel` cannot split `model`'s experts over `gpus` GPUs; empty when it can.
+std::string expert_parallel_unsupported(bool expert_parallel, const LlmSpec& model,
+                                        std::int64_t gpus) {
+  if (!expert_parallel) return {};
+  if (!model.moe.enabled()) {
+    return fmt::format("expert_parallel needs a mixture-of-experts model, and {} is dense",
+                       model.name);
+  }
+  if (model.moe.experts % gpus != 0) {
+    return fmt::format("expert_parallel splits the {} experts of {} over the GPUs, and {} GPUs "
+                       "do not divide them", model.moe.experts, model.name, gpus);
+  }
+  return {};
+}
 
 // One block of a layer: compute on every rank, then optionally a collective.
 struct Block {
@@ -122,6 +139,36 @@ class SynchronousRun {
   const char* collective_name_ = "";
 };
 
+// Expert parallelism over the run's p GPUs after a block that ends at the router: the
+// dispatch all-to-all (the block before gains it), each rank's experts over the tokens routed
+// to them from every rank, and the combine all-to-all. Each rank sends its C/p tokens' k
+// copies of the hidden state, spread over the ranks (the all-to-all's send buffer), both ways.
+// The all-to-alls run in every layer of the averaged layer; for a model with dense layers
+// their bytes carry the MoE layers' share, as the expert operations do (Operation::layer_share).
+void add_expert_blocks(const PrefillSetup& setup, std::vector<Block>& blocks) {
+  const LlmSpec& m = *setup.model;
+  const int p = static_cast<int>(setup.gpus.size());
+  DecomposeOptions options = setup.options;
+  options.expert_parallel = p;
+  const double share = static_cast<double>(m.moe.moe_layers(m.layers)) /
+                       static_cast<double>(m.layers);
+  const double bytes = static_cast<double>(setup.context_tokens) / p *
+                       static_cast<double>(m.moe.experts_per_token * m.hidden_size) *
+                       bytes_of(setup.options.precision.activations) * share;
+  Block& before = blocks.back();
+  before.has_collective = true;
+  before.kind = net::CollectiveKind::kAllToAll;
+  before.bytes = bytes;
+  before.collective_name = "all-to-all dispatch";
+  Block experts{"experts", {}, true, net::CollectiveKind::kAllToAll, bytes,
+                "all-to-all combine", std::nullopt};
+  for (int r = 0; r < p; ++r) {
+    experts.compute.push_back(
+        price(setup, routed_expert_ops(m, setup.context_tokens, options, r)));
+  }
+  blocks.push_back(std::move(experts));
+}
+
 }  // namespace
 
 PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) const {
@@ -140,12 +187,15 @@ PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) con
         causal_aware_ ? rank_stage_costs(setup, tp_, i, parts[i], prefix, Mask::kCausal)
                       : rank_stage_costs(setup, tp_, i, parts[i], setup.context_tokens, Mask::kDense);
     qkv.compute.push_back(c.qkv);
-    rest.compute.push_back(c.attention + c.rest);
+    rest.compute.push_back(c.attention + c.rest - (expert_parallel_ ? c.routed_experts
+                                                                    : Duration{0}));
     costs.push_back(c);
   }
+  std::vector<Block> blocks{qkv, rest};
+  if (expert_parallel_) add_expert_blocks(setup, blocks);  // tp_ is 1 (unsupported())
   std::vector<std::vector<int>> lanes;
   for (int k = 0; k < tp_; ++k) lanes.push_back(lane_gpus(setup, tp_, k));
-  SynchronousRun run(setup, std::move(lanes), {qkv, rest}, costs.front().embedding,
+  SynchronousRun run(setup, std::move(lanes), std::move(blocks), costs.front().embedding,
                      costs.back().head, record_trace);
   PrefillResult out = run.run();
   expand_rank_times(out, tp_);
@@ -156,20 +206,37 @@ PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) con
 
 std::string TspStrategy::default_label() const {
   return std::string(causal_aware_ ? "tsp/causal" : "tsp") +
-         (tp_ > 1 ? fmt::format("/tp{}", tp_) : "");
+         (tp_ > 1 ? fmt::format("/tp{}", tp_) : "") + (expert_parallel_ ? "/ep" : "");
 }
 
 std::string TspStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) const {
+  if (expert_parallel_ && tp_ > 1) {
+    return "tsp with \"expert_parallel\" and \"tp\" > 1 is not modelled (the dispatch and "
+           "combine all-to-alls would run per TP shard); use tp 1, or tp with expert_parallel";
+  }
+  if (std::string why = expert_parallel_unsupported(expert_parallel_, model, gpus);
+      !why.empty()) {
+    return why;
+  }
   return two_level_obstacle(model, gpus, tp_, "tsp");
 }
 
 Json TspStrategy::to_json() const {
   Json j{{"type", "tsp"}, {"causal_aware", causal_aware_}};
   if (tp_ > 1) j["tp"] = tp_;
+  if (expert_parallel_) j["expert_parallel"] = true;
   return j;
 }
 
+std::string TpStrategy::default_label() const {
+  return std::string(sequence_parallel_ ? "tp/sp" : "tp") + (expert_parallel_ ? "/ep" : "");
+}
+
 std::string TpStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) const {
+  if (std::string why = expert_parallel_unsupported(expert_parallel_, model, gpus);
+      !why.empty()) {
+    return why;
+  }
   if (model.heads % gpus == 0) return {};
   return fmt::format("tp shards the attention heads over the GPUs, and {} GPUs do not divide the "
                      "{} heads of {}; use a GPU count that divides {}, or tsp or kvr",
@@ -180,6 +247,7 @@ PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) cons
   const int p = static_cast<int>(setup.gpus.size());
   DecomposeOptions options = setup.options;
   options.tensor_parallel = p;
+  options.expert_parallel = expert_parallel(p);
   const std::int64_t c = setup.context_tokens;
   const auto ops = prefill_layer(*setup.model, PrefillChunk{c, c, Mask::kCausal}, options);
   // Split after the output projection: its partial sums are what the first all-reduce adds.
@@ -229,7 +297,9 @@ PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) cons
 }
 
 Json TpStrategy::to_json() const {
-  return Json{{"type", "tp"}, {"sequence_parallel", sequence_parallel_}};
+  Json j{{"type", "tp"}, {"sequence_parallel", sequence_parallel_}};
+  if (expert_parallel_) j["expert_parallel"] = true;
+  return j;
 }
 
 PrefillResult SingleStrategy::run(const PrefillSetup& setup, bool record_trace) const {

@@ -9,9 +9,7 @@ namespace {
 
 // As iteration_cost.cpp splits a layer: attention proper (and eager softmax) per sequence;
 // block 0 up to the output projection, block 1 the MLP (one block for parallel attention).
-bool attention_part(const Operation& op) {
-  return op.op_class == OpClass::kAttention || op.kind == OpKind::kAttnSoftmax;
-}
+bool attention_part(const Operation& op) { return op.stage == LayerStage::kAttention; }
 std::size_t block_of(const Operation& op, bool parallel_block) {
   return parallel_block || op.kind <= OpKind::kOutProj ? 0 : 1;
 }

@@ -1,0 +1,130 @@
+// Mixture-of-experts models in the prefill strategies: TSP with expert parallelism in closed
+// form (free and finite networks), TP with expert parallelism, the memory each GPU holds, and
+// KV-Runahead's refusal of expert parallelism by name.
+#include <gtest/gtest.h>
+
+#include "models/llm/moe_operations.hpp"
+#include "prefill/fixture.hpp"
+#include "sim/prefill/builtin.hpp"
+#include "sim/prefill/impl/synchronous.hpp"
+#include "sim/prefill/stage_costs.hpp"
+
+namespace kvsim::prefill {
+namespace {
+
+// The slowest rank's routed experts over all C tokens: every rank waits for it at the combine.
+Duration slowest_experts(const PrefillSetup& setup) {
+  DecomposeOptions o = setup.options;
+  o.expert_parallel = static_cast<std::int64_t>(setup.gpus.size());
+  Duration slowest{0};
+  for (int r = 0; r < static_cast<int>(setup.gpus.size()); ++r) {
+    slowest = std::max(slowest,
+                       price(setup, routed_expert_ops(*setup.model, setup.context_tokens, o, r)));
+  }
+  return slowest;
+}
+
+}  // namespace
+
+TEST(MoePrefill, TspWithExpertParallelismIsLayersTimesThreeBlocksOnAFreeNetwork) {
+  const int p = 8;
+  testing::Fixture f("mixtral-8x7b", testing::ideal_network(p), 4096);
+  // Per layer: QKV of C/p tokens, (all-gather), attention and the rest of the layer without the
+  // routed experts, (dispatch), the slowest rank's experts over every rank's tokens routed to
+  // it, (combine); the collectives are free here.
+  const StageCosts c = stage_costs(f.setup, 4096 / p, 4096, Mask::kDense);
+  const Duration layer = c.qkv + (c.attention + c.rest - c.routed_experts) +
+                         slowest_experts(f.setup);
+  EXPECT_EQ(TspStrategy(false, 1, true).run(f.setup, false).ttft,
+            c.embedding + f.model.layers * layer + c.head);
+  // Uniform load: one expert per GPU with 4096 x 2 / 8 = 1,024 rows, where without expert
+  // parallelism each GPU runs its 512 tokens' 1,024 rows over all 8 experts' weights.
+  EXPECT_LT(slowest_experts(f.setup), c.routed_experts);
+}
+
+TEST(MoePrefill, TspWithExpertParallelismAddsTwoAllToAllsPerLayer) {
+  const int p = 4;
+  testing::Fixture f("mixtral-8x7b",
+                     net::testing::full_mesh(p, 300e9, std::chrono::microseconds(2)), 4096);
+  const StageCosts c = stage_costs(f.setup, 1024, 4096, Mask::kDense);
+  const double kv = 4096.0 * f.model.kv_bytes_per_token_layer(DType::kFp16);
+  const auto time = [&](net::CollectiveKind kind, double bytes) {
+    return net::collective_time(*f.topology, f.setup.gpus, kind, net::CollectiveAlgorithm::kRing,
+                                bytes, net::Protocol{});
+  };
+  // Each rank's send buffer: 1,024 tokens x 2 copies x 4096 x 2 bytes = 16 MiB; pairwise over
+  // the full mesh: 3 x (2 us + ceil(4 MiB / 300 GB/s) = 13,982 ns).
+  const double a2a_bytes = 1024.0 * 2 * 4096 * 2;
+  EXPECT_EQ(time(net::CollectiveKind::kAllToAll, a2a_bytes), Duration(3 * (2000 + 13982)));
+  const Duration layer = c.qkv + time(net::CollectiveKind::kAllGather, kv) +
+                         (c.attention + c.rest - c.routed_experts) +
+                         2 * time(net::CollectiveKind::kAllToAll, a2a_bytes) +
+                         slowest_experts(f.setup);
+  const PrefillResult r = TspStrategy(false, 1, true).run(f.setup, false);
+  EXPECT_EQ(r.ttft, c.embedding + f.model.layers * layer + c.head);
+  EXPECT_EQ(r.label, "tsp/ep");
+}
+
+TEST(MoePrefill, TpWithExpertParallelismRunsWholeExpertsPerGpu) {
+  const int p = 4;
+  testing::Fixture f("mixtral-8x7b", testing::ideal_network(p), 4096);
+  DecomposeOptions o;
+  o.tensor_parallel = p;
+  o.expert_parallel = p;
+  const auto ops = prefill_layer(f.model, PrefillChunk{4096, 4096, Mask::kCausal}, o);
+  std::vector<Operation> first;
+  std::vector<Operation> second;
+  bool split = false;
+  for (const auto& op : ops) {
+    (split ? second : first).push_back(op);
+    if (op.kind == OpKind::kOutProj) split = true;
+  }
+  const auto ends = model_ends(f.model, 4096, 1, o);
+  const Duration expected =
+      price(*f.compute, std::span(ends).subspan(0, 1)) +
+      f.model.layers * (price(*f.compute, first) + price(*f.compute, second)) +
+      price(*f.compute, std::span(ends).subspan(1));
+  EXPECT_EQ(TpStrategy(false, true).run(f.setup, false).ttft, expected);
+  // Two whole experts per GPU, 4096 x 2 / 8 x 2 = 2,048 rows of width 14336.
+  const Operation& up = second[second.size() - 4];
+  EXPECT_EQ(up.kind, OpKind::kExpertUp);
+  EXPECT_EQ(up.gemm.m, 2048);
+  EXPECT_EQ(up.gemm.n, 2 * 14336);
+}
+
+TEST(MoePrefill, EachGpuHoldsOnlyTheExpertsItRuns) {
+  const int p = 8;
+  testing::Fixture f("mixtral-8x7b", testing::ideal_network(p), 1024);
+  const LlmSpec& m = f.model;
+  const double tsp = TspStrategy(false).memory_plan(f.setup).gpus[0].weights;
+  const double tsp_ep = TspStrategy(false, 1, true).memory_plan(f.setup).gpus[0].weights;
+  EXPECT_DOUBLE_EQ(tsp, m.weight_bytes(DType::kFp16));
+  // The rest of the model whole + an eighth of the routed experts.
+  EXPECT_DOUBLE_EQ(tsp_ep, m.weight_bytes_per_gpu(DType::kFp16, 1, 8));
+  EXPECT_DOUBLE_EQ(tsp_ep, (static_cast<double>(m.parameters() -
+                                                m.routed_expert_parameters_total()) +
+                            static_cast<double>(m.routed_expert_parameters_total()) / 8) *
+                               2);
+  EXPECT_DOUBLE_EQ(TpStrategy(false, true).memory_plan(f.setup).gpus[0].weights,
+                   m.weight_bytes(DType::kFp16) / 8);
+}
+
+TEST(MoePrefill, UnmodelledExpertParallelLayoutsAreRefusedByName) {
+  const Json kvr = Json::parse(R"({"type": "kvr", "expert_parallel": true})");
+  try {
+    (void)strategies().create(ConfigNode(&kvr, "scenario", Json::json_pointer("/s")));
+    ADD_FAILURE() << "kvr took expert_parallel";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.pointer(), "/s/expert_parallel");
+    EXPECT_NE(e.message().find("kvr with expert parallelism is not modelled"), std::string::npos)
+        << e.what();
+  }
+  const LlmSpec dense = catalog::llm("llama-2-7b");
+  EXPECT_NE(TpStrategy(false, true).unsupported(dense, 4).find("dense"), std::string::npos);
+  const LlmSpec mixtral = catalog::llm("mixtral-8x7b");
+  EXPECT_NE(TspStrategy(false, 1, true).unsupported(mixtral, 3).find("do not divide"),
+            std::string::npos);
+  EXPECT_EQ(TspStrategy(false, 1, true).unsupported(mixtral, 4), "");
+}
+
+}  // namespace kvsim::prefill
