@@ -7,14 +7,10 @@
 
 #include <fmt/format.h>
 
-#include "models/catalog/catalog.hpp"
 #include "models/compute/derived_profile.hpp"
 #include "models/compute/attention_derivation.hpp"
 
 namespace kvsim {
-
-const std::vector<std::string> kElementwiseFeatures{"launch_s", "s_per_byte"};
-
 namespace {
 
 bool half(DType t) { return t == DType::kFp16 || t == DType::kBf16; }
@@ -57,20 +53,6 @@ OpCost from_table(const std::vector<MeasuredPoint>& pts, std::int64_t m,
 
 }  // namespace
 
-std::optional<ShapeKey> ShapeKey::of(const Operation& op) {
-  if (op.rows <= 0) return std::nullopt;
-  if (op.op_class == OpClass::kGemm) {
-    return ShapeKey{OpClass::kGemm, OpKind::kQkvProj, op.gemm.n, op.gemm.k};
-  }
-  if (op.op_class == OpClass::kElementwise) {
-    // Per-token activation bytes: weights (a norm's scale) do not grow with the tokens.
-    return ShapeKey{OpClass::kElementwise, op.kind,
-                    std::llround((op.bytes() - op.weight_bytes) / static_cast<double>(op.rows)),
-                    0};
-  }
-  return std::nullopt;
-}
-
 Operation at_rows(const Operation& op, std::int64_t m) {
   Operation o = op;
   const double scale = static_cast<double>(m) / static_cast<double>(op.rows);
@@ -85,122 +67,6 @@ Operation at_rows(const Operation& op, std::int64_t m) {
   }
   o.bytes_written *= scale;
   return o;
-}
-
-std::string ShapeKey::describe() const {
-  if (op_class == OpClass::kGemm) return fmt::format("gemm n={} k={}", a, b);
-  return fmt::format("{} {} B/token", to_string(kind), a);
-}
-
-Json DeviceProfile::to_json() const {
-  Json tables_json = Json::array();
-  for (const auto& [key, pts] : tables) {
-    Json points = Json::array();
-    for (const auto& p : pts) points.push_back({p.m, p.seconds});
-    Json t{{"points", points}};
-    if (key.op_class == OpClass::kGemm) {
-      t["gemm"] = {{"n", key.a}, {"k", key.b}};
-    } else {
-      t["elementwise"] = {{"kind", to_string(key.kind)}, {"bytes_per_token", key.a}};
-    }
-    tables_json.push_back(t);
-  }
-  Json out{{"kind", "kvsim-device-profile"},
-           {"version", 1},
-           {"name", name},
-           {"gpu", gpu},
-           {"provenance", provenance},
-           {"tables", tables_json},
-           {"attention_range", attention_range},
-           {"report", report}};
-  if (gemm) {
-    out["gemm_fit"] = gemm->to_json();
-  }
-  if (elementwise) out["elementwise_fit"] = elementwise->to_json(kElementwiseFeatures);
-  Json by_kind = Json::object();
-  for (const auto& [kind, fit] : elementwise_by_kind) {
-    by_kind[to_string(kind)] = fit.to_json(kElementwiseFeatures);
-  }
-  if (!by_kind.empty()) out["elementwise_fits_by_kind"] = by_kind;
-  if (attention_prefill) out["attention_prefill_fit"] = attention_prefill->to_json();
-  if (attention_decode) out["attention_decode_fit"] = attention_decode->to_json();
-  return out;
-}
-
-DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
-  if (n.string("kind") != "kvsim-device-profile") {
-    n.at("kind").fail("not a kvsim device profile (make one with kvsim calibrate)");
-  }
-  (void)n.find("version");
-  DeviceProfile p;
-  p.name = n.string("name");
-  p.gpu = n.string("gpu");
-  if (const auto v = n.find("provenance")) p.provenance = v->json();
-  if (const auto v = n.find("report")) p.report = v->json();
-  if (const auto v = n.find("attention_range")) p.attention_range = v->json();
-  static const std::vector<OpKind> kinds = [] {
-    std::vector<OpKind> k;
-    for (int i = 0; i <= static_cast<int>(OpKind::kSampling); ++i) k.push_back(OpKind(i));
-    return k;
-  }();
-  for (const ConfigNode& t : n.at("tables").elements()) {
-    ShapeKey key;
-    if (const auto g = t.find("gemm")) {
-      key = ShapeKey{OpClass::kGemm, OpKind::kQkvProj, g->count("n"), g->count("k")};
-      g->finish();
-    } else {
-      const ConfigNode e = t.at("elementwise");
-      std::vector<std::string> names;
-      for (const OpKind k : kinds) names.push_back(to_string(k));
-      const std::string kind = e.at("kind").as_one_of(names);
-      key.op_class = OpClass::kElementwise;
-      key.kind = kinds[static_cast<std::size_t>(
-          std::find(names.begin(), names.end(), kind) - names.begin())];
-      key.a = e.count("bytes_per_token");
-      e.finish();
-    }
-    std::vector<MeasuredPoint> pts;
-    for (const ConfigNode& pt : t.at("points").elements()) {
-      const auto pair = pt.elements();
-      if (pair.size() != 2) pt.fail("a point is [tokens, seconds]");
-      pts.push_back({pair[0].as_integer(), pair[1].as_number()});
-    }
-    std::sort(pts.begin(), pts.end(),
-              [](const MeasuredPoint& a, const MeasuredPoint& b) { return a.m < b.m; });
-    t.finish();
-    p.tables[key] = std::move(pts);
-  }
-  if (const auto g = n.find("gemm_fit")) {
-    p.gemm = GemmFit::from_json(*g);
-  }
-  if (const auto e = n.find("elementwise_fit")) {
-    p.elementwise = LinearFit::from_json(*e, kElementwiseFeatures);
-  }
-  if (const auto e = n.find("elementwise_fits_by_kind")) {
-    std::vector<std::string> names;
-    for (const OpKind k : kinds) names.push_back(to_string(k));
-    for (const auto& [key, value] : e->json().items()) {
-      const ConfigNode f = e->at(key);
-      const auto at = std::find(names.begin(), names.end(), key);
-      if (at == names.end()) f.fail(fmt::format("unknown operation; {}", valid_values_hint(key, names)));
-      p.elementwise_by_kind[kinds[static_cast<std::size_t>(at - names.begin())]] =
-          LinearFit::from_json(f, kElementwiseFeatures);
-    }
-  }
-  if (const auto a = n.find("attention_prefill_fit")) {
-    p.attention_prefill = AttentionGridFit::from_json(*a);
-  }
-  if (const auto a = n.find("attention_decode_fit")) {
-    p.attention_decode = AttentionGridFit::from_json(*a);
-  }
-  n.finish();
-  return p;
-}
-
-const LinearFit* DeviceProfile::elementwise_fit(OpKind kind) const {
-  const auto it = elementwise_by_kind.find(kind);
-  if (it != elementwise_by_kind.end()) return &it->second;
-  return elementwise ? &*elementwise : nullptr;
 }
 
 CalibratedModel::CalibratedModel(GpuSpec gpu, DeviceProfile profile,
@@ -324,23 +190,6 @@ Json CalibratedModel::to_json() const {
 }
 
 
-}  // namespace kvsim
-
-namespace kvsim {
-
-std::vector<std::string> shipped_profiles() {
-  std::vector<std::string> out;
-  for (const std::string& name : catalog::profile_names()) {
-    const ConfigDocument doc = catalog::profile_document(name);
-    if (doc.json().value("kind", "") == "kvsim-device-profile") out.push_back(name);
-  }
-  return out;
-}
-
-DeviceProfile shipped_profile(const std::string& name) {
-  const ConfigDocument doc = catalog::profile_document(name);
-  return DeviceProfile::from_json(doc.root());
-}
 
 // W8A16: the measured 16-bit kernel less the time its extra weight bytes took at most (half
 // the weight reads, at HBM peak), never below the 8-bit shape's roofline. Compute-bound prefill
@@ -365,9 +214,6 @@ OpCost CalibratedModel::weight_only_cost(const Operation& op) const {
   return c;
 }
 
-}  // namespace kvsim
-
-namespace kvsim {
 
 // fp8 on FP8 tensor cores (derived_profile.hpp, rule 2): the 16-bit kernel's time x fit_8 /
 // fit_16, fit_8 the same fit with the work term at the fp8 rate and the fp8 bytes.
