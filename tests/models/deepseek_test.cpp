@@ -10,16 +10,13 @@
 
 #include "models/catalog/catalog.hpp"
 #include "models/llm/llm_spec.hpp"
+#include "tests/models/hf_config_files.hpp"
 #include "sim/core/input_error.hpp"
 
 namespace kvsim {
 namespace {
 
-LlmSpec import_file(const std::string& file) {
-  const auto doc = ConfigDocument::load_file(std::string(KVSIM_SOURCE_DIR) +
-                                             "/tests/models/hf_configs/" + file);
-  return import_hf_config(doc.root(), "test-model");
-}
+using hf_test::import_file;
 
 // DeepSeek's activated counts leave the input embedding out (a gather, not a product): V2-Lite's
 // 2.4 B is kvsim's active count less its 0.21 B embedding (2.66 B with it).

@@ -3,14 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "models/llm/llm_spec.hpp"
+#include "tests/models/hf_config_files.hpp"
 
 namespace kvsim {
 namespace {
 
-LlmSpec import(const std::string& text) {
-  const auto doc = ConfigDocument::parse(text, "config.json");
-  return import_hf_config(doc.root(), "test-model");
-}
+using hf_test::import;
 
 }  // namespace
 
@@ -84,13 +82,7 @@ TEST(HfImport, UnsupportedModelTypeAndMissingFieldsAreInputErrors) {
 namespace kvsim {
 namespace {
 
-// A config under tests/models/hf_configs/, each in the shape of the published one it is named
-// after.
-LlmSpec import_file(const std::string& file) {
-  const auto doc = ConfigDocument::load_file(std::string(KVSIM_SOURCE_DIR) +
-                                             "/tests/models/hf_configs/" + file);
-  return import_hf_config(doc.root(), "test-model");
-}
+using hf_test::import_file;
 
 // The InputError an import throws (an empty one, and a test failure, when none is thrown).
 InputError refusal(const std::function<void()>& import) {

@@ -7,20 +7,14 @@
 
 #include "models/catalog/catalog.hpp"
 #include "models/llm/llm_spec.hpp"
+#include "tests/models/hf_config_files.hpp"
 
 namespace kvsim {
 namespace {
 
-LlmSpec import_file(const std::string& file) {
-  const auto doc = ConfigDocument::load_file(std::string(KVSIM_SOURCE_DIR) +
-                                             "/tests/models/hf_configs/" + file);
-  return import_hf_config(doc.root(), "test-model");
-}
+using hf_test::import_file;
 
-LlmSpec import(const std::string& text) {
-  const auto doc = ConfigDocument::parse(text, "config.json");
-  return import_hf_config(doc.root(), "test-model");
-}
+using hf_test::import;
 
 std::string refused_at(const std::function<void()>& f) {
   try {
