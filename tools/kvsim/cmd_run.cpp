@@ -183,13 +183,24 @@ std::string speculative_text(const Scenario& s, const serving::speculative::Spec
       to_seconds(p.plain) * 1e3, p.leviathan_speedup);
 }
 
+// The one-GPU table prices every operation of the model on one GPU, also when its weights
+// could not be held there: say so, so the table is not read as a runnable layout.
+std::string single_gpu_fit_note(const Scenario& s) {
+  const double weights = s.model.weight_bytes(s.precision);
+  const double usable = s.memory_capacity().bytes();
+  if (weights <= usable) return "";
+  return fmt::format("(the model's weights, {}, exceed one GPU's {} usable: this table prices "
+                     "its operations for comparison only; no single GPU can run it)\n",
+                     format_bytes(weights), format_bytes(usable));
+}
+
 // The printed report, rendered whole so that a run that fails prints nothing but the error.
 std::string report_text(const RunOptions& o, const Scenario& s,
                         const std::vector<report::PassBreakdown>& passes,
                         const std::optional<serving::DecodeStep>& step,
                         const std::vector<CheckedPrefill>& runs,
                         const std::vector<prefill::PrefillResult>& strategies) {
-  std::string out = header(s) + "One GPU, per-operation cost:\n";
+  std::string out = header(s) + "One GPU, per-operation cost:\n" + single_gpu_fit_note(s);
   for (const auto& p : passes) out += report::format_table(p) + "\n";
   if (o.explain_costs) {
     out += fmt::format("Where each cost comes from ({}):\n", s.compute->describe());
