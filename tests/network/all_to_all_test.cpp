@@ -2,6 +2,7 @@
 // exchange's closed form, simulated as flows and in closed form.
 #include <gtest/gtest.h>
 
+#include "network/collective_run.hpp"
 #include "network/test_topologies.hpp"
 #include "sim/network/collectives.hpp"
 
@@ -9,19 +10,7 @@ namespace kvsim::net {
 namespace {
 
 SimTime simulate(const Topology& t, const CollectiveConfig& config, double bytes) {
-  EventQueue q;
-  FlowNetwork net(q, t);
-  CollectiveEngine engine(net, config);
-  std::vector<int> gpus;
-  for (int g = 0; g < t.gpu_count(); ++g) gpus.push_back(g);
-  SimTime done{-1};
-  struct Ctx {
-    EventQueue* q;
-    SimTime* done;
-  } ctx{&q, &done};
-  engine.start(CollectiveKind::kAllToAll, gpus, bytes, [c = &ctx] { *c->done = c->q->now(); });
-  q.run();
-  return done;
+  return testing::run_collective(t, CollectiveKind::kAllToAll, config, bytes);
 }
 
 }  // namespace

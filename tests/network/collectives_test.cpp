@@ -3,28 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "models/catalog/catalog.hpp"
+#include "network/collective_run.hpp"
 #include "network/test_topologies.hpp"
 #include "sim/network/topologies.hpp"
 
 namespace kvsim::net {
 namespace {
 
-SimTime run_collective(const Topology& t, CollectiveKind kind, const CollectiveConfig& config,
-                       double bytes) {
-  EventQueue q;
-  FlowNetwork net(q, t);
-  CollectiveEngine engine(net, config);
-  std::vector<int> gpus;
-  for (int g = 0; g < t.gpu_count(); ++g) gpus.push_back(g);
-  SimTime done{-1};
-  struct Ctx {
-    EventQueue* q;
-    SimTime* done;
-  } ctx{&q, &done};
-  engine.start(kind, gpus, bytes, [c = &ctx] { *c->done = c->q->now(); });
-  q.run();
-  return done;
-}
+using testing::run_collective;
 
 Topology nvswitch8() {
   const Json j{{"type", "nvswitch"}, {"gpus", 8}};

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "models/catalog/catalog.hpp"
+#include "network/collective_run.hpp"
 #include "network/test_topologies.hpp"
 #include "sim/core/input_error.hpp"
 #include "sim/network/collectives.hpp"
@@ -18,19 +19,7 @@ using std::chrono::microseconds;
 
 Duration run_collective(const Topology& t, CollectiveKind kind, const CollectiveConfig& config,
                         double bytes) {
-  EventQueue q;
-  FlowNetwork net(q, t);
-  CollectiveEngine engine(net, config);
-  std::vector<int> gpus;
-  for (int g = 0; g < t.gpu_count(); ++g) gpus.push_back(g);
-  SimTime done{-1};
-  struct Ctx {
-    EventQueue* q;
-    SimTime* done;
-  } ctx{&q, &done};
-  engine.start(kind, gpus, bytes, [c = &ctx] { *c->done = c->q->now(); });
-  q.run();
-  return done - SimTime{0};
+  return testing::run_collective(t, kind, config, bytes) - SimTime{0};
 }
 
 Topology build(const Json& spec) {
