@@ -88,21 +88,9 @@ TEST(ClosedForm, TpIsLayersTimesShardedBlocks) {
   testing::Fixture f("llama-2-7b", testing::ideal_network(p), 4096);
   DecomposeOptions o;
   o.tensor_parallel = p;
-  const auto ops = prefill_layer(f.model, PrefillChunk{4096, 4096, Mask::kCausal}, o);
   // Every GPU runs the whole layer with a quarter of the heads and MLP columns; the two
   // all-reduces are free here: TTFT = embedding + layers x (attention block + MLP block) + head.
-  std::vector<Operation> first;
-  std::vector<Operation> second;
-  bool split = false;
-  for (const auto& op : ops) {
-    (split ? second : first).push_back(op);
-    if (op.kind == OpKind::kOutProj) split = true;
-  }
-  const auto ends = model_ends(f.model, 4096, 1, o);
-  const Duration expected =
-      price(*f.compute, std::span(ends).subspan(0, 1)) +
-      f.model.layers * (price(*f.compute, first) + price(*f.compute, second)) +
-      price(*f.compute, std::span(ends).subspan(1));
+  const Duration expected = testing::tp_closed_form(f, o, 4096);
   EXPECT_EQ(TpStrategy(false).run(f.setup, false).ttft, expected);
 }
 

@@ -8,6 +8,7 @@
 #include "models/compute/roofline.hpp"
 #include "network/test_topologies.hpp"
 #include "sim/prefill/prefill_strategy.hpp"
+#include "sim/prefill/stage_costs.hpp"
 
 namespace kvsim::prefill::testing {
 
@@ -34,6 +35,24 @@ struct Fixture {
 /// p GPUs joined by links of infinite bandwidth and zero latency: communication is free.
 inline net::Topology ideal_network(int p) {
   return net::testing::full_mesh(p, std::numeric_limits<double>::infinity(), Duration(0));
+}
+
+/// Tensor-parallel prefill of `tokens` on a free network in closed form: embedding + layers x
+/// (attention block up to the output projection + MLP block) + final norm, LM head and
+/// sampling, each block priced as the sharded operations `o` gives (the all-reduces cost nothing).
+inline Duration tp_closed_form(const Fixture& f, const DecomposeOptions& o, std::int64_t tokens) {
+  const auto ops = prefill_layer(f.model, PrefillChunk{tokens, tokens, Mask::kCausal}, o);
+  std::vector<Operation> first;
+  std::vector<Operation> second;
+  bool split = false;
+  for (const auto& op : ops) {
+    (split ? second : first).push_back(op);
+    if (op.kind == OpKind::kOutProj) split = true;
+  }
+  const auto ends = model_ends(f.model, tokens, 1, o);
+  return price(*f.compute, std::span(ends).subspan(0, 1)) +
+         f.model.layers * (price(*f.compute, first) + price(*f.compute, second)) +
+         price(*f.compute, std::span(ends).subspan(1));
 }
 
 }  // namespace kvsim::prefill::testing

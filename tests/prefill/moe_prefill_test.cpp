@@ -71,22 +71,12 @@ TEST(MoePrefill, TpWithExpertParallelismRunsWholeExpertsPerGpu) {
   DecomposeOptions o;
   o.tensor_parallel = p;
   o.expert_parallel = p;
-  const auto ops = prefill_layer(f.model, PrefillChunk{4096, 4096, Mask::kCausal}, o);
-  std::vector<Operation> first;
-  std::vector<Operation> second;
-  bool split = false;
-  for (const auto& op : ops) {
-    (split ? second : first).push_back(op);
-    if (op.kind == OpKind::kOutProj) split = true;
-  }
-  const auto ends = model_ends(f.model, 4096, 1, o);
-  const Duration expected =
-      price(*f.compute, std::span(ends).subspan(0, 1)) +
-      f.model.layers * (price(*f.compute, first) + price(*f.compute, second)) +
-      price(*f.compute, std::span(ends).subspan(1));
+  const Duration expected = testing::tp_closed_form(f, o, 4096);
   EXPECT_EQ(TpStrategy(false, true).run(f.setup, false).ttft, expected);
-  // Two whole experts per GPU, 4096 x 2 / 8 x 2 = 2,048 rows of width 14336.
-  const Operation& up = second[second.size() - 4];
+  // Two whole experts per GPU, 4096 x 2 / 8 x 2 = 2,048 rows of width 14336 (the fourth
+  // operation from the layer's end, in its MLP block).
+  const auto ops = prefill_layer(f.model, PrefillChunk{4096, 4096, Mask::kCausal}, o);
+  const Operation& up = ops[ops.size() - 4];
   EXPECT_EQ(up.kind, OpKind::kExpertUp);
   EXPECT_EQ(up.gemm.m, 2048);
   EXPECT_EQ(up.gemm.n, 2 * 14336);
