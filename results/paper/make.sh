@@ -48,11 +48,17 @@ for model in llama-2-7b falcon-7b; do
     --where model=$model --where context=16384 --ylabel "TTFT (ms)" \
     --title "$model, 16k tokens, 8 x A100 at 300 GB/s: uneven and noisy links" >/dev/null
 done
+# KVR-E's and KVR-S's partitions, marked on the landscapes (cut k = tokens on processes 1..k).
+cuts() { jq -r "[$1 | .[0:-1] | foreach .[] as \$p (0; . + \$p)] | join(\",\")" "$2"; }
 q plot "$out/landscape-2gpu/landscape.csv" --out "$fig/landscape-2gpu" --x cut_1 --y ttft_ms \
+  --mark "$(cuts .kvr_even.partition "$out/landscape-2gpu/search.json")=KVR-E" \
+  --mark "$(cuts .partition "$out/landscape-2gpu/search.json")=KVR-S" \
   --xlabel "tokens on process 1" --ylabel "TTFT (ms)" \
   --title "llama-2-7b, 2 x A100, 16k tokens, 300 GB/s: TTFT over the cut" >/dev/null
 q plot "$out/landscape-3gpu/landscape.csv" --out "$fig/landscape-3gpu" --kind heatmap \
   --x cut_1 --y cut_2 --z ttft_ms --xlabel "first cut (tokens)" --ylabel "second cut (tokens)" \
+  --mark "$(cuts .kvr_even.partition "$out/landscape-3gpu/search.json")=KVR-E" \
+  --mark "$(cuts .partition "$out/landscape-3gpu/search.json")=KVR-S" \
   --title "llama-2-7b, 3 x A100, 16k tokens, 300 GB/s: TTFT over two cuts" >/dev/null
 for net in 300GB/s 10GB/s; do
   q plot "$out/calibrated/sweep.csv" --out "$fig/ttft-llama-2-7b-${net%/s}-fused-calibrated" \

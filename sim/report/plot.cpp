@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -13,99 +12,68 @@
 #include <fmt/ranges.h>
 
 #include "sim/core/input_error.hpp"
+#include "sim/report/plot_rows.hpp"
+#include "sim/report/plot_style.hpp"
 
 namespace kvsim::report {
 namespace {
 
-// The rows --where keeps, and their cells read as numbers. Errors name the CSV line: kvsim's
-// CSVs hold one record a line under a one-line header, so row r is on line r + 2.
-class Rows {
- public:
-  Rows(const Table& table, const PlotSpec& spec, const std::string& source)
-      : t_(table), source_(source) {
-    std::vector<std::pair<int, std::string>> filters;
-    for (const auto& [name, value] : spec.where) {
-      filters.emplace_back(column(name, "--where"), value);
-    }
-    for (std::size_t r = 0; r < t_.rows.size(); ++r) {
-      const auto& row = t_.rows[r];
-      if (std::all_of(filters.begin(), filters.end(),
-                      [&](const auto& f) { return row[f.first] == f.second; })) {
-        kept_.push_back(r);
-      }
-    }
-    if (kept_.empty()) throw InputError(source_, "", "no rows left to plot (check --where)");
-  }
+using detail::AxisValues;
+using detail::Rows;
 
-  int column(const std::string& name, std::string_view option) const {
-    const int c = t_.column(name);
-    if (c < 0) {
-      throw InputError(source_, "line 1",
-                       fmt::format("no column '{}' (named by {}); {}", name, option,
-                                   valid_values_hint(name, t_.columns)));
-    }
-    return c;
+std::string default_ylabel(const PlotSpec& s) {
+  if (s.kind == "cdf") return "fraction of requests at or below";
+  if (s.y.empty()) return "";
+  if (s.kind == "heatmap") return style::axis_label(s.y.front());
+  if (s.y.size() == 1) return style::axis_label(s.y.front());
+  std::string shared = style::shared_axis_label(s.y);
+  if (!shared.empty()) return shared;
+  std::vector<std::string> labels;  // different metrics: name each once
+  for (const std::string& c : s.y) {
+    const std::string l = style::axis_label(c);
+    if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
   }
-  const std::string& cell(std::size_t r, int c) const { return t_.rows[r][c]; }
-  double number(std::size_t r, int c) const {
-    const std::string& s = cell(r, c);
-    char* end = nullptr;
-    const double v = std::strtod(s.c_str(), &end);
-    if (s.empty() || end != s.c_str() + s.size()) {
-      throw InputError(source_, fmt::format("line {}, column '{}'", r + 2, t_.columns[c]),
-                       fmt::format("'{}' is not a number", s));
-    }
-    return v;
-  }
-  // A cell on an axis: on a logarithmic one it must be positive, since gnuplot drops zero and
-  // negative values without a word (and fails, exit 3, when none is left).
-  double on_axis(std::size_t r, int c, bool log, std::string_view flag) const {
-    const double v = number(r, c);
-    if (log && !(v > 0)) {
-      throw InputError(source_, fmt::format("line {}, column '{}'", r + 2, t_.columns[c]),
-                       fmt::format("{} needs positive values, got '{}'; drop {} or the "
-                                   "row (--where)",
-                                   flag, cell(r, c), flag));
-    }
-    return v;
-  }
-  const std::vector<std::size_t>& kept() const { return kept_; }
-  const std::string& source() const { return source_; }
+  return fmt::format("{}", fmt::join(labels, " / "));
+}
 
- private:
-  const Table& t_;
-  const std::string& source_;
-  std::vector<std::size_t> kept_;
-};
-
-std::string header(const PlotSpec& s) {
-  std::string out = "set encoding utf8\nset key outside right top\nset grid\n";
+std::string labels(const PlotSpec& s) {
+  std::string out;
   if (!s.title.empty()) out += fmt::format("set title {} noenhanced\n", gnuplot_string(s.title));
   out += fmt::format("set xlabel {} noenhanced\n",
-                     gnuplot_string(s.xlabel.empty() ? s.x : s.xlabel));
-  const std::string yl = !s.ylabel.empty() ? s.ylabel
-                         : s.kind == "cdf"     ? "fraction of rows at or below"
-                         : s.kind == "heatmap" ? (s.y.empty() ? "" : s.y.front())
-                         : s.y.size() == 1     ? s.y.front()
-                                               : "";
-  out += fmt::format("set ylabel {} noenhanced\n", gnuplot_string(yl));
-  if (s.logx) out += "set logscale x 2\n";
-  if (s.logy) out += "set logscale y\n";
+                     gnuplot_string(s.xlabel.empty() ? style::axis_label(s.x) : s.xlabel));
+  out += fmt::format("set ylabel {} noenhanced\n",
+                     gnuplot_string(s.ylabel.empty() ? default_ylabel(s) : s.ylabel));
+  if (!s.group.empty()) {
+    out += fmt::format("set key title {} noenhanced\n",
+                       gnuplot_string(style::axis_label(s.group)));
+  }
+  return out;
+}
+
+// A mark at a point (x and y) is a dot with a boxed label; a mark at an x alone is a dashed
+// vertical line labelled near the top.
+std::string marks(const std::vector<PlotMark>& marks) {
+  std::string out;
+  if (!marks.empty()) out += "set style textbox opaque fillcolor rgb 'white' noborder\n";
+  for (const PlotMark& m : marks) {
+    const std::string text = gnuplot_string(m.label);
+    if (m.y) {
+      out += fmt::format("set label {} at {:.17g},{:.17g} point pt 7 ps 1.5 lc rgb '#D55E00' "
+                         "offset 0.8,0.8 boxed front noenhanced\n",
+                         text, m.x, *m.y);
+    } else {
+      out += fmt::format("set arrow from {0:.17g}, graph 0 to {0:.17g}, graph 1 nohead dt 2 "
+                         "lw 1.5 lc rgb '#555555' front\n"
+                         "set label {1} at {0:.17g}, graph 0.95 offset 0.5,0 boxed front "
+                         "noenhanced\n",
+                         m.x, text);
+    }
+  }
   return out;
 }
 
 std::string plot_command(const std::vector<std::string>& plots) {
   return "plot " + fmt::format("{}", fmt::join(plots, ", \\\n     ")) + "\n";
-}
-
-// Smallest positive gap between distinct sorted values (cell size of a heat map).
-double cell_size(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  double gap = std::numeric_limits<double>::infinity();
-  for (std::size_t i = 1; i < v.size(); ++i) {
-    if (v[i] > v[i - 1]) gap = std::min(gap, v[i] - v[i - 1]);
-  }
-  return std::isfinite(gap) ? gap : 1.0;
 }
 
 // The values of column `g` in order of first appearance ({""} without a group column).
@@ -120,14 +88,15 @@ std::vector<std::string> groups_of(const Rows& rows, int g) {
   return groups;
 }
 
-std::string lines_plot(const Rows& rows, const PlotSpec& spec, int x) {
+std::string lines_plot(const Rows& rows, const PlotSpec& spec, int x, AxisValues& axes) {
   if (spec.y.empty()) throw InputError(rows.source(), "", "lines need at least one --y column");
   const int g = spec.group.empty() ? -1 : rows.column(spec.group, "--group");
   const std::vector<std::string> groups = groups_of(rows, g);
+  const std::vector<std::string> names = style::series_labels(spec.y);
   std::string out;
   std::vector<std::string> plots;
-  for (const std::string& ycol : spec.y) {
-    const int y = rows.column(ycol, "--y");
+  for (std::size_t i = 0; i < spec.y.size(); ++i) {
+    const int y = rows.column(spec.y[i], "--y");
     for (const std::string& group : groups) {
       std::vector<std::pair<double, double>> points;
       for (const std::size_t r : rows.kept()) {
@@ -139,11 +108,18 @@ std::string lines_plot(const Rows& rows, const PlotSpec& spec, int x) {
       std::sort(points.begin(), points.end());
       const auto block = plots.size();
       out += fmt::format("$d{} << EOD\n", block);
-      for (const auto& [a, b] : points) out += fmt::format("{} {}\n", a, b);
+      for (const auto& [a, b] : points) {
+        out += fmt::format("{} {}\n", a, b);
+        axes.x.push_back(a);
+        axes.y.push_back(b);
+      }
       out += "EOD\n";
-      const std::string label = g >= 0 ? fmt::format("{} {}={}", ycol, spec.group, group) : ycol;
-      plots.push_back(fmt::format("$d{} using 1:2 with linespoints lw 2 title {} noenhanced",
-                                  block, gnuplot_string(label)));
+      const std::string shown = style::strategy_name(group);
+      const std::string label = g < 0                  ? names[i]
+                                : spec.y.size() == 1 ? shown
+                                                     : fmt::format("{}, {}", names[i], shown);
+      plots.push_back(fmt::format("$d{} using 1:2 with linespoints title {}", block,
+                                  gnuplot_string(label)));
     }
   }
   if (plots.empty()) throw InputError(rows.source(), "", "the --y columns hold no values");
@@ -151,7 +127,7 @@ std::string lines_plot(const Rows& rows, const PlotSpec& spec, int x) {
 }
 
 // The empirical CDF of the x column, one line per value of --group, at most kPoints steps.
-std::string cdf_plot(const Rows& rows, const PlotSpec& spec, int x) {
+std::string cdf_plot(const Rows& rows, const PlotSpec& spec, int x, AxisValues& axes) {
   constexpr std::size_t kPoints = 2000;
   const int g = spec.group.empty() ? -1 : rows.column(spec.group, "--group");
   std::map<std::string, std::vector<double>> samples;
@@ -165,6 +141,8 @@ std::string cdf_plot(const Rows& rows, const PlotSpec& spec, int x) {
     std::vector<double>& v = samples[key];
     if (v.empty()) continue;
     std::sort(v.begin(), v.end());
+    axes.x.push_back(v.front());
+    axes.x.push_back(v.back());
     const auto block = plots.size();
     out += fmt::format("$d{} << EOD\n", block);
     const std::size_t step = std::max<std::size_t>(1, v.size() / kPoints);
@@ -173,8 +151,8 @@ std::string cdf_plot(const Rows& rows, const PlotSpec& spec, int x) {
       out += fmt::format("{} {}\n", v[i], fraction);
     }
     out += fmt::format("{} 1\nEOD\n", v.back());
-    const std::string label = g >= 0 ? fmt::format("{}={}", spec.group, key) : spec.x;
-    plots.push_back(fmt::format("$d{} using 1:2 with steps lw 2 title {} noenhanced", block,
+    const std::string label = g >= 0 ? style::strategy_name(key) : style::axis_label(spec.x);
+    plots.push_back(fmt::format("$d{} using 1:2 with steps title {}", block,
                                 gnuplot_string(label)));
   }
   if (plots.empty()) {
@@ -185,7 +163,7 @@ std::string cdf_plot(const Rows& rows, const PlotSpec& spec, int x) {
 
 // One cluster per row at x = 0, 1, 2, ...; the categories label them through `set xtics`, so
 // the data block holds numbers only.
-std::string bars_plot(const Rows& rows, const PlotSpec& spec, int x) {
+std::string bars_plot(const Rows& rows, const PlotSpec& spec, int x, AxisValues& axes) {
   if (spec.y.empty()) throw InputError(rows.source(), "", "bars need at least one --y column");
   if (spec.logx) {
     throw InputError(rows.source(), "",
@@ -194,46 +172,32 @@ std::string bars_plot(const Rows& rows, const PlotSpec& spec, int x) {
   std::vector<int> ys;
   for (const auto& c : spec.y) ys.push_back(rows.column(c, "--y"));
   std::string out = "set style data histogram\nset style histogram clustered gap 1\n"
-                    "set style fill solid 0.8 border -1\nset xtics rotate by -30 noenhanced\n"
-                    "set yrange [0:*]\n$bars << EOD\n";
+                    "set style fill solid 0.85 border -1\nset xtics rotate by -30 noenhanced\n";
+  if (!spec.logy) out += "set yrange [0:*]\n";
+  out += "$bars << EOD\n";
   std::vector<std::string> tics;
   for (const std::size_t r : rows.kept()) {
-    tics.push_back(fmt::format("{} {}", gnuplot_string(rows.cell(r, x)), tics.size()));
+    tics.push_back(fmt::format("{} {}", gnuplot_string(style::strategy_name(rows.cell(r, x))),
+                               tics.size()));
     std::string line;
     for (const int y : ys) {
-      line += rows.cell(r, y).empty() ? std::string(" NaN") : fmt::format(" {}", rows.on_axis(r, y, spec.logy, "--logy"));
+      if (rows.cell(r, y).empty()) {
+        line += " NaN";
+        continue;
+      }
+      axes.y.push_back(rows.on_axis(r, y, spec.logy, "--logy"));
+      line += fmt::format(" {}", axes.y.back());
     }
     out += line.substr(1) + "\n";
   }
   out += fmt::format("EOD\nset xtics ({})\n", fmt::join(tics, ", "));
+  const std::vector<std::string> names = style::series_labels(spec.y);
   std::vector<std::string> plots;
   for (std::size_t i = 0; i < ys.size(); ++i) {
-    plots.push_back(fmt::format("$bars using {} title {} noenhanced", i + 1,
-                                gnuplot_string(spec.y[i])));
+    plots.push_back(
+        fmt::format("$bars using {} title {}", i + 1, gnuplot_string(names[i])));
   }
   return out + plot_command(plots);
-}
-
-std::string heatmap_plot(const Rows& rows, const PlotSpec& spec, int x) {
-  if (spec.y.size() != 1 || spec.z.empty()) {
-    throw InputError(rows.source(), "", "a heat map needs one --y column and a --z column");
-  }
-  const int y = rows.column(spec.y.front(), "--y");
-  const int z = rows.column(spec.z, "--z");
-  std::vector<double> xs;
-  std::vector<double> ys;
-  std::string cells = "$cells << EOD\n";
-  for (const std::size_t r : rows.kept()) {
-    xs.push_back(rows.on_axis(r, x, spec.logx, "--logx"));
-    ys.push_back(rows.on_axis(r, y, spec.logy, "--logy"));
-    cells += fmt::format("{} {} {}\n", xs.back(), ys.back(), rows.number(r, z));
-  }
-  return fmt::format("set cblabel {} noenhanced\nset palette rgb 33,13,10\nunset key\n",
-                     gnuplot_string(spec.z)) +
-         cells + "EOD\n" +
-         fmt::format("plot $cells using 1:2:({}):({}):3 with boxxyerror fs solid 1.0 noborder "
-                     "lc palette\n",
-                     cell_size(xs) / 2, cell_size(ys) / 2);
 }
 
 }  // namespace
@@ -258,14 +222,50 @@ std::string gnuplot_script(const Table& table, const PlotSpec& spec,
   if (spec.x.empty()) throw InputError(source, "", "--x is required");
   const Rows rows(table, spec, source);
   const int x = rows.column(spec.x, "--x");
-  const std::string head = header(spec);
-  if (spec.kind == "lines") return head + lines_plot(rows, spec, x);
-  if (spec.kind == "cdf") return head + cdf_plot(rows, spec, x);
-  if (spec.kind == "bars") return head + bars_plot(rows, spec, x);
-  if (spec.kind == "heatmap") return head + heatmap_plot(rows, spec, x);
-  throw InputError(source, "", fmt::format("unknown plot kind '{}'; valid kinds are: lines, "
-                                           "cdf, bars, heatmap",
-                                           spec.kind));
+  AxisValues axes;
+  std::string body;
+  if (spec.kind == "lines") {
+    body = lines_plot(rows, spec, x, axes);
+  } else if (spec.kind == "cdf") {
+    body = cdf_plot(rows, spec, x, axes);
+  } else if (spec.kind == "bars") {
+    body = bars_plot(rows, spec, x, axes);
+  } else if (spec.kind == "heatmap") {
+    std::vector<PlotMark> placed = spec.marks;
+    body = detail::heatmap_plot(rows, spec, x, placed);
+    return style::preamble() + labels(spec) + marks(placed) + body;
+  } else {
+    throw InputError(source, "", fmt::format("unknown plot kind '{}'; valid kinds are: lines, "
+                                             "cdf, bars, heatmap",
+                                             spec.kind));
+  }
+  std::string head = style::preamble() + labels(spec) + marks(spec.marks);
+  if (spec.logx) head += style::log_axis("x", axes.x);
+  if (spec.logy) head += style::log_axis("y", axes.y);
+  return head + body;
+}
+
+PlotMark parse_mark(std::string_view text, const std::string& source) {
+  const std::size_t eq = text.find('=');
+  const auto fail = [&] {
+    return InputError(source, "", fmt::format("--mark '{}' must look like X=LABEL or X,Y=LABEL "
+                                              "(X and Y numbers on the plot's axes)",
+                                              text));
+  };
+  if (eq == std::string_view::npos || eq + 1 == text.size()) throw fail();
+  const std::string coordinates(text.substr(0, eq));
+  const std::size_t comma = coordinates.find(',');
+  const auto number = [&](const std::string& s) {
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v)) throw fail();
+    return v;
+  };
+  PlotMark mark;
+  mark.label = std::string(text.substr(eq + 1));
+  mark.x = number(coordinates.substr(0, comma));
+  if (comma != std::string::npos) mark.y = number(coordinates.substr(comma + 1));
+  return mark;
 }
 
 void render(const std::string& script, const std::string& base) {

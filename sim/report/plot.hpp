@@ -5,13 +5,20 @@
 //   cdf      the empirical distribution of the x column, one line per value of --group
 //            (latency CDFs from kvsim serve's requests.csv);
 //   bars     grouped bars: one group per x value (a category), one bar per y column;
-//   heatmap  z over (x, y) as coloured cells (the TTFT landscape over two cut points).
+//   heatmap  z over (x, y) as coloured cells (the TTFT landscape over two cut points); a grid
+//            that is not evenly spaced (context lengths 1k..128k) or not numeric (models,
+//            networks) is drawn as categories, one equal cell per value, each cell labelled
+//            with its value when the grid is small enough to read (at most 256 cells).
+// Legends and axes name strategies and units as the paper does ("KVR-S", "TTFT (ms)"; see
+// plot_style.hpp), in a colour-blind-safe palette; marks (--mark) point at places such as
+// KVR-E's and KVR-S's partitions on a TTFT landscape.
 //
 // Text from the user or the CSV (titles, labels, column names, --group values, categories)
 // reaches gnuplot only through gnuplot_string(): gnuplot runs back-quoted text inside
 // double-quoted strings as a shell command, but never inside single-quoted ones. Inline data
 // blocks hold numbers only.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +26,13 @@
 #include "sim/core/table.hpp"
 
 namespace kvsim::report {
+
+/// A labelled point (x and y) or, without y, a labelled vertical line at x.
+struct PlotMark {
+  double x = 0;
+  std::optional<double> y;
+  std::string label;
+};
 
 struct PlotSpec {
   std::string kind = "lines";  // lines | cdf | bars | heatmap
@@ -32,7 +46,11 @@ struct PlotSpec {
   std::string ylabel;
   bool logx = false;
   bool logy = false;
+  std::vector<PlotMark> marks;
 };
+
+/// Reads `X=LABEL` or `X,Y=LABEL` (kvsim plot's --mark); throws InputError naming `source`.
+PlotMark parse_mark(std::string_view text, const std::string& source);
 
 /// `text` as a gnuplot single-quoted string literal: a quote is doubled (gnuplot's only escape
 /// there), and control characters, which would end the command line, become spaces.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # check_plot_hostile.sh KVSIM DIR: kvsim plot passes hostile text (a title, a header, --group and
-# category cells carrying back-quotes, quotes, newlines, semicolons and system() calls) to
+# category cells (bars and heat maps) carrying back-quotes, quotes, newlines, semicolons and system() calls) to
 # gnuplot as text, never as code: the figures are drawn and no command runs. Skips (77) without
 # gnuplot.
 set -u
@@ -24,6 +24,9 @@ for kind in lines cdf bars; do
     { echo "kvsim plot --kind $kind failed"; exit 1; }
   [ -s "fig-$kind.svg" ] && [ -s "fig-$kind.png" ] || { echo "no $kind figure"; exit 1; }
 done
+"$kvsim" plot hostile.csv --kind heatmap --x g --y x --z 'y`touch PWNED_HEADER`' \
+  --title "$title" --out fig-heatmap > /dev/null || { echo "kvsim plot --kind heatmap failed"; exit 1; }
+[ -s fig-heatmap.svg ] && [ -s fig-heatmap.png ] || { echo "no heatmap figure"; exit 1; }
 if ls | grep -q PWNED; then
   echo "gnuplot ran a command from the data: $(ls | grep PWNED | tr '\n' ' ')"
   exit 1

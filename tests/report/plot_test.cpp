@@ -63,6 +63,14 @@ TEST(GnuplotScript, HostileTextAppearsOnlyInsideSingleQuotedStrings) {
   PlotSpec bars = lines;
   bars.kind = "bars";
   bars.x = "g";  // the hostile cells become bar categories
+  PlotSpec heatmap = lines;
+  heatmap.kind = "heatmap";
+  heatmap.x = "g";  // and heat-map categories
+  heatmap.y = {"x"};
+  heatmap.z = t.columns[1];
+  heatmap.group.clear();
+  heatmap.marks = {PlotMark{2, std::nullopt, "`touch PWNED_MARK`'\""}};
+  lines.marks = heatmap.marks;
   for (const PlotSpec& spec : {lines, cdf, bars}) {
     const std::string code = outside_single_quotes(gnuplot_script(t, spec, "hostile.csv"));
     EXPECT_EQ(code.find('`'), std::string::npos) << spec.kind << ":\n" << code;
@@ -70,6 +78,13 @@ TEST(GnuplotScript, HostileTextAppearsOnlyInsideSingleQuotedStrings) {
     EXPECT_EQ(code.find("system"), std::string::npos) << spec.kind << ":\n" << code;
     EXPECT_EQ(code.find("PWNED"), std::string::npos) << spec.kind << ":\n" << code;
   }
+  // A heat map's marks must sit on its grid: a mark at x alone is refused before any text.
+  EXPECT_THROW(gnuplot_script(t, heatmap, "hostile.csv"), InputError);
+  heatmap.marks.clear();
+  const std::string code = outside_single_quotes(gnuplot_script(t, heatmap, "hostile.csv"));
+  EXPECT_EQ(code.find('`'), std::string::npos) << code;
+  EXPECT_EQ(code.find('"'), std::string::npos) << code;
+  EXPECT_EQ(code.find("PWNED"), std::string::npos) << code;
 }
 
 TEST(GnuplotScript, NotANumberNamesFileLineAndColumn) {

@@ -15,6 +15,7 @@ struct PlotOptions {
   std::string out;
   std::string script;
   std::vector<std::string> where;
+  std::vector<std::string> marks;
   report::PlotSpec spec;
 };
 
@@ -26,6 +27,7 @@ int plot(PlotOptions o) {
     }
     o.spec.where.emplace_back(w.substr(0, eq), w.substr(eq + 1));
   }
+  for (const std::string& m : o.marks) o.spec.marks.push_back(report::parse_mark(m, o.csv));
   const Table table = read_csv(o.csv);
   const std::string script = report::gnuplot_script(table, o.spec, o.csv);
   report::render(script, o.out);
@@ -60,10 +62,19 @@ void add_plot(CLI::App& app, Command& selected) {
       ->expected(1)
       ->take_all();
   cmd->add_option("--title", o->spec.title, "figure title");
-  cmd->add_option("--xlabel", o->spec.xlabel, "x axis label (default: the column)");
-  cmd->add_option("--ylabel", o->spec.ylabel, "y axis label");
-  cmd->add_flag("--logx", o->spec.logx, "logarithmic x axis (base 2)");
-  cmd->add_flag("--logy", o->spec.logy, "logarithmic y axis");
+  cmd->add_option("--xlabel", o->spec.xlabel,
+                  "x axis label (default: the column's name with its unit, e.g. TTFT (ms))");
+  cmd->add_option("--ylabel", o->spec.ylabel,
+                  "y axis label (default: the --y columns' shared metric with its unit)");
+  cmd->add_flag("--logx", o->spec.logx,
+                "logarithmic x axis: ticks at powers of two when every value is one, else at "
+                "1, 2, 5 per decade; heatmap: equal cells per value");
+  cmd->add_flag("--logy", o->spec.logy, "logarithmic y axis (ticks as --logx)");
+  cmd->add_option("--mark", o->marks,
+                  "X=LABEL: a labelled dashed line at x; X,Y=LABEL: a labelled point "
+                  "(e.g. KVR-S's cut on a landscape); repeatable")
+      ->expected(1)
+      ->take_all();
   cmd->add_option("--script", o->script, "also save the gnuplot script here");
   cmd->callback([&selected, o] { selected = [o] { return plot(*o); }; });
 }
