@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # check_plot_hostile.sh KVSIM DIR: kvsim plot passes hostile text (a title, a header, --group and
-# category cells (bars and heat maps) carrying back-quotes, quotes, newlines, semicolons and system() calls) to
+# category cells (bars, heat maps) with back-quotes, quotes, newlines, semicolons, system()) to
 # gnuplot as text, never as code: the figures are drawn and no command runs. Skips (77) without
 # gnuplot.
 set -u
