@@ -118,8 +118,10 @@ std::string lines_plot(const Rows& rows, const PlotSpec& spec, int x, AxisValues
       const std::string label = g < 0                  ? names[i]
                                 : spec.y.size() == 1 ? shown
                                                      : fmt::format("{}, {}", names[i], shown);
-      plots.push_back(fmt::format("$d{} using 1:2 with linespoints title {}", block,
-                                  gnuplot_string(label)));
+      // A lone line needs no legend: the y axis names it.
+      const bool alone = g < 0 && spec.y.size() == 1;
+      plots.push_back(fmt::format("$d{} using 1:2 with linespoints {}", block,
+                                  alone ? "notitle" : "title " + gnuplot_string(label)));
     }
   }
   if (plots.empty()) throw InputError(rows.source(), "", "the --y columns hold no values");
@@ -152,8 +154,8 @@ std::string cdf_plot(const Rows& rows, const PlotSpec& spec, int x, AxisValues& 
     }
     out += fmt::format("{} 1\nEOD\n", v.back());
     const std::string label = g >= 0 ? style::strategy_name(key) : style::axis_label(spec.x);
-    plots.push_back(fmt::format("$d{} using 1:2 with steps title {}", block,
-                                gnuplot_string(label)));
+    plots.push_back(fmt::format("$d{} using 1:2 with steps {}", block,
+                                g < 0 ? "notitle" : "title " + gnuplot_string(label)));
   }
   if (plots.empty()) {
     throw InputError(rows.source(), "", fmt::format("column '{}' holds no values", spec.x));
@@ -195,7 +197,7 @@ std::string bars_plot(const Rows& rows, const PlotSpec& spec, int x, AxisValues&
   std::vector<std::string> plots;
   for (std::size_t i = 0; i < ys.size(); ++i) {
     plots.push_back(
-        fmt::format("$bars using {} title {}", i + 1, gnuplot_string(names[i])));
+        fmt::format("$bars using {} title {} dt solid", i + 1, gnuplot_string(names[i])));
   }
   return out + plot_command(plots);
 }
