@@ -22,6 +22,8 @@ constexpr std::array kStrategies{
     Name{"kvr", "KVR"},          Name{"kvr/even", "KVR-E"},
     Name{"kvr/search", "KVR-S"}, Name{"kvr/predicted", "KVR-P"},
     Name{"tp/ep", "TP+EP"},      Name{"tsp/ep", "TSP+EP"},
+    Name{"kvr-e", "KVR-E"},      Name{"kvr-s", "KVR-S"},
+    Name{"kvr-p", "KVR-P"},
 };
 
 // Whole metric names whose unit is not in the name.
@@ -87,9 +89,9 @@ bool is_power_of_two(double v) {
   return (n & (n - 1)) == 0;
 }
 
-// A tick as a person writes it: 0.05, 16384, 1,000,000 (never 1e+06).
+// A tick as a person writes it: 0.05, 5000, 20,000, 1,000,000 (never 1e+06).
 std::string tick_text(double t) {
-  if (t < 1e5 || t != std::floor(t) || t > 1e15) return fmt::format("{:g}", t);
+  if (t < 1e4 || t != std::floor(t) || t > 1e15) return fmt::format("{:g}", t);
   std::string digits = fmt::format("{:.0f}", t);
   for (auto i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3) {
     digits.insert(static_cast<std::size_t>(i), ",");
@@ -191,11 +193,16 @@ std::string log_axis(std::string_view axis, const std::vector<double>& values) {
     if (ticks.size() < 4) ticks = decade_ticks(lo, hi, {1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9});
   }
   std::vector<std::string> tics;
-  for (const double t : ticks) tics.push_back(fmt::format("'{}' {:.17g}", tick_text(t), t));
+  for (const double t : ticks) {
+    const std::string text = base == 2 ? fmt::format("{:g}", t) : tick_text(t);
+    tics.push_back(fmt::format("'{}' {:.17g}", text, t));
+  }
   std::string out = fmt::format("set logscale {} {}\n", axis, base);
   if (ticks.size() >= 2) {
-    out += fmt::format("set {}range [{:.17g}:{:.17g}]\nset {}tics ({})\n", axis, ticks.front(),
-                       ticks.back(), axis, fmt::join(tics, ", "));
+    // A hair beyond the end ticks: gnuplot drops a tick that rounds to just outside its range.
+    out += fmt::format("set {}range [{:.10g}:{:.10g}]\nset {}tics ({})\n", axis,
+                       ticks.front() * (1 - 1e-6), ticks.back() * (1 + 1e-6), axis,
+                       fmt::join(tics, ", "));
   }
   return out;
 }
