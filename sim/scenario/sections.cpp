@@ -289,4 +289,13 @@ const std::vector<Section>& sections(DocumentKind kind) {
 
 std::vector<const RegistryView*> workload_families() { return {&arrivals(), &lengths()}; }
 
+std::vector<std::string> workload_types(const std::string& family) {
+  std::vector<std::string> out;
+  for (const RegistryView* r : workload_families()) {
+    if (r->family() != family) continue;
+    for (const RegistryEntryInfo& e : r->infos()) out.push_back(e.name);
+  }
+  return out;
+}
+
 }  // namespace kvsim

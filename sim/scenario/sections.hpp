@@ -13,7 +13,8 @@
 //
 // arrivals and lengths are chosen by "type" like a family but parsed in sim/serving/workload.cpp
 // without a registry: workload_families() declares them as RegistryViews (doc-only) so that list,
-// explain and the schema treat them as every other family.
+// explain and the schema treat them as every other family, and the parser takes its valid
+// "type" names from them (workload_types).
 
 #include <string>
 #include <vector>
@@ -37,5 +38,9 @@ const std::vector<Section>& sections(DocumentKind kind);
 
 /// The doc-only families ("arrivals", "lengths") of sections parsed without a registry.
 std::vector<const RegistryView*> workload_families();
+
+/// The entry names of the doc-only family `family`, in order: the "type" values its parser
+/// (sim/serving/workload.cpp) accepts, so the declarations and the parser cannot drift apart.
+std::vector<std::string> workload_types(const std::string& family);
 
 }  // namespace kvsim
