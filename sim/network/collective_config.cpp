@@ -119,8 +119,27 @@ std::vector<std::string> collective_warnings(const CollectiveConfig& config,
   return out;
 }
 
+// {"profile": NAME or PATH}: a shipped profile by name, or a file calibrate-network wrote
+// (a path: it has a '/' or ends in .json; relative to the file that names it).
+CollectiveConfig from_profile_field(const ConfigNode& node) {
+  const ConfigNode field = node.at("profile");
+  node.finish();
+  const std::string value = field.as_string();
+  const bool path = value.find('/') != std::string::npos ||
+                    (value.size() > 5 && value.substr(value.size() - 5) == ".json");
+  if (!path) return from_profile(field);
+  const ConfigDocument doc = ConfigDocument::load_file(field.resolve_path(value));
+  if (!doc.root().has("collectives")) {
+    field.fail(fmt::format("'{}' is not a collective profile: it has no \"collectives\" (what "
+                           "kvsim calibrate-network writes)",
+                           value));
+  }
+  return CollectiveConfig::from_config(doc.root().at("collectives"));
+}
+
 CollectiveConfig CollectiveConfig::from_config(const ConfigNode& node) {
   if (node.json().is_string()) return from_profile(node);
+  if (node.json().is_object() && node.json().contains("profile")) return from_profile_field(node);
   CollectiveConfig c;
   const std::string a = node.one_of_or("algorithm", "ring", {"ring", "tree", "direct"});
   c.algorithm = a == "ring"   ? CollectiveAlgorithm::kRing

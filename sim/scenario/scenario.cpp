@@ -333,7 +333,7 @@ Scenario load_scenario(const ConfigDocument& document) {
     root.fail("a scenario needs a \"prefill\", \"decode\" or \"serving\" section");
   }
   (void)root.find("serving");  // read by kvsim serve (sim/serving)
-  root.finish();
+  root.finish({"$schema"});  // an editor's pointer to `kvsim schema` (README), not kvsim's
   return s;
 }
 

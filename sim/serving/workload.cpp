@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/scenario/sections.hpp"
 #include "sim/serving/arrival_times.hpp"
 #include "sim/serving/workload_trace.hpp"
 
@@ -151,7 +152,7 @@ std::int64_t listed_length(const ConfigNode& v) {
 }  // namespace
 
 void Workload::Impl::read_arrivals(const ConfigNode& a) {
-  arrivals = a.one_of("type", {"poisson", "gamma", "fixed", "trace", "burst", "times"});
+  arrivals = a.one_of("type", workload_types("arrivals"));  // sim/scenario/sections.cpp
   if (arrivals == "trace") {
     arrival_trace = read_trace(a.at("file"));
   } else if (arrivals == "times") {
@@ -222,8 +223,7 @@ void Workload::Impl::read_length_rows(const ConfigNode& l, const ConfigNode& a) 
 
 void Workload::Impl::read_lengths(const ConfigNode& l, const ConfigNode& a,
                                   std::int64_t max_context) {
-  lengths =
-      l.one_of("type", {"fixed", "uniform", "lognormal", "zipf", "trace", "empirical", "list"});
+  lengths = l.one_of("type", workload_types("lengths"));  // sim/scenario/sections.cpp
   if (lengths == "fixed" || lengths == "uniform" || lengths == "lognormal" || lengths == "zipf") {
     read_length_distribution(l);
   } else {

@@ -239,7 +239,7 @@ SweepSpec load_sweep(const ConfigDocument& document) {
     spec.outputs = {"ttft_ms"};
   }
   spec.baseline = root.string_or("baseline", "tsp");
-  root.finish();
+  root.finish({"$schema"});  // an editor's pointer to `kvsim schema sweep`, not kvsim's
 
   spec.resolved = Json{{"name", spec.name},
                        {"base", spec.base_file},

@@ -14,6 +14,7 @@
 #include "sim/network/topologies.hpp"
 #include "models/catalog/catalog.hpp"
 #include "sim/report/output.hpp"
+#include "sim/core/progress.hpp"
 #include "tools/kvsim/commands.hpp"
 
 namespace kvsim::cli {
@@ -89,6 +90,7 @@ int calibrate(const CalibrateOptions& o) {
   info.name = o.name.empty() ? o.gpu : o.name;
   info.provenance = {{"source", o.source.empty() ? "measurements listed under inputs" : o.source},
                      {"inputs", inputs}};
+  Heartbeat beat("kvsim calibrate: fitting");  // on a terminal only
   const DeviceProfile profile = calibration::fit_profile(all, gpu, info);
   report::write_file(o.out, profile.to_json().dump(1) + "\n");
   const std::string markdown = calibration::fit_report_markdown(profile);
@@ -96,6 +98,7 @@ int calibrate(const CalibrateOptions& o) {
   if (!o.attention_validation.empty()) {
     report::write_file(o.attention_validation, attention_validation_report(all, gpu));
   }
+  beat.stop();
   fmt::print("kvsim calibrate: {} measurements -> {} tables; wrote {}\n", all.size(),
              profile.tables.size(), o.out);
   for (const auto& [name, f] : profile.report["fits"].items()) {

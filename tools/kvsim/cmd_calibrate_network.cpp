@@ -16,6 +16,7 @@
 #include "calibration/fit/collectives.hpp"
 #include "models/catalog/catalog.hpp"
 #include "sim/report/output.hpp"
+#include "sim/core/progress.hpp"
 #include "tools/kvsim/commands.hpp"
 
 namespace kvsim::cli {
@@ -247,7 +248,9 @@ int calibrate_network(const NetworkOptions& o) {
   if (!o.evaluate.empty()) return evaluate(o, rows, cluster);
   if (o.out.empty()) throw InputError("kvsim calibrate-network", "", "--out is required to fit");
   const net::Topology server = calibration::measured_topology(cluster, 1, o.gpus);
+  Heartbeat beat("kvsim calibrate-network: fitting");  // on a terminal only
   Fitted f = fit(rows, cluster, server);
+  beat.stop();
   const std::string name = o.name.empty() ? "nccl-" + o.gpu : o.name;
   f.all_reduce.config.measured_on = measured_on(rows, name, o.gpu);
   Json profile{

@@ -1,4 +1,6 @@
 // `kvsim list`, `kvsim explain NAME`, `kvsim validate SCENARIO`.
+#include <set>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -14,6 +16,9 @@
 #include "sim/serving/workload.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
+#include "tools/kvsim/overrides.hpp"
+#include "sim/scenario/json_schema.hpp"
+#include "sim/scenario/sections.hpp"
 
 namespace kvsim::cli {
 namespace {
@@ -34,6 +39,18 @@ int list() {
   }
   fmt::print("models (models/catalog/llms): {}\n", fmt::join(catalog::llm_names(), ", "));
   fmt::print("gpus (models/catalog/gpus): {}\n", fmt::join(catalog::gpu_names(), ", "));
+  std::vector<std::string> collective;
+  std::vector<std::string> device;
+  for (const std::string& n : catalog::profile_names()) {
+    (catalog::profile_document(n).json().contains("collectives") ? collective : device)
+        .push_back(n);
+  }
+  fmt::print("collective profiles (calibration/profiles; \"collectives\": NAME or {{\"profile\": "
+             "NAME or PATH}}): {}\n",
+             fmt::join(collective, ", "));
+  fmt::print("device profiles (calibration/profiles; \"compute\": {{\"type\": \"calibrated\", "
+             "\"profile\": NAME or PATH}}): {}\n",
+             fmt::join(device, ", "));
   const auto engines = shipped_engine_profiles();
   fmt::print("engine profiles (calibration/profiles/engines): {}\n",
              engines.empty() ? std::string("none shipped")
@@ -41,24 +58,105 @@ int list() {
   return 0;
 }
 
-// The scenario's "precision" section: not a registry family, documented alike.
-int explain_precision() {
-  fmt::print("precision: formats of weights, math and KV cache (scenario \"precision\")\n");
-  for (const ParamDoc& p : precision_docs()) {
-    fmt::print("      {:<20} {:<26} {} [default: {}]\n", p.name, p.type, p.doc, p.default_value);
+// A section's name: the last word of its pointer ("/serving/workload" -> "workload"; an
+// array's elements, "/cluster/background/*", go by the array's name); "scenario" or "sweep"
+// for the document itself.
+std::string section_name(const Section& s, DocumentKind kind) {
+  if (s.pointer.empty()) return kind == DocumentKind::kScenario ? "scenario" : "sweep";
+  std::string p = s.pointer;
+  if (p.size() > 2 && p.substr(p.size() - 2) == "/*") p.resize(p.size() - 2);
+  return p.substr(p.rfind('/') + 1);
+}
+
+bool is_section(const std::string& pointer, DocumentKind kind) {
+  for (const Section& s : sections(kind)) {
+    if (s.pointer == pointer || s.pointer == pointer + "/*") return true;
   }
-  return 0;
+  return false;
+}
+
+void print_section(const Section& s, DocumentKind kind) {
+  fmt::print("{} ({} {}): {}\n", section_name(s, kind),
+             kind == DocumentKind::kScenario ? "scenario" : "sweep",
+             s.pointer.empty() ? std::string("file") : s.pointer, s.summary);
+  if (!s.name_stands_for.empty()) fmt::print("  a string may stand for it: {}\n", s.name_stands_for);
+  for (const ParamDoc& p : s.fields) {
+    const bool nested = is_section(s.pointer + "/" + p.name, kind);
+    fmt::print("      {:<20} {:<26} {}{}{}\n", p.name, p.type, p.doc,
+               p.default_value.empty() ? " (required)"
+                                       : fmt::format(" [default: {}]", p.default_value),
+               nested ? fmt::format(" (kvsim explain {})", p.name) : "");
+  }
+}
+
+// One field of the format, as the JSON Schema describes it (every alternative a family's
+// entries or a name-or-object field allow).
+int explain_pointer(const std::string& pointer) {
+  for (const DocumentKind kind : {DocumentKind::kScenario, DocumentKind::kSweep}) {
+    const Json& schema = format_schema(kind);
+    const std::vector<const Json*> nodes = schema_at(schema, pointer);
+    if (nodes.empty()) continue;
+    fmt::print("{} ({}):\n", pointer, kind == DocumentKind::kScenario ? "scenario" : "sweep");
+    std::set<std::string> printed;  // family entries often share a field's declaration
+    for (const Json* n : nodes) {
+      if (!printed.insert(n->dump()).second) continue;
+      Json shown = *n;
+      for (const char* key : {"properties", "oneOf", "anyOf", "items", "description"}) {
+        shown.erase(key);
+      }
+      fmt::print("  {}{}\n", n->value("description", std::string("(no description)")),
+                 shown.empty() ? std::string() : " " + shown.dump());
+      const std::vector<std::string> keys = keys_at(*n, "");
+      if (!keys.empty()) fmt::print("    fields: {}\n", fmt::join(keys, ", "));
+    }
+    return 0;
+  }
+  const std::string parent = pointer.substr(0, pointer.rfind('/'));
+  throw InputError("kvsim explain", pointer,
+                   fmt::format("neither the scenario nor the sweep format has a field here; "
+                               "at {} they have: {}",
+                               parent.empty() ? "the top level" : parent,
+                               fmt::join(keys_at(format_schema(DocumentKind::kScenario), parent),
+                                         ", ")));
+}
+
+void print_family(const RegistryView& r) {
+  fmt::print("{}: {}\n", r.family(), r.description());
+  for (const auto& e : r.infos()) print_entry(e);
+}
+
+// Sections by name; one chosen from a family under another name ("memory" is a "kv memory")
+// shows the family.
+bool explain_section(const std::string& name, std::vector<std::string>& known) {
+  bool found = false;
+  std::set<std::string> shown;
+  for (const DocumentKind kind : {DocumentKind::kScenario, DocumentKind::kSweep}) {
+    for (const Section& s : sections(kind)) {
+      const std::string n = section_name(s, kind);
+      known.push_back(n);
+      if (n != name) continue;
+      if (s.family.empty()) {
+        print_section(s, kind);
+        found = true;
+      } else if (s.family != name && shown.insert(s.family).second) {
+        for (const RegistryView* r : all_registries()) {
+          if (r->family() == s.family) print_family(*r);
+        }
+        found = true;
+      }
+    }
+  }
+  return found;
 }
 
 int explain(const std::string& name) {
-  if (name == "precision") return explain_precision();
-  std::vector<std::string> known{"precision"};
-  bool found = false;
+  if (!name.empty() && name[0] == '/') return explain_pointer(name);
+  std::vector<std::string> known;
+  bool found = explain_section(name, known);
   for (const RegistryView* r : all_registries()) {
     known.push_back(r->family());
     if (r->family() == name) {
-      fmt::print("{}: {}\n", r->family(), r->description());
-      for (const auto& e : r->infos()) print_entry(e);
+      print_family(*r);
       found = true;
     }
     for (const auto& e : r->infos()) {
@@ -94,7 +192,7 @@ void check_serving(const ConfigDocument& doc, const Scenario& s) {
 // that does not fit in memory.
 int validate(const ScenarioOptions& options) {
   ConfigDocument doc = ConfigDocument::load_file(options.path);
-  for (const auto& o : options.overrides) doc.apply_override(o);
+  apply_overrides(doc, options.overrides);
   const Scenario s = load_scenario(doc);
   refuse_warnings_if_strict(s, options.strict);
   check_serving(doc, s);
@@ -122,9 +220,10 @@ void add_list(CLI::App& app, Command& selected) {
 
 void add_explain(CLI::App& app, Command& selected) {
   CLI::App* cmd = app.add_subcommand(
-      "explain", "Describe a family (e.g. partitioner) or an implementation and its parameters");
+      "explain", "Describe a section (serving, workload, ...), a family (partitioner), an "
+                 "implementation (kvr) or a field (/serving/scheduler/preemption)");
   auto name = std::make_shared<std::string>();
-  cmd->add_option("name", *name, "family or implementation name")->required();
+  cmd->add_option("name", *name, "section, family, implementation or /json/pointer")->required();
   cmd->callback([&selected, name] { selected = [name] { return explain(*name); }; });
 }
 

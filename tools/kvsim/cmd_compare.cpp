@@ -11,6 +11,8 @@
 #include "sim/compare/compare.hpp"
 #include "sim/core/input_error.hpp"
 #include "sim/report/output.hpp"
+#include "sim/core/progress.hpp"
+#include "tools/kvsim/overrides.hpp"
 #include "tools/kvsim/commands.hpp"
 
 namespace kvsim::cli {
@@ -74,7 +76,7 @@ Json load_baseline(const std::string& path) {
 // Reads the measurements and predicts them from the scenario, or from the sweep's points.
 compare::Comparison predict(const CompareCommandOptions& o, compare::Measurements& measured) {
   ConfigDocument doc = ConfigDocument::load_file(o.scenario);
-  for (const auto& s : o.overrides) doc.apply_override(s);
+  apply_overrides(doc, o.overrides);
   compare::CompareOptions options;
   options.fixed_overhead_ms = o.fixed_overhead_ms;
   options.queueing = o.queueing;
@@ -106,7 +108,9 @@ int run_compare(const CompareCommandOptions& o) {
   compare::Gates gates = gates_of(o);
   if (!o.baseline.empty()) gates.baseline = load_baseline(o.baseline);
   compare::Measurements measured;
+  Heartbeat beat("kvsim compare: predicting", !o.quiet);  // on a terminal only
   const compare::Comparison c = predict(o, measured);
+  beat.stop();
   const compare::GateResult result = compare::check_gates(c, gates);
   for (const auto& w : c.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
   if (!result.checked) fmt::print(stderr, "kvsim: warning: {}\n", compare::verdict(result));

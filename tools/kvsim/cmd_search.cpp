@@ -12,6 +12,7 @@
 #include "sim/prefill/search.hpp"
 #include "sim/report/output.hpp"
 #include "sim/sweep/training.hpp"
+#include "sim/core/progress.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 #include "tools/kvsim/search_options.hpp"
 
@@ -165,6 +166,7 @@ int search(const SearchCommandOptions& o) {
   check_sizes(o, s.file, setup.context_tokens, p);
 
   Outcome x;
+  Heartbeat beat("kvsim search", !o.quiet);  // on a terminal only
   const auto start = std::chrono::steady_clock::now();
   x.search = prefill::search_partition(query, o.search);
   if (!x.search.fits) {
@@ -182,6 +184,7 @@ int search(const SearchCommandOptions& o) {
                              fits, query.peak_bytes(g)});
     }
   }
+  beat.stop();
   if (!o.quiet) print_outcome(s, x);
   if (!o.out.empty()) {
     const Json out = outcome_json(s, o, kvr.to_json(), x);

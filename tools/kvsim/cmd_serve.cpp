@@ -11,6 +11,8 @@
 #include "sim/report/output.hpp"
 #include "sim/serving/engine.hpp"
 #include "sim/serving/speculative/baseline.hpp"
+#include "sim/core/progress.hpp"
+#include "tools/kvsim/overrides.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 
 namespace kvsim::cli {
@@ -64,7 +66,7 @@ void print_speculative(const Json& spec) {
 
 int serve(const ServeOptions& o) {
   ConfigDocument doc = ConfigDocument::load_file(o.scenario.path);
-  for (const auto& s : o.scenario.overrides) doc.apply_override(s);
+  apply_overrides(doc, o.scenario.overrides);
   const Scenario s = load_scenario(doc);
   refuse_warnings_if_strict(s, o.scenario.strict);
   const auto node = doc.root().find("serving");
@@ -124,11 +126,22 @@ int serve(const ServeOptions& o) {
     observers.timeline_interval = from_seconds(o.timeline_interval);
   }
 
+  // Completed requests on a terminal (never in pipes; stdout and files are unchanged). Rejected
+  // requests complete nothing, so a run that rejects some ends short of the total.
+  Progress progress("kvsim serve: requests", workload.total(), !o.quiet);
+  if (progress.enabled()) {
+    observers.request = [write = observers.request, &progress,
+                         done = std::size_t{0}](const serving::RequestRecord& q) mutable {
+      if (write) write(q);
+      progress.update(++done);
+    };
+  }
   const auto start = std::chrono::steady_clock::now();
   const bool speculative = setup.speculation != nullptr;
   serving::ServingResult r = serving::simulate_serving(s, setup, std::move(workload), observers);
   // Speculative decoding's speed-up: the same run without the drafter.
   if (speculative) serving::speculative::add_baseline(s, *node, r.summary);
+  progress.finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const Json& j = r.summary;
   const Json& config = j["config"];

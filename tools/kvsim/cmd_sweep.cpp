@@ -6,6 +6,7 @@
 
 #include "sim/report/output.hpp"
 #include "sim/sweep/sweep.hpp"
+#include "tools/kvsim/overrides.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/progress.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
@@ -23,7 +24,7 @@ struct SweepOptions {
 
 int run_sweep_command(const SweepOptions& o) {
   ConfigDocument doc = ConfigDocument::load_file(o.path);
-  for (const auto& s : o.sets) doc.apply_override(s);
+  apply_overrides(doc, o.sets);
   const sweep::SweepSpec spec = sweep::load_sweep(doc);
   const std::size_t n = spec.point_count();
   if (!o.quiet) {

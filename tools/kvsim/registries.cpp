@@ -8,6 +8,7 @@
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
 #include "sim/prefill/partitioner.hpp"
+#include "sim/scenario/sections.hpp"
 #include "sim/serving/memory.hpp"
 #include "sim/serving/router.hpp"
 #include "sim/serving/scheduler.hpp"
@@ -16,10 +17,12 @@
 namespace kvsim {
 
 std::vector<const RegistryView*> all_registries() {
-  return {&net::topologies(),     &net::heterogeneities(),  &compute_models(),
+  std::vector<const RegistryView*> all{&net::topologies(),     &net::heterogeneities(),  &compute_models(),
           &engine_models(),       &prefill::strategies(),   &prefill::partitioners(),
           &serving::schedulers(), &serving::kv_memories(),  &serving::routers(),
           &serving::speculative::drafters(), &expert_loads(), &model_spec_docs()};
+  for (const RegistryView* r : workload_families()) all.push_back(r);  // parsed without registry
+  return all;
 }
 
 }  // namespace kvsim

@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "tools/kvsim/overrides.hpp"
+
 namespace kvsim::cli {
 
 void add_scenario_options(CLI::App& cmd, ScenarioOptions& options) {
   cmd.add_option("scenario", options.path, "scenario JSON file")->required();
   cmd.add_option("--set", options.overrides,
-                 "override a field: /json/pointer=value (JSON, or a bare string); repeatable")
+                 "set a field, replacing or adding it: /json/pointer=value (JSON, or a bare string); "
+                 "repeatable")
       ->expected(1)
       ->take_all();
   add_strict_option(cmd, options.strict);
@@ -21,7 +24,7 @@ void add_strict_option(CLI::App& cmd, bool& strict) {
 
 Scenario load(const ScenarioOptions& options) {
   ConfigDocument doc = ConfigDocument::load_file(options.path);
-  for (const auto& o : options.overrides) doc.apply_override(o);
+  apply_overrides(doc, options.overrides);
   Scenario s = load_scenario(doc);
   refuse_warnings_if_strict(s, options.strict);
   return s;
