@@ -8,6 +8,7 @@
 #include "sim/network/topologies.hpp"
 #include "sim/prefill/builtin.hpp"
 #include "sim/prefill/partitioner.hpp"
+#include "sim/serving/disaggregation/global_scheduler.hpp"
 #include "sim/serving/memory.hpp"
 #include "sim/serving/router.hpp"
 #include "sim/serving/scheduler.hpp"
@@ -19,7 +20,8 @@ std::vector<const RegistryView*> all_registries() {
   return {&net::topologies(),     &net::heterogeneities(),  &compute_models(),
           &engine_models(),       &prefill::strategies(),   &prefill::partitioners(),
           &serving::schedulers(), &serving::kv_memories(),  &serving::routers(),
-          &serving::speculative::drafters(), &expert_loads(), &model_spec_docs()};
+          &serving::speculative::drafters(), &expert_loads(), &model_spec_docs(),
+          &serving::disaggregation::global_schedulers()};
 }
 
 }  // namespace kvsim
