@@ -102,7 +102,8 @@ Duration transfer_as_flows(const net::Topology& topology, const std::vector<int>
                            double bytes) {
   EventQueue queue;
   net::FlowNetwork network(queue, topology);
-  const double total = static_cast<double>(std::accumulate(shares.begin(), shares.end(), std::int64_t{0}));
+  const double total =
+      static_cast<double>(std::accumulate(shares.begin(), shares.end(), std::int64_t{0}));
   for (std::size_t i = 0; i < from.size(); ++i) {
     for (const int gpu : to) {
       const double flow = bytes * static_cast<double>(shares[i]) / total /
