@@ -12,6 +12,7 @@
 #include "sim/core/input_error.hpp"
 #include "sim/serving/arrival_times.hpp"
 #include "sim/serving/communication.hpp"
+#include "sim/serving/disaggregation/disaggregated_run.hpp"
 #include "sim/serving/iteration_cost.hpp"
 #include "sim/serving/replica.hpp"
 #include "sim/serving/speculative/speculation.hpp"
@@ -203,6 +204,9 @@ class ServingRun {
 
 ServingResult simulate_serving(const Scenario& s, ServingSetup& setup, Workload workload,
                                const ServingObservers& observers) {
+  if (setup.disaggregation) {
+    return disaggregation::simulate_disaggregated(s, setup, std::move(workload), observers);
+  }
   return ServingRun(s, setup, workload, observers).run();
 }
 

@@ -54,6 +54,9 @@ namespace kvsim::serving {
 namespace speculative {
 class Speculation;
 }
+namespace disaggregation {
+struct Disaggregation;
+}
 
 /// Most replicas, and most tensor- or pipeline-parallel GPUs per replica: a topology's GPUs.
 inline constexpr std::int64_t kMaxServingGpus = 4096;
@@ -74,6 +77,9 @@ struct ServingSetup {
   std::optional<double> ttft_slo;  // seconds
   std::optional<double> tpot_slo;
   std::shared_ptr<speculative::Speculation> speculation;  // "drafter": speculative decoding
+  // "disaggregation": prefill and decode pools (sim/serving/disaggregation/pools.hpp); null for
+  // colocated replicas. Its decode pool sets replicas and tensor_parallel (and so the budget).
+  std::shared_ptr<disaggregation::Disaggregation> disaggregation;
   Json resolved;
 
   /// Reads `node` (the "serving" object, without its workload); throws InputError.

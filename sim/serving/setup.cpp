@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "models/llm/moe_operations.hpp"
+#include "sim/serving/disaggregation/pools.hpp"
 #include "sim/serving/engine.hpp"
 #include "sim/serving/speculative/speculation.hpp"
 
@@ -165,7 +166,13 @@ ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
                            [](const ConfigNode& node) { return schedulers().create(node); });
   c.router = build_part(n, s, "router", Json{{"type", "round-robin"}},
                         [](const ConfigNode& node) { return routers().create(node); });
-  read_parallelism(n, s, c);
+  if (n.has("disaggregation")) {  // the decode pool is the layout of the budget and memories
+    c.disaggregation = disaggregation::read_disaggregation(n, s);
+    c.replicas = c.disaggregation->decode.instances;
+    c.tensor_parallel = c.disaggregation->decode.tensor_parallel;
+  } else {
+    read_parallelism(n, s, c);
+  }
   read_communication_and_slo(n, c);
   c.budget = kv_budget(s, c);
   read_drafter(n, s, c);
@@ -178,6 +185,13 @@ ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
   n.finish({"workload"});
   c.resolved = resolved_config(c);
   if (c.speculation) c.resolved["drafter"] = c.speculation->drafter().to_json();
+  if (c.disaggregation) {  // the pools replace the colocated layout and policies
+    for (const char* key : {"scheduler", "memory", "router", "replicas", "tensor_parallel",
+                            "pipeline_parallel"}) {
+      c.resolved.erase(key);
+    }
+    c.resolved["disaggregation"] = c.disaggregation->to_json();
+  }
   return c;
 }
 

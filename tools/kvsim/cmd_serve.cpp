@@ -64,6 +64,30 @@ void print_speculative(const Json& spec) {
              number(spec["speedup"]["output_throughput"], "{:.3f}"));
 }
 
+// Prefill/decode disaggregation (sim/serving/disaggregation): the pools, then what they did.
+void print_disaggregated_header(const Scenario& s, const Json& d) {
+  fmt::print("kvsim serve: {} ({}), disaggregated: {} prefill instance(s) of {} {} ({}), {} decode "
+             "instance(s) of tp {}, {} KV transfer, {} policy\n",
+             s.name, s.file, d["prefill"]["instances"].get<int>(), d["prefill"]["gpus"].get<int>(),
+             s.gpu.name, d["prefill"]["strategy"]["type"].get<std::string>(),
+             d["decode"]["instances"].get<int>(), d["decode"]["tensor_parallel"].get<int>(),
+             d["transfer"].get<std::string>(), d["policy"]["type"].get<std::string>());
+}
+
+void print_disaggregated(const Json& d) {
+  fmt::print("  pools: prefill busy {:.1f}%, decode busy {:.1f}%; {} KV transfers, {:.2f} GB, "
+             "mean {:.2f} ms; {} waits for decode memory ({:.2f} s); goodput per GPU {:.3f} "
+             "requests/s\n",
+             100 * d["prefill"]["busy_fraction"].get<double>(),
+             100 * d["decode"]["busy_fraction"].get<double>(),
+             d["kv_transfer"]["count"].get<std::uint64_t>(),
+             d["kv_transfer"]["bytes"].get<double>() / 1e9,
+             1e3 * d["kv_transfer"]["mean_s"].get<double>(),
+             d["decode_memory_waits"]["count"].get<std::uint64_t>(),
+             d["decode_memory_waits"]["seconds"].get<double>(),
+             d["goodput_per_gpu"].get<double>());
+}
+
 int serve(const ServeOptions& o) {
   ConfigDocument doc = ConfigDocument::load_file(o.scenario.path);
   apply_overrides(doc, o.scenario.overrides);
@@ -147,11 +171,15 @@ int serve(const ServeOptions& o) {
   const Json& config = j["config"];
   for (const auto& w : j["warnings"]) fmt::print(stderr, "kvsim: warning: {}\n", w.get<std::string>());
   if (!o.quiet) {
-    fmt::print("kvsim serve: {} ({}), {} over {} memory, {} replica(s) of {} x {} {}\n", s.name,
-               s.file, config["scheduler"]["type"].get<std::string>(),
-               config["memory"]["type"].get<std::string>(), config["replicas"].get<int>(),
-               config["tensor_parallel"].get<int>(), config["pipeline_parallel"].get<int>(),
-               s.gpu.name);
+    if (config.contains("disaggregation")) {
+      print_disaggregated_header(s, config["disaggregation"]);
+    } else {
+      fmt::print("kvsim serve: {} ({}), {} over {} memory, {} replica(s) of {} x {} {}\n",
+                 s.name, s.file, config["scheduler"]["type"].get<std::string>(),
+                 config["memory"]["type"].get<std::string>(), config["replicas"].get<int>(),
+                 config["tensor_parallel"].get<int>(), config["pipeline_parallel"].get<int>(),
+                 s.gpu.name);
+    }
     fmt::print("  {} requests over {:.1f} s simulated ({:.3f} s wall, {} events)\n",
                j["requests"].get<std::uint64_t>(), j["duration_s"].get<double>(), wall,
                j["events"].get<std::uint64_t>());
@@ -175,6 +203,7 @@ int serve(const ServeOptions& o) {
                j["preemptions"].get<std::uint64_t>(), j["swaps"].get<std::uint64_t>(),
                100 * j["gpu_busy_fraction"].get<double>());
     if (speculative) print_speculative(j["speculative"]);
+    if (j.contains("disaggregation")) print_disaggregated(j["disaggregation"]);
   }
   if (out) {
     out->add("summary.json", j.dump(2) + "\n");

@@ -9,6 +9,7 @@
 #include "sim/prefill/builtin.hpp"
 #include "sim/prefill/partitioner.hpp"
 #include "sim/scenario/sections.hpp"
+#include "sim/serving/disaggregation/global_scheduler.hpp"
 #include "sim/serving/memory.hpp"
 #include "sim/serving/router.hpp"
 #include "sim/serving/scheduler.hpp"
@@ -20,7 +21,8 @@ std::vector<const RegistryView*> all_registries() {
   std::vector<const RegistryView*> all{&net::topologies(),     &net::heterogeneities(),  &compute_models(),
           &engine_models(),       &prefill::strategies(),   &prefill::partitioners(),
           &serving::schedulers(), &serving::kv_memories(),  &serving::routers(),
-          &serving::speculative::drafters(), &expert_loads(), &model_spec_docs()};
+          &serving::speculative::drafters(), &expert_loads(), &model_spec_docs(),
+          &serving::disaggregation::global_schedulers()};
   for (const RegistryView* r : workload_families()) all.push_back(r);  // parsed without registry
   return all;
 }

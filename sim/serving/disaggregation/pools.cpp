@@ -1,0 +1,136 @@
+// Reads serving/disaggregation into the prefill and decode pools (see pools.hpp).
+#include "sim/serving/disaggregation/pools.hpp"
+
+#include <fmt/format.h>
+
+#include "sim/prefill/builtin.hpp"
+#include "sim/serving/engine.hpp"
+
+namespace kvsim::serving::disaggregation {
+
+std::vector<int> Disaggregation::prefill_gpus(int instance) const {
+  std::vector<int> gpus;
+  for (int g = 0; g < prefill.gpus; ++g) gpus.push_back(instance * prefill.gpus + g);
+  return gpus;
+}
+
+std::vector<int> Disaggregation::decode_gpus(int instance) const {
+  const int first = prefill.instances * prefill.gpus + instance * decode.tensor_parallel;
+  std::vector<int> gpus;
+  for (int t = 0; t < decode.tensor_parallel; ++t) gpus.push_back(first + t);
+  return gpus;
+}
+
+Json Disaggregation::to_json() const {
+  Json strategy = prefill.strategy->to_json();
+  return Json{{"prefill",
+               {{"instances", prefill.instances},
+                {"gpus", prefill.gpus},
+                {"strategy", strategy},
+                {"bucket", prefill.bucket}}},
+              {"decode",
+               {{"instances", decode.instances},
+                {"tensor_parallel", decode.tensor_parallel},
+                {"max_batch_size", decode.max_batch_size}}},
+              {"transfer", transfer == TransferMode::kWhole ? "whole" : "layerwise"},
+              {"policy", {{"type", policy->name()}}}};
+}
+
+namespace {
+
+// What disaggregated serving does not model, refused by name rather than ignored.
+void refuse_colocated_keys(const ConfigNode& serving, const Scenario& s) {
+  for (const char* key : {"replicas", "tensor_parallel", "pipeline_parallel", "expert_parallel",
+                          "router", "scheduler", "memory", "drafter"}) {
+    if (serving.has(key)) {
+      serving.at(key).fail(fmt::format(
+          "not used with \"disaggregation\": the prefill and decode pools give the layout and "
+          "batching (/serving/disaggregation/prefill and /decode); remove \"{}\"",
+          key));
+    }
+  }
+  if (serving.has("communication") && serving.at("communication").json() == "flows") {
+    serving.at("communication")
+        .fail("\"flows\" with \"disaggregation\" is not modelled yet: KV transfers and decode "
+              "all-reduces are costed in closed form; use \"closed-form\"");
+  }
+  if (s.model.windowed_layers() > 0 || s.model.moe.enabled()) {
+    serving.at("disaggregation")
+        .fail(fmt::format("{}: disaggregated serving of {} models is not modelled (the decode "
+                          "pool prices dense full-attention layers with one KV cache per layer)",
+                          s.model.name, s.model.moe.enabled() ? "mixture-of-experts"
+                                                              : "sliding-window"));
+  }
+}
+
+int bounded(const ConfigNode& n, const char* key) {
+  const std::int64_t v = n.count_or(key, 1);
+  if (v > kMaxServingGpus) {
+    n.at(key).fail(fmt::format("at most {} (kMaxServingGpus), got {}", kMaxServingGpus, v));
+  }
+  return static_cast<int>(v);
+}
+
+PrefillPool read_prefill_pool(const ConfigNode& n, const Scenario& s) {
+  PrefillPool p;
+  p.instances = bounded(n, "instances");
+  p.gpus = bounded(n, "gpus");
+  p.bucket = n.count_or("bucket", 1);
+  const ConfigNode st = n.at("strategy");
+  p.strategy = prefill::strategies().create(st);
+  if (const std::string why = p.strategy->unsupported(s.model, p.gpus); !why.empty()) {
+    st.fail(why);
+  }
+  s.engine.check_tensor_parallel(p.strategy->tensor_parallel(p.gpus));
+  n.finish();
+  return p;
+}
+
+DecodePool read_decode_pool(const ConfigNode& n, const Scenario& s) {
+  DecodePool d;
+  d.instances = bounded(n, "instances");
+  d.tensor_parallel = bounded(n, "tensor_parallel");
+  d.max_batch_size = n.count_or("max_batch_size", 256);
+  if (s.model.heads % d.tensor_parallel != 0) {
+    n.at("tensor_parallel")
+        .fail(fmt::format("must divide the {} attention heads of {}", s.model.heads,
+                          s.model.name));
+  }
+  s.engine.check_tensor_parallel(d.tensor_parallel);
+  n.finish();
+  return d;
+}
+
+}  // namespace
+
+std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
+                                                    const Scenario& s) {
+  refuse_colocated_keys(serving, s);
+  const ConfigNode n = serving.at("disaggregation");
+  auto d = std::make_shared<Disaggregation>();
+  d->prefill = read_prefill_pool(n.at("prefill"), s);
+  d->decode = read_decode_pool(n.at("decode"), s);
+  d->transfer = n.one_of_or("transfer", "whole", {"whole", "layerwise"}) == "whole"
+                    ? TransferMode::kWhole
+                    : TransferMode::kLayerwise;
+  const Json fallback{{"type", "join-shortest-queue"}};
+  if (const auto policy = n.find("policy")) {
+    d->policy = global_schedulers().create(*policy);
+  } else {
+    const ConfigNode node(&fallback, s.file, Json::json_pointer("/serving/disaggregation/policy"));
+    d->policy = global_schedulers().create(node);
+  }
+  n.finish();
+  const std::int64_t needed =
+      static_cast<std::int64_t>(d->prefill.instances) * d->prefill.gpus +
+      static_cast<std::int64_t>(d->decode.instances) * d->decode.tensor_parallel;
+  if (needed > s.topology->gpu_count()) {
+    n.fail(fmt::format("{} prefill instance(s) of {} GPUs and {} decode instance(s) of {} need "
+                       "{} GPUs; the topology (/cluster/topology) has {}",
+                       d->prefill.instances, d->prefill.gpus, d->decode.instances,
+                       d->decode.tensor_parallel, needed, s.topology->gpu_count()));
+  }
+  return d;
+}
+
+}  // namespace kvsim::serving::disaggregation

@@ -1,0 +1,70 @@
+#pragma once
+// Prefill/decode disaggregation (Splitwise, DistServe): the "disaggregation" object of a
+// scenario's "serving" section, read into instance pools placed on the topology.
+//
+//   "disaggregation": {
+//     "prefill":  { "instances": 2, "gpus": 4, "strategy": { "type": "kvr" }, "bucket": 1 },
+//     "decode":   { "instances": 4, "tensor_parallel": 2, "max_batch_size": 256 },
+//     "transfer": "whole",                     // or "layerwise" (Splitwise's overlap)
+//     "policy":   { "type": "join-shortest-queue" }   // global scheduler (global_scheduler.hpp)
+//   }
+//
+// Placement: prefill instance i is GPUs [i x gpus, (i + 1) x gpus) of the topology in order
+// (its chain for the prefill strategy); decode instance j follows all prefill instances, its
+// tensor-parallel ranks consecutive. Without "disaggregation" the section describes colocated
+// replicas, unchanged.
+//
+// A prefill instance runs one prompt at a time with its strategy (sim/prefill, the code
+// `kvsim run` runs), priced at the prompt rounded up to a multiple of "bucket" tokens (1:
+// exact) and cached per (instance, priced length). A decode instance batches every request
+// whose KV it holds, up to max_batch_size, one token each per iteration, priced as a colocated
+// replica's decode iteration (IterationCost and stage_time, tensor_parallel ranks, one stage).
+//
+// Who calls it: ServingSetup::from_config (setup.cpp) when the section has "disaggregation";
+// it refuses the colocated keys the pools replace. The run is disaggregated_run.hpp.
+
+#include <memory>
+#include <vector>
+
+#include "sim/prefill/prefill_strategy.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/serving/disaggregation/global_scheduler.hpp"
+
+namespace kvsim::serving::disaggregation {
+
+enum class TransferMode {
+  kWhole,      // the whole KV cache after the prefill ends
+  kLayerwise,  // each layer's KV as soon as the prefill has computed it (Splitwise)
+};
+
+struct PrefillPool {
+  int instances = 1;
+  int gpus = 1;  // per instance
+  std::unique_ptr<prefill::PrefillStrategy> strategy;
+  std::int64_t bucket = 1;  // tokens: prompts are priced rounded up to a multiple of it
+};
+
+struct DecodePool {
+  int instances = 1;
+  int tensor_parallel = 1;
+  std::int64_t max_batch_size = 256;  // sequences decoding together on one instance
+};
+
+struct Disaggregation {
+  PrefillPool prefill;
+  DecodePool decode;
+  TransferMode transfer = TransferMode::kWhole;
+  std::unique_ptr<GlobalScheduler> policy;
+
+  std::vector<int> prefill_gpus(int instance) const;  // in chain order
+  std::vector<int> decode_gpus(int instance) const;   // in rank order
+  Json to_json() const;
+};
+
+/// Reads serving/disaggregation; `serving` is the whole serving section, whose colocated keys
+/// (replicas, tensor_parallel, pipeline_parallel, expert_parallel, router, scheduler, memory,
+/// drafter) and "flows" communication are refused by name. Throws InputError.
+std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
+                                                    const Scenario& s);
+
+}  // namespace kvsim::serving::disaggregation
