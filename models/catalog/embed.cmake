@@ -15,8 +15,12 @@ foreach(f IN LISTS files)
   file(READ "${ROOT}/${f}" text)
   string(APPEND body "    {\"${f}\", R\"kvsim_catalog(${text})kvsim_catalog\"},\n")
 endforeach()
+# A device profile is pretty-printed (a megabyte, half of it indentation) and parsed on every
+# run that uses it: embedded without the line breaks and the indentation after them. A JSON
+# string holds no raw line break, so only whitespace between tokens goes; the values are the same.
 foreach(f IN LISTS profiles)
   file(READ "${PROFILES}/${f}" text)
+  string(REGEX REPLACE "\n *" "" text "${text}")
   string(APPEND body "    {\"profiles/${f}\", R\"kvsim_catalog(${text})kvsim_catalog\"},\n")
 endforeach()
 foreach(f IN LISTS engines)

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "models/llm/decode_totals.hpp"
+
 namespace kvsim {
 namespace {
 
@@ -45,7 +47,8 @@ CompiledCost::CompiledCost(const LlmSpec& model, const DecomposeOptions& options
       options_(options),
       compute_(compute),
       engine_(engine),
-      parallel_block_(model.parallel_attention) {}
+      parallel_block_(model.parallel_attention),
+      windowed_decode_(decode_attention_windowed(model, options)) {}
 
 const CompiledCost::Linear& CompiledCost::linear(std::int64_t tokens, PassKind pass) {
   if (tokens < 1 || tokens >= kTableLimit) {
@@ -76,7 +79,21 @@ void CompiledCost::add_prefill_attention(LayerBlocks& blocks, std::int64_t q, st
 void CompiledCost::add_decode_attention(LayerBlocks& blocks,
                                         std::span<const std::int64_t> kv_lengths,
                                         PassKind pass) const {
-  add_attention(blocks, decode_attention(model_, kv_lengths, options_), pass);
+  if (windowed_decode_ || kv_lengths.empty()) {
+    add_attention(blocks, decode_attention(model_, kv_lengths, options_), pass);
+    return;
+  }
+  // Without a window every length counts whole: one walk sums them (integers, so the totals
+  // equal decode_attention's own walk). Summed modulo 2^64, which is the true sum whenever
+  // decode_attention's checks (batch and longest bounded) pass; they throw otherwise.
+  DecodeTotals t{static_cast<std::int64_t>(kv_lengths.size()), 0, kv_lengths.front()};
+  std::uint64_t kv = 0;
+  for (const std::int64_t l : kv_lengths) {
+    kv += static_cast<std::uint64_t>(l);
+    t.most = std::max(t.most, l);
+  }
+  t.kv = static_cast<std::int64_t>(kv);
+  add_attention(blocks, decode_attention(model_, t, options_), pass);
 }
 
 void CompiledCost::add_attention(LayerBlocks& blocks, const AttentionOps& ops,

@@ -86,6 +86,7 @@ class CompiledCost {
   const ComputeModel& compute_;
   const EngineModel& engine_;
   bool parallel_block_;
+  bool windowed_decode_;  // decode attention needs each KV length, not only their totals
   // Indexed [pass][count]; counts past kTableLimit are priced per call into overflow_.
   std::array<std::vector<Linear>, 2> linear_;
   std::array<std::vector<double>, 2> head_;  // NaN: not priced yet

@@ -1,6 +1,7 @@
 #include "models/compute/attention_grid.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -55,12 +56,18 @@ std::int64_t flash_num_splits(std::int64_t blocks, std::int64_t slots, std::int6
   auto eligible = [&](std::int64_t s) {
     return s == 1 || ceil_div(kv_tiles, s) != ceil_div(kv_tiles, s - 1);
   };
+  // Each eligible count's efficiency, computed once for both passes (0: not eligible; an
+  // eligible count's efficiency is positive, blocks and slots being at least 1).
+  std::array<float, kMaxSplits + 1> efficiency{};
   float best = 0;
   for (std::int64_t s = 1; s <= most; ++s) {
-    if (eligible(s)) best = std::max(best, wave_efficiency(blocks * s, slots));
+    if (!eligible(s)) continue;
+    efficiency[static_cast<std::size_t>(s)] = wave_efficiency(blocks * s, slots);
+    best = std::max(best, efficiency[static_cast<std::size_t>(s)]);
   }
   for (std::int64_t s = 1; s <= most; ++s) {
-    if (eligible(s) && wave_efficiency(blocks * s, slots) >= 0.85f * best) return s;
+    const float e = efficiency[static_cast<std::size_t>(s)];
+    if (e > 0 && e >= 0.85f * best) return s;
   }
   return 1;
 }

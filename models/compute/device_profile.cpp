@@ -2,6 +2,9 @@
 // shipped profiles by name). CalibratedModel (calibrated.cpp) prices operations from one.
 #include "models/compute/calibrated.hpp"
 
+#include <cmath>
+#include <cstdint>
+
 #include <fmt/format.h>
 
 #include "models/catalog/catalog.hpp"
@@ -9,6 +12,45 @@
 namespace kvsim {
 
 const std::vector<std::string> kElementwiseFeatures{"launch_s", "s_per_byte"};
+
+namespace {
+
+// A point [tokens, seconds] read through ConfigNode: its checks and its errors.
+MeasuredPoint checked_point(const ConfigNode& pt) {
+  const auto pair = pt.elements();
+  if (pair.size() != 2) pt.fail("a point is [tokens, seconds]");
+  return {pair[0].as_integer(), pair[1].as_number()};
+}
+
+// A table's points. A shipped profile has tens of thousands, and a ConfigNode per value (its
+// file name, JSON pointer and key set) made loading a profile cost more than simulating 10,000
+// requests; so a well-formed point, [an integer of at most 2^62, a finite number], is read from
+// the JSON directly (the values checked_point would return), and any other goes through
+// checked_point, whose error names the point.
+std::vector<MeasuredPoint> read_points(const ConfigNode& points) {
+  const Json& all = points.json();
+  if (!all.is_array()) (void)points.elements();  // the usual "expected an array" error
+  std::vector<MeasuredPoint> pts;
+  pts.reserve(all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Json& pt = all[i];
+    if (pt.is_array() && pt.size() == 2) {
+      const Json& m = pt[0];
+      const Json& seconds = pt[1];
+      const bool integer = m.is_number_unsigned() ? m.get<std::uint64_t>() <= (1ULL << 62)
+                                                  : m.is_number_integer();
+      if (integer && seconds.is_number() && std::isfinite(seconds.get<double>())) {
+        pts.push_back({m.get<std::int64_t>(), seconds.get<double>()});
+        continue;
+      }
+    }
+    const ConfigNode node(&pt, points.file(), Json::json_pointer(points.pointer()) / i);
+    pts.push_back(checked_point(node));
+  }
+  return pts;
+}
+
+}  // namespace
 
 std::optional<ShapeKey> ShapeKey::of(const Operation& op) {
   if (op.rows <= 0) return std::nullopt;
@@ -96,12 +138,7 @@ DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
       key.a = e.count("bytes_per_token");
       e.finish();
     }
-    std::vector<MeasuredPoint> pts;
-    for (const ConfigNode& pt : t.at("points").elements()) {
-      const auto pair = pt.elements();
-      if (pair.size() != 2) pt.fail("a point is [tokens, seconds]");
-      pts.push_back({pair[0].as_integer(), pair[1].as_number()});
-    }
+    std::vector<MeasuredPoint> pts = read_points(t.at("points"));
     std::sort(pts.begin(), pts.end(),
               [](const MeasuredPoint& a, const MeasuredPoint& b) { return a.m < b.m; });
     t.finish();

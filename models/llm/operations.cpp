@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "models/llm/decode_totals.hpp"
 #include "models/llm/limits.hpp"
 #include "models/llm/moe_operations.hpp"
 #include "models/llm/mla.hpp"
@@ -268,6 +269,22 @@ AttentionOps prefill_attention(const LlmSpec& spec, const PrefillChunk& chunk,
   return out;
 }
 
+namespace {
+
+// One kind of decode attention layer over the batch's totals: its summed KV (`kv`: pairs ==
+// keys, one query per request) and its longest request, both inside the kind's window.
+void add_decode_kind(AttentionOps& out, const LlmSpec& spec, const Shard& sh, std::int64_t batch,
+                     std::int64_t kv, std::int64_t longest, const LayerKind& k,
+                     const DecomposeOptions& o) {
+  AttentionShape a = attention_shape(sh, spec, batch, batch, kv, kv, false, longest);
+  a.window = k.window;
+  const std::size_t first = out.count;
+  attention_ops(out, spec, sh, a, kv, o);
+  out.set_share(first, k.share);
+}
+
+}  // namespace
+
 AttentionOps decode_attention(const LlmSpec& spec, std::span<const std::int64_t> kv_lengths,
                               const DecomposeOptions& o) {
   if (kv_lengths.empty()) throw std::invalid_argument("decode batch is empty");
@@ -286,12 +303,29 @@ AttentionOps decode_attention(const LlmSpec& spec, std::span<const std::int64_t>
       kv += seen;
       longest = std::max(longest, seen);
     }
-    AttentionShape a = attention_shape(sh, spec, batch, batch, kv, kv, false, longest);
-    a.window = k.window;
-    const std::size_t first = out.count;
-    attention_ops(out, spec, sh, a, kv, o);
-    out.set_share(first, k.share);
+    add_decode_kind(out, spec, sh, batch, kv, longest, k, o);
   }
+  return out;
+}
+
+bool decode_attention_windowed(const LlmSpec& spec, const DecomposeOptions& o) {
+  const LayerKinds kinds = layer_kinds(spec, o);
+  return std::any_of(kinds.begin(), kinds.end(), [](const LayerKind& k) { return k.window > 0; });
+}
+
+AttentionOps decode_attention(const LlmSpec& spec, const DecodeTotals& t,
+                              const DecomposeOptions& o) {
+  if (t.batch < 1) throw std::invalid_argument("decode batch is empty");
+  check_batch(spec, t.batch);
+  check_tokens(spec, t.most);  // sum < 2^50
+  const Shard sh = shard(spec, o.tensor_parallel);
+  const LayerKinds kinds = layer_kinds(spec, o);
+  if (kinds.count != 1 || kinds.kinds[0].window > 0) {
+    throw std::logic_error("decode_attention from totals: the model has windowed attention");
+  }
+  AttentionOps out;
+  add_decode_kind(out, spec, sh, t.batch, t.kv, std::max<std::int64_t>(0, t.most),
+                  kinds.kinds[0], o);
   return out;
 }
 

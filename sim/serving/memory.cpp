@@ -102,8 +102,7 @@ std::int64_t capacity_or_fail(const ConfigNode& n, const KvBudget& b, double uti
 
 }  // namespace
 
-std::int64_t KvMemory::charged(std::int64_t tokens, std::int64_t kept) const {
-  if (window_ == 0 || tokens <= kept) return tokens;
+std::int64_t KvMemory::windowed(std::int64_t tokens, std::int64_t kept) const {
   const double equivalents = (1.0 - windowed_share_) * static_cast<double>(tokens) +
                              windowed_share_ * static_cast<double>(kept);
   return static_cast<std::int64_t>(std::ceil(equivalents));

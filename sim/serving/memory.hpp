@@ -67,7 +67,10 @@ class KvMemory {
  protected:
   /// Token equivalents that `tokens` cached tokens hold when a windowed layer keeps at most
   /// `kept` of them (its window, rounded to whole blocks by a paged manager).
-  std::int64_t charged(std::int64_t tokens, std::int64_t kept) const;
+  /// Inline for the common case (no window), which serving asks per sequence per iteration.
+  std::int64_t charged(std::int64_t tokens, std::int64_t kept) const {
+    return window_ == 0 || tokens <= kept ? tokens : windowed(tokens, kept);
+  }
   std::int64_t window() const { return window_; }
   /// Sets what `s` holds to `tokens` (already charged) if the difference fits.
   bool hold(Sequence& s, std::int64_t tokens, std::int64_t reserve = 0) {
@@ -81,6 +84,8 @@ class KvMemory {
  private:
   std::int64_t capacity_;
   double utilization_;
+  std::int64_t windowed(std::int64_t tokens, std::int64_t kept) const;
+
   std::int64_t window_;
   double windowed_share_;
   std::int64_t held_ = 0;

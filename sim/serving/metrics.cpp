@@ -7,50 +7,20 @@
 #include <string>
 
 namespace kvsim::serving {
-namespace {
-
-// Log-linear buckets (see metrics.hpp): 2^kSubBits per octave, from 2^kLowestExponent s up to
-// 2^kHighestExponent s; bucket 0 below, the last at and above.
-constexpr int kSubBits = 7;
-constexpr int kLowestExponent = -24;   // 2^-24 s: about 60 ns
-constexpr int kHighestExponent = 34;   // 2^34 s: about 544 years
-constexpr int kShift = 52 - kSubBits;  // IEEE-754 doubles: 52 mantissa bits below the exponent
-// The top bits of 2^kLowestExponent and 2^kHighestExponent: exponent x 2^kSubBits.
-constexpr std::uint64_t kLowKey = std::bit_cast<std::uint64_t>(0x1p-24) >> kShift;
-constexpr std::uint64_t kHighKey = std::bit_cast<std::uint64_t>(0x1p34) >> kShift;
-constexpr std::size_t kBins = kHighKey - kLowKey + 2;
-static_assert(kLowKey == static_cast<std::uint64_t>(1023 + kLowestExponent) << kSubBits);
-static_assert(kHighKey == static_cast<std::uint64_t>(1023 + kHighestExponent) << kSubBits);
-
-std::size_t bin_of(double seconds) {
-  const std::uint64_t key = std::bit_cast<std::uint64_t>(seconds) >> kShift;
-  if (key < kLowKey) return 0;
-  if (key >= kHighKey) return kBins - 1;
-  return static_cast<std::size_t>(key - kLowKey) + 1;
-}
 
 // The middle of bin b (1 <= b < kBins - 1): halfway between its edges.
-double middle_of(std::size_t bin) {
+double LatencyHistogram::middle_of(std::size_t bin) {
   const std::uint64_t key = kLowKey + bin - 1;
   const double low = std::bit_cast<double>(key << kShift);
   const double high = std::bit_cast<double>((key + 1) << kShift);
   return 0.5 * (low + high);
 }
 
-}  // namespace
+void LatencyHistogram::not_a_latency(double seconds) {
+  throw std::logic_error("latency histogram: not a latency: " + std::to_string(seconds));
+}
 
 LatencyHistogram::LatencyHistogram() : bins_(kBins, 0) {}
-
-void LatencyHistogram::add(double seconds) {
-  // Latencies come from integer-nanosecond times, so they are finite and at most ~292 years.
-  if (!std::isfinite(seconds) || seconds < 0) {
-    throw std::logic_error("latency histogram: not a latency: " + std::to_string(seconds));
-  }
-  ++bins_[bin_of(seconds)];
-  ++count_;
-  sum_ += seconds;
-  max_ = std::max(max_, seconds);
-}
 
 double LatencyHistogram::quantile(double q) const {
   if (count_ == 0) return 0;

@@ -12,6 +12,10 @@
 // reported as 0 (an absolute error under 60 ns); at and above 2^34 s (544 years, beyond any
 // integer-nanosecond time) one bucket, reported as the largest sample.
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -22,7 +26,15 @@ namespace kvsim::serving {
 class LatencyHistogram {
  public:
   LatencyHistogram();
-  void add(double seconds);
+  /// Inline: serving adds one inter-token latency per generated token.
+  void add(double seconds) {
+    // Latencies come from integer-nanosecond times, so they are finite and at most ~292 years.
+    if (!std::isfinite(seconds) || seconds < 0) [[unlikely]] not_a_latency(seconds);
+    ++bins_[bin_of(seconds)];
+    ++count_;
+    sum_ += seconds;
+    max_ = std::max(max_, seconds);
+  }
   std::uint64_t count() const { return count_; }
   double mean() const { return count_ == 0 ? 0 : sum_ / static_cast<double>(count_); }
   /// The q-quantile (0 < q <= 1): the sample of rank ceil(q x count), as the middle of its
@@ -33,6 +45,25 @@ class LatencyHistogram {
   Json to_json() const;
 
  private:
+  // Log-linear buckets: 2^kSubBits per octave, from 2^-24 s (about 60 ns) up to 2^34 s (about
+  // 544 years); bucket 0 below, the last at and above.
+  static constexpr int kSubBits = 7;
+  static constexpr int kShift = 52 - kSubBits;  // IEEE-754 doubles: 52 mantissa bits
+  // The top bits of 2^-24 and 2^34: exponent x 2^kSubBits.
+  static constexpr std::uint64_t kLowKey = std::bit_cast<std::uint64_t>(0x1p-24) >> kShift;
+  static constexpr std::uint64_t kHighKey = std::bit_cast<std::uint64_t>(0x1p34) >> kShift;
+  static constexpr std::size_t kBins = kHighKey - kLowKey + 2;
+  static_assert(kLowKey == std::uint64_t{1023 - 24} << kSubBits);
+  static_assert(kHighKey == std::uint64_t{1023 + 34} << kSubBits);
+  static std::size_t bin_of(double seconds) {
+    const std::uint64_t key = std::bit_cast<std::uint64_t>(seconds) >> kShift;
+    if (key < kLowKey) return 0;
+    if (key >= kHighKey) return kBins - 1;
+    return static_cast<std::size_t>(key - kLowKey) + 1;
+  }
+  static double middle_of(std::size_t bin);
+  [[noreturn]] static void not_a_latency(double seconds);
+
   std::vector<std::uint64_t> bins_;  // sized once, at construction
   std::uint64_t count_ = 0;
   double sum_ = 0;

@@ -21,6 +21,7 @@ Replica::Replica(ReplicaContext& c, int index, std::vector<std::unique_ptr<KvMem
     engines_.push_back(std::make_unique<Engine>(std::move(memory), swap_tokens));
     engines_.back()->state.speculation = c.setup.speculation.get();
   }
+  capacity_ = total([](const Engine& e) { return e.memory->capacity(); });
   const int pp = c.setup.pipeline_parallel;
   for (int s = 0; s < pp; ++s) {
     Stage& stage = stages_.emplace_back();
@@ -65,10 +66,6 @@ std::uint64_t Replica::swaps() const {
   return total([](const Engine& e) { return e.state.swaps; });
 }
 
-std::int64_t Replica::capacity() const {
-  return total([](const Engine& e) { return e.memory->capacity(); });
-}
-
 std::int64_t Replica::held() const {
   return total([](const Engine& e) { return e.memory->held(); });
 }
@@ -76,7 +73,9 @@ std::int64_t Replica::held() const {
 std::int64_t Replica::used_tokens() const {
   std::int64_t t = 0;
   for (const auto& e : engines_) {
-    for (const Slot slot : e->state.running) t += e->memory->used(e->state.pool[slot].cached);
+    const KvMemory& memory = *e->memory;
+    const SequencePool& pool = e->state.pool;
+    for (const Slot slot : e->state.running) t += memory.used(pool[slot].cached);
   }
   return t;
 }

@@ -71,7 +71,7 @@ class Replica {
   TimelineSample sample(double time) const;  // time in seconds
   std::uint64_t preemptions() const;
   std::uint64_t swaps() const;
-  std::int64_t capacity() const;  // KV tokens, all virtual engines together
+  std::int64_t capacity() const { return capacity_; }  // KV tokens, all virtual engines together
 
  private:
   struct Engine {
@@ -138,6 +138,7 @@ class Replica {
   int index_;
   std::vector<std::unique_ptr<Engine>> engines_;
   std::size_t next_engine_ = 0;
+  std::int64_t capacity_ = 0;  // fixed at construction; the router reads it per arrival
   std::uint64_t batches_ = 0;
   std::vector<Stage> stages_;
   std::vector<InFlight> flights_;

@@ -8,8 +8,12 @@
 
 namespace kvsim::serving {
 
-// KV memory integrals up to now (the state changes only at launches and completions).
+// KV memory integrals up to now (the state changes only at launches and completions). A second
+// call in the same instant (a launch right after a completion) adds nothing: x + n * 0.0 == x for
+// the finite, non-negative areas, so skipping it (and its walk over the running sequences) is
+// exact.
 void Replica::account() {
+  if (c_.queue.now() == accounted_) return;
   const double dt = to_seconds(c_.queue.now() - accounted_);
   c_.totals.kv_used_area += static_cast<double>(used_tokens()) * dt;
   c_.totals.kv_held_area += static_cast<double>(held()) * dt;

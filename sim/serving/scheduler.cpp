@@ -76,8 +76,8 @@ void ReplicaState::continue_prompts(Batch& batch, std::int64_t& budget) {
   }
 }
 
-std::int64_t ReplicaState::decode_tokens(const Sequence& s) const {
-  return speculation ? speculation->verify_tokens(s) : 1;
+std::int64_t ReplicaState::verify_tokens(const Sequence& s) const {
+  return speculation->verify_tokens(s);
 }
 
 // Evicts the newest running sequence after `position` that is in no batch, back to the front of

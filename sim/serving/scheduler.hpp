@@ -106,9 +106,12 @@ class ReplicaState {
   void continue_prompts(Batch& batch, std::int64_t& budget);
   std::int64_t swap_used() const { return swap_used_; }
   /// New tokens a decode of `s` brings (budget and KV): 1, or its verified draft tokens.
-  std::int64_t decode_tokens(const Sequence& s) const;
+  std::int64_t decode_tokens(const Sequence& s) const {
+    return speculation ? verify_tokens(s) : 1;
+  }
 
  private:
+  std::int64_t verify_tokens(const Sequence& s) const;
   bool preempt_newest_after(std::size_t position, Batch& batch, Preemption preemption);
 
   std::int64_t swap_capacity_;

@@ -5,6 +5,9 @@
 //   ServeVidurLike10k  scenarios/serving/vidur-splitwise-conv.json: Vidur's Splitwise
 //                      conversation workload, 10,000 requests at 4/s on one A100
 //   ServeChat64Replicas/N  scenarios/serving/chat-1m-64-replicas.json cut to N requests
+//   LoadVidurLikeScenario  what kvsim serve does on that scenario before simulating: read the
+//                      scenario (its model, GPU and shipped A100 profile), the serving set-up
+//                      and the workload (the trace); the start-up of the whole-process goal
 //
 // Both read ../shared/data/traces/splitwise_conv.csv; without it they are skipped with an error
 // saying so. Results and commands: results/benchmarks.md.
@@ -74,8 +77,30 @@ void BM_ServeChat64Replicas(benchmark::State& state) {
   serve(state, "scenarios/serving/chat-1m-64-replicas.json", state.range(0));
 }
 
+void BM_LoadVidurLikeScenario(benchmark::State& state) {
+  const std::string file =
+      std::string(KVSIM_SOURCE_DIR) + "/scenarios/serving/vidur-splitwise-conv.json";
+  for (auto _ : state) {
+    try {
+      const kvsim::ConfigDocument doc = kvsim::ConfigDocument::load_file(file);
+      const kvsim::Scenario scenario = kvsim::load_scenario(doc);
+      const kvsim::ConfigNode node = doc.root().at("serving");
+      kvsim::serving::ServingSetup setup =
+          kvsim::serving::ServingSetup::from_config(node, scenario);
+      kvsim::serving::Workload workload(node.at("workload"), kvsim::RandomStreams(scenario.seed),
+                                        scenario.model.max_context);
+      benchmark::DoNotOptimize(workload.next());
+    } catch (const std::exception& e) {
+      state.SkipWithError(("needs ../shared/data (the Splitwise trace): " +
+                           std::string(e.what())).c_str());
+      return;
+    }
+  }
+}
+
 }  // namespace
 
+BENCHMARK(BM_LoadVidurLikeScenario)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ServeVidurLike10k)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ServeChat64Replicas)->Arg(20'000)->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();
