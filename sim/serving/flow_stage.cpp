@@ -25,24 +25,38 @@ void FlowStage::start(const IterationCompute& compute, const StageSpan& span, st
               static_cast<std::int64_t>(compute.layer_blocks.size()) + 1;
   solo_ = gpus_.size() > 1 ? &communication_.solo(gpus_, tokens) : nullptr;
   may_be_fast_ = communication_.fast_path() && (solo_ == nullptr || solo_->resumable());
+  first_ = compute.host +
+           (span.first ? before + from_seconds(compute.embedding) : Duration{0});
+  head_ = span.last ? from_seconds(compute.head) : Duration{0};
+  all_reduce_ = solo_ != nullptr ? solo_->time : Duration{0};
+  layer_ = Duration{0};
+  for (std::size_t b = 0; b < compute.layer_blocks.size(); ++b) {
+    block_[b] = (b == 0 ? compute.layer_sync : Duration{0}) + from_seconds(compute.layer_blocks[b]);
+    layer_ += block_[b] + all_reduce_;
+  }
   run_step(0);
 }
 
 // Exactly as the flow-by-flow run schedules each step's compute (rounded per block).
 Duration FlowStage::compute_of(std::int64_t step) const {
-  if (step == 0) {
-    return compute_.host +
-           (span_.first ? before_ + from_seconds(compute_.embedding) : Duration{0});
-  }
-  if (step == last_) return span_.last ? from_seconds(compute_.head) : Duration{0};
-  const auto block = static_cast<std::size_t>(
-      (step - 1) % static_cast<std::int64_t>(compute_.layer_blocks.size()));
-  return (block == 0 ? compute_.layer_sync : Duration{0}) +
-         from_seconds(compute_.layer_blocks[block]);
+  if (step == 0) return first_;
+  if (step == last_) return head_;
+  const auto blocks = static_cast<std::int64_t>(compute_.layer_blocks.size());
+  return block_[static_cast<std::size_t>((step - 1) % blocks)];
 }
 
-Duration FlowStage::all_reduce_of(std::int64_t step) const {
-  return is_block(step) && solo_ != nullptr ? solo_->time : Duration{0};
+// Whole ns, so summing by layers is the same as summing step by step.
+Duration FlowStage::rest_from(std::int64_t step) const {
+  if (step > last_) return Duration{0};
+  if (step == last_) return head_;
+  if (step == 0) return first_ + span_.layers * layer_ + head_;
+  const auto blocks = static_cast<std::int64_t>(compute_.layer_blocks.size());
+  const std::int64_t layer = (step - 1) / blocks;
+  Duration rest = (span_.layers - layer - 1) * layer_ + head_;
+  for (std::int64_t b = (step - 1) % blocks; b < blocks; ++b) {
+    rest += block_[static_cast<std::size_t>(b)] + all_reduce_;
+  }
+  return rest;
 }
 
 // At a step's start the stage has nothing on the network: the rest may go in one event.
@@ -83,8 +97,7 @@ bool FlowStage::may_go_fast() const {
 }
 
 void FlowStage::go_fast(std::int64_t step, bool computed) {
-  Duration rest = computed ? -compute_of(step) : Duration{0};
-  for (std::int64_t s = step; s <= last_; ++s) rest += compute_of(s) + all_reduce_of(s);
+  const Duration rest = rest_from(step) - (computed ? compute_of(step) : Duration{0});
   fast_since_ = queue_.now();
   fast_step_ = step;
   fast_computed_ = computed;

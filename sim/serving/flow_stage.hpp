@@ -20,6 +20,7 @@
 // flows do not keep one rate and finish together alone (not resumable) keeps the stage flow by
 // flow, and so does ServingSetup::flows_fast_path = false.
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -42,7 +43,10 @@ class FlowStage {
  private:
   bool is_block(std::int64_t step) const { return step > 0 && step < last_; }
   Duration compute_of(std::int64_t step) const;  // the step's compute (or host, or head)
-  Duration all_reduce_of(std::int64_t step) const;  // its all-reduce alone, if any
+  Duration all_reduce_of(std::int64_t step) const {  // its all-reduce alone, if any
+    return is_block(step) ? all_reduce_ : Duration{0};
+  }
+  Duration rest_from(std::int64_t step) const;  // the steps from `step` on, summed
   void run_step(std::int64_t step);
   void after_compute(std::int64_t step);
   bool may_go_fast() const;
@@ -62,6 +66,12 @@ class FlowStage {
   Duration before_{0};
   InlineCallback done_;
   std::int64_t last_ = 0;  // the head's step; last_ + 1 ends the stage
+  // Its steps' times, as the flow-by-flow run schedules them (compute rounded per block).
+  Duration first_{0};  // step 0: host (+ before and embedding on the first stage)
+  std::array<Duration, 2> block_{};  // a layer's blocks (the first after the layer sync)
+  Duration head_{0};
+  Duration all_reduce_{0};  // each block's all-reduce alone (0 without tensor parallelism)
+  Duration layer_{0};       // one layer: its blocks and all-reduces
   const SoloAllReduce* solo_ = nullptr;  // its all-reduce alone (tensor parallelism only)
   bool may_be_fast_ = false;
   // One event since fast_since_, from step fast_step_ on, ending with fast_end_.

@@ -106,7 +106,7 @@ TEST(ServingFlowsFastPath, PipelineStagesWithBackgroundFlowsGiveTheFlowByFlowRes
   // mid-collective when a background flow switches on, and go back to one event once it is off.
   Json c8 = cluster("nvswitch", 8);
   c8["background"] = Json::array(
-      {{{"from", 0}, {"to", 5}, {"windows", {{"1s", "3s"}, {"5s", "5.5s"}}}},
+      {{{"from", 0}, {"to", 5}, {"windows", Json::array({Json::array({"1s", "3s"}), Json::array({"5s", "5.5s"})})}},
        {{"from", 3}, {"to", 6}, {"rate", "50GB/s"}, {"mean_on", "40ms"}, {"mean_off", "300ms"}}});
   ServingRun run(serving_section(2, 2, 2), c8);
   const auto [fast, slow] = expect_same_results(run);
