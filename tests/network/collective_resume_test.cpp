@@ -28,7 +28,6 @@ CollectiveConfig nccl_like() {
 struct Times {
   SimTime collective{-1};
   SimTime traffic{-1};
-  bool operator==(const Times&) const = default;
 };
 
 const std::vector<int> kGroup{0, 1};
