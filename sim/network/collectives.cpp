@@ -155,6 +155,21 @@ const Protocol& choose_protocol(const Topology& topology, const std::vector<int>
 
 void CollectiveEngine::start(CollectiveKind kind, const std::vector<int>& gpus, double bytes,
                              InlineCallback done) {
+  const std::uint32_t id = prepare(kind, gpus, bytes, done);
+  if (running_[id].steps.empty()) {
+    network_.queue().schedule_in(Duration{0}, Phase::kCompletion, [this, id] {
+      const InlineCallback finished = running_[id].done;
+      free_.push_back(id);
+      finished();
+    });
+    return;
+  }
+  schedule_step(id);
+}
+
+// A running collective's plan, at its first step.
+std::uint32_t CollectiveEngine::prepare(CollectiveKind kind, const std::vector<int>& gpus,
+                                        double bytes, InlineCallback done) {
   std::uint32_t id;
   if (free_.empty()) {
     id = static_cast<std::uint32_t>(running_.size());
@@ -171,15 +186,13 @@ void CollectiveEngine::start(CollectiveKind kind, const std::vector<int>& gpus, 
   c.step = 0;
   c.pending = 0;
   c.done = done;
-  if (c.steps.empty()) {
-    network_.queue().schedule_in(Duration{0}, Phase::kCompletion, [this, id] {
-      const InlineCallback finished = running_[id].done;
-      free_.push_back(id);
-      finished();
-    });
-    return;
-  }
-  schedule_step(id);
+  return id;
+}
+
+// What a transfer puts on the wire: its bytes / the efficiency of its route's bottleneck kind.
+double CollectiveEngine::wire_bytes(const Running& c, const Transfer& t) const {
+  return t.bytes /
+         c.protocol->efficiency_between(network_.topology(), c.gpus[t.from], c.gpus[t.to]);
 }
 
 // Step s of n waits F(s+1)/n - Fs/n of the fixed cost F (whole ns): the waits sum to exactly
@@ -197,12 +210,9 @@ void CollectiveEngine::begin_step(std::uint32_t id) {
   Running& c = running_[id];
   const Step& step = c.steps[c.step];
   c.pending = static_cast<int>(step.size());
-  const Protocol& protocol = *c.protocol;
   for (const Transfer& t : step) {
-    const int from = c.gpus[t.from];
-    const int to = c.gpus[t.to];
-    const double efficiency = protocol.efficiency_between(network_.topology(), from, to);
-    network_.start_between_gpus(from, to, t.bytes / efficiency, [this, id] { on_transfer(id); });
+    network_.start_between_gpus(c.gpus[t.from], c.gpus[t.to], wire_bytes(c, t),
+                                [this, id] { on_transfer(id); });
   }
 }
 

@@ -92,6 +92,23 @@ Duration collective_time(const Topology& topology, const std::vector<int>& gpus,
 const Protocol& choose_protocol(const Topology& topology, const std::vector<int>& gpus,
                                 CollectiveKind kind, const CollectiveConfig& config, double bytes);
 
+/// A collective's flows when it runs alone on the network, in times from its start: what a
+/// client that prices it in closed form needs to put it back as flows partway through
+/// (CollectiveEngine::resume; serving's one-event stages).
+struct SoloCollective {
+  struct Step {
+    Duration requested{0};  // its flows start (after the step's share of the fixed cost)
+    Duration activated{0};  // they become active (the route latency later)
+    Duration finished{0};   // they finish
+    double rate = 0;        // bytes/s, each flow's
+  };
+  std::vector<Step> steps;
+  Duration time{0};  // when the collective is done
+  /// Every step's flows become active together, keep one rate and finish together (a ring on
+  /// a switch): each is then described by its step's times and rate alone.
+  bool resumable = false;
+};
+
 /// Runs collectives as flows on a FlowNetwork.
 class CollectiveEngine {
  public:
@@ -101,6 +118,14 @@ class CollectiveEngine {
   void start(CollectiveKind kind, const std::vector<int>& gpus, double bytes,
              InlineCallback done);
   const CollectiveConfig& config() const { return config_; }
+  /// The collective run on an otherwise idle copy of this network (its topology and options).
+  SoloCollective solo(CollectiveKind kind, const std::vector<int>& gpus, double bytes) const;
+  /// Continues, now, a collective that started at `started` and has run alone since, as
+  /// `solo` (resumable) describes it: its current step's flows put in as they are now
+  /// (FlowNetwork::adopt), or its next step's start awaited; then on as start() runs it. Events
+  /// of the flow-by-flow run at exactly now are still to come.
+  void resume(CollectiveKind kind, const std::vector<int>& gpus, double bytes,
+              const SoloCollective& solo, SimTime started, InlineCallback done);
 
  private:
   struct Running {
@@ -112,6 +137,9 @@ class CollectiveEngine {
     int pending = 0;
     InlineCallback done;
   };
+  std::uint32_t prepare(CollectiveKind kind, const std::vector<int>& gpus, double bytes,
+                        InlineCallback done);
+  double wire_bytes(const Running& c, const Transfer& t) const;
   void begin_step(std::uint32_t id);
   void schedule_step(std::uint32_t id);
   void on_transfer(std::uint32_t id);

@@ -15,13 +15,24 @@ FlowNetwork::FlowNetwork(EventQueue& queue, const Topology& topology, FlowNetwor
       link_mark_(topology.links().size(), 0),
       capacity_(topology.links().size(), 0.0),
       unfrozen_on_link_(topology.links().size(), 0),
-      flows_on_link_(topology.links().size()) {}
+      flows_on_link_(topology.links().size()),
+      watcher_(topology.links().size(), -1) {}
 
 FlowId FlowNetwork::start(int from_node, int to_node, double bytes, InlineCallback done,
                           double rate_cap) {
   if (!(bytes >= 0) || !(rate_cap > 0)) {
     throw std::invalid_argument("flow size must be non-negative and its rate cap positive");
   }
+  const FlowId id = new_flow(from_node, to_node, bytes, done);
+  Flow& f = flows_[id];
+  f.cap = rate_cap;
+  f.completion = queue_.schedule_in(f.route->latency, Phase::kArrival,
+                                    [this, id] { activate(id); });
+  return id;
+}
+
+// A live flow requested now, not yet active.
+FlowId FlowNetwork::new_flow(int from_node, int to_node, double bytes, InlineCallback done) {
   FlowId id;
   if (free_.empty()) {
     id = static_cast<FlowId>(flows_.size());
@@ -37,16 +48,16 @@ FlowId FlowNetwork::start(int from_node, int to_node, double bytes, InlineCallba
   f.to = to_node;
   f.remaining = bytes;
   f.total = bytes;
-  f.cap = rate_cap;
   f.requested = queue_.now();
   f.done = done;
   f.live = true;
-  f.completion = queue_.schedule_in(f.route->latency, Phase::kArrival,
-                                    [this, id] { activate(id); });
   return id;
 }
 
 void FlowNetwork::activate(FlowId id) {
+  // A watcher puts its own flows in first (they were active before this one); it may grow
+  // flows_, so the reference is taken after.
+  if (live_watches_ > 0 && flows_[id].remaining > 0) fire_watches(*flows_[id].route);
   Flow& f = flows_[id];
   f.activated = queue_.now();
   f.updated = queue_.now();
@@ -81,7 +92,7 @@ void FlowNetwork::finish(FlowId id) {
   ++completed_;
   if (observer_ != nullptr) {
     observer_->on_flow(FlowRecord{f.from, f.to, f.requested, f.activated, queue_.now(), f.total,
-                                  f.route});
+                                  f.route, f.rate});
   }
   const InlineCallback done = f.done;
   release(id);

@@ -22,6 +22,13 @@
 // Recompute::kFull is the earlier algorithm (every active flow, every time); cross_check runs
 // it after each incremental recomputation and throws std::logic_error on a difference.
 //
+// Lazy traffic (flow_watch.cpp): a client that knows what its flows would do alone (serving's
+// one-event stages: CollectiveEngine::solo) may run them in closed form while nothing else is
+// on their links. It watches those links; the first flow to become active on one of them calls
+// the watch's callback first, before joining, and the client puts its flows in as they are at
+// that moment (adopt: backdated, at their solo rates), so the sharing that follows is what the
+// flow-by-flow run computes. Incremental sharing only (quiet() is false under kFull).
+//
 // Owned by one simulation; callbacks run on the simulation's EventQueue.
 
 #include <cstdint>
@@ -44,6 +51,7 @@ struct FlowRecord {
   SimTime finished{0};
   double bytes = 0;  // bytes moved
   const Route* route = nullptr;
+  double rate = 0;  // bytes/s at the end (the last rate the sharing gave it)
 };
 
 class FlowObserver {
@@ -76,6 +84,21 @@ class FlowNetwork {
   }
   /// Ends a flow now without running its callback (background traffic switching off).
   void stop(FlowId id);
+
+  /// Lazy traffic: calls `on_traffic` (once; the watch then ends) when a flow is about to
+  /// become active on one of `links`, before it joins. A link has at most one watch: watch only
+  /// quiet() links. Returns the watch's handle for unwatch().
+  std::uint32_t watch(const std::vector<int>& links, InlineCallback on_traffic);
+  void unwatch(std::uint32_t handle);
+  /// No active flow crosses any of `links` and nobody watches them (always false under kFull,
+  /// whose byte counts advance on every change anywhere, so no flow can be put in backdated).
+  bool quiet(const std::vector<int>& links) const;
+  /// Puts in a flow that has been alone on its route since it was requested: requested at
+  /// `requested` (<= now), active from `activated` at `rate` (what the sharing gave it alone),
+  /// so finishing at activated + ceil_ns(bytes / rate) unless sharing now changes its rate.
+  /// With activated >= now it becomes active then, as start() would make it.
+  FlowId adopt(int from_node, int to_node, double bytes, SimTime requested, SimTime activated,
+               double rate, InlineCallback done);
 
   /// Rate of a flow in bytes/s (0 before it is active), as of the last recomputation: changes
   /// at the current instant apply after its last event.
@@ -130,6 +153,8 @@ class FlowNetwork {
   void request_reallocation();  // reallocate() later in this instant, once
   void touch(FlowId id);        // its links' components need new rates
   void release(FlowId id);
+  FlowId new_flow(int from_node, int to_node, double bytes, InlineCallback done);
+  void fire_watches(const Route& route);  // the watches on its links, before it activates
 
   EventQueue& queue_;
   const Topology& topology_;
@@ -158,6 +183,16 @@ class FlowNetwork {
   std::vector<char> frozen_;
   std::vector<double> new_rate_;
   std::vector<int> bottlenecks_;
+  // Lazy traffic: per link the watch on it (-1: none); the watches (links, callback, live).
+  struct Watch {
+    std::vector<int> links;
+    InlineCallback on_traffic;
+    bool live = false;
+  };
+  std::vector<int> watcher_;
+  std::vector<Watch> watches_;
+  std::vector<std::uint32_t> free_watches_;
+  std::size_t live_watches_ = 0;
   FlowObserver* observer_ = nullptr;
   std::uint64_t completed_ = 0;
   bool settle_pending_ = false;

@@ -1,5 +1,5 @@
 // Communication's flow fast path (communication.hpp): which stage groups have links to
-// themselves, and the time of an all-reduce as flows on an idle network.
+// themselves, and an all-reduce as flows on an idle network (its time and its flows' timeline).
 #include "sim/serving/communication.hpp"
 
 #include <algorithm>
@@ -21,6 +21,14 @@ void add_group_links(const net::Topology& t, const std::vector<int>& gpus,
 }
 
 }  // namespace
+
+std::vector<int> Communication::group_links(const std::vector<int>& gpus) const {
+  std::vector<int> links;
+  add_group_links(*s_.topology, gpus, links);
+  std::sort(links.begin(), links.end());
+  links.erase(std::unique(links.begin(), links.end()), links.end());
+  return links;
+}
 
 // Each possible source of flows (a stage group's all-reduces, the sends between two stages of
 // a replica, a background flow) counts once on each link it may cross; a group is exclusive when
@@ -67,18 +75,35 @@ void Communication::find_exclusive_groups(const ServingSetup& setup) {
 
 // The flow simulation of one all-reduce on this topology with nothing else on it, exactly as
 // start_all_reduce runs it (the same network options, protocols and custom all-reduce).
-Duration Communication::run_alone(const std::vector<int>& gpus, std::int64_t tokens) const {
-  if (const auto custom = custom_all_reduce(gpus, tokens)) return *custom;
-  EventQueue queue;
-  net::FlowNetwork network(queue, *s_.topology, network_->options());
-  net::CollectiveEngine collectives(network, s_.collectives);
-  SimTime end{0};
-  collectives.start(net::CollectiveKind::kAllReduce, gpus,
-                    static_cast<double>(tokens) * token_bytes_, [&end, &queue] {
-                      end = queue.now();
-                    });
-  queue.run();
-  return end;
+SoloAllReduce Communication::run_alone(const std::vector<int>& gpus, std::int64_t tokens) const {
+  SoloAllReduce solo;
+  if (const auto custom = custom_all_reduce(gpus, tokens)) {
+    solo.time = *custom;
+    solo.custom = true;
+    return solo;
+  }
+  solo.flows = collectives_->solo(net::CollectiveKind::kAllReduce, gpus,
+                                  static_cast<double>(tokens) * token_bytes_);
+  solo.time = solo.flows.time;
+  return solo;
+}
+
+const SoloAllReduce& Communication::solo(const std::vector<int>& gpus, std::int64_t tokens) {
+  const std::uint64_t k = key(gpus.front(), tokens);
+  if (const auto it = solo_memo_.find(k); it != solo_memo_.end()) return it->second;
+  return solo_memo_.emplace(k, run_alone(gpus, tokens)).first->second;
+}
+
+// The custom all-reduce is one event at its end, as start_all_reduce schedules it.
+void Communication::resume_all_reduce(const std::vector<int>& gpus, std::int64_t tokens,
+                                      const SoloAllReduce& solo, SimTime started,
+                                      InlineCallback done) {
+  if (solo.custom) {
+    network_->queue().schedule_at(started + solo.time, Phase::kCompletion, done);
+    return;
+  }
+  collectives_->resume(net::CollectiveKind::kAllReduce, gpus,
+                       static_cast<double>(tokens) * token_bytes_, solo.flows, started, done);
 }
 
 }  // namespace kvsim::serving

@@ -8,14 +8,17 @@
 // in closed form in both modes: its time is the engine's latency + bytes / bandwidth, and it
 // puts no flows on the network (so it neither slows nor is slowed by other traffic).
 //
-// Flows on links of their own: a stage group whose links no other possible traffic can cross
-// (no other group's collectives, no pipeline send, no background flow: see exclusive()) runs
-// its all-reduces one at a time on links nobody else uses, so each takes exactly what it takes
-// as flows on an idle network. solo_all_reduce() runs that flow simulation once per token
-// count; the replica then prices such a stage as one event (replica_pipeline.cpp) with the
-// times the flow-by-flow run gives to the nanosecond, without its ten or so events per
-// all-reduce. ServingSetup::flows_fast_path = false runs every stage flow by flow (tests).
+// Flows in closed form while they are alone (flow_stage.hpp): a flows-mode stage runs as one
+// event, its length the sum of the steps the flow-by-flow run takes (each all-reduce's flows
+// simulated once alone per token count: solo()), for as long as nothing else is on its links;
+// when traffic arrives on one (a pipeline send, another group, a background flow), the stage
+// continues as flows from exactly where it is (resume_all_reduce), and goes back to one event
+// at a later step once its links are quiet. A stage group whose links no other possible traffic
+// can cross (exclusive(): no other group's collectives, no pipeline send, no background flow)
+// needs no watching. ServingSetup::flows_fast_path = false runs every stage flow by flow
+// (tests).
 
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +30,16 @@
 #include "sim/serving/engine.hpp"
 
 namespace kvsim::serving {
+
+class FlowStage;
+
+/// An all-reduce's time alone on the network, and how to put it back as flows partway.
+struct SoloAllReduce {
+  Duration time{0};
+  bool custom = false;          // the engine's custom all-reduce: no flows, a fixed time
+  net::SoloCollective flows;    // otherwise, its flows alone
+  bool resumable() const { return custom || flows.resumable; }
+};
 
 class Communication {
  public:
@@ -45,9 +58,17 @@ class Communication {
   Communication(const Scenario& s, const ServingSetup& setup, EventQueue& q)
       : Communication(s, setup.flows, q) {
     if (setup.flows && setup.flows_fast_path) find_exclusive_groups(setup);
+    fast_path_ = setup.flows_fast_path;
   }
 
   bool flows() const { return network_.has_value(); }
+  /// Flows: stages may run in closed form while alone (false: flow by flow, for tests).
+  bool fast_path() const { return fast_path_; }
+  net::FlowNetwork& network() { return *network_; }
+  /// Flows: the stage group's walk through a batch (one per group: a stage runs one batch).
+  FlowStage& stage_walk(const std::vector<int>& gpus);
+  /// Every link a route between two of `gpus` crosses: their collectives use no other.
+  std::vector<int> group_links(const std::vector<int>& gpus) const;
 
   /// Flows: no traffic but this group's own all-reduces (one at a time: a stage runs one batch)
   /// can ever cross the links between its GPUs.
@@ -55,10 +76,16 @@ class Communication {
     return exclusive_[static_cast<std::size_t>(gpus.front())] != 0;
   }
   /// The all-reduce's time as flows on an otherwise idle network (or the engine's custom
-  /// all-reduce), what start_all_reduce takes on an exclusive group; memoised per token count.
+  /// all-reduce), what start_all_reduce takes while nothing else shares its links, with its
+  /// flows' timeline; memoised per group and token count (the reference stays valid).
+  const SoloAllReduce& solo(const std::vector<int>& gpus, std::int64_t tokens);
   Duration solo_all_reduce(const std::vector<int>& gpus, std::int64_t tokens) {
-    return memoised(solo_memo_, gpus.front(), tokens, [&] { return run_alone(gpus, tokens); });
+    return solo(gpus, tokens).time;
   }
+  /// Continues, now, an all-reduce that started at `started` and has run alone since (as
+  /// `solo`, resumable, says) as start_all_reduce would have run it.
+  void resume_all_reduce(const std::vector<int>& gpus, std::int64_t tokens,
+                         const SoloAllReduce& solo, SimTime started, InlineCallback done);
 
   /// All-reduce of `tokens` hidden states among `gpus`.
   Duration all_reduce(const std::vector<int>& gpus, std::int64_t tokens) {
@@ -119,7 +146,7 @@ class Communication {
   }
 
   void find_exclusive_groups(const ServingSetup& setup);
-  Duration run_alone(const std::vector<int>& gpus, std::int64_t tokens) const;
+  SoloAllReduce run_alone(const std::vector<int>& gpus, std::int64_t tokens) const;
 
   struct Send {
     int pending = 0;
@@ -150,15 +177,21 @@ class Communication {
   template <class F>
   static Duration memoised(std::unordered_map<std::uint64_t, Duration>& memo, int group,
                            std::int64_t tokens, F compute) {
-    const std::uint64_t key = (static_cast<std::uint64_t>(group) << 40) ^
-                              static_cast<std::uint64_t>(tokens);
-    if (const auto it = memo.find(key); it != memo.end()) return it->second;
-    return memo.emplace(key, compute()).first->second;
+    if (const auto it = memo.find(key(group, tokens)); it != memo.end()) return it->second;
+    return memo.emplace(key(group, tokens), compute()).first->second;
+  }
+  static std::uint64_t key(int group, std::int64_t tokens) {
+    return (static_cast<std::uint64_t>(group) << 40) ^ static_cast<std::uint64_t>(tokens);
   }
 
   const Scenario& s_;
   double token_bytes_;
-  std::unordered_map<std::uint64_t, Duration> all_reduce_memo_, send_memo_, solo_memo_;
+  std::unordered_map<std::uint64_t, Duration> all_reduce_memo_, send_memo_;
+  std::unordered_map<std::uint64_t, SoloAllReduce> solo_memo_;
+  bool fast_path_ = true;
+  // By a group's first GPU; shared_ptr because FlowStage is incomplete here (its deleter is
+  // bound where it is made, in flow_stage.cpp).
+  std::vector<std::shared_ptr<FlowStage>> walks_;
   std::vector<char> exclusive_ =  // by a group's first GPU
       std::vector<char>(static_cast<std::size_t>(s_.topology->gpu_count()), 0);
   std::optional<net::FlowNetwork> network_;

@@ -119,8 +119,6 @@ class Replica {
   // replica_pipeline.cpp: a batch through the stages.
   StageSpan span(int stage) const;
   void start_stage(int stage);
-  void run_step(int stage, std::uint32_t id, std::int64_t step);
-  void run_block(std::uint64_t where, std::int64_t step);
   void stage_finished(int stage, std::uint32_t id);
   void send_to_next_stage(int stage, std::uint32_t id);
   void send_now(std::uint64_t from_where, Duration delay = Duration{0});

@@ -1,6 +1,7 @@
-// Flows-mode serving's fast path: a stage whose GPUs' links no other traffic can cross is one
-// event whose length is what the flow-by-flow run gives; the results must be the same to the
-// last bit, with far fewer events.
+// Flows-mode serving's fast path: a stage is one event whose length is what the flow-by-flow run
+// gives while nothing else is on its links (always, for a group no other traffic can reach),
+// and continues as flows from where it is when traffic arrives; the results must be the same to
+// the last bit, with far fewer events.
 #include <gtest/gtest.h>
 
 #include "serving/serving_run.hpp"
@@ -66,7 +67,8 @@ TEST(ServingFlowsFastPath, ExclusiveStagesBesidePipelineSendsAsFlows) {
 
 TEST(ServingFlowsFastPath, GroupsSharingLinksAreNotExclusive) {
   // On an NVSwitch a pipeline send leaves through the same uplink as the sending stage's
-  // all-reduces, so TP 2 x PP 2 runs flow by flow; TP 4 x PP 1 has its links to itself, unless
+  // all-reduces, so TP 2 x PP 2's stages must watch their links; TP 4 x PP 1 has its links to
+  // itself, unless
   // a background flow crosses them (GPU 1 -> GPU 2 uses replica 0's links only).
   for (const auto& [tp, pp, background, exclusive0, exclusive1] :
        std::vector<std::tuple<int, int, bool, bool, bool>>{{2, 2, false, false, false},
@@ -82,6 +84,33 @@ TEST(ServingFlowsFastPath, GroupsSharingLinksAreNotExclusive) {
     EXPECT_EQ(c.exclusive(setup.stage_gpus(0, 0)), exclusive0) << tp << " x " << pp;
     EXPECT_EQ(c.exclusive(setup.stage_gpus(1, 0)), exclusive1) << tp << " x " << pp;
   }
+}
+
+TEST(ServingFlowsFastPath, PipelineStagesSharingUplinksGiveTheFlowByFlowResults) {
+  // On an NVSwitch each pipeline send crosses the sending stage's uplinks and the receiving
+  // stage's downlinks, which their all-reduces use: the stages run as one event until a send
+  // becomes active on their links, then as flows from that point. Two replicas share the switch
+  // (2 x (TP 2 x PP 2)), and one replica spans it deeper or wider.
+  for (const auto& [replicas, tp, pp] : std::vector<std::tuple<int, int, int>>{
+           {2, 2, 2}, {1, 2, 4}, {1, 4, 2}}) {
+    ServingRun run(serving_section(replicas, tp, pp), cluster("nvswitch", 8));
+    const auto [fast, slow] = expect_same_results(run);
+    EXPECT_LT(fast * 5, slow) << replicas << " x (" << tp << " x " << pp << ")";
+  }
+}
+
+TEST(ServingFlowsFastPath, PipelineStagesWithBackgroundFlowsGiveTheFlowByFlowResults) {
+  // 2 x (TP 2 x PP 2) with background traffic on stage links: an uncapped flow from GPU 0 to
+  // GPU 5 in fixed windows (replica 0's first stage's uplink and replica 1's downlink), and a
+  // capped one from GPU 3 to GPU 6 switching on and off at random. Stages continue as flows
+  // mid-collective when a background flow switches on, and go back to one event once it is off.
+  Json c8 = cluster("nvswitch", 8);
+  c8["background"] = Json::array(
+      {{{"from", 0}, {"to", 5}, {"windows", Json::array({Json::array({"1s", "3s"}), Json::array({"5s", "5.5s"})})}},
+       {{"from", 3}, {"to", 6}, {"rate", "50GB/s"}, {"mean_on", "40ms"}, {"mean_off", "300ms"}}});
+  ServingRun run(serving_section(2, 2, 2), c8);
+  const auto [fast, slow] = expect_same_results(run);
+  EXPECT_LT(fast * 3, slow);
 }
 
 }  // namespace kvsim::serving
