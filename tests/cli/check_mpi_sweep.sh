@@ -33,6 +33,18 @@ done
 mpi "$kvsim" sweep "$@" --quiet --threads 1 >"$dir/mpi.csv" 2>"$dir/mpi_stdout.err" ||
   fail "mpirun -n 2 to stdout: $(cat "$dir/mpi_stdout.err")"
 cmp "$dir/single/sweep.csv" "$dir/mpi.csv" || fail "stdout under 2 ranks is not the CSV once"
+# A failing point: the same error as one process, the lowest failing point's (point 1 runs on
+# rank 1, point 3 on rank 1, point 2 on rank 0), from rank 0 alone.
+broken=("$(dirname "$0")/../../sweeps/paper/scaling.json" --set '/axes/2/values=[2,0,-1,-1]'
+        --set '/set/~1prefill~1strategies=[{"type":"tsp"}]' -q)
+"$kvsim" sweep "${broken[@]}" >/dev/null 2>"$dir/broken1.err" && fail "the broken sweep ran"
+mpi "$kvsim" sweep "${broken[@]}" --threads 1 >/dev/null 2>"$dir/broken2.err" &&
+  fail "the broken sweep ran under 2 ranks"
+grep "kvsim: error: .*sweep point 1: .*gpus=0" "$dir/broken1.err" >/dev/null ||
+  fail "not the lowest failing point: $(cat "$dir/broken1.err")"
+[ "$(grep -c "kvsim" "$dir/broken2.err")" = 1 ] || fail "not one message: $(cat "$dir/broken2.err")"
+grep -F -x -f "$dir/broken1.err" "$dir/broken2.err" >/dev/null ||
+  fail "the error under 2 ranks differs: $(cat "$dir/broken2.err")"
 # A command that would run once per rank is refused, by rank 0 alone.
 mpi "$kvsim" validate "$1" >"$dir/refused.out" 2>"$dir/refused.err" && fail "validate ran under 2 ranks"
 grep -q "kvsim: error: kvsim validate does not spread over MPI ranks" "$dir/refused.err" ||
