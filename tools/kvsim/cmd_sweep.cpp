@@ -2,9 +2,6 @@
 // (inputs, then each strategy's outputs) and a JSON summary. The CSV is the same for any thread
 // count, MPI rank count or --shard split: rows are assembled in point order after all points
 // finish (sim/distributed).
-#include <algorithm>
-#include <filesystem>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -34,39 +31,9 @@ sweep::SweepSpec load_spec(const std::string& path, const std::vector<std::strin
   return sweep::load_sweep(doc);
 }
 
-// A sharded sweep reloads from the sweep file's path as given, from the same working directory
-// (the outputs name the base scenario by that path), with the same overrides, on merge.
+// A sharded sweep: its input as merge reloads it, and the hash of the sweep and its base.
 distributed::Job sweep_job(const SweepOptions& o, const sweep::SweepSpec& spec) {
-  const nlohmann::json input{{"file", o.path},
-                             {"directory", std::filesystem::current_path().string()},
-                             {"set", o.sets}};
-  return {"sweep", input, distributed::hash_text(spec.input_hash)};
-}
-
-// The sweep a partial result was made from, read as its shard read it.
-sweep::SweepSpec reload_spec(const distributed::Partial& first) {
-  const nlohmann::json& input = first.job.input;
-  const auto strings = [](const nlohmann::json& a) {
-    return a.is_array() && std::all_of(a.begin(), a.end(), [](const auto& s) {
-             return s.is_string();
-           });
-  };
-  if (!input.is_object() || input.size() != 3 || !input.value("file", Json()).is_string() ||
-      !input.value("directory", Json()).is_string() || !strings(input.value("set", Json()))) {
-    throw InputError(first.file, "/input", "a sweep's input is {\"file\": sweep path, "
-                                           "\"directory\": working directory, \"set\": "
-                                           "[overrides]}, as kvsim sweep --shard writes it");
-  }
-  const std::string file = input["file"].get<std::string>();
-  const std::string directory = input["directory"].get<std::string>();
-  if (std::filesystem::path(file).is_relative() &&
-      std::filesystem::current_path() != std::filesystem::path(directory)) {
-    throw InputError(first.file, "/input/directory", fmt::format(
-        "the shards read the sweep as '{}' from {}; run kvsim merge from that directory (the "
-        "output names the sweep's files as the shards saw them), or shard with an absolute path",
-        file, directory));
-  }
-  return load_spec(file, input["set"].get<std::vector<std::string>>());
+  return {"sweep", job_input(o.path, o.sets), distributed::hash_text(spec.input_hash)};
 }
 
 int finish_sweep(const sweep::SweepSpec& spec, const std::vector<std::string>& points,
@@ -129,7 +96,7 @@ int run_sweep_command(const SweepOptions& o) {
 
 int finish_merged_sweep(const distributed::Partial& first, const std::vector<std::string>& points,
                         const FinishOptions& o) {
-  const sweep::SweepSpec spec = reload_spec(first);
+  const sweep::SweepSpec spec = sweep::load_sweep(reload_document(first));
   if (distributed::hash_text(spec.input_hash) != first.job.input_hash) {
     throw InputError(spec.file, "", fmt::format(
         "the sweep (or its base scenario) changed since its shards ran: it hashes to {} now, {} "

@@ -1,5 +1,8 @@
 #include "tools/kvsim/workers.hpp"
 
+#include <algorithm>
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "sim/core/input_error.hpp"
@@ -20,6 +23,39 @@ void add_worker_options(CLI::App& cmd, WorkerOptions& o) {
           return e.message();
         }
       });
+}
+
+nlohmann::json job_input(const std::string& path, const std::vector<std::string>& sets) {
+  return {{"file", path}, {"directory", std::filesystem::current_path().string()}, {"set", sets}};
+}
+
+ConfigDocument reload_document(const distributed::Partial& first) {
+  const nlohmann::json& input = first.job.input;
+  const auto strings = [](const nlohmann::json& a) {
+    return a.is_array() && std::all_of(a.begin(), a.end(), [](const nlohmann::json& s) {
+             return s.is_string();
+           });
+  };
+  if (!input.is_object() || input.size() != 3 || !input.value("file", Json()).is_string() ||
+      !input.value("directory", Json()).is_string() || !strings(input.value("set", Json()))) {
+    throw InputError(first.file, "/input", fmt::format(
+        "{}'s input is {{\"file\": path, \"directory\": working directory, \"set\": "
+        "[overrides]}}, as kvsim {} --shard writes it", first.job.command, first.job.command));
+  }
+  const std::string file = input["file"].get<std::string>();
+  const std::string directory = input["directory"].get<std::string>();
+  if (std::filesystem::path(file).is_relative() &&
+      std::filesystem::current_path() != std::filesystem::path(directory)) {
+    throw InputError(first.file, "/input/directory", fmt::format(
+        "the shards read '{}' from {}; run kvsim merge from that directory (the output names "
+        "files as the shards saw them), or run the shards with an absolute path", file,
+        directory));
+  }
+  ConfigDocument doc = ConfigDocument::load_file(file);
+  for (const std::string& s : input["set"].get<std::vector<std::string>>()) {
+    doc.apply_override(s);
+  }
+  return doc;
 }
 
 bool spreads_over_workers(const CLI::App& cmd) {

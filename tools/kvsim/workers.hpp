@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "sim/core/config.hpp"
 #include "sim/distributed/partial.hpp"
 #include "sim/distributed/work_split.hpp"
 
@@ -31,6 +32,16 @@ bool spreads_over_workers(const CLI::App& cmd);
 
 /// Whether this process prints and writes files: rank 0 of an MPI run, or the process alone.
 bool speaks();
+
+/// A sharded command's input as merge reloads it: the file's path as given, the working
+/// directory (relative paths inside resolve from there, and outputs name them so), the --set
+/// overrides.
+nlohmann::json job_input(const std::string& path, const std::vector<std::string>& sets);
+
+/// The input document a partial result was made from (job_input), read again with its
+/// overrides; InputError naming the partial file when its input is not job_input's shape, or
+/// when the path is relative and merge runs from another working directory.
+ConfigDocument reload_document(const distributed::Partial& first);
 
 /// Runs `evaluate` over items [0, count) of `job` on this run's workers. Returns every result,
 /// in item order, when this process is to finish the command (rank 0, or the process alone);
