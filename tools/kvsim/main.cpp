@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   kvsim::cli::add_list(app, selected);
   kvsim::cli::add_explain(app, selected);
   kvsim::cli::add_cost(app, selected);
+  kvsim::cli::add_plan(app, selected);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -1,0 +1,149 @@
+// The rate search over serving simulations (see evaluation.hpp).
+#include "sim/plan/evaluation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "sim/scenario/scenario.hpp"
+#include "sim/serving/engine.hpp"
+#include "sim/sweep/sweep.hpp"
+
+namespace kvsim::plan {
+namespace {
+
+// The share of requests meeting the attainment targets (rejected requests count as missing).
+double attainment(const Json& summary) {
+  const double all = summary.at("requests").get<double>() + summary.at("rejected").get<double>();
+  return all > 0 ? summary.at("requests_meeting_slo").get<double>() / all : 0.0;
+}
+
+// One serving simulation of the candidate at `rate`, on the candidate's loaded scenario.
+Json simulate(const PlanSpec& spec, const Candidate& c, const Scenario& s, double rate) {
+  const ConfigDocument doc = scenario_document(spec, c, rate);
+  const ConfigNode serving = doc.root().at("serving");
+  serving::ServingSetup setup = serving::ServingSetup::from_config(serving, s);
+  serving::Workload workload(serving.at("workload"), RandomStreams(s.seed), s.model.max_context);
+  return serving::simulate_serving(s, setup, std::move(workload)).summary;
+}
+
+struct Search {
+  double lo = 0;                 // the highest rate known to meet the SLOs
+  std::optional<double> hi;      // the lowest rate known to miss them
+  Json at_lo;                    // summary at lo
+  std::vector<std::string> missed_at_hi;
+  int simulations = 0;
+  bool reached_bound = false;
+};
+
+// Doubles from the target rate up to the bound until a rate misses, then bisects.
+void bracket(const PlanSpec& spec, const Candidate& c, const Scenario& s, double bound,
+             Search& r) {
+  const double close = 1 + spec.rate_tolerance;
+  const auto probe = [&](double rate) {
+    Json summary = simulate(spec, c, s, rate);
+    ++r.simulations;
+    auto missed = slo_violations(spec, summary);
+    if (missed.empty()) {
+      r.lo = rate;
+      r.at_lo = std::move(summary);
+    } else {
+      r.hi = rate;
+      r.missed_at_hi = std::move(missed);
+    }
+  };
+  while (!r.hi && !r.reached_bound) {
+    const double next = std::min(2 * r.lo, bound);
+    if (next <= r.lo * close) {
+      r.reached_bound = true;
+      break;
+    }
+    probe(next);
+    if (!r.hi && next == bound) r.reached_bound = true;
+  }
+  while (r.hi && *r.hi > r.lo * close) probe(std::sqrt(r.lo * *r.hi));
+}
+
+Json stats(const Json& latency) {
+  return Json{{"mean_s", latency.at("mean_s")},
+              {"p50_s", latency.at("p50_s")},
+              {"p90_s", latency.at("p90_s")},
+              {"p99_s", latency.at("p99_s")}};
+}
+
+}  // namespace
+
+std::vector<std::string> slo_violations(const PlanSpec& spec, const Json& summary) {
+  std::vector<std::string> out;
+  for (const SloLimit& l : spec.slo.limits) {
+    const Json v = slo_statistic(summary, l.metric, l.stat);
+    if (v.is_null()) {
+      out.push_back(fmt::format("{} undefined (no request gave a sample)", l.key));
+    } else if (v.get<double>() > l.seconds) {
+      out.push_back(fmt::format("{} {:.4g} s > {:.4g} s", l.key, v.get<double>(), l.seconds));
+    }
+  }
+  if (spec.slo.has_attainment() && attainment(summary) < spec.slo.share) {
+    out.push_back(fmt::format("attainment {:.4f} < {:.4g}", attainment(summary), spec.slo.share));
+  }
+  if (const auto rejected = summary.at("rejected").get<std::uint64_t>(); rejected > 0) {
+    out.push_back(fmt::format("{} requests rejected (longer than the model's context)", rejected));
+  }
+  return out;
+}
+
+Json summary_metrics(const Json& summary) {
+  return Json{{"ttft", stats(summary.at("ttft"))},
+              {"tpot", stats(summary.at("tpot"))},
+              {"itl", stats(summary.at("itl"))},
+              {"e2e", stats(summary.at("e2e_latency"))},
+              {"request_throughput", summary.at("request_throughput")},
+              {"output_throughput", summary.at("output_throughput")},
+              {"goodput", summary.at("goodput")},
+              {"attainment", attainment(summary)},
+              {"gpu_busy_fraction", summary.at("gpu_busy_fraction")},
+              {"preemptions", summary.at("preemptions")}};
+}
+
+std::string evaluate_candidate(const PlanSpec& spec, const Candidate& c, const Screening& screen) {
+  Json out{{"index", c.index}};
+  try {
+    const Scenario s = load_scenario(scenario_document(spec, c, spec.rate));
+    Search r;
+    const Json at_target = simulate(spec, c, s, spec.rate);
+    r.simulations = 1;
+    out["at_target"] = summary_metrics(at_target);
+    if (const auto missed = slo_violations(spec, at_target); !missed.empty()) {
+      out["status"] = "rejected";
+      out["reason"] = fmt::format("at the target {:.4g} requests/s: {}", spec.rate,
+                                  fmt::join(missed, "; "));
+    } else {
+      r.lo = spec.rate;
+      r.at_lo = at_target;
+      bracket(spec, c, s, screen.rate_bound, r);
+      out["status"] = "feasible";
+      out["max_rate"] = r.lo;
+      out["rate_bracket"] = {r.lo, r.hi ? Json(*r.hi) : Json(nullptr)};
+      out["reached_bound"] = r.reached_bound;
+      out["missed_above"] = fmt::format("{}", fmt::join(r.missed_at_hi, "; "));
+      out["at_max_rate"] = summary_metrics(r.at_lo);
+    }
+    out["simulations"] = r.simulations;
+  } catch (const InputError& e) {
+    out["status"] = "rejected";
+    out["reason"] = e.message();
+  }
+  return out.dump();
+}
+
+std::vector<std::string> evaluate_candidates(
+    std::size_t count, const std::function<std::string(std::size_t)>& evaluate) {
+  std::vector<std::string> results(count);
+  sweep::for_each_point(count, [&](std::size_t i) { results[i] = evaluate(i); }, {});
+  return results;
+}
+
+}  // namespace kvsim::plan
