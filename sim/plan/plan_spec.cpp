@@ -169,6 +169,7 @@ void read_search(const ConfigNode& root, PlanSpec& p) {
 
 void read_options(const ConfigNode& root, PlanSpec& p) {
   p.name = root.string_or("name", "plan");
+  p.description = root.string_or("description", "");
   p.seed = static_cast<std::uint64_t>(root.count_or("seed", 1, 0));
   p.compute = root.has("compute") ? root.at("compute").json() : Json{{"type", "roofline"}};
   if (root.has("precision")) p.precision = root.at("precision").json();

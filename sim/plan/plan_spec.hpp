@@ -81,8 +81,8 @@ struct SearchSpace {
 
 struct PlanSpec {
   std::string name;
+  std::string description;
   std::string file;
-  std::string directory;  // relative paths in the workload are taken from here
   std::uint64_t seed = 1;
   Json workload;          // the serving workload, its arrivals at the target rate
   double rate = 0;        // target requests per second
