@@ -27,7 +27,8 @@ plan long-context-llama-3.1-8b scenarios/plan/long-context-llama-3.1-8b.json 0.2
 
 # Figures: the Pareto front (cost per hour against p99 TTFT at the target rate) and, per layout
 # family (model, GPU, tp x pp), the highest rate meeting the SLOs against cost per hour.
-for d in "$out"/*/; do
+for csv in "$out"/*/plan.csv; do
+  d=$(dirname "$csv")
   name=$(basename "$d")
   "$kvsim" plot "$d/pareto.csv" --out "$fig/$name-pareto" --x cost_per_hour --y ttft_p99_ms \
     --kind lines
