@@ -22,7 +22,9 @@ double attainment(const Json& summary) {
 }
 
 // Thrown by an observer to stop a simulation whose SLOs are already certainly missed.
-struct SloCertainlyMissed {};
+struct SloCertainlyMissed {
+  std::string what;  // "ttft_p99: 21 of 2000 requests over 2 s"
+};
 
 // Counts finished requests that certainly break a limit (beyond 1% over it: serving's
 // histogram percentiles are within 0.39% of the sample at their rank), and stops the run once
@@ -52,15 +54,22 @@ class SloWatch {
       if (!v) continue;
       if (l.stat == "mean") {
         bad_[i] += *v;
-        if (bad_[i] > kMargin * l.seconds * n_) throw SloCertainlyMissed{};
+        if (bad_[i] > kMargin * l.seconds * n_) {
+          throw SloCertainlyMissed{fmt::format("{}: the sum so far exceeds {:.4g} s x {} requests",
+                                               l.key, l.seconds, n_)};
+        }
       } else if (*v > kMargin * l.seconds && ++bad_[i] > n_ - std::ceil(quantile(l.stat) * n_)) {
-        throw SloCertainlyMissed{};
+        throw SloCertainlyMissed{
+            fmt::format("{}: {} of {} requests over {:.4g} s", l.key, bad_[i], n_, l.seconds)};
       }
     }
     const SloSpec& a = spec_.slo;
     if (a.has_attainment() && ((a.ttft_s && ttft > kMargin * *a.ttft_s) ||
                                (a.tpot_s && tpot && *tpot > kMargin * *a.tpot_s))) {
-      if (++missed_attainment_ > n_ * (1 - a.share)) throw SloCertainlyMissed{};
+      if (++missed_attainment_ > n_ * (1 - a.share)) {
+        throw SloCertainlyMissed{fmt::format("attainment: {} of {} requests miss their targets",
+                                             missed_attainment_, n_)};
+      }
     }
   }
 
@@ -75,8 +84,8 @@ class SloWatch {
   double missed_attainment_ = 0;
 };
 
-// One serving simulation of the candidate at `rate`, on the candidate's loaded scenario; null
-// when it was stopped because its SLOs were certainly missed (SloWatch).
+// One serving simulation of the candidate at `rate`, on the candidate's loaded scenario; when
+// it was stopped because its SLOs were certainly missed (SloWatch), {"stopped": why}.
 Json simulate(const PlanSpec& spec, const Candidate& c, const Scenario& s, double rate) {
   const ConfigDocument doc = scenario_document(spec, c, rate);
   const ConfigNode serving = doc.root().at("serving");
@@ -87,14 +96,19 @@ Json simulate(const PlanSpec& spec, const Candidate& c, const Scenario& s, doubl
   observers.request = [&watch](const serving::RequestRecord& q) { watch.finished(q); };
   try {
     return serving::simulate_serving(s, setup, std::move(workload), observers).summary;
-  } catch (const SloCertainlyMissed&) {
-    return nullptr;
+  } catch (const SloCertainlyMissed& e) {
+    return Json{{"stopped", e.what}};
   }
 }
 
-// The SLOs a simulation missed; a stopped one (null) missed them, without its numbers.
+bool stopped(const Json& summary) { return summary.contains("stopped"); }
+
+// The SLOs a simulation missed; a stopped one says which, without the run's statistics.
 std::vector<std::string> missed_slos(const PlanSpec& spec, const Json& summary) {
-  if (summary.is_null()) return {"SLOs certainly missed before the run ended (stopped early)"};
+  if (stopped(summary)) {
+    return {fmt::format("{} (stopped early: certainly missed)",
+                        summary["stopped"].get<std::string>())};
+  }
   return slo_violations(spec, summary);
 }
 
@@ -183,7 +197,7 @@ std::string evaluate_candidate(const PlanSpec& spec, const Candidate& c, const S
     Search r;
     const Json at_target = simulate(spec, c, s, spec.rate);
     r.simulations = 1;
-    if (!at_target.is_null()) out["at_target"] = summary_metrics(at_target);
+    if (!stopped(at_target)) out["at_target"] = summary_metrics(at_target);
     if (const auto missed = missed_slos(spec, at_target); !missed.empty()) {
       out["status"] = "rejected";
       out["reason"] = fmt::format("at the target {:.4g} requests/s: {}", spec.rate,
