@@ -17,6 +17,7 @@ using Finisher = int (*)(const distributed::Partial&, const std::vector<std::str
 const std::vector<std::pair<std::string, Finisher>>& finishers() {
   static const std::vector<std::pair<std::string, Finisher>> table{
       {"sweep", finish_merged_sweep},
+      {"plan", finish_merged_plan},
   };
   return table;
 }

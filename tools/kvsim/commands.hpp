@@ -34,6 +34,7 @@ void add_calibrate_engine(CLI::App& app, Command& selected);
 void add_compare(CLI::App& app, Command& selected);
 void add_serve(CLI::App& app, Command& selected);
 void add_cost(CLI::App& app, Command& selected);
+void add_plan(CLI::App& app, Command& selected);
 void add_merge(CLI::App& app, Command& selected);
 
 }  // namespace kvsim::cli

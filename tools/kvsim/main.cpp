@@ -52,7 +52,7 @@ void refuse_unspread_command(const CLI::App& app, const kvsim::distributed::Work
   for (const CLI::App* cmd : app.get_subcommands()) {
     if (!kvsim::cli::spreads_over_workers(*cmd)) {
       throw kvsim::InputError("", "", fmt::format(
-          "kvsim {} does not spread over MPI ranks (sweep does); run it without mpirun, or with "
+          "kvsim {} does not spread over MPI ranks (sweep and plan do); run it without mpirun, or with "
           "-n 1 (mpirun started {})", cmd->get_name(), workers.size()));
     }
   }
@@ -83,6 +83,7 @@ int run(int argc, char** argv, kvsim::distributed::Workers& workers) {
   kvsim::cli::add_list(app, selected);
   kvsim::cli::add_explain(app, selected);
   kvsim::cli::add_cost(app, selected);
+  kvsim::cli::add_plan(app, selected);
   kvsim::cli::add_merge(app, selected);
   try {
     app.parse(argc, argv);

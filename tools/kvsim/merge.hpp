@@ -23,4 +23,9 @@ struct FinishOptions {
 int finish_merged_sweep(const distributed::Partial& first, const std::vector<std::string>& points,
                         const FinishOptions& o);
 
+/// `kvsim plan`'s finisher (cmd_plan.cpp): screens the plan again (deterministic) and writes its
+/// report from the shards' evaluations. Throws InputError when the plan changed since.
+int finish_merged_plan(const distributed::Partial& first, const std::vector<std::string>& results,
+                       const FinishOptions& o);
+
 }  // namespace kvsim::cli

@@ -1,6 +1,6 @@
 #pragma once
 // The command-line side of sim/distributed: the --shard option of commands whose items spread
-// over workers (sweep; plan adds it with one line), and running those items.
+// over workers (sweep, plan), and running those items.
 //
 // Under mpirun every rank runs the command; only rank 0 (speaks()) prints and writes. With
 // --shard K/N the command computes shard K's items and writes them as a partial result to its
