@@ -8,6 +8,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libeigen3-dev libboost-graph-dev libtbb-dev
   libgtest-dev libbenchmark-dev
   gnuplot-nox
+  libopenmpi-dev openmpi-bin  # mpirun -n N kvsim sweep (optional at build time: KVSIM_MPI)
   jq python3  # the results/*/make.sh scripts that regenerate the shipped results
 )
 # clang (libFuzzer, sanitizers) only for tools/fuzz.sh and tools/sanitize.sh: KVSIM_CLANG=1.

@@ -26,7 +26,8 @@ const std::set<std::string>& output_names() {
       "trace.json",   "search.json",   "search_trace.csv", "landscape.csv",
       "sweep.csv",    "summary.json",  "requests.csv",     "tokens.csv",
       "timeline.csv", "compare.json",  "compare.md",       "fit.md",
-      "validation.csv", "validation.md"};
+      "validation.csv", "validation.md",
+      "plan.json",    "plan.csv",      "plan.md",          "pareto.csv",       "plan.scenario.json"};
   return names;
 }
 

@@ -164,14 +164,24 @@ PointOutputs run_point(const SweepSpec& spec, std::size_t i, bool strict,
 
 }  // namespace
 
-Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done)>& progress,
-                bool strict) {
+std::string evaluate_point(const SweepSpec& spec, std::size_t index, bool strict) {
+  std::vector<std::string> warnings;
+  const PointOutputs outputs = run_point(spec, index, strict, warnings);
+  const Json point{{"outputs", outputs}, {"warnings", warnings}};
+  // Invalid UTF-8 (a file name in a warning, say) is replaced, not thrown on: the same in every
+  // run, however it is split.
+  return point.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Table assemble_table(const SweepSpec& spec, const std::vector<std::string>& points) {
   const std::size_t n = spec.point_count();
   std::vector<PointOutputs> outputs(n);
   std::vector<std::vector<std::string>> warnings(n);
-  for_each_point(
-      n, [&](std::size_t i) { outputs[i] = run_point(spec, i, strict, warnings[i]); },
-      progress);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Json point = Json::parse(points.at(i));
+    outputs[i] = point.at("outputs").get<PointOutputs>();
+    warnings[i] = point.at("warnings").get<std::vector<std::string>>();
+  }
 
   Table table;
   table.columns.push_back("point");
@@ -196,6 +206,15 @@ Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done
     table.rows.push_back(std::move(row));
   }
   return table;
+}
+
+Table run_sweep(const SweepSpec& spec, const std::function<void(std::size_t done)>& progress,
+                bool strict) {
+  std::vector<std::string> points(spec.point_count());
+  for_each_point(
+      points.size(), [&](std::size_t i) { points[i] = evaluate_point(spec, i, strict); },
+      progress);
+  return assemble_table(spec, points);
 }
 
 Json summarize(const SweepSpec& spec, const Table& table) {

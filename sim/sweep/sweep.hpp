@@ -65,6 +65,7 @@ struct SweepSpec {
   std::vector<std::string> outputs;
   std::string baseline;
   Json resolved;              // the sweep as read, settings expanded
+  std::uint64_t input_hash = 0;  // stable_hash of the sweep (overrides applied) and its base
 
   std::size_t point_count() const;
   /// The settings of point `index` (0 <= index < point_count()), in column order.
@@ -84,6 +85,13 @@ const std::vector<std::pair<std::string, std::string>>& output_docs();
 /// so errors are the same for any thread count.
 void for_each_point(std::size_t count, const std::function<void(std::size_t)>& body,
                     const std::function<void(std::size_t done)>& progress);
+
+/// One point's outputs and warnings (what run_sweep collects per point) as one string, the unit
+/// a distributed run (sim/distributed) gathers; throws as run_sweep does.
+std::string evaluate_point(const SweepSpec& spec, std::size_t index, bool strict);
+
+/// The table of every point's evaluate_point result, given in point order.
+Table assemble_table(const SweepSpec& spec, const std::vector<std::string>& points);
 
 /// Runs every point's prefill strategies and collects the requested outputs, one row per point.
 /// A point whose scenario warns adds a last column "warnings" (the point's warnings, joined by

@@ -248,6 +248,11 @@ SweepSpec load_sweep(const ConfigDocument& document) {
                        {"columns", spec.columns},
                        {"outputs", spec.outputs},
                        {"baseline", spec.baseline}};
+  // What every point is made of: shards of one sweep must agree on it (kvsim merge).
+  const auto text = [](const Json& j) {
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);  // an override may be any bytes
+  };
+  spec.input_hash = stable_hash(text(document.json()) + "\n" + text(spec.base));
   return spec;
 }
 

@@ -35,5 +35,7 @@ void add_compare(CLI::App& app, Command& selected);
 void add_serve(CLI::App& app, Command& selected);
 void add_cost(CLI::App& app, Command& selected);
 void add_schema(CLI::App& app, Command& selected);
+void add_plan(CLI::App& app, Command& selected);
+void add_merge(CLI::App& app, Command& selected);
 
 }  // namespace kvsim::cli
