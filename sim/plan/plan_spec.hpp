@@ -94,7 +94,7 @@ struct PlanSpec {
   SearchSpace space;
   double rate_tolerance = 0.05;  // the rate search stops when hi / lo <= 1 + this
   std::string pareto_metric = "ttft_p99";
-  Json resolved;  // the plan with every default filled in
+  Json resolved;  // the plan file as read (with --set overrides applied)
 
   std::size_t candidate_count() const;
 };

@@ -1,4 +1,6 @@
 // kvsim plan: screening, ranking, the chosen layout re-run, and determinism across threads.
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <tbb/global_control.h>
 
@@ -18,6 +20,17 @@ Json serve_summary(const ConfigDocument& doc) {
   serving::ServingSetup setup = serving::ServingSetup::from_config(node, s);
   serving::Workload workload(node.at("workload"), RandomStreams(s.seed), s.model.max_context);
   return serving::simulate_serving(s, setup, std::move(workload)).summary;
+}
+
+TEST(Plan, EveryShippedPlanLoads) {
+  std::size_t count = 0;
+  const std::string dir = std::string(KVSIM_SOURCE_DIR) + "/scenarios/plan";
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    EXPECT_NO_THROW(load_plan(ConfigDocument::load_file(entry.path().string()))) << entry.path();
+    ++count;
+  }
+  EXPECT_GE(count, 4u);
 }
 
 TEST(Plan, CandidatesAreTheGridProductLastAxisFastest) {
