@@ -22,7 +22,7 @@ void read_cluster(const ConfigNode& root, Scenario& s) {
   s.gpu = catalog::resolve_gpu(cluster.at("gpu"));
   if (const auto t = cluster.find("topology")) {
     s.topology = std::make_unique<net::Topology>(net::topologies().create(*t, s.gpu));
-    if (auto w = net::mesh_collective_warning(*t, s.gpu); !w.empty()) s.warnings.push_back(w);
+    s.collectives = net::default_collectives(*t);
   } else {
     s.topology = std::make_unique<net::Topology>();
     s.topology->add_gpu();  // one GPU, no network
@@ -46,6 +46,10 @@ void read_cluster(const ConfigNode& root, Scenario& s) {
   if (const auto c = cluster.find("collectives")) {
     s.collectives = net::CollectiveConfig::from_config(*c);
     for (auto& w : net::collective_warnings(s.collectives, *s.topology)) s.warnings.push_back(w);
+  }
+  if (const auto t = cluster.find("topology")) {
+    const std::string w = net::mesh_collective_warning(*t, s.collectives, s.gpu);
+    if (!w.empty()) s.warnings.push_back(w);
   }
   s.memory_utilization = cluster.number_or("memory_utilization", 0.9, 0.01, 1.0);
   cluster.finish();
