@@ -153,14 +153,7 @@ void read_decode_layout(const ConfigNode& n, DecodeSpec& d, const Scenario& s) {
   }
   d.tensor_parallel = static_cast<int>(tp);
   d.pipeline_parallel = static_cast<int>(pp);
-  d.expert_parallel = n.boolean_or("expert_parallel", false);
-  if (d.expert_parallel) {
-    try {
-      check_expert_parallel(s.model, tp, tp);
-    } catch (const InputError& e) {
-      n.at("expert_parallel").fail(e.message());
-    }
-  }
+  d.expert_parallel = read_layout_expert_parallel(n, "expert_parallel", s.model, tp);
 }
 
 // kvsim run prices the decode step on its layout's GPUs: a step whose shard of the weights and
@@ -179,7 +172,7 @@ void warn_if_decode_does_not_fit(const DecodeSpec& d, Scenario& s) {
                           static_cast<double>(m.layers * m.kv_heads);
   const double weights =
       m.moe.enabled()
-          ? m.weight_bytes_per_gpu(s.precision, tp, d.expert_parallel ? tp : 1) /
+          ? m.weight_bytes_per_gpu(s.precision, tp, d.expert_degree()) /
                 static_cast<double>(pp)
           : m.weight_bytes(s.precision) / static_cast<double>(tp * pp);
   const double kv = m.kv_bytes_for(s.precision.kv_cache, d.context_tokens) * kv_share *
@@ -224,7 +217,9 @@ void read_decode(const ConfigNode& root, Scenario& s) {
                               {"tensor_parallel", d.tensor_parallel},
                               {"pipeline_parallel", d.pipeline_parallel}};
   if (drafter) s.resolved["decode"]["drafter"] = drafter->json();
-  if (d.expert_parallel) s.resolved["decode"]["expert_parallel"] = true;
+  if (d.expert_parallel.on()) {
+    s.resolved["decode"]["expert_parallel"] = d.expert_parallel.to_json();
+  }
   warn_if_decode_does_not_fit(d, s);
   s.decode = d;
 }
