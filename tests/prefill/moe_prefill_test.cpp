@@ -6,6 +6,7 @@
 #include "models/llm/moe_operations.hpp"
 #include "prefill/fixture.hpp"
 #include "sim/prefill/builtin.hpp"
+#include "sim/prefill/impl/kvr.hpp"
 #include "sim/prefill/impl/synchronous.hpp"
 #include "sim/prefill/stage_costs.hpp"
 
@@ -195,6 +196,44 @@ TEST(MoePrefill, ExpertParallelDegreesThatDoNotDivideTheGpusOrExpertsAreRefused)
   } catch (const InputError& e) {
     EXPECT_EQ(e.pointer(), "/s/expert_parallel");
   }
+}
+
+TEST(MoePrefill, KvRunaheadPricesDenseAndMoeLayersEachAsTheirOwn) {
+  // Mixtral with its first 4 of 32 layers dense (DeepSeek's first_dense_layers): KV-Runahead's
+  // layer-by-layer pipeline runs a dense layer's rest (MLP of width 14336) in layers 0-3 and a
+  // MoE layer's (router, experts) in 4-31, not one averaged layer; the kinds sum to the average.
+  testing::Fixture f("mixtral-8x7b", testing::ideal_network(2), 2048);
+  f.model.moe.first_dense_layers = 4;
+  const StageCosts c = stage_costs(f.setup, 2048, 2048, Mask::kCausal);
+  ASSERT_TRUE(c.mixed);
+  EXPECT_NE(c.rest_dense, c.rest_moe);
+  EXPECT_EQ(c.rest_of(f.model, 3), c.rest_dense);
+  EXPECT_EQ(c.rest_of(f.model, 4), c.rest_moe);
+  // layers x average = 4 dense + 28 MoE, up to rounding each stage to the nanosecond.
+  const Duration kinds = 4 * c.rest_dense + 28 * c.rest_moe;
+  EXPECT_LE(std::chrono::abs(kinds - 32 * c.rest), Duration(32));
+  // One process: embedding + sum over layers of (qkv + attention + that layer's rest) + head.
+  PrefillSetup alone = f.setup;
+  alone.gpus.resize(1);
+  const PrefillResult one = simulate_kvr(alone, Partition{2048}, KvrOptions{}, true);
+  EXPECT_EQ(one.ttft, c.embedding + 32 * (c.qkv + c.attention) + kinds + c.head);
+  // The trace's rest slices show the two kinds.
+  int dense_slices = 0;
+  int moe_slices = 0;
+  for (const TraceSlice& t : one.trace) {
+    if (t.name.find(" rest") == std::string::npos) continue;
+    dense_slices += (t.end - t.start) == c.rest_dense ? 1 : 0;
+    moe_slices += (t.end - t.start) == c.rest_moe ? 1 : 0;
+  }
+  EXPECT_EQ(dense_slices, 4);
+  EXPECT_EQ(moe_slices, 28);
+  // Two processes: the closed-form recurrence sees the same kinds as the event-driven run.
+  const Partition two{1200, 848};
+  EXPECT_EQ(kvr_closed_form_ttft(f.setup, two, true),
+            simulate_kvr(f.setup, two, KvrOptions{}, false).ttft);
+  // A model of one kind keeps its one averaged layer.
+  f.model.moe.first_dense_layers = 0;
+  EXPECT_FALSE(stage_costs(f.setup, 2048, 2048, Mask::kCausal).mixed);
 }
 
 }  // namespace kvsim::prefill
