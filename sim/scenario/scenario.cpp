@@ -208,9 +208,6 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   }
   read_decode_layout(*n, d, s);
   const auto drafter = n->find("drafter");  // built by kvsim run (sim/serving/speculative)
-  if (drafter && !speculation_obstacle(s.model).empty()) {
-    drafter->fail(speculation_obstacle(s.model));
-  }
   n->finish();
   s.resolved["decode"] = Json{{"batch_size", d.batch_size},
                               {"context_tokens", d.context_tokens},
@@ -334,17 +331,6 @@ Scenario load_scenario(const ConfigDocument& document) {
   (void)root.find("serving");  // read by kvsim serve (sim/serving)
   root.finish();
   return s;
-}
-
-std::string speculation_obstacle(const LlmSpec& m) {
-  std::string what;
-  if (m.moe.enabled()) what = "a mixture-of-experts";
-  if (m.mla.on()) what = "a latent-attention";
-  if (m.windowed_layers() > 0) what = "a sliding-window";
-  if (what.empty()) return {};
-  return fmt::format("speculative decoding with {} target ({}) is not modelled (its verify "
-                     "passes price one full-attention kernel on a dense layout): drop \"drafter\"",
-                     what, m.name);
 }
 
 }  // namespace kvsim

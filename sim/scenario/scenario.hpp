@@ -74,9 +74,4 @@ struct Scenario {
 
 Scenario load_scenario(const ConfigDocument& document);
 
-/// Why speculative decoding cannot run with `target` (empty when it can): its passes
-/// (sim/serving/speculative/pass_cost.hpp) price one full-attention kernel per verify batch on a
-/// dense layout, so mixture-of-experts, latent-attention and sliding-window targets are refused.
-std::string speculation_obstacle(const LlmSpec& target);
-
 }  // namespace kvsim

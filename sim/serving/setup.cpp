@@ -119,7 +119,6 @@ void read_drafter(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
     node->fail("speculative decoding with pipeline_parallel above 1 is not modelled (where the "
                "drafter runs between stages): give pipeline_parallel 1");
   }
-  if (const std::string why = speculation_obstacle(s.model); !why.empty()) node->fail(why);
   auto drafter = speculative::drafters().create(*node, s);
   const speculative::DrafterMemory m = drafter->memory(c.tensor_parallel);
   const std::int64_t needed = static_cast<std::int64_t>(c.replicas) *
