@@ -73,6 +73,25 @@ void check_expert_parallel(const LlmSpec& s, std::int64_t ep, std::int64_t tp) {
   throw InputError(fmt::format("model {}", s.name), "", why);
 }
 
+ExpertParallel read_layout_expert_parallel(const ConfigNode& n, const std::string& key,
+                                           const LlmSpec& s, std::int64_t tp) {
+  const ExpertParallel ep = read_expert_parallel(n, key);
+  if (!ep.on()) return ep;
+  const std::int64_t degree = ep.over(tp);
+  if (tp % degree != 0) {
+    n.at(key).fail(fmt::format("an expert-parallel degree of {} must divide tensor_parallel {}: "
+                               "the experts are split over one replica's tensor-parallel ranks "
+                               "(experts across data-parallel replicas are not modelled)",
+                               degree, tp));
+  }
+  try {
+    check_expert_parallel(s, degree, tp);
+  } catch (const InputError& e) {
+    n.at(key).fail(e.message());
+  }
+  return ep;
+}
+
 std::vector<ExpertRankLoad> rank_loads(const LlmSpec& s, std::int64_t tokens,
                                        const DecomposeOptions& o) {
   check_expert_parallel(s, o.expert_parallel, o.tensor_parallel);

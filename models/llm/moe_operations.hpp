@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "models/llm/expert_parallel.hpp"
 #include "models/llm/operations.hpp"
 
 namespace kvsim {
@@ -56,5 +57,12 @@ bool is_routed_expert(const Operation& op);
 /// degree do not allow: it must divide the experts, and divide tensor_parallel unless that is 1.
 void check_expert_parallel(const LlmSpec& spec, std::int64_t expert_parallel,
                            std::int64_t tensor_parallel);
+
+/// Reads `key` of a decode or serving layout of `tensor_parallel` GPUs per stage (true: every
+/// rank; a count: that many ranks, each expert sharded over tensor_parallel / count GPUs) and
+/// refuses, at the key, a degree check_expert_parallel refuses or one that does not divide
+/// tensor_parallel (experts across data-parallel replicas are not modelled).
+ExpertParallel read_layout_expert_parallel(const ConfigNode& node, const std::string& key,
+                                           const LlmSpec& spec, std::int64_t tensor_parallel);
 
 }  // namespace kvsim

@@ -141,10 +141,12 @@ CollectiveConfig CollectiveConfig::from_config(const ConfigNode& node) {
   if (node.json().is_string()) return from_profile(node);
   if (node.json().is_object() && node.json().contains("profile")) return from_profile_field(node);
   CollectiveConfig c;
-  const std::string a = node.one_of_or("algorithm", "ring", {"ring", "tree", "direct"});
-  c.algorithm = a == "ring"   ? CollectiveAlgorithm::kRing
-                : a == "tree" ? CollectiveAlgorithm::kTree
-                              : CollectiveAlgorithm::kDirect;
+  const std::string a =
+      node.one_of_or("algorithm", "ring", {"ring", "tree", "direct", "mesh"});
+  c.algorithm = a == "ring"     ? CollectiveAlgorithm::kRing
+                : a == "tree"   ? CollectiveAlgorithm::kTree
+                : a == "direct" ? CollectiveAlgorithm::kDirect
+                                : CollectiveAlgorithm::kMesh;
   if (const auto protocols = node.find("protocols")) {
     c.protocols.clear();
     for (const ConfigNode& p : protocols->elements()) {

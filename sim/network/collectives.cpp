@@ -71,6 +71,7 @@ std::string to_string(CollectiveAlgorithm algorithm) {
     case CollectiveAlgorithm::kRing: return "ring";
     case CollectiveAlgorithm::kTree: return "tree";
     case CollectiveAlgorithm::kDirect: return "direct";
+    case CollectiveAlgorithm::kMesh: return "mesh";
   }
   return "?";
 }
@@ -92,6 +93,13 @@ std::vector<Step> plan_collective(CollectiveKind kind, CollectiveAlgorithm algor
     if (kind == K::kBroadcast) return tree_steps(p, bytes, false);
     throw std::invalid_argument(fmt::format("the tree algorithm has no {} (use ring or direct)",
                                             to_string(kind)));
+  }
+  if (algorithm == A::kMesh) {
+    if (kind == K::kBroadcast) return plan_collective(kind, A::kDirect, p, bytes);
+    // Reduce-scatter then all-gather, each one step of S/p to every peer over its own link:
+    // 2 x (latency + S/p / link) on a mesh (Patarasuk & Yuan's bound with p - 1 links per GPU).
+    if (kind == K::kAllReduce) return {all_pairs(p, piece), all_pairs(p, piece)};
+    return {all_pairs(p, piece)};
   }
   switch (kind) {
     case K::kAllGather:

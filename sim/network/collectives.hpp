@@ -22,7 +22,11 @@
 namespace kvsim::net {
 
 enum class CollectiveKind { kAllGather, kReduceScatter, kAllReduce, kAllToAll, kBroadcast };
-enum class CollectiveAlgorithm { kRing, kTree, kDirect };
+// kMesh: for a full mesh of point-to-point links (AMD's XGMI platforms), every piece on its own
+// link at once: all-gather, reduce-scatter and all-to-all as direct, all-reduce as a direct
+// reduce-scatter then a direct all-gather (two steps of S/p per pair), as RCCL spreads it over
+// all the group's links.
+enum class CollectiveAlgorithm { kRing, kTree, kDirect, kMesh };
 std::string to_string(CollectiveKind kind);
 std::string to_string(CollectiveAlgorithm algorithm);
 

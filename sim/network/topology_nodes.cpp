@@ -145,21 +145,50 @@ Topology multi_node(const ConfigNode& n, const GpuSpec& gpu) {
 
 }  // namespace detail
 
-std::string mesh_collective_warning(const ConfigNode& topology, const GpuSpec& gpu) {
+namespace {
+
+// RCCL's all-reduce on 8 x MI300X reaches 317 GB/s bus bandwidth at 8 GB (shared/data/gpus.md,
+// from stas00/ml-engineering network/README.md); the mesh algorithm's bus bandwidth is
+// (p - 1) x link x efficiency = 7 x 64 GB/s x efficiency for large messages, so RCCL achieves
+// 317 / 448 of the links. The 2-GPU figure (47.7 GB/s at 4 GiB, one link) is left for checking:
+// 64 x 317 / 448 = 45.3 GB/s, 5% under it (tests/network/node_presets_test.cpp).
+constexpr double kRcclMeshEfficiency = 317.0 / 448.0;
+
+bool mesh_node(const ConfigNode& topology) {
+  return topology.string_or("type", "") == "xgmi-mesh";
+}
+
+}  // namespace
+
+CollectiveConfig default_collectives(const ConfigNode& topology) {
+  CollectiveConfig c;
+  if (!mesh_node(topology)) return c;
+  c.algorithm = CollectiveAlgorithm::kMesh;
+  c.protocols = {Protocol("rccl-mesh", Duration{0}, kRcclMeshEfficiency)};
+  return c;
+}
+
+std::string mesh_collective_warning(const ConfigNode& topology,
+                                    const CollectiveConfig& collectives, const GpuSpec& gpu) {
   const std::string type = topology.string_or("type", "");
   const bool mesh_nodes = type == "multi-node" && topology.string_or("node", "") == "xgmi-mesh";
-  if (!mesh_nodes && !(type == "xgmi-mesh" && topology.count_or("gpus", detail::kMeshGpus) > 2)) {
+  const bool wide_mesh =
+      mesh_node(topology) && topology.count_or("gpus", detail::kMeshGpus) > 2;
+  if (collectives.algorithm == CollectiveAlgorithm::kMesh || (!mesh_nodes && !wide_mesh)) {
     return "";
   }
   return fmt::format(
-      "{}: at {}: on an XGMI mesh kvsim's ring collectives use one link per GPU, so a "
-      "collective among more than 2 GPUs is priced at one {:.0f} GB/s link's pace, while RCCL "
-      "spreads it over all the group's links (8 x MI300X all-reduce: about 317 GB/s bus "
-      "bandwidth measured, shared/data/gpus.md); the direct algorithm (\"collectives\": "
-      "{{\"algorithm\": \"direct\"}}) uses every link for all-gather, reduce-scatter and "
-      "all-to-all, but its one-shot all-reduce sends the whole buffer to each peer. 2-GPU "
-      "groups are exact",
-      topology.file(), topology.pointer(), gpu.mesh_link_bandwidth * 1e-9);
+      "{}: at {}: on an XGMI mesh the {} collectives use one link per GPU (direct's one-shot "
+      "all-reduce sends the whole buffer to each peer), so an all-reduce among more than 2 GPUs "
+      "is priced far under RCCL's, which spreads it over all the group's links (8 x MI300X: "
+      "about 317 GB/s bus bandwidth measured, shared/data/gpus.md, against {:.0f} GB/s a ring "
+      "gets from one link){}. 2-GPU groups are exact",
+      topology.file(), topology.pointer(), to_string(collectives.algorithm),
+      gpu.mesh_link_bandwidth * 1e-9,
+      mesh_nodes ? "; multi-node keeps the ring by default, as the mesh algorithm's all-pairs "
+                   "steps would cross the NICs"
+                 : "; \"collectives\": {\"algorithm\": \"mesh\"} (the default here) prices it "
+                   "as RCCL runs it");
 }
 
 }  // namespace kvsim::net

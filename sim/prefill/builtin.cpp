@@ -16,8 +16,8 @@ std::unique_ptr<PrefillStrategy> make_kvr(const ConfigNode& n) {
   } else {
     partitioner = partitioners().find("even")->make(n);
   }
-  if (const auto ep = n.find("expert_parallel"); ep && ep->as_bool()) {
-    ep->fail("kvr with expert parallelism is not modelled: each MoE layer would need every "
+  if (read_expert_parallel(n, "expert_parallel").on()) {
+    n.at("expert_parallel").fail("kvr with expert parallelism is not modelled: each MoE layer would need every "
              "process's tokens at every expert's GPU (an all-to-all among the chain), which "
              "undoes KV-Runahead's run-ahead; kvr runs MoE models with every expert on every "
              "GPU, and tp and tsp take \"expert_parallel\"");
@@ -96,24 +96,29 @@ const StrategyRegistry& strategies() {
           with_label({{"causal_aware", "bool", "false",
                        "skip the masked part of the attention rectangle"},
                       kTpParam,
-                      {"expert_parallel", "bool", "false",
-                       "MoE models: split the routed experts over the GPUs, with dispatch and "
-                       "combine all-to-alls around them in every layer (else every GPU holds "
+                      {"expert_parallel", "bool|count", "false",
+                       "MoE models: split the routed experts over the GPUs (true) or over "
+                       "groups of that many consecutive GPUs (a count dividing the GPUs and the "
+                       "experts; each group holds every expert once), with dispatch and combine "
+                       "all-to-alls inside each group in every layer (else every GPU holds "
                        "every expert); not with \"tp\" > 1"}}),
           [](const ConfigNode& n) -> std::unique_ptr<PrefillStrategy> {
             return std::make_unique<TspStrategy>(n.boolean_or("causal_aware", false),
                                                  read_tp(n),
-                                                 n.boolean_or("expert_parallel", false));
+                                                 read_expert_parallel(n, "expert_parallel"));
           });
     r.add("tp", "Megatron tensor parallelism: sharded weights, all-reduces every layer",
           with_label({{"sequence_parallel", "bool", "false",
                        "reduce-scatter + all-gather instead of all-reduce"},
-                      {"expert_parallel", "bool", "false",
-                       "MoE models: each GPU holds 1/p of the routed experts whole (else 1/p "
-                       "of every expert); the MLP all-reduce combines their outputs"}}),
+                      {"expert_parallel", "bool|count", "false",
+                       "MoE models: each GPU holds 1/p of the routed experts whole (true), or "
+                       "the experts split over that many ranks of p / count GPUs each, every "
+                       "expert sharded over its rank's GPUs (expert-TP; a count dividing the "
+                       "GPUs and the experts); else 1/p of every expert; the MLP all-reduce "
+                       "combines their outputs"}}),
           [](const ConfigNode& n) -> std::unique_ptr<PrefillStrategy> {
             return std::make_unique<TpStrategy>(n.boolean_or("sequence_parallel", false),
-                                                n.boolean_or("expert_parallel", false));
+                                                read_expert_parallel(n, "expert_parallel"));
           });
     r.add("kvr", "KV-Runahead: a chain passing the growing KV cache, layer by layer, async",
           with_label({{"partitioner", "{type, ...}", "{\"type\": \"even\"}",

@@ -17,6 +17,18 @@ struct StageCosts {
   Duration routed_experts{0};  // a MoE model's routed experts: the part of `rest` that expert
                                // parallelism moves (priced alone, so rest - it may differ by 1ns)
   Duration head{0};       // final norm, LM head on the last token, sampling (last process)
+  // A model mixing dense and MoE layers (first_dense_layers, layer_step): `rest` of a dense and
+  // of a MoE layer alone (`rest` is their mix by layer count, as every layer's average).
+  bool mixed = false;
+  Duration rest_dense{0};
+  Duration rest_moe{0};
+
+  /// The `rest` of layer `layer` (from 0) of `model`: its own kind's under a mix, else `rest`.
+  /// Over all layers the kinds sum to layers x rest up to rounding to the nanosecond.
+  Duration rest_of(const LlmSpec& model, std::int64_t layer) const {
+    if (!mixed) return rest;
+    return model.moe.is_moe_layer(layer) ? rest_moe : rest_dense;
+  }
 };
 
 /// Costs of a process owning `q_tokens` queries that see `kv_tokens` keys under `mask`.

@@ -70,7 +70,12 @@ StageCosts rank_stage_costs(const PrefillSetup& setup, int tp, int rank, std::in
                             std::int64_t kv_tokens, Mask mask) {
   if (tp == 1) return stage_costs(setup, q_tokens, kv_tokens, mask);
   StageCosts c = stage_costs(rank_setup(setup, tp), q_tokens, kv_tokens, mask);
-  c.rest += tp_layer_collectives(setup, tp, rank, q_tokens);
+  const Duration collectives = tp_layer_collectives(setup, tp, rank, q_tokens);
+  c.rest += collectives;
+  if (c.mixed) {
+    c.rest_dense += collectives;
+    c.rest_moe += collectives;
+  }
   return c;
 }
 

@@ -90,11 +90,12 @@ LayerSplit split(const std::vector<Operation>& ops) {
 }
 
 // tp's sharded layer: the stages priced as tp prices its blocks (prefill::price over op lists).
-StrategyCosts tp(const PrefillSetup& setup, bool sequence_parallel, bool expert_parallel) {
+StrategyCosts tp(const PrefillSetup& setup, bool sequence_parallel,
+                 std::int64_t expert_parallel) {
   const auto p = static_cast<std::int64_t>(setup.gpus.size());
   DecomposeOptions options = setup.options;
   options.tensor_parallel = p;
-  options.expert_parallel = expert_parallel ? p : 1;
+  options.expert_parallel = expert_parallel;
   const std::int64_t c = setup.context_tokens;
   const auto ops = prefill_layer(*setup.model, PrefillChunk{c, c, Mask::kCausal}, options);
   const auto [stage, block] = split(ops);
@@ -172,7 +173,7 @@ StrategyCosts kvr(const PrefillSetup& setup, const prefill::PrefillResult& r, bo
 // by stage like run's decode breakdown; under tensor parallelism, serving's all-reduce.
 StrategyCosts decode(const Scenario& s, std::int64_t tp) {
   const DecomposeOptions options =
-      s.decompose_options(tp, s.decode->expert_parallel ? tp : 1);
+      s.decompose_options(tp, s.decode->expert_parallel.over(tp));
   const std::int64_t batch = s.decode->batch_size;
   const std::vector<std::int64_t> lengths(static_cast<std::size_t>(batch),
                                           s.decode->context_tokens);
@@ -218,7 +219,7 @@ CostExplanation explain_costs(const Scenario& s,
       StrategyCosts c;
       if (type == "single") {
         c = single(setup);
-      } else if (type == "tsp" && how.value("expert_parallel", false)) {
+      } else if (type == "tsp" && how.contains("expert_parallel")) {
         c.how = "tsp with expert parallelism: no per-GPU breakdown yet (its per-layer blocks "
                 "are qkv + all-gather, attention + rest without the routed experts + dispatch "
                 "all-to-all, the experts + combine all-to-all; see README, Mixture of experts)";
@@ -226,7 +227,8 @@ CostExplanation explain_costs(const Scenario& s,
         c = tsp(setup, results[i], how.at("causal_aware").get<bool>());
       } else if (type == "tp") {
         c = tp(setup, how.at("sequence_parallel").get<bool>(),
-               how.value("expert_parallel", false));
+               s.prefill->strategies.at(i)->expert_parallel(
+                   static_cast<std::int64_t>(setup.gpus.size())));
       } else if (type == "kvr") {
         c = kvr(setup, results[i], how.at("routing") == "relay");
       } else {

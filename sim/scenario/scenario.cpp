@@ -22,7 +22,7 @@ void read_cluster(const ConfigNode& root, Scenario& s) {
   s.gpu = catalog::resolve_gpu(cluster.at("gpu"));
   if (const auto t = cluster.find("topology")) {
     s.topology = std::make_unique<net::Topology>(net::topologies().create(*t, s.gpu));
-    if (auto w = net::mesh_collective_warning(*t, s.gpu); !w.empty()) s.warnings.push_back(w);
+    s.collectives = net::default_collectives(*t);
   } else {
     s.topology = std::make_unique<net::Topology>();
     s.topology->add_gpu();  // one GPU, no network
@@ -46,6 +46,10 @@ void read_cluster(const ConfigNode& root, Scenario& s) {
   if (const auto c = cluster.find("collectives")) {
     s.collectives = net::CollectiveConfig::from_config(*c);
     for (auto& w : net::collective_warnings(s.collectives, *s.topology)) s.warnings.push_back(w);
+  }
+  if (const auto t = cluster.find("topology")) {
+    const std::string w = net::mesh_collective_warning(*t, s.collectives, s.gpu);
+    if (!w.empty()) s.warnings.push_back(w);
   }
   s.memory_utilization = cluster.number_or("memory_utilization", 0.9, 0.01, 1.0);
   cluster.finish();
@@ -149,14 +153,7 @@ void read_decode_layout(const ConfigNode& n, DecodeSpec& d, const Scenario& s) {
   }
   d.tensor_parallel = static_cast<int>(tp);
   d.pipeline_parallel = static_cast<int>(pp);
-  d.expert_parallel = n.boolean_or("expert_parallel", false);
-  if (d.expert_parallel) {
-    try {
-      check_expert_parallel(s.model, tp, tp);
-    } catch (const InputError& e) {
-      n.at("expert_parallel").fail(e.message());
-    }
-  }
+  d.expert_parallel = read_layout_expert_parallel(n, "expert_parallel", s.model, tp);
 }
 
 // kvsim run prices the decode step on its layout's GPUs: a step whose shard of the weights and
@@ -175,7 +172,7 @@ void warn_if_decode_does_not_fit(const DecodeSpec& d, Scenario& s) {
                           static_cast<double>(m.layers * m.kv_heads);
   const double weights =
       m.moe.enabled()
-          ? m.weight_bytes_per_gpu(s.precision, tp, d.expert_parallel ? tp : 1) /
+          ? m.weight_bytes_per_gpu(s.precision, tp, d.expert_degree()) /
                 static_cast<double>(pp)
           : m.weight_bytes(s.precision) / static_cast<double>(tp * pp);
   const double kv = m.kv_bytes_for(s.precision.kv_cache, d.context_tokens) * kv_share *
@@ -211,16 +208,15 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   }
   read_decode_layout(*n, d, s);
   const auto drafter = n->find("drafter");  // built by kvsim run (sim/serving/speculative)
-  if (drafter && !speculation_obstacle(s.model).empty()) {
-    drafter->fail(speculation_obstacle(s.model));
-  }
   n->finish();
   s.resolved["decode"] = Json{{"batch_size", d.batch_size},
                               {"context_tokens", d.context_tokens},
                               {"tensor_parallel", d.tensor_parallel},
                               {"pipeline_parallel", d.pipeline_parallel}};
   if (drafter) s.resolved["decode"]["drafter"] = drafter->json();
-  if (d.expert_parallel) s.resolved["decode"]["expert_parallel"] = true;
+  if (d.expert_parallel.on()) {
+    s.resolved["decode"]["expert_parallel"] = d.expert_parallel.to_json();
+  }
   warn_if_decode_does_not_fit(d, s);
   s.decode = d;
 }
@@ -335,17 +331,6 @@ Scenario load_scenario(const ConfigDocument& document) {
   (void)root.find("serving");  // read by kvsim serve (sim/serving)
   root.finish({"$schema"});  // an editor's pointer to `kvsim schema` (README), not kvsim's
   return s;
-}
-
-std::string speculation_obstacle(const LlmSpec& m) {
-  std::string what;
-  if (m.moe.enabled()) what = "a mixture-of-experts";
-  if (m.mla.on()) what = "a latent-attention";
-  if (m.windowed_layers() > 0) what = "a sliding-window";
-  if (what.empty()) return {};
-  return fmt::format("speculative decoding with {} target ({}) is not modelled (its verify "
-                     "passes price one full-attention kernel on a dense layout): drop \"drafter\"",
-                     what, m.name);
 }
 
 }  // namespace kvsim

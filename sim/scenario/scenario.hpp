@@ -14,6 +14,7 @@
 
 #include "models/compute/compute_model.hpp"
 #include "models/engine/engine_model.hpp"
+#include "models/llm/expert_parallel.hpp"
 #include "sim/network/collectives.hpp"
 #include "sim/network/heterogeneity.hpp"
 #include "sim/prefill/prefill_strategy.hpp"
@@ -34,7 +35,9 @@ struct DecodeSpec {
   std::int64_t context_tokens = 0;  // KV tokens per request when the step runs, new token included
   int tensor_parallel = 1;
   int pipeline_parallel = 1;
-  bool expert_parallel = false;  // a MoE model's routed experts split over the tp ranks
+  ExpertParallel expert_parallel;  // a MoE model's routed experts split over the tp ranks
+  /// The expert-parallel degree (1: off; each expert sharded over tp / degree ranks).
+  std::int64_t expert_degree() const { return expert_parallel.over(tensor_parallel); }
 };
 
 struct Scenario {
@@ -70,10 +73,5 @@ struct Scenario {
 };
 
 Scenario load_scenario(const ConfigDocument& document);
-
-/// Why speculative decoding cannot run with `target` (empty when it can): its passes
-/// (sim/serving/speculative/pass_cost.hpp) price one full-attention kernel per verify batch on a
-/// dense layout, so mixture-of-experts, latent-attention and sliding-window targets are refused.
-std::string speculation_obstacle(const LlmSpec& target);
 
 }  // namespace kvsim

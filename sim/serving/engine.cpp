@@ -54,7 +54,7 @@ class ServingRun {
         setup_(setup),
         workload_(workload),
         observers_(observers),
-        cost_(s, setup.tensor_parallel, setup.expert_parallel ? setup.tensor_parallel : 1),
+        cost_(s, setup.tensor_parallel, setup.expert_degree()),
         communication_(s, setup, queue_),
         client_(workload.max_concurrency()),
         context_{s,         setup,          queue_,

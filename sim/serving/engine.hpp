@@ -19,8 +19,9 @@
 // the embedding, the last the LM head and sampling); under tensor parallelism each layer ends
 // its attention and its MLP with an all-reduce of the tokens' hidden states (one per layer for
 // parallel-attention models; with "expert_parallel" a MoE model's routed experts are split over
-// the tp ranks instead of sharded, each rank computing its experts' tokens of the replicated
-// batch, and the MLP's all-reduce combines them); between stages each rank sends its 1/tp share of the hidden
+// the tp ranks (true) or over that many groups of tp / count ranks (each expert sharded over
+// its group: expert-TP) instead of sharded, each rank computing its experts' tokens of the
+// replicated batch, and the MLP's all-reduce combines them); between stages each rank sends its 1/tp share of the hidden
 // states to its peer. Communication is costed in closed form over each route's bottleneck with
 // the scenario's collective protocols ("closed-form", fast, no contention), or run as flows on
 // the shared network with the scenario's background traffic ("flows": replicas contend for
@@ -70,7 +71,11 @@ struct ServingSetup {
   int replicas = 1;
   int tensor_parallel = 1;
   int pipeline_parallel = 1;
-  bool expert_parallel = false;  // a MoE model's routed experts split over each stage's tp ranks
+  ExpertParallel expert_parallel;  // a MoE model's routed experts over each stage's tp ranks
+  /// The expert-parallel degree (1: off; each expert sharded over tp / degree ranks).
+  int expert_degree() const {
+    return static_cast<int>(expert_parallel.over(tensor_parallel));
+  }
   bool flows = false;  // communication as flows on the network (else closed form)
   bool flows_fast_path = true;  // tests: false runs even link-exclusive stages flow by flow
   Duration host_overhead{0};

@@ -127,7 +127,7 @@ void Replica::launch(std::size_t engine) {
     f.compute = c_.cost(shape_);
   } else {  // speculative decoding's verify chunks: one batched attention kernel
     f.compute = speculative::price_pass(c_.scenario, c_.scenario.model, c_.setup.tensor_parallel,
-                                        shape_, 0, verifies_);
+                                        shape_, 0, verifies_, c_.setup.expert_degree());
   }
   f.tokens = speculative::pass_rows(shape_, verifies_);
   const double swap_bytes = static_cast<double>(batch.swap_out_tokens + batch.swap_in_tokens) *

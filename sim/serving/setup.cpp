@@ -47,14 +47,7 @@ void read_parallelism(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
   c.tensor_parallel = bounded_count(n, "tensor_parallel");
   c.pipeline_parallel = bounded_count(n, "pipeline_parallel");
   const LlmSpec& m = s.model;
-  c.expert_parallel = n.boolean_or("expert_parallel", false);
-  if (c.expert_parallel) {
-    try {
-      check_expert_parallel(m, c.tensor_parallel, c.tensor_parallel);
-    } catch (const InputError& e) {
-      n.at("expert_parallel").fail(e.message());
-    }
-  }
+  c.expert_parallel = read_layout_expert_parallel(n, "expert_parallel", m, c.tensor_parallel);
   if (m.heads % c.tensor_parallel != 0) {
     n.at("tensor_parallel").fail(fmt::format("must divide the {} attention heads of {}", m.heads,
                                              m.name));
@@ -102,7 +95,7 @@ KvBudget kv_budget(const Scenario& s, const ServingSetup& c) {
   // A dense model's share exactly as before MoE existed (the same rounding, the same budgets).
   const double weights =
       m.moe.enabled() ? m.weight_bytes_per_gpu(s.precision, c.tensor_parallel,
-                                               c.expert_parallel ? c.tensor_parallel : 1) /
+                                               c.expert_degree()) /
                             c.pipeline_parallel
                       : m.weight_bytes(s.precision) / (tp * c.pipeline_parallel);
   b.fixed_bytes = weights +
@@ -127,7 +120,6 @@ void read_drafter(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
     node->fail("speculative decoding with pipeline_parallel above 1 is not modelled (where the "
                "drafter runs between stages): give pipeline_parallel 1");
   }
-  if (const std::string why = speculation_obstacle(s.model); !why.empty()) node->fail(why);
   auto drafter = speculative::drafters().create(*node, s);
   const speculative::DrafterMemory m = drafter->memory(c.tensor_parallel);
   const std::int64_t needed = static_cast<std::int64_t>(c.replicas) *
@@ -152,7 +144,7 @@ Json resolved_config(const ServingSetup& c) {
            {"pipeline_parallel", c.pipeline_parallel},
            {"communication", c.flows ? "flows" : "closed-form"},
            {"host_overhead_ns", c.host_overhead.count()}};
-  if (c.expert_parallel) out["expert_parallel"] = true;
+  if (c.expert_parallel.on()) out["expert_parallel"] = c.expert_parallel.to_json();
   if (c.ttft_slo) out["slo"]["ttft_s"] = *c.ttft_slo;
   if (c.tpot_slo) out["slo"]["tpot_s"] = *c.tpot_slo;
   return out;

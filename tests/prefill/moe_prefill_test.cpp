@@ -6,20 +6,23 @@
 #include "models/llm/moe_operations.hpp"
 #include "prefill/fixture.hpp"
 #include "sim/prefill/builtin.hpp"
+#include "sim/prefill/impl/kvr.hpp"
 #include "sim/prefill/impl/synchronous.hpp"
 #include "sim/prefill/stage_costs.hpp"
 
 namespace kvsim::prefill {
 namespace {
 
-// The slowest rank's routed experts over all C tokens: every rank waits for it at the combine.
-Duration slowest_experts(const PrefillSetup& setup) {
+// The slowest rank's routed experts over its group's tokens (groups of `ep` of the GPUs, each
+// with every expert; all C tokens when ep is every GPU): every rank waits for it at the combine.
+Duration slowest_experts(const PrefillSetup& setup, std::int64_t ep = 0) {
+  const auto p = static_cast<std::int64_t>(setup.gpus.size());
   DecomposeOptions o = setup.options;
-  o.expert_parallel = static_cast<std::int64_t>(setup.gpus.size());
+  o.expert_parallel = ep == 0 ? p : ep;
+  const std::int64_t group_tokens = setup.context_tokens / (p / o.expert_parallel);
   Duration slowest{0};
-  for (int r = 0; r < static_cast<int>(setup.gpus.size()); ++r) {
-    slowest = std::max(slowest,
-                       price(setup, routed_expert_ops(*setup.model, setup.context_tokens, o, r)));
+  for (int r = 0; r < static_cast<int>(o.expert_parallel); ++r) {
+    slowest = std::max(slowest, price(setup, routed_expert_ops(*setup.model, group_tokens, o, r)));
   }
   return slowest;
 }
@@ -115,6 +118,122 @@ TEST(MoePrefill, UnmodelledExpertParallelLayoutsAreRefusedByName) {
   EXPECT_NE(TspStrategy(false, 1, true).unsupported(mixtral, 3).find("do not divide"),
             std::string::npos);
   EXPECT_EQ(TspStrategy(false, 1, true).unsupported(mixtral, 4), "");
+}
+
+TEST(MoePrefill, TpWithAnExpertParallelDegreeBelowTheGpusShardsEachExpertOverItsGroup) {
+  // TP 8 with EP 4 (expert-TP 2): four ranks of two GPUs, each rank holding two of Mixtral's
+  // eight experts, each expert's width 14336 split in half over the rank's two GPUs.
+  const int p = 8;
+  testing::Fixture f("mixtral-8x7b", testing::ideal_network(p), 4096);
+  DecomposeOptions o;
+  o.tensor_parallel = p;
+  o.expert_parallel = 4;
+  const TpStrategy ep4(false, ExpertParallel::of(4));
+  const PrefillResult r = ep4.run(f.setup, false);
+  EXPECT_EQ(r.ttft, testing::tp_closed_form(f, o, 4096));
+  EXPECT_EQ(r.label, "tp/ep4");
+  // Uniform load: 4096 x 2 / 8 = 1,024 rows per expert, 2 experts per rank: 2,048 rows against
+  // 2 x 7,168 gate+up columns; the group's weights are 2 experts x 14,336 x 4,096 x 2 bytes.
+  const auto ops = prefill_layer(f.model, PrefillChunk{4096, 4096, Mask::kCausal}, o);
+  const Operation& up = ops[ops.size() - 4];
+  EXPECT_EQ(up.kind, OpKind::kExpertUp);
+  EXPECT_EQ(up.gemm.m, 2048);
+  EXPECT_EQ(up.gemm.n, 2 * 7168);
+  EXPECT_EQ(up.groups, 2);
+  EXPECT_DOUBLE_EQ(up.weight_bytes, 2.0 * 14336 * 4096 * 2);
+  // Memory: 1/8 of the routed weights per GPU (2 experts of 8, half of each), as TP's.
+  EXPECT_DOUBLE_EQ(ep4.memory_plan(f.setup).gpus[0].weights, f.model.weight_bytes(DType::kFp16) / 8);
+  EXPECT_EQ(ep4.expert_parallel(p), 4);
+  EXPECT_EQ(ep4.to_json()["expert_parallel"], 4);
+}
+
+TEST(MoePrefill, TspWithAnExpertParallelDegreeBelowTheGpusRunsAllToAllsInsideEachGroup) {
+  // EP 4 on 8 GPUs: two groups of four consecutive GPUs, each holding every expert once (two
+  // per GPU); a group's tokens are its four ranks' 4 x 512 = 2,048.
+  const int p = 8;
+  testing::Fixture f("mixtral-8x7b",
+                     net::testing::full_mesh(p, 300e9, std::chrono::microseconds(2)), 4096);
+  const StageCosts c = stage_costs(f.setup, 512, 4096, Mask::kDense);
+  const double kv = 4096.0 * f.model.kv_bytes_per_token_layer(DType::kFp16);
+  const std::vector<int> group{0, 1, 2, 3};
+  const auto time = [&](net::CollectiveKind kind, const std::vector<int>& gpus, double bytes) {
+    return net::collective_time(*f.topology, gpus, kind, net::CollectiveAlgorithm::kRing, bytes,
+                                net::Protocol{});
+  };
+  // Each rank's send buffer: 512 tokens x 2 copies x 4096 x 2 bytes = 8 MiB, pairwise inside
+  // its group of 4: 3 x (2 us + ceil(2 MiB / 300 GB/s) = 6,991 ns); both groups at once on
+  // their own links of the mesh.
+  const double a2a_bytes = 512.0 * 2 * 4096 * 2;
+  EXPECT_EQ(time(net::CollectiveKind::kAllToAll, group, a2a_bytes), Duration(3 * (2000 + 6991)));
+  const Duration layer = c.qkv + time(net::CollectiveKind::kAllGather, f.setup.gpus, kv) +
+                         (c.attention + c.rest - c.routed_experts) +
+                         2 * time(net::CollectiveKind::kAllToAll, group, a2a_bytes) +
+                         slowest_experts(f.setup, 4);
+  const TspStrategy ep4(false, 1, ExpertParallel::of(4));
+  const PrefillResult r = ep4.run(f.setup, false);
+  EXPECT_EQ(r.ttft, c.embedding + f.model.layers * layer + c.head);
+  EXPECT_EQ(r.label, "tsp/ep4");
+  // Memory: the rest of the model whole + a quarter of the routed experts.
+  const LlmSpec& m = f.model;
+  const double routed = static_cast<double>(m.routed_expert_parameters_total());
+  EXPECT_DOUBLE_EQ(ep4.memory_plan(f.setup).gpus[5].weights,
+                   (static_cast<double>(m.parameters()) - routed + routed / 4) * 2);
+}
+
+TEST(MoePrefill, ExpertParallelDegreesThatDoNotDivideTheGpusOrExpertsAreRefused) {
+  const LlmSpec mixtral = catalog::llm("mixtral-8x7b");
+  EXPECT_NE(TpStrategy(false, ExpertParallel::of(3)).unsupported(mixtral, 8)
+                .find("expert_parallel 3 must divide the 8 GPUs"),
+            std::string::npos);
+  EXPECT_NE(TspStrategy(false, 1, ExpertParallel::of(16)).unsupported(mixtral, 16)
+                .find("over 16 GPUs, which do not divide them"),
+            std::string::npos);
+  EXPECT_EQ(TspStrategy(false, 1, ExpertParallel::of(8)).unsupported(mixtral, 16), "");
+  const Json zero = Json::parse(R"({"type": "tp", "expert_parallel": 0})");
+  try {
+    (void)strategies().create(ConfigNode(&zero, "scenario", Json::json_pointer("/s")));
+    ADD_FAILURE() << "tp took expert_parallel 0";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.pointer(), "/s/expert_parallel");
+  }
+}
+
+TEST(MoePrefill, KvRunaheadPricesDenseAndMoeLayersEachAsTheirOwn) {
+  // Mixtral with its first 4 of 32 layers dense (DeepSeek's first_dense_layers): KV-Runahead's
+  // layer-by-layer pipeline runs a dense layer's rest (MLP of width 14336) in layers 0-3 and a
+  // MoE layer's (router, experts) in 4-31, not one averaged layer; the kinds sum to the average.
+  testing::Fixture f("mixtral-8x7b", testing::ideal_network(2), 2048);
+  f.model.moe.first_dense_layers = 4;
+  const StageCosts c = stage_costs(f.setup, 2048, 2048, Mask::kCausal);
+  ASSERT_TRUE(c.mixed);
+  EXPECT_NE(c.rest_dense, c.rest_moe);
+  EXPECT_EQ(c.rest_of(f.model, 3), c.rest_dense);
+  EXPECT_EQ(c.rest_of(f.model, 4), c.rest_moe);
+  // layers x average = 4 dense + 28 MoE, up to rounding each stage to the nanosecond.
+  const Duration kinds = 4 * c.rest_dense + 28 * c.rest_moe;
+  EXPECT_LE(std::chrono::abs(kinds - 32 * c.rest), Duration(32));
+  // One process: embedding + sum over layers of (qkv + attention + that layer's rest) + head.
+  PrefillSetup alone = f.setup;
+  alone.gpus.resize(1);
+  const PrefillResult one = simulate_kvr(alone, Partition{2048}, KvrOptions{}, true);
+  EXPECT_EQ(one.ttft, c.embedding + 32 * (c.qkv + c.attention) + kinds + c.head);
+  // The trace's rest slices show the two kinds.
+  int dense_slices = 0;
+  int moe_slices = 0;
+  for (const TraceSlice& t : one.trace) {
+    if (t.name.find(" rest") == std::string::npos) continue;
+    dense_slices += (t.end - t.start) == c.rest_dense ? 1 : 0;
+    moe_slices += (t.end - t.start) == c.rest_moe ? 1 : 0;
+  }
+  EXPECT_EQ(dense_slices, 4);
+  EXPECT_EQ(moe_slices, 28);
+  // Two processes: the closed-form recurrence sees the same kinds as the event-driven run.
+  const Partition two{1200, 848};
+  EXPECT_EQ(kvr_closed_form_ttft(f.setup, two, true),
+            simulate_kvr(f.setup, two, KvrOptions{}, false).ttft);
+  // A model of one kind keeps its one averaged layer.
+  f.model.moe.first_dense_layers = 0;
+  EXPECT_FALSE(stage_costs(f.setup, 2048, 2048, Mask::kCausal).mixed);
 }
 
 }  // namespace kvsim::prefill

@@ -46,7 +46,7 @@ std::map<std::int64_t, std::int64_t> token_times(const ConfigDocument& doc, cons
 Duration run_step(const Scenario& s, std::int64_t kv) {
   const std::vector<std::int64_t> lengths{kv};
   return decode_step(s, s.decode->tensor_parallel, 1, lengths,
-                     s.decode->expert_parallel ? s.decode->tensor_parallel : 1)
+                     static_cast<int>(s.decode->expert_degree()))
       .total;
 }
 
@@ -76,7 +76,8 @@ TEST(MoeServing, ReplicaWeightsAndResolvedConfigSayExpertParallel) {
   const ConfigDocument doc(scenario_json(2, true, 1024, kUniform), "moe.json");
   const Scenario s = load_scenario(doc);
   const ServingSetup setup = ServingSetup::from_config(doc.root().at("serving"), s);
-  EXPECT_TRUE(setup.expert_parallel);
+  EXPECT_TRUE(setup.expert_parallel.all());
+  EXPECT_EQ(setup.expert_degree(), 2);
   EXPECT_EQ(setup.resolved.value("expert_parallel", false), true);
   EXPECT_EQ(s.resolved["decode"]["expert_parallel"], true);
   EXPECT_EQ(s.resolved["expert_load"]["type"], "uniform");
@@ -108,6 +109,58 @@ TEST(MoeServing, ExpertParallelismIsRefusedWhereThereAreNoExpertsOrTheyDoNotSpli
   Json three = scenario_json(2, true, 1024, kUniform);
   three["decode"]["tensor_parallel"] = 3;
   EXPECT_THROW(load_scenario(ConfigDocument(three, "three.json")), InputError);
+}
+
+TEST(MoeServing, AnExpertParallelDegreeBelowTheReplicaShardsEachExpertOverItsGroup) {
+  // TP 4 with EP 2 (expert-TP 2): two groups of two GPUs, each group holding four of Mixtral's
+  // eight experts, each expert split in half over its group's GPUs. Every GPU holds the rest of
+  // the model's weights / 4 and the routed experts / 4 (4 experts x 1/2 each of 8).
+  Json j = scenario_json(4, true, 2048, kUniform);
+  j["decode"]["expert_parallel"] = 2;
+  j["serving"]["expert_parallel"] = 2;
+  const ConfigDocument doc(j, "ep2.json");
+  const Scenario s = load_scenario(doc);
+  const ServingSetup setup = ServingSetup::from_config(doc.root().at("serving"), s);
+  EXPECT_EQ(s.decode->expert_degree(), 2);
+  EXPECT_EQ(setup.expert_degree(), 2);
+  EXPECT_EQ(s.resolved["decode"]["expert_parallel"], 2);
+  EXPECT_EQ(setup.resolved["expert_parallel"], 2);
+  const LlmSpec& m = s.model;
+  const double routed = static_cast<double>(m.routed_expert_parameters_total());
+  EXPECT_DOUBLE_EQ(m.weight_bytes_per_gpu(DType::kFp16, 4, 2),
+                   (static_cast<double>(m.parameters()) - routed) * 2 / 4 + routed * 2 / 4);
+  // run's decode step is serve's, at the degree written.
+  const auto t = token_times(doc, s);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t.at(1) - t.at(0), run_step(s, 2048).count());
+  // One token's 2 copies land on experts 0 and 4 (uniform ties in bit-reversed order): on
+  // groups 0 and 1, each GPU reading half of one expert, as TP 4 without EP reads a quarter of
+  // both: the same expert weight bytes (one row of activations instead of two), so EP 2 takes
+  // TP's time within 0.1%, and less than EP 4 (a whole expert on each of 2 GPUs).
+  const Scenario tp = load_scenario(ConfigDocument(scenario_json(4, false, 2048, kUniform), "a"));
+  const Scenario ep4 = load_scenario(ConfigDocument(scenario_json(4, true, 2048, kUniform), "b"));
+  EXPECT_NEAR(to_seconds(run_step(s, 2048)) / to_seconds(run_step(tp, 2048)), 1.0, 1e-3);
+  EXPECT_LT(run_step(s, 2048), run_step(ep4, 2048));
+}
+
+TEST(MoeServing, ExpertParallelDegreesThatDoNotDivideTheReplicaAreRefusedAtTheKey) {
+  for (const int degree : {3, 8}) {  // 3 does not divide 4; 8 would need data-parallel attention
+    Json j = scenario_json(4, true, 1024, kUniform);
+    j["decode"]["expert_parallel"] = degree;
+    try {
+      (void)load_scenario(ConfigDocument(j, "bad.json"));
+      ADD_FAILURE() << "decode took expert_parallel " << degree;
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.pointer(), "/decode/expert_parallel");
+      EXPECT_NE(e.message().find("must divide tensor_parallel 4"), std::string::npos)
+          << e.what();
+    }
+  }
+  Json zero = scenario_json(4, true, 1024, kUniform);
+  zero["serving"]["expert_parallel"] = 0;
+  const ConfigDocument doc(zero, "zero.json");
+  const Scenario s = load_scenario(doc);
+  EXPECT_THROW((void)ServingSetup::from_config(doc.root().at("serving"), s), InputError);
 }
 
 }  // namespace kvsim::serving

@@ -115,7 +115,7 @@ std::vector<report::PassBreakdown> single_gpu_passes(const Scenario& s) {
   }
   if (s.decode) {
     options.tensor_parallel = s.decode->tensor_parallel;
-    options.expert_parallel = s.decode->expert_parallel ? s.decode->tensor_parallel : 1;
+    options.expert_parallel = s.decode->expert_degree();
     passes.push_back(report::decode_breakdown(s.model, *s.compute, options, s.decode->batch_size,
                                               s.decode->context_tokens));
     if (s.decode->pipeline_parallel > 1) {
@@ -134,7 +134,7 @@ serving::DecodeStep decode_step(const Scenario& s) {
   const std::vector<std::int64_t> lengths(static_cast<std::size_t>(d.batch_size),
                                           d.context_tokens);
   return serving::decode_step(s, d.tensor_parallel, d.pipeline_parallel, lengths,
-                              d.expert_parallel ? d.tensor_parallel : 1);
+                              static_cast<int>(d.expert_degree()));
 }
 
 double tokens_per_second(const DecodeSpec& d, const serving::DecodeStep& step) {

@@ -21,6 +21,7 @@ class KvrRun {
   KvrRun(const PrefillSetup& setup, const Partition& partition, const KvrOptions& options,
          bool record_trace)
       : options_(options),
+        model_(*setup.model),
         p_(static_cast<int>(partition.size())),
         layers_(static_cast<int>(setup.model->layers)),
         run_(setup, p_, record_trace) {
@@ -133,7 +134,8 @@ class KvrRun {
     run_.compute(i, proc.costs.attention, after, "attention", l, [this, i] {
       Process& pr = procs_[i];
       if (!options_.send_before_attention) send(i, pr.layer, run_.last[i]);
-      run_.compute(i, pr.costs.rest, run_.last[i], "rest", pr.layer, [this, i] { end_layer(i); });
+      run_.compute(i, pr.costs.rest_of(model_, pr.layer), run_.last[i], "rest", pr.layer,
+                   [this, i] { end_layer(i); });
     });
   }
 
@@ -162,6 +164,7 @@ class KvrRun {
   }
 
   KvrOptions options_;
+  const LlmSpec& model_;  // which layers are dense and which MoE (StageCosts::rest_of)
   int p_;
   int layers_;
   ProcessRun run_;
@@ -233,7 +236,7 @@ Duration kvr_closed_form_ttft(const PrefillSetup& setup, const Partition& partit
         ready = std::max(ready, arrival);
       }
       sent[i] = send_before_attention ? ready : ready + costs[i].attention;
-      done[i] = ready + costs[i].attention + costs[i].rest;
+      done[i] = ready + costs[i].attention + costs[i].rest_of(*setup.model, l);
     }
   }
   return done[p - 1] + costs[p - 1].head;

@@ -12,16 +12,20 @@ namespace kvsim::prefill {
 namespace {
 
 // Why `expert_parallel` cannot split `model`'s experts over `gpus` GPUs; empty when it can.
-std::string expert_parallel_unsupported(bool expert_parallel, const LlmSpec& model,
-                                        std::int64_t gpus) {
-  if (!expert_parallel) return {};
+std::string expert_parallel_unsupported(const ExpertParallel& expert_parallel,
+                                        const LlmSpec& model, std::int64_t gpus) {
+  if (!expert_parallel.on()) return {};
   if (!model.moe.enabled()) {
     return fmt::format("expert_parallel needs a mixture-of-experts model, and {} is dense",
                        model.name);
   }
-  if (model.moe.experts % gpus != 0) {
-    return fmt::format("expert_parallel splits the {} experts of {} over the GPUs, and {} GPUs "
-                       "do not divide them", model.moe.experts, model.name, gpus);
+  const std::int64_t ep = expert_parallel.over(gpus);
+  if (gpus % ep != 0) {
+    return fmt::format("expert_parallel {} must divide the {} GPUs", ep, gpus);
+  }
+  if (model.moe.experts % ep != 0) {
+    return fmt::format("expert_parallel splits the {} experts of {} over {} GPUs, which do not "
+                       "divide them", model.moe.experts, model.name, ep);
   }
   return {};
 }
@@ -36,6 +40,8 @@ struct Block {
   const char* collective_name = "";
   // The engine's custom all-reduce: a fixed time in closed form instead of flows on the network.
   std::optional<Duration> closed_form;
+  // The collective's lanes when not the run's (the expert-parallel groups' all-to-alls).
+  std::vector<std::vector<int>> lanes;
 };
 
 // Runs `layers` repetitions of a list of blocks on all ranks. Ranks proceed independently
@@ -98,8 +104,9 @@ class SynchronousRun {
     if (b.closed_form) {
       run_.net.queue.schedule_in(*b.closed_form, Phase::kCompletion, [this] { released(); });
     } else {
-      lanes_left_ = static_cast<int>(lanes_.size());
-      for (const auto& lane : lanes_) {
+      const auto& lanes = b.lanes.empty() ? lanes_ : b.lanes;
+      lanes_left_ = static_cast<int>(lanes.size());
+      for (const auto& lane : lanes) {
         run_.net.collectives.start(b.kind, lane, b.bytes, [this] {
           if (--lanes_left_ == 0) released();
         });
@@ -139,32 +146,42 @@ class SynchronousRun {
   const char* collective_name_ = "";
 };
 
-// Expert parallelism over the run's p GPUs after a block that ends at the router: the
-// dispatch all-to-all (the block before gains it), each rank's experts over the tokens routed
-// to them from every rank, and the combine all-to-all. Each rank sends its C/p tokens' k
-// copies of the hidden state, spread over the ranks (the all-to-all's send buffer), both ways.
-// The all-to-alls run in every layer of the averaged layer; for a model with dense layers
-// their bytes carry the MoE layers' share, as the expert operations do (Operation::layer_share).
-void add_expert_blocks(const PrefillSetup& setup, std::vector<Block>& blocks) {
+// Expert parallelism after a block that ends at the router, in groups of `ep` consecutive
+// ranks (each group holds every expert once): the dispatch all-to-all inside each group (the
+// block before gains it), each rank's experts over its group's tokens routed to them, and the
+// combine all-to-all. Each rank sends its own tokens' k copies of the hidden state, spread
+// over its group (the all-to-all's send buffer), both ways. The all-to-alls run in every layer
+// of the averaged layer; for a model with dense layers their bytes carry the MoE layers' share,
+// as the expert operations do (Operation::layer_share).
+void add_expert_blocks(const PrefillSetup& setup, const Partition& parts, std::int64_t ep,
+                       std::vector<Block>& blocks) {
   const LlmSpec& m = *setup.model;
   const int p = static_cast<int>(setup.gpus.size());
   DecomposeOptions options = setup.options;
-  options.expert_parallel = p;
+  options.expert_parallel = ep;
   const double share = static_cast<double>(m.moe.moe_layers(m.layers)) /
                        static_cast<double>(m.layers);
   const double bytes = static_cast<double>(setup.context_tokens) / p *
                        static_cast<double>(m.moe.experts_per_token * m.hidden_size) *
                        bytes_of(setup.options.precision.activations) * share;
+  std::vector<std::vector<int>> groups(static_cast<std::size_t>(p / ep));
+  std::vector<std::int64_t> group_tokens(groups.size(), 0);
+  for (int r = 0; r < p; ++r) {
+    groups[static_cast<std::size_t>(r / ep)].push_back(setup.gpus[static_cast<std::size_t>(r)]);
+    group_tokens[static_cast<std::size_t>(r / ep)] += parts[static_cast<std::size_t>(r)];
+  }
   Block& before = blocks.back();
   before.has_collective = true;
   before.kind = net::CollectiveKind::kAllToAll;
   before.bytes = bytes;
   before.collective_name = "all-to-all dispatch";
+  before.lanes = groups;
   Block experts{"experts", {}, true, net::CollectiveKind::kAllToAll, bytes,
-                "all-to-all combine", std::nullopt};
+                "all-to-all combine", std::nullopt, groups};
   for (int r = 0; r < p; ++r) {
-    experts.compute.push_back(
-        price(setup, routed_expert_ops(m, setup.context_tokens, options, r)));
+    experts.compute.push_back(price(
+        setup, routed_expert_ops(m, group_tokens[static_cast<std::size_t>(r / ep)], options,
+                                 static_cast<int>(r % ep))));
   }
   blocks.push_back(std::move(experts));
 }
@@ -177,8 +194,8 @@ PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) con
   // Under a two-level layout each TP shard all-gathers its own heads' K and V on its lane.
   Block qkv{"qkv", {}, true, net::CollectiveKind::kAllGather,
             static_cast<double>(setup.context_tokens) * kv_bytes_per_token_layer(setup) / tp_,
-            "all-gather kv", std::nullopt};
-  Block rest{"attention+rest", {}, false, {}, 0, "", std::nullopt};
+            "all-gather kv", std::nullopt, {}};
+  Block rest{"attention+rest", {}, false, {}, 0, "", std::nullopt, {}};
   std::vector<StageCosts> costs;
   std::int64_t prefix = 0;
   for (int i = 0; i < p; ++i) {
@@ -187,12 +204,14 @@ PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) con
         causal_aware_ ? rank_stage_costs(setup, tp_, i, parts[i], prefix, Mask::kCausal)
                       : rank_stage_costs(setup, tp_, i, parts[i], setup.context_tokens, Mask::kDense);
     qkv.compute.push_back(c.qkv);
-    rest.compute.push_back(c.attention + c.rest - (expert_parallel_ ? c.routed_experts
-                                                                    : Duration{0}));
+    rest.compute.push_back(c.attention + c.rest - (expert_parallel_.on() ? c.routed_experts
+                                                                         : Duration{0}));
     costs.push_back(c);
   }
   std::vector<Block> blocks{qkv, rest};
-  if (expert_parallel_) add_expert_blocks(setup, blocks);  // tp_ is 1 (unsupported())
+  if (expert_parallel_.on()) {  // tp_ is 1 (unsupported())
+    add_expert_blocks(setup, parts, expert_parallel(p), blocks);
+  }
   std::vector<std::vector<int>> lanes;
   for (int k = 0; k < tp_; ++k) lanes.push_back(lane_gpus(setup, tp_, k));
   SynchronousRun run(setup, std::move(lanes), std::move(blocks), costs.front().embedding,
@@ -206,11 +225,11 @@ PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) con
 
 std::string TspStrategy::default_label() const {
   return std::string(causal_aware_ ? "tsp/causal" : "tsp") +
-         (tp_ > 1 ? fmt::format("/tp{}", tp_) : "") + (expert_parallel_ ? "/ep" : "");
+         (tp_ > 1 ? fmt::format("/tp{}", tp_) : "") + expert_parallel_.label();
 }
 
 std::string TspStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) const {
-  if (expert_parallel_ && tp_ > 1) {
+  if (expert_parallel_.on() && tp_ > 1) {
     return "tsp with \"expert_parallel\" and \"tp\" > 1 is not modelled (the dispatch and "
            "combine all-to-alls would run per TP shard); use tp 1, or tp with expert_parallel";
   }
@@ -224,12 +243,12 @@ std::string TspStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) co
 Json TspStrategy::to_json() const {
   Json j{{"type", "tsp"}, {"causal_aware", causal_aware_}};
   if (tp_ > 1) j["tp"] = tp_;
-  if (expert_parallel_) j["expert_parallel"] = true;
+  if (expert_parallel_.on()) j["expert_parallel"] = expert_parallel_.to_json();
   return j;
 }
 
 std::string TpStrategy::default_label() const {
-  return std::string(sequence_parallel_ ? "tp/sp" : "tp") + (expert_parallel_ ? "/ep" : "");
+  return std::string(sequence_parallel_ ? "tp/sp" : "tp") + expert_parallel_.label();
 }
 
 std::string TpStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) const {
@@ -271,14 +290,14 @@ PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) cons
     if (sequence_parallel_) {
       blocks.push_back(Block{name, std::vector<Duration>(p, d), true,
                              net::CollectiveKind::kReduceScatter, activation_bytes,
-                             "reduce-scatter", std::nullopt});
+                             "reduce-scatter", std::nullopt, {}});
       blocks.push_back(Block{"gather", std::vector<Duration>(p, Duration{0}), true,
                              net::CollectiveKind::kAllGather, activation_bytes, "all-gather",
-                             std::nullopt});
+                             std::nullopt, {}});
     } else {
       blocks.push_back(Block{name, std::vector<Duration>(p, d), true,
                              net::CollectiveKind::kAllReduce, activation_bytes,
-                             custom ? "custom all-reduce" : "all-reduce", custom});
+                             custom ? "custom all-reduce" : "all-reduce", custom, {}});
     }
   };
   if (setup.model->parallel_attention) {
@@ -298,7 +317,7 @@ PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) cons
 
 Json TpStrategy::to_json() const {
   Json j{{"type", "tp"}, {"sequence_parallel", sequence_parallel_}};
-  if (expert_parallel_) j["expert_parallel"] = true;
+  if (expert_parallel_.on()) j["expert_parallel"] = expert_parallel_.to_json();
   return j;
 }
 

@@ -1,6 +1,7 @@
 #include "sim/serving/speculative/pass_cost.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "sim/serving/stage_time.hpp"
 
@@ -43,6 +44,45 @@ Operation batched_verify(const LlmSpec& model, std::span<const Chunk> verifies,
   return op;
 }
 
+// Whether the verify chunks batch as one full-attention kernel (batched_verify): no latent
+// attention, no windows.
+bool plain_attention(const LlmSpec& model) {
+  return !model.mla.on() && model.windowed_layers() == 0;
+}
+
+// The verify chunks through the model's decode attention, one query per verify token (each
+// sequence's positions kv - q + 1 .. kv): query-key pairs, queries and MLA's absorbed GEMMs as
+// the decode kernel counts them per query, each kind of layer with its window and share; then
+// each kernel's keys set to those the sequences' queries see (kv, or q + window - 1 under a
+// window), read once per sequence rather than once per query. One query per sequence (k = 0) is
+// the decode kernel unchanged.
+AttentionOps verify_attention(const LlmSpec& model, std::span<const Chunk> verifies,
+                              const DecomposeOptions& o) {
+  std::vector<std::int64_t> positions;
+  for (const auto& [q, kv] : verifies) {
+    for (std::int64_t at = kv - q + 1; at <= kv; ++at) positions.push_back(at);
+  }
+  AttentionOps ops = decode_attention(model, positions, o);
+  const double act = bytes_of(o.precision.activations);
+  for (std::size_t i = 0; i < ops.count; ++i) {
+    Operation& op = ops.ops[i];
+    if (op.op_class != OpClass::kAttention) continue;  // MLA's GEMMs: a row per query already
+    AttentionShape& a = op.attention;
+    std::int64_t keys = 0;
+    for (const auto& [q, kv] : verifies) {
+      keys += a.window > 0 ? std::min(kv, q + a.window - 1) : kv;
+    }
+    if (keys == a.kv_tokens) continue;
+    // Q is read per query (heads x head_dim: the latent width under MLA), K and V per key.
+    const double q_bytes = static_cast<double>(a.q_tokens * a.heads * a.head_dim) * act;
+    const double per_key = (op.bytes_read - q_bytes) / static_cast<double>(a.kv_tokens);
+    op.bytes_read = q_bytes + per_key * static_cast<double>(keys);
+    a.kv_tokens = keys;
+    a.batch = static_cast<std::int64_t>(verifies.size());
+  }
+  return ops;
+}
+
 // Attention of every sequence of the pass, added to its blocks.
 void add_attention(IterationCompute& out, const LlmSpec& model, const IterationShape& shape,
                    std::span<const Chunk> verifies, const DecomposeOptions& o,
@@ -55,7 +95,11 @@ void add_attention(IterationCompute& out, const LlmSpec& model, const IterationS
   for (const Chunk& chunk : shape.prefills) {
     for (const Operation& op : prefill_layer(model, {chunk.first, chunk.second}, o)) add(op);
   }
-  if (fused && !verifies.empty()) add(batched_verify(model, verifies, o));
+  if (fused && !verifies.empty() && plain_attention(model)) {
+    add(batched_verify(model, verifies, o));
+  } else if (fused && !verifies.empty()) {
+    for (const Operation& op : verify_attention(model, verifies, o)) add(op);
+  }
   for (const Chunk& chunk : fused ? std::span<const Chunk>{} : verifies) {
     for (const Operation& op : prefill_layer(model, {chunk.first, chunk.second}, o)) add(op);
   }
@@ -74,11 +118,11 @@ std::int64_t pass_rows(const IterationShape& shape, std::span<const Chunk> verif
 
 IterationCompute price_pass(const Scenario& s, const LlmSpec& model,
                             std::int64_t tensor_parallel, const IterationShape& shape,
-                            double extra_block, std::span<const Chunk> verifies) {
-  DecomposeOptions options;
-  options.precision = s.precision;
-  options.attention = s.prefill ? s.prefill->attention : AttentionImpl::kFused;
-  options.tensor_parallel = tensor_parallel;
+                            double extra_block, std::span<const Chunk> verifies,
+                            std::int64_t expert_parallel) {
+  // The scenario's precision, attention kind and expert load (a dense draft has no experts).
+  const DecomposeOptions options =
+      s.decompose_options(tensor_parallel, model.moe.enabled() ? expert_parallel : 1);
   const PassKind pass = shape.prefills.empty() && verifies.empty() ? PassKind::kPureDecode
                                                                    : PassKind::kWithPrefill;
   const auto seconds = [&](const Operation& op) {

@@ -49,7 +49,8 @@ SpeculativeStep speculative_step(const Scenario& s, const Drafter& drafter) {
       batch, Chunk{out.verify_tokens, d.context_tokens - 1 + out.verify_tokens});
   IterationShape shape;
   shape.emitting = out.verify_tokens * d.batch_size;
-  const IterationCompute compute = price_pass(s, s.model, d.tensor_parallel, shape, 0, verifies);
+  const IterationCompute compute =
+      price_pass(s, s.model, d.tensor_parallel, shape, 0, verifies, d.expert_degree());
   out.verify = pass_time(compute, static_cast<int>(s.model.layers), true, gpus,
                          pass_rows(shape, verifies), comm);
 
