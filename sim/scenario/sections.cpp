@@ -186,7 +186,7 @@ std::vector<Section> scenario_sections() {
          "take every field from a profile: a shipped name (calibration/profiles, kvsim list), "
          "e.g. \"vidur-dgx-a100\", or a file kvsim calibrate-network wrote, relative to this "
          "file; alone in the object"},
-        {"algorithm", "ring|tree|direct", "ring", "collective algorithm"},
+        {"algorithm", "ring|tree|direct|mesh", "ring", "collective algorithm"},
         {"protocols", "[object]", "NCCL's simple protocol",
          "protocols; each collective takes the fastest"},
         {"point_to_point", "object", "p2p defaults", "cost of one point-to-point message"},
