@@ -6,6 +6,7 @@
 
 #include "sim/report/output.hpp"
 #include "sim/sweep/sweep.hpp"
+#include "tools/api/api.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/progress.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
@@ -31,8 +32,10 @@ int run_sweep_command(const SweepOptions& o) {
                fmt::join(spec.columns, ", "));
   }
   Progress progress("kvsim sweep", n, !o.quiet);
-  const Table table =
-      sweep::run_sweep(spec, [&](std::size_t done) { progress.update(done); }, o.strict);
+  const api::SweepOutcome x =
+      api::sweep(spec, o.strict, [&](std::size_t done) { progress.update(done); });
+  const Table& table = x.table;
+  const Json& summary = x.summary;
   const double wall = progress.elapsed_seconds();
   if (const int w = table.column("warnings"); w >= 0) {
     for (const auto& row : table.rows) {
@@ -40,7 +43,6 @@ int run_sweep_command(const SweepOptions& o) {
       if (!text.empty()) fmt::print(stderr, "kvsim: warning: point {}: {}\n", row[0], text);
     }
   }
-  const Json summary = sweep::summarize(spec, table);
   if (!o.quiet) {
     fmt::print("{} points in {:.2f} s\n", n, wall);
     for (const Json& s : summary["summary"]) {
