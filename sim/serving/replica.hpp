@@ -122,6 +122,7 @@ class Replica {
   void run_step(int stage, std::uint32_t id, std::int64_t step);
   void run_block(std::uint64_t where, std::int64_t step);
   void stage_finished(int stage, std::uint32_t id);
+  void report_iteration(int stage, std::uint32_t id) const;  // observers.iteration
   void send_to_next_stage(int stage, std::uint32_t id);
   void send_now(std::uint64_t from_where, Duration delay = Duration{0});
 
