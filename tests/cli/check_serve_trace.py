@@ -20,6 +20,12 @@ import subprocess
 import sys
 
 kvsim, scenario, out, max_mb, *options = sys.argv[1:]
+if "--needs" in options:  # --needs FILE: the external data the scenario reads; skip without it
+    needed = options.pop(options.index("--needs") + 1)
+    options.remove("--needs")
+    if not os.path.exists(needed):
+        print(f"skipped: {needed} is absent (../shared/data)")
+        sys.exit(77)
 subprocess.run([kvsim, "serve", scenario, "--out", out, "--trace", "--requests", "-q", *options],
                check=True)
 path = os.path.join(out, "trace.json")

@@ -113,8 +113,8 @@ SearchOutcome search(const ConfigDocument& doc, const SearchRequest& request);
 std::string evaluations_csv(const std::vector<prefill::SearchEvaluation>& rows, int processes);
 
 // ---- for the Python module: tables as columns (a dict of lists, ready for pandas).
-/// Each column's cells as JSON: a number where the whole cell is one, null where empty, else
-/// the text.
-Json columns(const Table& table);
+/// Each column's cells as JSON, in the table's column order: a number where the whole cell is
+/// one, null where empty, else the text.
+nlohmann::ordered_json columns(const Table& table);
 
 }  // namespace kvsim::api

@@ -49,10 +49,10 @@ Json cell(const std::string& text) {
 
 }  // namespace
 
-Json columns(const Table& table) {
-  Json out = Json::object();
+nlohmann::ordered_json columns(const Table& table) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (std::size_t c = 0; c < table.columns.size(); ++c) {
-    Json column = Json::array();
+    nlohmann::ordered_json column = nlohmann::ordered_json::array();
     for (const auto& row : table.rows) column.push_back(cell(row[c]));
     out[table.columns[c]] = std::move(column);
   }

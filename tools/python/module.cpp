@@ -27,9 +27,13 @@ Json to_json(const py::handle& value) {
   return Json::parse(text.cast<std::string>());
 }
 
-py::object to_python(const Json& value) {
+template <class J>
+py::object to_python(const J& value) {
   return py::module_::import("json").attr("loads")(value.dump());
 }
+
+// A command's CSV files as columns, in their column order (ordered_json keeps it).
+using Tables = std::vector<std::pair<std::string, nlohmann::ordered_json>>;
 
 // A scenario or sweep: a dict (relative paths in it from the working directory) or a path.
 ConfigDocument document(const py::handle& input, const std::vector<std::string>& overrides) {
@@ -42,9 +46,13 @@ ConfigDocument document(const py::handle& input, const std::vector<std::string>&
   return api::read_document(path, overrides);
 }
 
-py::object with_tables(Json result, Json tables) {
-  if (!tables.empty()) result["tables"] = std::move(tables);
-  return to_python(result);
+py::object with_tables(const Json& result, const Tables& tables) {
+  py::object out = to_python(result);
+  if (tables.empty()) return out;
+  py::dict columns;
+  for (const auto& [name, table] : tables) columns[py::str(name)] = to_python(table);
+  out["tables"] = columns;
+  return out;
 }
 
 py::object run(const py::handle& scenario, const std::vector<std::string>& set, bool strict,
@@ -53,11 +61,12 @@ py::object run(const py::handle& scenario, const std::vector<std::string>& set, 
   py::gil_scoped_release unlocked;
   const api::RunOutcome x =
       api::run(doc, {.strict = strict, .trace = false, .explain_costs = explain_costs});
-  Json tables{{"breakdown", api::columns(parse_csv(report::to_csv(x.passes, x.scenario.warnings),
-                                                   "breakdown.csv"))}};
+  Tables tables{{"breakdown", api::columns(parse_csv(
+                                  report::to_csv(x.passes, x.scenario.warnings), "breakdown.csv"))}};
   if (!x.strategies.empty()) {
-    tables["prefill"] = api::columns(
-        parse_csv(report::prefill_csv(x.strategies, x.scenario.warnings), "prefill.csv"));
+    tables.emplace_back("prefill", api::columns(parse_csv(
+                                       report::prefill_csv(x.strategies, x.scenario.warnings),
+                                       "prefill.csv")));
   }
   py::gil_scoped_acquire locked;
   return with_tables(x.results, tables);
@@ -87,9 +96,13 @@ py::object serve(const py::handle& scenario, const std::vector<std::string>& set
   };
   const api::ServeOutcome x =
       api::serve(doc, {.strict = strict, .save_detailed = save_detailed}, observers);
-  Json tables = Json::object();
-  if (requests) tables["requests"] = api::columns(parse_csv(requests_csv, "requests.csv"));
-  if (timeline) tables["timeline"] = api::columns(parse_csv(timeline_csv, "timeline.csv"));
+  Tables tables;
+  if (requests) {
+    tables.emplace_back("requests", api::columns(parse_csv(requests_csv, "requests.csv")));
+  }
+  if (timeline) {
+    tables.emplace_back("timeline", api::columns(parse_csv(timeline_csv, "timeline.csv")));
+  }
   py::gil_scoped_acquire locked;
   return with_tables(x.summary, tables);
 }
@@ -98,7 +111,7 @@ py::object sweep(const py::handle& spec, const std::vector<std::string>& set, bo
   ConfigDocument doc = document(spec, set);
   py::gil_scoped_release unlocked;
   const api::SweepOutcome x = api::sweep(sweep::load_sweep(doc), strict, [](std::size_t) {});
-  const Json tables{{"sweep", api::columns(x.table)}};
+  const Tables tables{{"sweep", api::columns(x.table)}};
   py::gil_scoped_acquire locked;
   return with_tables(x.summary, tables);
 }
@@ -116,12 +129,13 @@ py::object search(const py::handle& scenario, const std::vector<std::string>& se
   node.finish();
   py::gil_scoped_release unlocked;
   const api::SearchOutcome x = api::search(doc, request);
-  Json tables{{"search_trace", api::columns(parse_csv(
-                                   api::evaluations_csv(x.search.evaluations, x.processes),
-                                   "search_trace.csv"))}};
+  Tables tables{{"search_trace", api::columns(parse_csv(
+                                     api::evaluations_csv(x.search.evaluations, x.processes),
+                                     "search_trace.csv"))}};
   if (landscape) {
-    tables["landscape"] = api::columns(
-        parse_csv(api::evaluations_csv(x.landscape, x.processes), "landscape.csv"));
+    tables.emplace_back("landscape", api::columns(parse_csv(
+                                         api::evaluations_csv(x.landscape, x.processes),
+                                         "landscape.csv")));
   }
   py::gil_scoped_acquire locked;
   return with_tables(x.json, tables);
