@@ -98,16 +98,18 @@ void ServingTrace::name_track(int replica, int stage) {
   if (named_.size() <= r) named_.resize(r + 1);
   auto& stages = named_[r];
   if (stages.empty()) {
-    emit(fmt::format(R"({{"ph":"M","pid":{},"name":"process_name","args":{{"name":"replica {}"}}}})",
-                     replica, replica));
+    emit(fmt::format(
+        R"({{"ph":"M","pid":{},"name":"process_name","args":{{"name":"replica {}"}}}})",
+        replica, replica));
   }
   if (stage < 0) return;
   const auto s = static_cast<std::size_t>(stage);
   if (stages.size() <= s) stages.resize(s + 1);
   if (stages[s]) return;
   stages[s] = true;
-  emit(fmt::format(R"({{"ph":"M","pid":{},"tid":{},"name":"thread_name","args":{{"name":"stage {}"}}}})",
-                   replica, stage, stage));
+  emit(fmt::format(
+      R"({{"ph":"M","pid":{},"tid":{},"name":"thread_name","args":{{"name":"stage {}"}}}})",
+      replica, stage, stage));
 }
 
 void ServingTrace::iteration(const serving::IterationRecord& r) {
@@ -138,10 +140,12 @@ void ServingTrace::counters(const serving::TimelineSample& t) {
   const std::int64_t at = to_ns(t.time);
   if (!in_window(at, at)) return;
   name_track(t.replica, -1);
-  emit(fmt::format(R"({{"ph":"C","pid":{},"ts":{},"name":"KV tokens","args":{{"used":{},"held":{}}}}})",
-                   t.replica, us(at), t.kv_used, t.kv_held));
-  emit(fmt::format(R"({{"ph":"C","pid":{},"ts":{},"name":"queue","args":{{"waiting":{},"running":{}}}}})",
-                   t.replica, us(at), t.waiting, t.running));
+  emit(fmt::format(
+      R"({{"ph":"C","pid":{},"ts":{},"name":"KV tokens","args":{{"used":{},"held":{}}}}})",
+      t.replica, us(at), t.kv_used, t.kv_held));
+  emit(fmt::format(
+      R"({{"ph":"C","pid":{},"ts":{},"name":"queue","args":{{"waiting":{},"running":{}}}}})",
+      t.replica, us(at), t.waiting, t.running));
 }
 
 std::string ServingTrace::finish(const std::string& scenario, const Json& warnings) {

@@ -126,7 +126,8 @@ RunOutcome run(const ConfigDocument& doc, const RunRequest& request) {
   if (s.prefill && !s.prefill->strategies.empty()) x.runs = run_prefill(s, request.trace);
   for (const CheckedPrefill& r : x.runs) x.strategies.push_back(r.result);
   if (request.explain_costs) {
-    x.explanation = report::explain_costs(s, x.strategies, s.decode ? s.decode->tensor_parallel : 1);
+    const int decode_tp = s.decode ? s.decode->tensor_parallel : 1;
+    x.explanation = report::explain_costs(s, x.strategies, decode_tp);
   }
   x.results = results_json(x);
   return x;

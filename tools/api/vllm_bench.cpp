@@ -69,7 +69,8 @@ void VllmBench::request(const serving::RequestRecord& q) {
 Json VllmBench::detailed_arrays() const {
   std::vector<const Detail*> order;
   for (const Detail& d : details_) order.push_back(&d);
-  std::sort(order.begin(), order.end(), [](const Detail* a, const Detail* b) { return a->id < b->id; });
+  std::sort(order.begin(), order.end(),
+            [](const Detail* a, const Detail* b) { return a->id < b->id; });
   Json input = Json::array(), output = Json::array(), ttfts = Json::array(),
        itls = Json::array(), latencies = Json::array(), starts = Json::array();
   for (const Detail* d : order) {

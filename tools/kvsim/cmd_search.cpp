@@ -81,8 +81,9 @@ void add_search(CLI::App& app, Command& selected) {
   add_search_options(*cmd, o->request.search);
   cmd->add_option("--out", o->out, "write search.json, search_trace.csv (every candidate) and "
                                    "the resolved scenario to this directory");
-  cmd->add_flag("--landscape", o->request.landscape, "also evaluate every partition on the grid and "
-                                             "write landscape.csv (for 2 or 3 GPUs)");
+  cmd->add_flag("--landscape", o->request.landscape,
+                "also evaluate every partition on the grid and write landscape.csv (for 2 or 3 "
+                "GPUs)");
   cmd->add_option("--landscape-limit", o->request.landscape_limit,
                   fmt::format("most grid points --landscape evaluates (each is kept in memory; "
                               "at most {})",

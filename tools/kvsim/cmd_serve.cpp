@@ -158,10 +158,13 @@ int serve(const ServeOptions& o) {
   const api::ServeOutcome x =
       api::serve(api::read_document(o.scenario.path, o.scenario.overrides),
                  {.strict = o.scenario.strict, .save_detailed = o.save_detailed}, observers);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const Scenario& s = x.scenario;
   const Json& j = x.summary;
-  for (const auto& w : j["warnings"]) fmt::print(stderr, "kvsim: warning: {}\n", w.get<std::string>());
+  for (const auto& w : j["warnings"]) {
+    fmt::print(stderr, "kvsim: warning: {}\n", w.get<std::string>());
+  }
   if (!o.quiet) print_summary(s, j, wall);
   if (trace) {
     const std::string bounds = trace->finish(s.name, j["warnings"]);

@@ -61,8 +61,8 @@ py::object run(const py::handle& scenario, const std::vector<std::string>& set, 
   py::gil_scoped_release unlocked;
   const api::RunOutcome x =
       api::run(doc, {.strict = strict, .trace = false, .explain_costs = explain_costs});
-  Tables tables{{"breakdown", api::columns(parse_csv(
-                                  report::to_csv(x.passes, x.scenario.warnings), "breakdown.csv"))}};
+  const std::string breakdown = report::to_csv(x.passes, x.scenario.warnings);
+  Tables tables{{"breakdown", api::columns(parse_csv(breakdown, "breakdown.csv"))}};
   if (!x.strategies.empty()) {
     tables.emplace_back("prefill", api::columns(parse_csv(
                                        report::prefill_csv(x.strategies, x.scenario.warnings),
