@@ -33,7 +33,7 @@ namespace {
 
 // A cell as JSON: a finite number where the whole cell is one (the CSVs write numbers in
 // decimal), null where empty, else the text (labels, partitions, warnings).
-Json cell(const std::string& text) {
+nlohmann::ordered_json cell(const std::string& text) {
   if (text.empty()) return nullptr;
   double v = 0;
   const char* end = text.data() + text.size();
