@@ -10,6 +10,7 @@ packages=(
   gnuplot-nox
   libopenmpi-dev openmpi-bin  # mpirun -n N kvsim sweep (optional at build time: KVSIM_MPI)
   jq python3  # the results/*/make.sh scripts that regenerate the shipped results
+  python3-dev pybind11-dev python3-pybind11  # the Python module (tools/python)
 )
 # clang (libFuzzer, sanitizers) only for tools/fuzz.sh and tools/sanitize.sh: KVSIM_CLANG=1.
 if [ "${KVSIM_CLANG:-0}" = 1 ]; then packages+=(clang); fi

@@ -95,9 +95,19 @@ Measurements read_json_measurements(const std::string& path) {
   const ConfigNode root = doc.root();
   if (!root.json().is_object()) root.fail("a measurement file is a JSON object");
   if (is_vllm_result(root)) return read_vllm_result(root, path);
+  // kvsim serve's own summary.json: its vllm_bench block, written with --save-detailed.
+  if (root.has("vllm_bench") && root.at("vllm_bench").json().is_object()) {
+    const ConfigNode bench = root.at("vllm_bench");
+    if (!is_vllm_result(bench)) {
+      bench.fail("a kvsim serve summary without per-request results: run kvsim serve with "
+                 "--save-detailed to compare against it");
+    }
+    return read_vllm_result(bench, path);
+  }
   if (!root.has("kind") || root.string("kind") != "kvsim-ttft-measurements") {
     root.fail("unrecognised measurement file: expected \"kind\": \"kvsim-ttft-measurements\", a "
-              "vllm bench serve result with input_lens and ttfts, or a .csv");
+              "vllm bench serve result with input_lens and ttfts, a kvsim serve summary.json "
+              "(--save-detailed), or a .csv");
   }
   Measurements m;
   m.file = path;

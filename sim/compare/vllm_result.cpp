@@ -30,7 +30,8 @@ BenchmarkRun read_run(const ConfigNode& root) {
   if (root.has("model_id") && !root.at("model_id").json().is_null()) {
     run.model_id = root.string("model_id");
   }
-  if (root.has("request_rate")) {
+  // null: no rate (kvsim serve writes it for replayed arrival times).
+  if (root.has("request_rate") && !root.at("request_rate").json().is_null()) {
     const ConfigNode rate = root.at("request_rate");
     if (rate.json().is_string()) {
       if (rate.as_string() != "inf") rate.fail("a request rate is a number or \"inf\"");

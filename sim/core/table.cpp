@@ -40,8 +40,9 @@ int Table::column(const std::string& name) const {
   return -1;
 }
 
-Table read_csv(const std::string& path) {
-  const std::string text = read_input_file(path);
+Table read_csv(const std::string& path) { return parse_csv(read_input_file(path), path); }
+
+Table parse_csv(const std::string& text, const std::string& path) {
   Table t;
   std::vector<std::string> row;
   std::string field;

@@ -17,5 +17,7 @@ struct Table {
 
 /// A CSV file read back; throws InputError naming the file and line.
 Table read_csv(const std::string& path);
+/// CSV text parsed the same way; `name` stands in for the file in messages.
+Table parse_csv(const std::string& text, const std::string& name);
 
 }  // namespace kvsim

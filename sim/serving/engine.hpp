@@ -110,6 +110,14 @@ struct TimelineSample {
   std::int64_t kv_used, kv_held, kv_capacity;  // tokens
 };
 
+/// One batch's pass through one pipeline stage of a replica, for the optional trace.
+struct IterationRecord {
+  int replica, stage;
+  std::int64_t start_ns, end_ns;  // from the start of simulated time
+  std::int64_t prefill_tokens;    // new prompt tokens (whole prompts or chunks)
+  std::int64_t prefills, decodes;  // sequences prefilling, and decoding one token each
+};
+
 /// Most timeline samples (each a row per replica) one run may write.
 inline constexpr std::uint64_t kMaxTimelineSamples = 10'000'000;
 
@@ -117,6 +125,7 @@ struct ServingObservers {
   std::function<void(const RequestRecord&)> request;  // each finished request
   std::function<void(std::uint64_t id, std::int64_t index, double time)> token;  // each token
   std::function<void(const TimelineSample&)> timeline;  // every replica, every interval
+  std::function<void(const IterationRecord&)> iteration;  // each stage pass of each batch
   Duration timeline_interval = from_seconds(1.0);
 };
 

@@ -22,6 +22,13 @@ void LatencyHistogram::not_a_latency(double seconds) {
 
 LatencyHistogram::LatencyHistogram() : bins_(kBins, 0) {}
 
+double LatencyHistogram::stddev() const {
+  if (count_ == 0) return 0;
+  const double n = static_cast<double>(count_);
+  const double m = sum_ / n;
+  return std::sqrt(std::max(0.0, sum_squares_ / n - m * m));  // rounding may go below 0
+}
+
 double LatencyHistogram::quantile(double q) const {
   if (count_ == 0) return 0;
   const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
@@ -54,6 +61,9 @@ Json Totals::summary(const RunShape& run) const {
   const auto ms = [](const LatencyHistogram& h, const char* stat) -> Json {
     const Json v = h.to_json()[stat];
     return v.is_null() ? v : Json(1e3 * v.get<double>());
+  };
+  const auto std_ms = [](const LatencyHistogram& h) -> Json {
+    return h.count() == 0 ? Json(nullptr) : Json(1e3 * h.stddev());
   };
   return Json{
       {"requests", completed},
@@ -88,17 +98,22 @@ Json Totals::summary(const RunShape& run) const {
         {"output_throughput", per_s(static_cast<double>(output_tokens))},
         {"total_token_throughput",
          per_s(static_cast<double>(input_tokens + output_tokens))},
+        {"max_output_tokens_per_s", static_cast<double>(peak_tokens_per_second)},
         {"mean_ttft_ms", ms(ttft, "mean_s")},
         {"median_ttft_ms", ms(ttft, "p50_s")},
+        {"std_ttft_ms", std_ms(ttft)},
         {"p99_ttft_ms", ms(ttft, "p99_s")},
         {"mean_tpot_ms", ms(tpot, "mean_s")},
         {"median_tpot_ms", ms(tpot, "p50_s")},
+        {"std_tpot_ms", std_ms(tpot)},
         {"p99_tpot_ms", ms(tpot, "p99_s")},
         {"mean_itl_ms", ms(itl, "mean_s")},
         {"median_itl_ms", ms(itl, "p50_s")},
+        {"std_itl_ms", std_ms(itl)},
         {"p99_itl_ms", ms(itl, "p99_s")},
         {"mean_e2el_ms", ms(e2e, "mean_s")},
         {"median_e2el_ms", ms(e2e, "p50_s")},
+        {"std_e2el_ms", std_ms(e2e)},
         {"p99_e2el_ms", ms(e2e, "p99_s")}}}};
 }
 

@@ -33,10 +33,14 @@ class LatencyHistogram {
     ++bins_[bin_of(seconds)];
     ++count_;
     sum_ += seconds;
+    sum_squares_ += seconds * seconds;
     max_ = std::max(max_, seconds);
   }
   std::uint64_t count() const { return count_; }
   double mean() const { return count_ == 0 ? 0 : sum_ / static_cast<double>(count_); }
+  /// The population standard deviation (numpy's np.std, as vllm bench serve reports it), exact
+  /// from the sums, not the buckets; 0 when count is 0.
+  double stddev() const;
   /// The q-quantile (0 < q <= 1): the sample of rank ceil(q x count), as the middle of its
   /// bucket, within 0.39% of it (see above).
   double quantile(double q) const;
@@ -67,6 +71,7 @@ class LatencyHistogram {
   std::vector<std::uint64_t> bins_;  // sized once, at construction
   std::uint64_t count_ = 0;
   double sum_ = 0;
+  double sum_squares_ = 0;
   double max_ = 0;
 };
 
@@ -87,6 +92,19 @@ struct Totals {
   std::uint64_t truncated = 0;  // cut to lengths.max_tokens, then served
   double busy_seconds = 0;                    // summed over pipeline stages
   double kv_used_area = 0, kv_held_area = 0;  // token-seconds
+  // Output tokens per whole second of simulated time, as they come (in time order), and the
+  // most in any one second (vllm bench serve's max_output_tokens_per_s).
+  std::int64_t token_second = -1, tokens_this_second = 0, peak_tokens_per_second = 0;
+
+  /// An output token at `now_ns` (nanoseconds from the start of simulated time).
+  void count_token(std::int64_t now_ns) {
+    const std::int64_t second = now_ns / 1'000'000'000;
+    if (second != token_second) {
+      token_second = second;
+      tokens_this_second = 0;
+    }
+    if (++tokens_this_second > peak_tokens_per_second) peak_tokens_per_second = tokens_this_second;
+  }
 
   /// summary.json: aggregates, and under "vllm_bench" the same quantities with the names
   /// `vllm bench serve` writes.

@@ -120,6 +120,7 @@ class Replica {
   StageSpan span(int stage) const;
   void start_stage(int stage);
   void stage_finished(int stage, std::uint32_t id);
+  void report_iteration(int stage, std::uint32_t id) const;  // observers.iteration
   void send_to_next_stage(int stage, std::uint32_t id);
   void send_now(std::uint64_t from_where, Duration delay = Duration{0});
 

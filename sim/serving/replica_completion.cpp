@@ -88,6 +88,7 @@ void Replica::retire_finished(Engine& e, SimTime now) {
 void Replica::emit(Sequence& s, SimTime now, bool new_gap) {
   if (new_gap && s.last_token.count() >= 0) c_.totals.itl.add(to_seconds(now - s.last_token));
   s.last_token = now;
+  c_.totals.count_token(now.count());  // vllm_bench's max_output_tokens_per_s
   if (c_.observers.token) {
     c_.observers.token(s.request.id, s.generated, to_seconds(now - SimTime{0}));
   }

@@ -46,6 +46,7 @@ void Replica::stage_finished(int stage, std::uint32_t id) {
   Stage& st = stages_[stage];
   st.busy = false;
   c_.totals.busy_seconds += to_seconds(c_.queue.now() - st.started);
+  if (c_.observers.iteration) report_iteration(stage, id);  // serve --trace; else one branch
   if (stage + 1 < static_cast<int>(stages_.size())) {
     send_to_next_stage(stage, id);
   } else {
@@ -54,6 +55,16 @@ void Replica::stage_finished(int stage, std::uint32_t id) {
   start_stage(stage);
   // A free first stage takes the next batch; a finished batch frees its sequences for one.
   if (stage == 0 || stage + 1 == static_cast<int>(stages_.size())) decide();
+}
+
+void Replica::report_iteration(int stage, std::uint32_t id) const {
+  const Batch& b = flights_[id].batch;
+  std::int64_t prefill = 0;
+  for (const auto& p : b.prefills) prefill += p.tokens;
+  c_.observers.iteration({index_, stage, (stages_[stage].started - SimTime{0}).count(),
+                          (c_.queue.now() - SimTime{0}).count(), prefill,
+                          static_cast<std::int64_t>(b.prefills.size()),
+                          static_cast<std::int64_t>(b.decodes.size())});
 }
 
 // Each rank sends its 1/tp share of the batch's hidden states to its peer on the next stage,

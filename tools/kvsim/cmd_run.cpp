@@ -16,6 +16,7 @@
 #include "sim/scenario/prefill_memory.hpp"
 #include "sim/serving/decode_step.hpp"
 #include "sim/serving/speculative/spec_step.hpp"
+#include "tools/api/api.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 
 namespace kvsim::cli {
@@ -82,66 +83,7 @@ std::string memory_table(const Scenario& s, const std::vector<CheckedPrefill>& r
   return out;
 }
 
-Json memory_json(const Scenario& s, const std::vector<CheckedPrefill>& runs) {
-  const prefill::MemoryCapacity c = s.memory_capacity();
-  Json strategies = Json::array();
-  for (const CheckedPrefill& r : runs) {
-    Json gpus = Json::array();
-    for (const prefill::GpuMemory& g : r.memory.gpus) {
-      gpus.push_back(Json{{"gpu", g.gpu},
-                          {"weights_bytes", g.weights},
-                          {"kv_cache_bytes", g.kv_cache},
-                          {"activation_bytes", g.activations},
-                          {"score_matrix_bytes", g.scores},
-                          {"total_bytes", g.total()}});
-    }
-    strategies.push_back(Json{{"strategy", r.result.label},
-                              {"peak_gpu", r.memory.peak().gpu},
-                              {"peak_bytes", r.memory.peak().total()},
-                              {"gpus", gpus}});
-  }
-  return Json{{"hbm_bytes", c.hbm_bytes},
-              {"memory_utilization", c.utilization},
-              {"usable_bytes", c.bytes()},
-              {"strategies", strategies}};
-}
-
-std::vector<report::PassBreakdown> single_gpu_passes(const Scenario& s) {
-  std::vector<report::PassBreakdown> passes;
-  DecomposeOptions options = s.decompose_options(1);
-  if (s.prefill) {
-    passes.push_back(report::prefill_breakdown(s.model, *s.compute, options,
-                                               s.prefill->context_tokens));
-  }
-  if (s.decode) {
-    options.tensor_parallel = s.decode->tensor_parallel;
-    options.expert_parallel = s.decode->expert_degree();
-    passes.push_back(report::decode_breakdown(s.model, *s.compute, options, s.decode->batch_size,
-                                              s.decode->context_tokens));
-    if (s.decode->pipeline_parallel > 1) {
-      passes.back().what += fmt::format(" (all {} layers: each of the {} pipeline stages' GPUs "
-                                        "runs its share)",
-                                        s.model.layers, s.decode->pipeline_parallel);
-    }
-  }
-  return passes;
-}
-
-// The decode step on its layout, as kvsim serve prices one iteration (after the breakdown,
-// which bounds the batch before one KV length per request is allocated).
-serving::DecodeStep decode_step(const Scenario& s) {
-  const DecodeSpec& d = *s.decode;
-  const std::vector<std::int64_t> lengths(static_cast<std::size_t>(d.batch_size),
-                                          d.context_tokens);
-  return serving::decode_step(s, d.tensor_parallel, d.pipeline_parallel, lengths,
-                              static_cast<int>(d.expert_degree()));
-}
-
-double tokens_per_second(const DecodeSpec& d, const serving::DecodeStep& step) {
-  return static_cast<double>(d.batch_size) / to_seconds(step.total);
-}
-
-std::string decode_text(const DecodeSpec& d, const serving::DecodeStep& step) {
+std::string decode_text(const DecodeSpec& d, const serving::DecodeStep& step, const Json& json) {
   const int gpus = d.tensor_parallel * d.pipeline_parallel;
   return fmt::format(
       "Decode step, batch {} at {} KV tokens, on tensor_parallel {} x pipeline_parallel {} ({} "
@@ -149,23 +91,9 @@ std::string decode_text(const DecodeSpec& d, const serving::DecodeStep& step) {
       "communication {:.6f} ms ({} all-reduces, {} stage sends)\n  as kvsim serve prices it for "
       "these requests alone on this layout (closed-form communication, no host_overhead)\n",
       d.batch_size, d.context_tokens, d.tensor_parallel, d.pipeline_parallel, gpus,
-      gpus == 1 ? "" : "s", to_seconds(step.total) * 1e3, tokens_per_second(d, step),
+      gpus == 1 ? "" : "s", to_seconds(step.total) * 1e3, json["tokens_per_second"].get<double>(),
       to_seconds(step.compute) * 1e3, to_seconds(step.communication) * 1e3, step.all_reduces,
       step.sends);
-}
-
-Json decode_json(const DecodeSpec& d, const serving::DecodeStep& step) {
-  return Json{{"tensor_parallel", d.tensor_parallel},
-              {"pipeline_parallel", d.pipeline_parallel},
-              {"batch_size", d.batch_size},
-              {"context_tokens", d.context_tokens},
-              {"time_per_output_token_ns", step.total.count()},
-              {"time_per_output_token_ms", to_seconds(step.total) * 1e3},
-              {"compute_ns", step.compute.count()},
-              {"communication_ns", step.communication.count()},
-              {"all_reduces", step.all_reduces},
-              {"stage_sends", step.sends},
-              {"tokens_per_second", tokens_per_second(d, step)}};
 }
 
 // The decode section's "drafter": the step with speculative decoding beside the plain one.
@@ -195,85 +123,47 @@ std::string single_gpu_fit_note(const Scenario& s) {
 }
 
 // The printed report, rendered whole so that a run that fails prints nothing but the error.
-std::string report_text(const RunOptions& o, const Scenario& s,
-                        const std::vector<report::PassBreakdown>& passes,
-                        const std::optional<serving::DecodeStep>& step,
-                        const std::vector<CheckedPrefill>& runs,
-                        const std::vector<prefill::PrefillResult>& strategies) {
+std::string report_text(const RunOptions& o, const api::RunOutcome& x) {
+  const Scenario& s = x.scenario;
   std::string out = header(s) + "One GPU, per-operation cost:\n" + single_gpu_fit_note(s);
-  for (const auto& p : passes) out += report::format_table(p) + "\n";
+  for (const auto& p : x.passes) out += report::format_table(p) + "\n";
   if (o.explain_costs) {
     out += fmt::format("Where each cost comes from ({}):\n", s.compute->describe());
-    for (const auto& p : passes) out += report::format_explained(p) + "\n";
+    for (const auto& p : x.passes) out += report::format_explained(p) + "\n";
   }
-  if (step) out += decode_text(*s.decode, *step) + "\n";
-  if (strategies.empty()) return out;
+  if (x.step) out += decode_text(*s.decode, *x.step, x.results["decode"]) + "\n";
+  if (x.strategies.empty()) return out;
   out += fmt::format("Prefill of {} tokens on {} GPUs ({} attention):\n",
                      s.prefill->context_tokens, s.prefill->gpus.size(),
                      s.prefill->attention == AttentionImpl::kFused ? "fused" : "eager");
-  return out + report::format_prefill_table(strategies) + "\n" + memory_table(s, runs);
+  return out + report::format_prefill_table(x.strategies) + "\n" + memory_table(s, x.runs);
 }
 
 int run(const RunOptions& o) {
-  Scenario s = load(o.scenario);
-  if (!s.prefill && !s.decode) {  // a serving-only scenario: nothing for run to price
-    throw InputError(s.file, "", "kvsim run prices a \"prefill\" or \"decode\" section and this "
-                                 "scenario has neither; run its \"serving\" section with kvsim "
-                                 "serve");
-  }
   // Every check and every simulation runs before anything is printed or written.
-  const std::vector<report::PassBreakdown> passes = single_gpu_passes(s);
-  std::optional<serving::DecodeStep> step;
-  if (s.decode) step = decode_step(s);
-  std::string speculative;  // the decode section's drafter, if any
-  Json speculative_json;
-  if (serving::speculative::decode_drafter_json(s)) {
-    const auto drafter = serving::speculative::decode_drafter(s);
-    const auto spec = serving::speculative::speculative_step(s, *drafter);
-    speculative = speculative_text(s, spec, drafter->to_json()) + "\n";
-    speculative_json = serving::speculative::to_json(spec);
-    speculative_json["drafter"] = drafter->to_json();
-    if (const auto w = serving::speculative::drafter_memory_warning(s, *drafter)) {
-      s.warnings.push_back(*w);
-      refuse_warnings_if_strict(s, o.scenario.strict);
-    }
+  const api::RunOutcome x =
+      api::run(read_document(o.scenario.path, o.scenario.overrides),
+               {.strict = o.scenario.strict, .trace = o.trace, .explain_costs = o.explain_costs});
+  const Scenario& s = x.scenario;
+  std::string text;
+  if (!o.quiet) {
+    text = report_text(o, x);
+    if (x.speculative) text += speculative_text(s, *x.speculative, x.drafter) + "\n";
+    if (x.explanation) text += x.explanation->text();
   }
-  std::vector<CheckedPrefill> runs;
-  if (s.prefill && !s.prefill->strategies.empty()) runs = run_prefill(s, o.trace);
-  std::vector<prefill::PrefillResult> strategies;
-  for (const CheckedPrefill& r : runs) strategies.push_back(r.result);
-
-  Json results{{"scenario", s.name}, {"warnings", s.warnings}};
-  Json single = Json::array();
-  for (const auto& p : passes) single.push_back(report::to_json(p));
-  results["single_gpu"] = single;
-  if (step) results["decode"] = decode_json(*s.decode, *step);
-  if (!speculative_json.is_null()) results["decode"]["speculative"] = speculative_json;
-  if (!strategies.empty()) {
-    results["prefill"] = report::prefill_json(strategies, *s.topology);
-    results["memory"] = memory_json(s, runs);
-  }
-  std::string explained;  // --explain-costs: each strategy's per-GPU shards and stage costs
-  if (o.explain_costs) {
-    const int decode_tp = s.decode ? s.decode->tensor_parallel : 1;
-    const report::CostExplanation e = report::explain_costs(s, strategies, decode_tp);
-    results["cost_explanation"] = e.json();
-    explained = e.text();
-  }
-  const std::string text =
-      o.quiet ? "" : report_text(o, s, passes, step, runs, strategies) + speculative + explained;
   std::vector<report::OutputFile> files;
   if (!o.out.empty()) {
-    files = {{"results.json", results.dump(2) + "\n"},
+    files = {{"results.json", x.results.dump(2) + "\n"},
              {"scenario.resolved.json", s.resolved.dump(2) + "\n"},
-             {"breakdown.csv", report::to_csv(passes, s.warnings)}};
-    if (!strategies.empty()) {
-      files.emplace_back("prefill.csv", report::prefill_csv(strategies, s.warnings));
+             {"breakdown.csv", report::to_csv(x.passes, s.warnings)}};
+    if (!x.strategies.empty()) {
+      files.emplace_back("prefill.csv", report::prefill_csv(x.strategies, s.warnings));
     }
-    if (o.trace && !strategies.empty()) {
+    if (o.trace && !x.strategies.empty()) {
       files.emplace_back("trace.json",
-                         report::chrome_trace(strategies, report::parse_trace_limit(o.trace_limit),
-                                              s.file, s.warnings));
+                         report::chrome_trace(x.strategies,
+                                              report::parse_trace_limit(o.trace_limit), s.file,
+                                              s.warnings));
     }
     report::write_output(o.out, files);
   }

@@ -8,11 +8,12 @@
 
 #include <fmt/format.h>
 
-#include "sim/report/output.hpp"
-#include "sim/serving/engine.hpp"
-#include "sim/serving/speculative/baseline.hpp"
 #include "sim/core/progress.hpp"
-#include "tools/kvsim/overrides.hpp"
+#include "sim/report/output.hpp"
+#include "sim/report/serving_trace.hpp"
+#include "sim/report/trace.hpp"
+#include "sim/serving/engine.hpp"
+#include "tools/api/api.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 
 namespace kvsim::cli {
@@ -25,6 +26,11 @@ struct ServeOptions {
   bool tokens = false;
   bool timeline = false;
   double timeline_interval = 1.0;
+  bool save_detailed = false;  // vllm_bench's per-request arrays
+  bool trace = false;  // trace.json: Chrome trace events (report/serving_trace.hpp)
+  std::string trace_window;
+  std::uint64_t trace_requests = 0;
+  std::string trace_limit = "1GiB";
   bool quiet = false;
 };
 
@@ -64,6 +70,32 @@ void print_speculative(const Json& spec) {
              number(spec["speedup"]["output_throughput"], "{:.3f}"));
 }
 
+// The CSVs asked for, streamed into `out` while the simulation runs.
+serving::ServingObservers stream_observers(const ServeOptions& o,
+                                           std::optional<report::OutputDirectory>& out) {
+  serving::ServingObservers observers;
+  if (o.requests) {
+    std::FILE* f = open_csv(*out, "requests.csv", api::kRequestsHeader);
+    observers.request = [f](const serving::RequestRecord& q) {
+      std::fputs(api::request_row(q).c_str(), f);
+    };
+  }
+  if (o.tokens) {
+    std::FILE* tokens = open_csv(*out, "tokens.csv", "id,token,time_s\n");
+    observers.token = [f = tokens](std::uint64_t id, std::int64_t index, double time) {
+      fmt::print(f, "{},{},{:.6f}\n", id, index, time);
+    };
+  }
+  if (o.timeline) {
+    std::FILE* f = open_csv(*out, "timeline.csv", api::kTimelineHeader);
+    observers.timeline = [f](const serving::TimelineSample& t) {
+      std::fputs(api::timeline_row(t).c_str(), f);
+    };
+    observers.timeline_interval = from_seconds(o.timeline_interval);
+  }
+  return observers;
+}
+
 // Prefill/decode disaggregation (sim/serving/disaggregation): the pools, then what they did.
 void print_disaggregated_header(const Scenario& s, const Json& d) {
   fmt::print("kvsim serve: {} ({}), disaggregated: {} prefill instance(s) of {} {} ({}), {} decode "
@@ -88,122 +120,97 @@ void print_disaggregated(const Json& d) {
              d["goodput_per_gpu"].get<double>());
 }
 
-int serve(const ServeOptions& o) {
-  ConfigDocument doc = ConfigDocument::load_file(o.scenario.path);
-  apply_overrides(doc, o.scenario.overrides);
-  const Scenario s = load_scenario(doc);
-  refuse_warnings_if_strict(s, o.scenario.strict);
-  const auto node = doc.root().find("serving");
-  if (!node) throw InputError(s.file, "/serving", "kvsim serve needs a \"serving\" section");
-  serving::ServingSetup setup = serving::ServingSetup::from_config(*node, s);
-  serving::Workload workload(node->at("workload"), RandomStreams(s.seed), s.model.max_context);
-
-  if ((o.requests || o.tokens || o.timeline) && o.out.empty()) {
-    throw InputError("--requests/--tokens/--timeline", "", "these write files: add --out DIR");
-  }
-  // At least a microsecond (a shorter interval rounds towards 0 ns and would never advance).
-  if (!(o.timeline_interval >= 1e-6 && o.timeline_interval <= serving::kMaxArrivalSeconds)) {
-    throw InputError("--timeline-interval", "",
-                     fmt::format("must be from 1e-06 to {:g} seconds, got {}",
-                                 serving::kMaxArrivalSeconds, o.timeline_interval));
-  }
-  // Opened (and checked) before the simulation; its files are committed together at the end,
-  // and removed if the run fails or is interrupted.
-  std::optional<report::OutputDirectory> out;
-  if (!o.out.empty()) out.emplace(o.out);
-  serving::ServingObservers observers;
-  if (o.requests) {
-    std::FILE* requests = open_csv(*out, "requests.csv",
-                                   "id,replica,arrival_s,scheduled_s,first_token_s,completion_s,"
-                                   "prompt_tokens,output_tokens,ttft_s,tpot_s,e2e_s,queueing_s,"
-                                   "preemptions\n");
-    observers.request = [f = requests](const serving::RequestRecord& q) {
-      // TPOT is undefined for a single output token: an empty cell.
-      const std::string tpot =
-          q.output > 1
-              ? fmt::format("{:.6f}", (q.completion - q.first_token) /
-                                          static_cast<double>(q.output - 1))
-              : "";
-      fmt::print(f, "{},{},{:.6f},{:.6f},{:.6f},{:.6f},{},{},{:.6f},{},{:.6f},{:.6f},{}\n",
-                 q.id, q.replica, q.arrival, q.scheduled, q.first_token, q.completion, q.prompt,
-                 q.output, q.first_token - q.arrival, tpot, q.completion - q.arrival,
-                 q.scheduled - q.arrival, q.preemptions);
-    };
-  }
-  if (o.tokens) {
-    std::FILE* tokens = open_csv(*out, "tokens.csv", "id,token,time_s\n");
-    observers.token = [f = tokens](std::uint64_t id, std::int64_t index, double time) {
-      fmt::print(f, "{},{},{:.6f}\n", id, index, time);
-    };
-  }
-  if (o.timeline) {
-    std::FILE* timeline = open_csv(*out, "timeline.csv",
-                                   "time_s,replica,waiting,running,kv_used_tokens,kv_held_tokens,"
-                                   "kv_capacity_tokens,kv_utilization,kv_waste\n");
-    observers.timeline = [f = timeline](const serving::TimelineSample& t) {
-      const double used = static_cast<double>(t.kv_used);
-      fmt::print(f, "{:.6f},{},{},{},{},{},{},{:.6f},{:.6f}\n", t.time, t.replica, t.waiting,
-                 t.running, t.kv_used, t.kv_held, t.kv_capacity,
-                 used / static_cast<double>(t.kv_capacity),
-                 t.kv_held > 0 ? 1 - used / static_cast<double>(t.kv_held) : 0.0);
-    };
-    observers.timeline_interval = from_seconds(o.timeline_interval);
-  }
-
-  // Completed requests on a terminal (never in pipes; stdout and files are unchanged). Rejected
-  // requests complete nothing, so a run that rejects some ends short of the total.
-  Progress progress("kvsim serve: requests", workload.total(), !o.quiet);
-  if (progress.enabled()) {
-    observers.request = [write = observers.request, &progress,
-                         done = std::size_t{0}](const serving::RequestRecord& q) mutable {
-      if (write) write(q);
-      progress.update(++done);
-    };
-  }
-  const auto start = std::chrono::steady_clock::now();
-  const bool speculative = setup.speculation != nullptr;
-  serving::ServingResult r = serving::simulate_serving(s, setup, std::move(workload), observers);
-  // Speculative decoding's speed-up: the same run without the drafter.
-  if (speculative) serving::speculative::add_baseline(s, *node, r.summary);
-  progress.finish();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const Json& j = r.summary;
+void print_summary(const Scenario& s, const Json& j, double wall) {
   const Json& config = j["config"];
-  for (const auto& w : j["warnings"]) fmt::print(stderr, "kvsim: warning: {}\n", w.get<std::string>());
-  if (!o.quiet) {
-    if (config.contains("disaggregation")) {
-      print_disaggregated_header(s, config["disaggregation"]);
-    } else {
-      fmt::print("kvsim serve: {} ({}), {} over {} memory, {} replica(s) of {} x {} {}\n",
-                 s.name, s.file, config["scheduler"]["type"].get<std::string>(),
-                 config["memory"]["type"].get<std::string>(), config["replicas"].get<int>(),
-                 config["tensor_parallel"].get<int>(), config["pipeline_parallel"].get<int>(),
-                 s.gpu.name);
+  if (config.contains("disaggregation")) {
+    print_disaggregated_header(s, config["disaggregation"]);
+  } else {
+    fmt::print("kvsim serve: {} ({}), {} over {} memory, {} replica(s) of {} x {} {}\n",
+               s.name, s.file, config["scheduler"]["type"].get<std::string>(),
+               config["memory"]["type"].get<std::string>(), config["replicas"].get<int>(),
+               config["tensor_parallel"].get<int>(), config["pipeline_parallel"].get<int>(),
+               s.gpu.name);
+  }
+  fmt::print("  {} requests over {:.1f} s simulated ({:.3f} s wall, {} events)\n",
+             j["requests"].get<std::uint64_t>(), j["duration_s"].get<double>(), wall,
+             j["events"].get<std::uint64_t>());
+  if (j["rejected"] != 0 || j["truncated"] != 0) {
+    fmt::print("  {} requests rejected (longer than the model's context), {} truncated to "
+               "max_tokens: see the warnings\n",
+               j["rejected"].get<std::uint64_t>(), j["truncated"].get<std::uint64_t>());
+  }
+  print_latency("TTFT", j["ttft"]);
+  print_latency("TPOT", j["tpot"]);
+  print_latency("inter-token", j["itl"]);
+  print_latency("end-to-end", j["e2e_latency"]);
+  print_latency("queueing", j["queueing_delay"]);
+  fmt::print("  throughput {:.2f} requests/s, {:.0f} output tokens/s; goodput {:.2f} requests/s\n",
+             j["request_throughput"].get<double>(), j["output_throughput"].get<double>(),
+             j["goodput"].get<double>());
+  fmt::print("  KV: {} tokens per replica, {:.1f}% used on average, {:.1f}% of held memory "
+             "wasted; {} preemptions ({} by swap); GPU busy {:.1f}%\n",
+             j["kv_capacity_tokens_per_replica"].get<std::int64_t>(),
+             100 * j["kv_utilization"].get<double>(), 100 * j["kv_waste"].get<double>(),
+             j["preemptions"].get<std::uint64_t>(), j["swaps"].get<std::uint64_t>(),
+             100 * j["gpu_busy_fraction"].get<double>());
+  if (j.contains("speculative")) print_speculative(j["speculative"]);
+  if (j.contains("disaggregation")) print_disaggregated(j["disaggregation"]);
+}
+
+int serve(const ServeOptions& o) {
+  // Option errors and the output directory come after the scenario's checks (in observers:
+  // run once the serving section is known good), so bad input never touches --out.
+  std::optional<report::OutputDirectory> out;
+  std::optional<report::ServingTrace> trace;
+  std::optional<Progress> progress;
+  const auto observers = [&](const Scenario&, const serving::Workload& workload) {
+    if ((o.requests || o.tokens || o.timeline) && o.out.empty()) {
+      throw InputError("--requests/--tokens/--timeline", "", "these write files: add --out DIR");
     }
-    fmt::print("  {} requests over {:.1f} s simulated ({:.3f} s wall, {} events)\n",
-               j["requests"].get<std::uint64_t>(), j["duration_s"].get<double>(), wall,
-               j["events"].get<std::uint64_t>());
-    if (j["rejected"] != 0 || j["truncated"] != 0) {
-      fmt::print("  {} requests rejected (longer than the model's context), {} truncated to "
-                 "max_tokens: see the warnings\n",
-                 j["rejected"].get<std::uint64_t>(), j["truncated"].get<std::uint64_t>());
+    // At least a microsecond (a shorter interval rounds towards 0 ns and would never advance).
+    if (!(o.timeline_interval >= 1e-6 && o.timeline_interval <= serving::kMaxArrivalSeconds)) {
+      throw InputError("--timeline-interval", "",
+                       fmt::format("must be from 1e-06 to {:g} seconds, got {}",
+                                   serving::kMaxArrivalSeconds, o.timeline_interval));
     }
-    print_latency("TTFT", j["ttft"]);
-    print_latency("TPOT", j["tpot"]);
-    print_latency("inter-token", j["itl"]);
-    print_latency("end-to-end", j["e2e_latency"]);
-    print_latency("queueing", j["queueing_delay"]);
-    fmt::print("  throughput {:.2f} requests/s, {:.0f} output tokens/s; goodput {:.2f} requests/s\n",
-               j["request_throughput"].get<double>(), j["output_throughput"].get<double>(),
-               j["goodput"].get<double>());
-    fmt::print("  KV: {} tokens per replica, {:.1f}% used on average, {:.1f}% of held memory "
-               "wasted; {} preemptions ({} by swap); GPU busy {:.1f}%\n",
-               j["kv_capacity_tokens_per_replica"].get<std::int64_t>(),
-               100 * j["kv_utilization"].get<double>(), 100 * j["kv_waste"].get<double>(),
-               j["preemptions"].get<std::uint64_t>(), j["swaps"].get<std::uint64_t>(),
-               100 * j["gpu_busy_fraction"].get<double>());
-    if (speculative) print_speculative(j["speculative"]);
-    if (j.contains("disaggregation")) print_disaggregated(j["disaggregation"]);
+    // Opened (and checked) before the simulation; its files are committed together at the
+    // end, and removed if the run fails or is interrupted.
+    report::ServingTraceBounds bounds{.requests = o.trace_requests,
+                                      .limit_bytes = report::parse_trace_limit(o.trace_limit)};
+    if (!o.trace_window.empty()) report::parse_trace_window(o.trace_window, bounds);
+    if (!o.out.empty()) out.emplace(o.out);
+    serving::ServingObservers streams = stream_observers(o, out);
+    // Completed requests on a terminal (never in pipes; stdout and files are unchanged).
+    // Rejected requests complete nothing, so a run that rejects some ends short of the total.
+    progress.emplace("kvsim serve: requests", workload.total(), !o.quiet);
+    if (progress->enabled()) {
+      streams.request = [write = streams.request, &progress,
+                         done = std::size_t{0}](const serving::RequestRecord& q) mutable {
+        if (write) write(q);
+        progress->update(++done);
+      };
+    }
+    if (!o.trace) return streams;
+    trace.emplace(out->stream("trace.json"), bounds, workload.total());
+    streams.timeline_interval = from_seconds(o.timeline_interval);  // the trace's counters
+    return trace->attach(std::move(streams));
+  };
+  const auto start = std::chrono::steady_clock::now();
+  const api::ServeOutcome x =
+      api::serve(read_document(o.scenario.path, o.scenario.overrides),
+                 {.strict = o.scenario.strict, .save_detailed = o.save_detailed}, observers);
+  if (progress) progress->finish();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const Scenario& s = x.scenario;
+  const Json& j = x.summary;
+  for (const auto& w : j["warnings"]) {
+    fmt::print(stderr, "kvsim: warning: {}\n", w.get<std::string>());
+  }
+  if (!o.quiet) print_summary(s, j, wall);
+  if (trace) {
+    const std::string bounds = trace->finish(s.name, j["warnings"]);
+    if (!o.quiet) fmt::print("  trace.json: {}\n", bounds);
   }
   if (out) {
     out->add("summary.json", j.dump(2) + "\n");
@@ -229,6 +236,24 @@ void add_serve(CLI::App& app, Command& selected) {
   cmd->add_option("--timeline-interval", o->timeline_interval,
                   "seconds of simulated time between timeline rows")
       ->capture_default_str();
+  cmd->add_flag("--save-detailed", o->save_detailed,
+                "summary.json's vllm_bench also holds the per-request arrays `vllm bench serve "
+                "--save-detailed` writes (input_lens, output_lens, ttfts, itls, ...)");
+  cmd->add_flag("--trace", o->trace,
+                "also write trace.json (Chrome trace events for Perfetto: each replica's "
+                "iterations, each request's lifetime, KV and queue counters every "
+                "--timeline-interval)")
+      ->needs("--out");
+  cmd->add_option("--trace-window", o->trace_window,
+                  "trace only events overlapping START:END (seconds of simulated time)")
+      ->needs("--trace");
+  cmd->add_option("--trace-requests", o->trace_requests,
+                  "trace at most N requests' lifetimes (every k-th id; 0: all)")
+      ->needs("--trace");
+  cmd->add_option("--trace-limit", o->trace_limit,
+                  "refuse a trace.json growing past this size (500MB, 4GiB)")
+      ->capture_default_str()
+      ->needs("--trace");
   cmd->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   cmd->callback([&selected, o] { selected = [o] { return serve(*o); }; });
 }

@@ -1,7 +1,8 @@
 #include "tools/kvsim/scenario_loading.hpp"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
+
+#include "tools/api/api.hpp"
 
 #include "tools/kvsim/overrides.hpp"
 
@@ -23,18 +24,17 @@ void add_strict_option(CLI::App& cmd, bool& strict) {
 }
 
 Scenario load(const ScenarioOptions& options) {
-  ConfigDocument doc = ConfigDocument::load_file(options.path);
-  apply_overrides(doc, options.overrides);
-  Scenario s = load_scenario(doc);
-  refuse_warnings_if_strict(s, options.strict);
-  return s;
+  return api::read_scenario(read_document(options.path, options.overrides), options.strict);
+}
+
+ConfigDocument read_document(const std::string& path, const std::vector<std::string>& overrides) {
+  ConfigDocument doc = ConfigDocument::load_file(path);
+  apply_overrides(doc, overrides);
+  return doc;
 }
 
 void refuse_warnings_if_strict(const Scenario& s, bool strict) {
-  if (!strict || s.warnings.empty()) return;
-  throw InputError(s.file, "",
-                   fmt::format("--strict refuses the scenario's warnings: {}",
-                               fmt::join(s.warnings, "; ")));
+  api::refuse_warnings_if_strict(s, strict);
 }
 
 void print_warnings(const Scenario& s) {
