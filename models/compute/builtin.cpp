@@ -3,6 +3,7 @@
 #include "models/catalog/catalog.hpp"
 #include "models/compute/calibrated.hpp"
 #include "models/compute/derived_profile.hpp"
+#include "models/compute/packed_profiles.hpp"
 #include "models/compute/roofline.hpp"
 
 #include <filesystem>
@@ -30,8 +31,10 @@ GpuSpec measured_gpu(const ConfigNode& at, const DeviceProfile& profile, const G
 }
 
 // The shipped device profile `name`, parsing only its own document: listing every shipped
-// profile (shipped_profiles) parses all of them, which cost more than a short serving run.
+// profile (shipped_profiles) parses all of them, which cost more than a short serving run. A
+// packed profile (packed_profiles.hpp) skips parsing its points too.
 std::optional<DeviceProfile> shipped_device_profile(const std::string& name) {
+  if (auto packed = packed_device_profile(name)) return packed;
   const auto names = catalog::profile_names();
   if (std::find(names.begin(), names.end(), name) == names.end()) return std::nullopt;
   const ConfigDocument doc = catalog::profile_document(name);

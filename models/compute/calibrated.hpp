@@ -63,6 +63,8 @@ struct ShapeKey {
 /// The same operation over m rows instead of op.rows (FLOPs and activation bytes scale).
 Operation at_rows(const Operation& op, std::int64_t m);
 
+struct PackedProfile;  // packed_profiles.hpp
+
 struct MeasuredPoint {
   std::int64_t m = 0;  // tokens (GEMM rows)
   double seconds = 0;
@@ -85,7 +87,8 @@ struct DeviceProfile {
   const LinearFit* elementwise_fit(OpKind kind) const;
 
   Json to_json() const;
-  static DeviceProfile from_json(const ConfigNode& node);
+  /// `packed`: `node` is that packed profile's skeleton, whose points it holds (packed_profiles.hpp).
+  static DeviceProfile from_json(const ConfigNode& node, const PackedProfile* packed = nullptr);
 };
 
 class CalibratedModel final : public ComputeModel {

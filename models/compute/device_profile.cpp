@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "models/catalog/catalog.hpp"
+#include "models/compute/packed_profiles.hpp"
 
 namespace kvsim {
 
@@ -48,6 +50,69 @@ std::vector<MeasuredPoint> read_points(const ConfigNode& points) {
     pts.push_back(checked_point(node));
   }
   return pts;
+}
+
+// Every operation kind, in enum order.
+const std::vector<OpKind>& op_kinds() {
+  static const std::vector<OpKind> kinds = [] {
+    std::vector<OpKind> k;
+    for (int i = 0; i <= static_cast<int>(OpKind::kSampling); ++i) k.push_back(OpKind(i));
+    return k;
+  }();
+  return kinds;
+}
+
+// A table's shape: {"gemm": {"n", "k"}} or {"elementwise": {"kind", "bytes_per_token"}}.
+ShapeKey table_key(const ConfigNode& t) {
+  if (const auto g = t.find("gemm")) {
+    const ShapeKey key{OpClass::kGemm, OpKind::kQkvProj, g->count("n"), g->count("k")};
+    g->finish();
+    return key;
+  }
+  const ConfigNode e = t.at("elementwise");
+  const std::vector<OpKind>& kinds = op_kinds();
+  std::vector<std::string> names;
+  for (const OpKind k : kinds) names.push_back(to_string(k));
+  const std::string kind = e.at("kind").as_one_of(names);
+  ShapeKey key;
+  key.op_class = OpClass::kElementwise;
+  key.kind = kinds[static_cast<std::size_t>(std::find(names.begin(), names.end(), kind) -
+                                            names.begin())];
+  key.a = e.count("bytes_per_token");
+  e.finish();
+  return key;
+}
+
+// The "tables" array. With `packed` (the node is a packed profile's skeleton, whose "points" are
+// all empty), table i's points are the packed ones, the values read_points would read from the
+// full text; a skeleton that does not match its packed points is a build fault, not an input error.
+std::map<ShapeKey, std::vector<MeasuredPoint>> read_tables(const ConfigNode& tables,
+                                                           const PackedProfile* packed) {
+  const std::vector<ConfigNode> all = tables.elements();
+  if (packed && packed->ends.size() != all.size()) {
+    throw std::logic_error("packed profile " + std::string(packed->name) + ": table count");
+  }
+  std::map<ShapeKey, std::vector<MeasuredPoint>> out;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const ConfigNode& t = all[i];
+    const ShapeKey key = table_key(t);
+    std::vector<MeasuredPoint> pts;
+    if (packed) {
+      if (t.at("points").size() != 0) {
+        throw std::logic_error("packed profile " + std::string(packed->name) + ": points");
+      }
+      const std::size_t begin = i == 0 ? 0 : packed->ends[i - 1];
+      pts.assign(packed->points.begin() + static_cast<std::ptrdiff_t>(begin),
+                 packed->points.begin() + static_cast<std::ptrdiff_t>(packed->ends[i]));
+    } else {
+      pts = read_points(t.at("points"));
+    }
+    std::sort(pts.begin(), pts.end(),
+              [](const MeasuredPoint& a, const MeasuredPoint& b) { return a.m < b.m; });
+    t.finish();
+    out[key] = std::move(pts);
+  }
+  return out;
 }
 
 }  // namespace
@@ -106,7 +171,7 @@ Json DeviceProfile::to_json() const {
   return out;
 }
 
-DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
+DeviceProfile DeviceProfile::from_json(const ConfigNode& n, const PackedProfile* packed) {
   if (n.string("kind") != "kvsim-device-profile") {
     n.at("kind").fail("not a kvsim device profile (make one with kvsim calibrate)");
   }
@@ -117,33 +182,7 @@ DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
   if (const auto v = n.find("provenance")) p.provenance = v->json();
   if (const auto v = n.find("report")) p.report = v->json();
   if (const auto v = n.find("attention_range")) p.attention_range = v->json();
-  static const std::vector<OpKind> kinds = [] {
-    std::vector<OpKind> k;
-    for (int i = 0; i <= static_cast<int>(OpKind::kSampling); ++i) k.push_back(OpKind(i));
-    return k;
-  }();
-  for (const ConfigNode& t : n.at("tables").elements()) {
-    ShapeKey key;
-    if (const auto g = t.find("gemm")) {
-      key = ShapeKey{OpClass::kGemm, OpKind::kQkvProj, g->count("n"), g->count("k")};
-      g->finish();
-    } else {
-      const ConfigNode e = t.at("elementwise");
-      std::vector<std::string> names;
-      for (const OpKind k : kinds) names.push_back(to_string(k));
-      const std::string kind = e.at("kind").as_one_of(names);
-      key.op_class = OpClass::kElementwise;
-      key.kind = kinds[static_cast<std::size_t>(
-          std::find(names.begin(), names.end(), kind) - names.begin())];
-      key.a = e.count("bytes_per_token");
-      e.finish();
-    }
-    std::vector<MeasuredPoint> pts = read_points(t.at("points"));
-    std::sort(pts.begin(), pts.end(),
-              [](const MeasuredPoint& a, const MeasuredPoint& b) { return a.m < b.m; });
-    t.finish();
-    p.tables[key] = std::move(pts);
-  }
+  p.tables = read_tables(n.at("tables"), packed);
   if (const auto g = n.find("gemm_fit")) {
     p.gemm = GemmFit::from_json(*g);
   }
@@ -151,6 +190,7 @@ DeviceProfile DeviceProfile::from_json(const ConfigNode& n) {
     p.elementwise = LinearFit::from_json(*e, kElementwiseFeatures);
   }
   if (const auto e = n.find("elementwise_fits_by_kind")) {
+    const std::vector<OpKind>& kinds = op_kinds();
     std::vector<std::string> names;
     for (const OpKind k : kinds) names.push_back(to_string(k));
     for (const auto& [key, value] : e->json().items()) {
@@ -177,16 +217,39 @@ const LinearFit* DeviceProfile::elementwise_fit(OpKind kind) const {
   return elementwise ? &*elementwise : nullptr;
 }
 
+namespace {
+bool is_packed(const std::string& name) {
+  const auto all = packed_profiles();
+  return std::any_of(all.begin(), all.end(), [&](const PackedProfile& p) { return p.name == name; });
+}
+}  // namespace
+
 std::vector<std::string> shipped_profiles() {
   std::vector<std::string> out;
   for (const std::string& name : catalog::profile_names()) {
+    if (is_packed(name)) {  // packed: a device profile, known without parsing it
+      out.push_back(name);
+      continue;
+    }
     const ConfigDocument doc = catalog::profile_document(name);
     if (doc.json().value("kind", "") == "kvsim-device-profile") out.push_back(name);
   }
   return out;
 }
 
+std::optional<DeviceProfile> packed_device_profile(const std::string& name) {
+  for (const PackedProfile& p : packed_profiles()) {
+    if (p.name != name) continue;
+    // The file name the full text is read under (catalog.cpp), so errors read the same.
+    const ConfigDocument doc = ConfigDocument::parse(
+        std::string(p.skeleton), "calibration/profiles/" + name + ".json");
+    return DeviceProfile::from_json(doc.root(), &p);
+  }
+  return std::nullopt;
+}
+
 DeviceProfile shipped_profile(const std::string& name) {
+  if (auto packed = packed_device_profile(name)) return std::move(*packed);
   const ConfigDocument doc = catalog::profile_document(name);
   return DeviceProfile::from_json(doc.root());
 }
