@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the tables and figures in results/disaggregation/ (about five minutes on 2 busy cores):
+# Regenerates the tables and figures in results/disaggregation/ (about eight minutes on 2 busy cores):
 #   bash results/disaggregation/make.sh
 # Every point is kvsim serve on scenarios/serving/disaggregated-*.json, varied with --set.
 # README.md quotes the CSVs written here. The published claims it discusses (Splitwise,
