@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Regenerates the tables and figures in results/disaggregation/ (about a minute on 2 cores):
+# Regenerates the tables and figures in results/disaggregation/ (about eight minutes on 2 busy cores):
 #   bash results/disaggregation/make.sh
 # Every point is kvsim serve on scenarios/serving/disaggregated-*.json, varied with --set.
 # README.md quotes the CSVs written here. The published claims it discusses (Splitwise,
 # DistServe) are for checking only: nothing here is fitted to them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+SPLITWISE_RATES=${SPLITWISE_RATES:-"8 12 16 24 32 40 48 56"}
 kvsim=build/tools/kvsim
 out=results/disaggregation
 fig="$out/figures"
@@ -90,6 +91,61 @@ jq 'del(.serving.disaggregation) | .serving.replicas = 4 | .serving.tensor_paral
   done
 } > "$out/long-context.csv"
 
+# --- Splitwise: Llama-2-70B, one instance per 8-GPU server (tensor parallel 8), servers joined
+# by 400 Gb/s RDMA NICs; conversation-like lengths; SLOs TTFT 1 s, TPOT 50 ms. Phase-split
+# P:D servers: HA (H100 prefill, A100 decode: Splitwise's cost-optimised design), HH and AA;
+# colocated: 4 vLLM replicas of TP 8 on all-H100 and all-A100 clusters. Cost per hour: GPUs x
+# price per GPU-hour, the catalog's prices as the HA run's summary states them (cost_per_hour).
+base=scenarios/serving/disaggregated-splitwise-ha.json
+rm -rf "$tmp/run"
+"$kvsim" serve "$base" -q --out "$tmp/run" --set /serving/workload/requests=20 2>> "$tmp/stderr"
+h100=$(jq '.disaggregation.cost_per_hour.prefill.usd_per_gpu_hour' "$tmp/run/summary.json")
+a100=$(jq '.disaggregation.cost_per_hour.decode.usd_per_gpu_hour' "$tmp/run/summary.json")
+jq 'del(.serving.disaggregation) | .serving.replicas = 4 | .serving.tensor_parallel = 8' \
+  "$base" > "$tmp/colocated-70b.json"
+# One serve run at a cost of $1 per hour: SLO attainment, request throughput, goodput, TTFT and
+# TPOT p90 (ms), the cost and good requests per dollar.
+serve_cost() {
+  local scenario=$1 usd=$2
+  shift 2
+  rm -rf "$tmp/run"
+  "$kvsim" serve "$scenario" -q --out "$tmp/run" "$@" 2>> "$tmp/stderr"
+  jq -r --argjson usd "$usd" '[(.requests_meeting_slo / .requests), .request_throughput,
+    .goodput, .ttft.p90_s * 1e3, .tpot.p90_s * 1e3, $usd, (.goodput * 3600 / $usd)]
+    | map(tostring) | join(",")' "$tmp/run/summary.json"
+}
+split_layout() {  # prefill GPU, decode GPU, P, D servers
+  local nodes=$(($3 + $4))
+  echo --set "/cluster/gpu=\"$1\"" --set "/cluster/topology/nodes=$nodes" \
+    --set "/serving/disaggregation/prefill/gpu=\"$1\"" \
+    --set "/serving/disaggregation/prefill/instances=$3" \
+    --set "/serving/disaggregation/decode/gpu=\"$2\"" \
+    --set "/serving/disaggregation/decode/instances=$4"
+}
+{
+  echo "layout,rate,slo_attainment,throughput,goodput,ttft_p90_ms,tpot_p90_ms,usd_per_hour,good_requests_per_usd"
+  for rate in $SPLITWISE_RATES; do
+    arrivals=(--set "/serving/workload/arrivals/rate=\"$rate/s\"")
+    for gpu in a100-sxm4-80gb h100-sxm; do
+      [ "$gpu" = h100-sxm ] && price=$h100 || price=$a100
+      row=$(serve_cost "$tmp/colocated-70b.json" "$(jq -n "32 * $price")" "${arrivals[@]}" \
+        --set "/cluster/gpu=\"$gpu\"")
+      echo "colocated 4x${gpu%%-*},$rate,$row"
+    done
+    for layout in "AA a100-sxm4-80gb a100-sxm4-80gb 2 2" "HH h100-sxm h100-sxm 2 2" \
+                  "HH h100-sxm h100-sxm 3 1" "HA h100-sxm a100-sxm4-80gb 1 3" \
+                  "HA h100-sxm a100-sxm4-80gb 2 2" "HA h100-sxm a100-sxm4-80gb 3 1"; do
+      read -r name pg dg p d <<< "$layout"
+      [ "$pg" = h100-sxm ] && pp=$h100 || pp=$a100
+      [ "$dg" = h100-sxm ] && dp=$h100 || dp=$a100
+      # shellcheck disable=SC2046
+      row=$(serve_cost "$base" "$(jq -n "8 * ($p * $pp + $d * $dp)")" "${arrivals[@]}" \
+        $(split_layout "$pg" "$dg" "$p" "$d"))
+      echo "splitwise-$name ${p}P:${d}D,$rate,$row"
+    done
+  done
+} > "$out/splitwise.csv"
+
 sort -u "$tmp/stderr" > "$out/warnings.txt"
 
 plot() { "$kvsim" plot "$@" > /dev/null; }
@@ -102,6 +158,13 @@ plot "$out/ratio.csv" --out "$fig/tpot-p90" --x rate --y tpot_p90_ms --group lay
 plot "$out/ratio.csv" --out "$fig/ttft-p90" --x rate --y ttft_p90_ms --group layout \
   --xlabel "arrival rate (requests/s)" --ylabel "TTFT p90 (ms)" --logy \
   --title "Llama-2-7B, 8 x A100"
+plot "$out/splitwise.csv" --out "$fig/splitwise-requests-per-usd" --x rate \
+  --y good_requests_per_usd --group layout --xlabel "arrival rate (requests/s)" \
+  --ylabel "requests meeting both SLOs per dollar" \
+  --title "Llama-2-70B, 8-GPU servers, TTFT 1 s, TPOT 50 ms"
+plot "$out/splitwise.csv" --out "$fig/splitwise-slo-attainment" --x rate --y slo_attainment \
+  --group layout --xlabel "arrival rate (requests/s)" --ylabel "share of requests meeting both SLOs" \
+  --title "Llama-2-70B, 8-GPU servers, TTFT 1 s, TPOT 50 ms"
 for links in uniform uneven; do
   plot "$out/long-context.csv" --out "$fig/long-context-$links" --kind bars --x layout \
     --y ttft_p50_ms,ttft_p90_ms --where "links=$links" --xlabel "layout" --ylabel "TTFT (ms)" \

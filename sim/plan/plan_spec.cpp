@@ -8,7 +8,7 @@
 
 #include "models/catalog/catalog.hpp"
 #include "sim/core/input_error.hpp"
-#include "sim/plan/gpu_prices.hpp"
+#include "models/compute/gpu_prices.hpp"
 #include "sim/serving/scheduler.hpp"
 #include "sim/serving/workload.hpp"
 

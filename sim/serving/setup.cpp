@@ -166,7 +166,8 @@ ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
     read_parallelism(n, s, c);
   }
   read_communication_and_slo(n, c);
-  c.budget = kv_budget(s, c);
+  // A decode pool's budget is on its own GPU (disaggregation/pool_hardware.hpp).
+  c.budget = kv_budget(c.disaggregation ? *c.disaggregation->decode_scenario : s, c);
   read_drafter(n, s, c);
   for (int r = 0; r < c.replicas * c.pipeline_parallel; ++r) {
     c.memories.push_back(build_part(n, s, "memory", Json{{"type", c.scheduler->default_memory()}},

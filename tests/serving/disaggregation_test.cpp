@@ -1,7 +1,8 @@
 // Prefill/decode disaggregation (sim/serving/disaggregation): a lone request's TTFT is kvsim
 // run's prefill plus the closed-form KV transfer, for every prefill strategy; a full decode
 // pool back-pressures prefill; every global scheduler and transfer mode finishes every request
-// deterministically (the conformance suite for instance roles and policies); refusals by name.
+// deterministically (the conformance suite for instance roles and policies, with a
+// heterogeneous H100/A100 pool pair); refusals by name.
 #include <cmath>
 #include <numeric>
 
@@ -218,6 +219,15 @@ TEST(Disaggregation, EveryGlobalSchedulerAndTransferFinishesEveryRequest) {
         EXPECT_EQ(a["disaggregation"]["kv_transfer"]["count"], 120) << what;
         EXPECT_EQ(a.dump(), run.summary().dump()) << "deterministic: " << what;
       }
+      // A heterogeneous pool pair: H100 prefill on the first server, A100 decode on the second.
+      Json h = pools({{"type", "tp"}}, 2, 2, 2, 2, transfer);
+      h["policy"] = {{"type", policy}};
+      h["prefill"]["gpu"] = "h100-sxm";
+      ServingRun mixed(Json{{"workload", workload}, {"disaggregation", h}}, two_nodes());
+      const Json m = mixed.summary();
+      EXPECT_EQ(m["requests"], 120) << policy << " " << transfer << " h100/a100";
+      EXPECT_EQ(m["disaggregation"]["prefill"]["gpu"], "h100-sxm");
+      EXPECT_EQ(m.dump(), mixed.summary().dump()) << "deterministic: h100/a100 " << policy;
     }
   }
 }

@@ -18,8 +18,8 @@ DisaggregatedRun::DisaggregatedRun(const Scenario& s, ServingSetup& setup, Workl
       workload_(workload),
       observers_(observers),
       pricing_(s, d_),
-      cost_(s, d_.decode.tensor_parallel),
-      communication_(s, false, queue_),
+      cost_(*d_.decode_scenario, d_.decode.tensor_parallel),  // on the decode pool's GPU
+      communication_(*d_.decode_scenario, false, queue_),
       client_(workload.max_concurrency()),
       prefill_(static_cast<std::size_t>(d_.prefill.instances)),
       decode_(static_cast<std::size_t>(d_.decode.instances)),
@@ -30,7 +30,7 @@ DisaggregatedRun::DisaggregatedRun(const Scenario& s, ServingSetup& setup, Workl
     decode_[static_cast<std::size_t>(j)].gpus = d_.decode_gpus(j);
     decode_[static_cast<std::size_t>(j)].capacity = setup.memories.at(0)->capacity();
   }
-  kv_bytes_per_token_ = s.model.kv_bytes_per_token(s.precision.kv_cache);
+  kv_bytes_per_token_ = s.model.kv_bytes_per_token(d_.prefill_scenario->precision.kv_cache);
 }
 
 ServingResult DisaggregatedRun::run() {
@@ -167,7 +167,7 @@ bool DisaggregatedRun::start_transfer(std::uint32_t id) {
   ++d.held;
   f.decode = static_cast<int>(*j);
   const PricedPrefill& priced = pricing_.price(f.prefill, f.request.prompt);
-  f.transfer = kv_transfer(*s_.topology, d_.prefill_gpus(f.prefill), priced.partition, d.gpus,
+  f.transfer = kv_transfer(d_.topology(), d_.prefill_gpus(f.prefill), priced.partition, d.gpus,
                            kv_bytes_per_token_ * static_cast<double>(f.request.prompt));
   ++transfers_;
   transfer_bytes_ += f.transfer.bytes;

@@ -3,7 +3,10 @@
 
 #include <fmt/format.h>
 
+#include "models/catalog/catalog.hpp"
+#include "models/compute/gpu_prices.hpp"
 #include "sim/prefill/builtin.hpp"
+#include "sim/serving/disaggregation/pool_hardware.hpp"
 #include "sim/serving/engine.hpp"
 
 namespace kvsim::serving::disaggregation {
@@ -21,19 +24,32 @@ std::vector<int> Disaggregation::decode_gpus(int instance) const {
   return gpus;
 }
 
+namespace {
+
+// A pool's GPU and price as the resolved scenario states them.
+void add_hardware(Json& pool, const PoolGpu& h) {
+  pool["gpu"] = h.gpu.name;
+  if (h.usd_per_gpu_hour) pool["price_per_gpu_hour"] = *h.usd_per_gpu_hour;
+}
+
+}  // namespace
+
 Json Disaggregation::to_json() const {
   Json strategy = prefill.strategy->to_json();
-  return Json{{"prefill",
-               {{"instances", prefill.instances},
-                {"gpus", prefill.gpus},
-                {"strategy", strategy},
-                {"bucket", prefill.bucket}}},
-              {"decode",
-               {{"instances", decode.instances},
-                {"tensor_parallel", decode.tensor_parallel},
-                {"max_batch_size", decode.max_batch_size}}},
-              {"transfer", transfer == TransferMode::kWhole ? "whole" : "layerwise"},
-              {"policy", {{"type", policy->name()}}}};
+  Json out{{"prefill",
+            {{"instances", prefill.instances},
+             {"gpus", prefill.gpus},
+             {"strategy", strategy},
+             {"bucket", prefill.bucket}}},
+           {"decode",
+            {{"instances", decode.instances},
+             {"tensor_parallel", decode.tensor_parallel},
+             {"max_batch_size", decode.max_batch_size}}},
+           {"transfer", transfer == TransferMode::kWhole ? "whole" : "layerwise"},
+           {"policy", {{"type", policy->name()}}}};
+  add_hardware(out["prefill"], prefill.hardware);
+  add_hardware(out["decode"], decode.hardware);
+  return out;
 }
 
 namespace {
@@ -71,8 +87,23 @@ int bounded(const ConfigNode& n, const char* key) {
   return static_cast<int>(v);
 }
 
+// "gpu" (default /cluster/gpu) and "price_per_gpu_hour" (default the catalog GPU's price).
+PoolGpu read_pool_gpu(const ConfigNode& n, const Scenario& s) {
+  PoolGpu h;
+  h.gpu = n.has("gpu") ? catalog::resolve_gpu(n.at("gpu")) : s.gpu;
+  if (n.has("price_per_gpu_hour")) {
+    h.usd_per_gpu_hour = n.number("price_per_gpu_hour", 0, 1e6);
+    h.price_source = fmt::format("{} at {}/price_per_gpu_hour", s.file, n.pointer());
+  } else if (const auto price = default_gpu_price(h.gpu.name)) {
+    h.usd_per_gpu_hour = price->usd_per_hour;
+    h.price_source = price->source;
+  }
+  return h;
+}
+
 PrefillPool read_prefill_pool(const ConfigNode& n, const Scenario& s) {
   PrefillPool p;
+  p.hardware = read_pool_gpu(n, s);
   p.instances = bounded(n, "instances");
   p.gpus = bounded(n, "gpus");
   p.bucket = n.count_or("bucket", 1);
@@ -88,6 +119,7 @@ PrefillPool read_prefill_pool(const ConfigNode& n, const Scenario& s) {
 
 DecodePool read_decode_pool(const ConfigNode& n, const Scenario& s) {
   DecodePool d;
+  d.hardware = read_pool_gpu(n, s);
   d.instances = bounded(n, "instances");
   d.tensor_parallel = bounded(n, "tensor_parallel");
   d.max_batch_size = n.count_or("max_batch_size", 256);
@@ -99,6 +131,37 @@ DecodePool read_decode_pool(const ConfigNode& n, const Scenario& s) {
   s.engine.check_tensor_parallel(d.tensor_parallel);
   n.finish();
   return d;
+}
+
+// Each pool's view of the scenario (pool_hardware.hpp): the scenario itself when both pools use
+// /cluster/gpu (so those runs are as before), else per pool on the rescaled topology.
+void place_pools(Disaggregation& d, const Scenario& s, const ConfigNode& n) {
+  PoolGpus prefill{{}, d.prefill.hardware.gpu, "prefill"};
+  for (int i = 0; i < d.prefill.instances; ++i) {
+    for (const int g : d.prefill_gpus(i)) prefill.gpus.push_back(g);
+  }
+  PoolGpus decode{{}, d.decode.hardware.gpu, "decode"};
+  for (int j = 0; j < d.decode.instances; ++j) {
+    for (const int g : d.decode_gpus(j)) decode.gpus.push_back(g);
+  }
+  const Json cluster = to_json(s.gpu);
+  if (to_json(prefill.gpu) == cluster && to_json(decode.gpu) == cluster) {
+    d.prefill_scenario = d.decode_scenario = std::shared_ptr<const Scenario>(
+        std::shared_ptr<const Scenario>(), &s);  // not owned: the scenario outlives the setup
+    return;
+  }
+  const net::Topology topology = heterogeneous_topology(s, {prefill, decode}, n);
+  check_placement(topology, prefill, decode, n);
+  d.prefill_scenario = pool_scenario(s, prefill, topology, d.warnings);
+  d.decode_scenario = pool_scenario(s, decode, topology, d.warnings);
+  const DType sent = d.prefill_scenario->precision.kv_cache;
+  const DType kept = d.decode_scenario->precision.kv_cache;
+  if (sent != kept) {
+    n.fail(fmt::format("the prefill pool's {} keeps the KV cache in {} and the decode pool's {} "
+                       "in {}: converting it in transit is not modelled; give both pools GPUs "
+                       "that run the requested KV-cache precision alike",
+                       prefill.gpu.name, to_string(sent), decode.gpu.name, to_string(kept)));
+  }
 }
 
 }  // namespace
@@ -130,6 +193,7 @@ std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
                        d->prefill.instances, d->prefill.gpus, d->decode.instances,
                        d->decode.tensor_parallel, needed, s.topology->gpu_count()));
   }
+  place_pools(*d, s, n);
   return d;
 }
 

@@ -3,8 +3,10 @@
 // scenario's "serving" section, read into instance pools placed on the topology.
 //
 //   "disaggregation": {
-//     "prefill":  { "instances": 2, "gpus": 4, "strategy": { "type": "kvr" }, "bucket": 1 },
-//     "decode":   { "instances": 4, "tensor_parallel": 2, "max_batch_size": 256 },
+//     "prefill":  { "instances": 2, "gpus": 4, "strategy": { "type": "kvr" }, "bucket": 1,
+//                   "gpu": "h100-sxm", "price_per_gpu_hour": 2.69 },
+//     "decode":   { "instances": 4, "tensor_parallel": 2, "max_batch_size": 256,
+//                   "gpu": "a100-sxm4-80gb" },
 //     "transfer": "whole",                     // or "layerwise" (Splitwise's overlap)
 //     "policy":   { "type": "join-shortest-queue" }   // global scheduler (global_scheduler.hpp)
 //   }
@@ -13,6 +15,12 @@
 // (its chain for the prefill strategy); decode instance j follows all prefill instances, its
 // tensor-parallel ranks consecutive. Without "disaggregation" the section describes colocated
 // replicas, unchanged.
+//
+// GPU types: each pool's "gpu" (a catalog name or inline spec, as /cluster/gpu; default
+// /cluster/gpu). Pools of different types must sit on different servers, and each pool prices
+// its prefill, decode iterations, memory checks and KV budget on its own GPU
+// (pool_hardware.hpp). Prices: "price_per_gpu_hour" (US dollars; default the GPU's price in
+// models/compute/gpu_prices.hpp, with its source) gives the summary's cost_per_hour per pool.
 //
 // A prefill instance runs one prompt at a time with its strategy (sim/prefill, the code
 // `kvsim run` runs), priced at the prompt rounded up to a multiple of "bucket" tokens (1:
@@ -24,6 +32,8 @@
 // it refuses the colocated keys the pools replace. The run is disaggregated_run.hpp.
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "sim/prefill/prefill_strategy.hpp"
@@ -37,7 +47,15 @@ enum class TransferMode {
   kLayerwise,  // each layer's KV as soon as the prefill has computed it (Splitwise)
 };
 
+/// A pool's GPU type and its price per GPU-hour (none: no price known; cost is not stated).
+struct PoolGpu {
+  GpuSpec gpu;
+  std::optional<double> usd_per_gpu_hour;
+  std::string price_source;
+};
+
 struct PrefillPool {
+  PoolGpu hardware;
   int instances = 1;
   int gpus = 1;  // per instance
   std::unique_ptr<prefill::PrefillStrategy> strategy;
@@ -45,6 +63,7 @@ struct PrefillPool {
 };
 
 struct DecodePool {
+  PoolGpu hardware;
   int instances = 1;
   int tensor_parallel = 1;
   std::int64_t max_batch_size = 256;  // sequences decoding together on one instance
@@ -55,6 +74,14 @@ struct Disaggregation {
   DecodePool decode;
   TransferMode transfer = TransferMode::kWhole;
   std::unique_ptr<GlobalScheduler> policy;
+  // The scenario as each pool sees it (pool_hardware.hpp): the scenario itself when both pools
+  // use /cluster/gpu; both on one rescaled topology otherwise.
+  std::shared_ptr<const Scenario> prefill_scenario;
+  std::shared_ptr<const Scenario> decode_scenario;
+  std::vector<std::string> warnings;  // of the pools' GPUs, for the run's summary
+
+  /// The topology the pools and the KV transfers run on.
+  const net::Topology& topology() const { return *prefill_scenario->topology; }
 
   std::vector<int> prefill_gpus(int instance) const;  // in chain order
   std::vector<int> decode_gpus(int instance) const;   // in rank order

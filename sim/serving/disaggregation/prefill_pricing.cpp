@@ -22,10 +22,11 @@ const PricedPrefill& PrefillPricing::price(int instance, std::int64_t prompt) {
 
 PricedPrefill PrefillPricing::run(int instance, std::int64_t tokens) const {
   const prefill::PrefillStrategy& strategy = *d_.prefill.strategy;
+  const Scenario& pool = *d_.prefill_scenario;  // the scenario on the prefill pool's GPU
   const auto fail = [&](const std::string& why) -> InputError {
     return InputError(s_.file, "/serving/disaggregation/prefill",
-                      fmt::format("{} on {} GPUs cannot prefill a prompt of {} tokens{}: {}",
-                                  strategy.label(), d_.prefill.gpus, tokens,
+                      fmt::format("{} on {} x {} cannot prefill a prompt of {} tokens{}: {}",
+                                  strategy.label(), d_.prefill.gpus, pool.gpu.name, tokens,
                                   d_.prefill.bucket > 1 ? " (rounded up to the bucket)" : "",
                                   why));
   };
@@ -33,17 +34,17 @@ PricedPrefill PrefillPricing::run(int instance, std::int64_t tokens) const {
       tokens < d_.prefill.gpus) {
     throw fail("it splits the tokens and needs at least one per GPU");
   }
-  prefill::PrefillSetup setup = s_.prefill_setup();
+  prefill::PrefillSetup setup = pool.prefill_setup();
   setup.context_tokens = tokens;
   setup.gpus = d_.prefill_gpus(instance);
   try {
-    if (auto why = prefill::memory_overflow(strategy.memory_plan(setup), s_.memory_capacity());
+    if (auto why = prefill::memory_overflow(strategy.memory_plan(setup), pool.memory_capacity());
         !why.empty()) {
       throw fail(why);
     }
     prefill::PrefillResult r = strategy.run(setup, false);
     if (auto why = prefill::memory_overflow(strategy.memory_of_run(setup, r),
-                                            s_.memory_capacity());
+                                            pool.memory_capacity());
         !why.empty()) {
       throw fail(why);
     }

@@ -1,7 +1,8 @@
 #pragma once
 // The time a prefill instance takes for a prompt: its strategy's run (sim/prefill, the code
 // `kvsim run` runs) on the instance's GPUs at the prompt's length rounded up to the pool's
-// bucket, with the scenario's topology, collectives, background traffic and seed. Memoised per
+// bucket, with the scenario's topology, collectives, background traffic and seed, on the
+// prefill pool's GPU (its compute model, precision and HBM: Disaggregation::prefill_scenario). Memoised per
 // (instance, priced length): a searched KV-Runahead partition is searched once per length and
 // instance, not per request; a bucket above 1 trades exactness for fewer searches.
 //

@@ -1,11 +1,50 @@
 // A disaggregated run's summary: simulate_serving's aggregates (TTFT as disaggregated_run.hpp
-// defines it), and "disaggregation": per pool its GPUs and busy fraction, the KV transfers,
-// and the waits for decode memory.
+// defines it), and "disaggregation": per pool its GPU type, GPUs and busy fraction, the KV
+// transfers, the waits for decode memory, and the cost: per pool GPUs x price per GPU-hour
+// (pools.hpp), in total, per million output tokens and as good requests per dollar over the
+// run's span (first arrival to last completion, every GPU paid for all of it).
 #include <fmt/format.h>
 
 #include "sim/serving/disaggregation/run_state.hpp"
 
 namespace kvsim::serving::disaggregation {
+namespace {
+
+Json pool_cost(const PoolGpu& h, int gpus) {
+  return Json{{"gpu", h.gpu.name},
+              {"gpus", gpus},
+              {"usd_per_gpu_hour", *h.usd_per_gpu_hour},
+              {"usd", gpus * *h.usd_per_gpu_hour},
+              {"price_source", h.price_source}};
+}
+
+// Null when a pool's GPU has no price (the run's warnings say which and how to give one).
+Json cost_per_hour(const Disaggregation& d) {
+  if (!d.prefill.hardware.usd_per_gpu_hour || !d.decode.hardware.usd_per_gpu_hour) return nullptr;
+  Json prefill = pool_cost(d.prefill.hardware, d.prefill.instances * d.prefill.gpus);
+  Json decode = pool_cost(d.decode.hardware, d.decode.instances * d.decode.tensor_parallel);
+  const double usd = prefill["usd"].get<double>() + decode["usd"].get<double>();
+  return Json{{"usd", usd}, {"prefill", std::move(prefill)}, {"decode", std::move(decode)}};
+}
+
+// The run's cost over its span: per million output tokens and good requests per dollar.
+void add_run_cost(Json& out, const Json& cost, double span, const Totals& t) {
+  const double usd = cost.is_null() ? 0.0 : cost["usd"].get<double>() * span / 3600.0;
+  out["usd_per_million_output_tokens"] =
+      usd > 0 && t.output_tokens > 0 ? Json(usd / static_cast<double>(t.output_tokens) * 1e6)
+                                     : Json(nullptr);
+  out["good_requests_per_usd"] =
+      usd > 0 ? Json(static_cast<double>(t.good) / usd) : Json(nullptr);
+}
+
+std::string missing_price(const PoolGpu& h, const char* pool) {
+  return fmt::format("no cost stated (cost_per_hour is null): kvsim has no default price for "
+                     "the {} pool's {}; give /serving/disaggregation/{}/price_per_gpu_hour "
+                     "(US dollars)",
+                     pool, h.gpu.name, pool);
+}
+
+}  // namespace
 
 inline constexpr const char* kTtftDefinition =
     "arrival to the whole prompt's KV cache at the decode instance: queueing + prefill + KV "
@@ -25,12 +64,14 @@ Json DisaggregatedRun::pools_summary(double span) const {
       {"ttft_definition", kTtftDefinition},
       {"prefill",
        {{"instances", d_.prefill.instances},
+        {"gpu", d_.prefill.hardware.gpu.name},
         {"gpus", prefill_gpus},
         {"strategy", d_.prefill.strategy->label()},
         {"busy_fraction", fraction(prefill_busy, d_.prefill.instances)},
         {"strategy_runs", pricing_.strategy_runs()}}},
       {"decode",
        {{"instances", d_.decode.instances},
+        {"gpu", d_.decode.hardware.gpu.name},
         {"gpus", decode_gpus},
         {"busy_fraction", fraction(decode_busy, d_.decode.instances)},
         {"kv_capacity_tokens_per_instance", decode_.front().capacity}}},
@@ -41,8 +82,7 @@ Json DisaggregatedRun::pools_summary(double span) const {
         {"mean_s", transfers_ > 0 ? transfer_seconds_ / static_cast<double>(transfers_) : 0.0}}},
       {"decode_memory_waits", {{"count", waits_}, {"seconds", wait_seconds_}}},
       {"goodput_per_gpu", goodput / (prefill_gpus + decode_gpus)},
-      // No GPU prices in the catalog yet: cost per hour is stated as GPUs per pool.
-      {"cost_per_hour", nullptr}};
+      {"cost_per_hour", cost_per_hour(d_)}};
 }
 
 ServingResult DisaggregatedRun::result() const {
@@ -54,8 +94,16 @@ ServingResult DisaggregatedRun::result() const {
                            queue_.executed()});
   out.summary["config"] = setup_.resolved;
   out.summary["disaggregation"] = pools_summary(span);
+  add_run_cost(out.summary["disaggregation"], out.summary["disaggregation"]["cost_per_hour"],
+               span, totals_);
   Json warnings = Json::array();
   for (const std::string& w : s_.warnings) warnings.push_back(w);
+  for (const std::string& w : d_.warnings) warnings.push_back(w);
+  if (!d_.prefill.hardware.usd_per_gpu_hour) {
+    warnings.push_back(missing_price(d_.prefill.hardware, "prefill"));
+  } else if (!d_.decode.hardware.usd_per_gpu_hour) {
+    warnings.push_back(missing_price(d_.decode.hardware, "decode"));
+  }
   if (first_rejected_) {
     warnings.push_back(fmt::format(
         "{} of {} requests were rejected, not served: their prompt + output exceeds {}'s "

@@ -3,11 +3,11 @@
 // Comprehensive Pricing Guide", https://deploybase.ai/articles/runpod-gpu-pricing), the column
 // it labels spot/hr (RunPod's community-cloud rate; its secure-cloud H100 SXM rate, $2.69, is the
 // same per spheron.network, 2026-05-22).
-#include "sim/plan/gpu_prices.hpp"
+#include "models/compute/gpu_prices.hpp"
 
 #include <array>
 
-namespace kvsim::plan {
+namespace kvsim {
 namespace {
 
 struct Entry {
@@ -37,4 +37,4 @@ std::optional<GpuPrice> default_gpu_price(const std::string& name) {
   return std::nullopt;
 }
 
-}  // namespace kvsim::plan
+}  // namespace kvsim
