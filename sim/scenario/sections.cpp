@@ -244,7 +244,19 @@ std::vector<Section> scenario_sections() {
         {"transfer", "whole|layerwise", "whole",
          "ship the KV cache after the prefill, or layer by layer during it (Splitwise)"},
         {"policy", "object", "{\"type\": \"join-shortest-queue\"}",
-         "which prefill and decode instance a request takes"}},
+         "which prefill and decode instance a request takes"},
+        {"mixed", "object", "none", "Splitwise's mixed pool: instances that join whichever pool "
+         "is overloaded"}},
+       "", ""},
+      {"/serving/disaggregation/mixed",
+       "Splitwise's mixed pool: idle instances lent to the prefill pool when every prefill "
+       "instance has `threshold` requests queued or running, or to the decode pool when no decode "
+       "instance has room for a request's KV; back once their work there is done. Each has the "
+       "prefill pool's GPUs per instance (which must equal the decode tensor_parallel) and "
+       "follows the decode instances on the topology",
+       {{"instances", "count", "1", "mixed instances"},
+        {"threshold", "count", "4", "requests queued or running on every prefill instance before "
+         "a mixed instance joins the prefill pool"}},
        "", ""},
       {"/serving/disaggregation/prefill", "prefill instances, each running one prompt at a time",
        {{"instances", "count", "1", "prefill instances"},

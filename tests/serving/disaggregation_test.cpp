@@ -1,7 +1,8 @@
 // Prefill/decode disaggregation (sim/serving/disaggregation): a lone request's TTFT is kvsim
 // run's prefill plus the closed-form KV transfer, for every prefill strategy; a full decode
 // pool back-pressures prefill; every global scheduler and transfer mode finishes every request
-// deterministically (the conformance suite for instance roles and policies); refusals by name.
+// deterministically, with and without Splitwise's mixed pool (the conformance suite for instance
+// roles and policies); refusals by name.
 #include <cmath>
 #include <numeric>
 
@@ -218,6 +219,17 @@ TEST(Disaggregation, EveryGlobalSchedulerAndTransferFinishesEveryRequest) {
         EXPECT_EQ(a["disaggregation"]["kv_transfer"]["count"], 120) << what;
         EXPECT_EQ(a.dump(), run.summary().dump()) << "deterministic: " << what;
       }
+      // Splitwise's mixed pool: one prefill and two decode instances of 2 GPUs, and a mixed
+      // one lent to whichever pool is overloaded (threshold 2 queued or running).
+      Json d = pools(Json{{"type", "tp"}}, 1, 2, 2, 2, transfer);
+      d["policy"] = {{"type", policy}};
+      d["mixed"] = {{"instances", 1}, {"threshold", 2}};
+      ServingRun run(Json{{"workload", workload}, {"disaggregation", d}}, two_nodes());
+      const Json a = run.summary();
+      const std::string what = policy + " " + transfer + " mixed";
+      EXPECT_EQ(a["requests"], 120) << what;
+      EXPECT_GT(a["disaggregation"]["mixed"]["lent_to_prefill"].get<int>(), 0) << what;
+      EXPECT_EQ(a.dump(), run.summary().dump()) << "deterministic: " << what;
     }
   }
 }
@@ -234,9 +246,6 @@ TEST(Disaggregation, RefusesWhatItDoesNotModelByName) {
   };
   const Json d = pools({{"type", "tp"}}, 1, 4, 1, 1);
   EXPECT_NE(error(Json{{"disaggregation", d}, {"replicas", 2}}).find("/serving/replicas"),
-            std::string::npos);
-  EXPECT_NE(error(Json{{"disaggregation", d}, {"communication", "flows"}})
-                .find("not modelled yet"),
             std::string::npos);
   Json big = pools({{"type", "tp"}}, 2, 4, 1, 2);
   EXPECT_NE(error(Json{{"disaggregation", big}}).find("need 10 GPUs"), std::string::npos);

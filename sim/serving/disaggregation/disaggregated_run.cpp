@@ -19,51 +19,42 @@ DisaggregatedRun::DisaggregatedRun(const Scenario& s, ServingSetup& setup, Workl
       observers_(observers),
       pricing_(s, d_),
       cost_(s, d_.decode.tensor_parallel),
-      communication_(s, false, queue_),
-      client_(workload.max_concurrency()),
-      prefill_(static_cast<std::size_t>(d_.prefill.instances)),
-      decode_(static_cast<std::size_t>(d_.decode.instances)),
-      wait_started_(prefill_.size()) {
+      communication_(s, setup.flows, queue_),
+      arrivals_(s, workload, queue_, totals_, [this](const Request& r) { send(r); },
+                [this](const Request& r) { check_fits(r); }),
+      prefill_(static_cast<std::size_t>(d_.prefill.instances + d_.mixed.instances)),
+      decode_(static_cast<std::size_t>(d_.decode.instances + d_.mixed.instances)),
+      wait_started_(prefill_.size()),
+      mixed_(static_cast<std::size_t>(d_.mixed.instances), Role::kIdle) {
   // Decode capacity: the colocated budget of a one-stage replica of tensor_parallel GPUs
   // (setup.cpp's kv_budget), built by the memory manager.
-  for (int j = 0; j < d_.decode.instances; ++j) {
+  for (int j = 0; j < static_cast<int>(decode_.size()); ++j) {
     decode_[static_cast<std::size_t>(j)].gpus = d_.decode_gpus(j);
     decode_[static_cast<std::size_t>(j)].capacity = setup.memories.at(0)->capacity();
   }
   kv_bytes_per_token_ = s.model.kv_bytes_per_token(s.precision.kv_cache);
+  if (communication_.flows()) kv_flows_.emplace(communication_.network());
 }
 
 ServingResult DisaggregatedRun::run() {
-  if (auto r = workload_.next()) {
-    first_arrival_ = accounted_ = r->arrival;
-    pending_ = *r;
-    queue_.schedule_at(r->arrival, Phase::kArrival, [this] { arrive(); });
-  }
+  arrivals_.start();
+  accounted_ = arrivals_.first_arrival();
   queue_.run();
-  if (arrived_ != workload_.total() ||
-      totals_.completed + totals_.rejected != workload_.total()) {
-    throw std::logic_error(fmt::format("disaggregated run: {} of {} requests arrived, {} "
-                                       "completed",
-                                       arrived_, workload_.total(), totals_.completed));
+  arrivals_.check_all_served();
+  ServingResult out = result();
+  if (kv_flows_) {  // what the same transfers take in closed form, for the contention's cost
+    Json& kv = out.summary["disaggregation"]["kv_transfer"];
+    kv["closed_form_seconds"] = closed_form_seconds_;
+    kv["seconds_definition"] =
+        "as flows: from the send (whole) or the prefill's end (layerwise) to the last byte at "
+        "the decode instance; closed_form_seconds: the closed form of the same span";
   }
-  return result();
+  return out;
 }
 
-// As simulate_serving: one arrival pending at a time; rejected past the context; the client's
-// limit.
-void DisaggregatedRun::arrive() {
-  const Request r = pending_;
-  ++arrived_;
-  if (auto n = workload_.next()) {
-    pending_ = *n;
-    queue_.schedule_at(n->arrival, Phase::kArrival, [this] { arrive(); });
-  }
-  if (r.truncated && totals_.truncated++ == 0) first_truncated_ = r;
-  if (r.prompt + r.output > s_.model.max_context) {
-    if (totals_.rejected++ == 0) first_rejected_ = r;
-    if (totals_.completed + totals_.rejected == workload_.total()) queue_.stop();
-    return;
-  }
+// A request within the model's context (the shared arrival step rejects the others) that no
+// decode instance could ever hold is refused.
+void DisaggregatedRun::check_fits(const Request& r) const {
   const std::int64_t need = r.prompt + r.output;
   if (need > decode_.front().capacity) {
     throw InputError(s_.file, "/serving/disaggregation/decode",
@@ -71,15 +62,21 @@ void DisaggregatedRun::arrive() {
                                  "holds {}: give decode instances more tensor_parallel GPUs",
                                  workload_.describe(r), need, decode_.front().capacity));
   }
-  if (client_.admit(r)) send(r);
 }
 
+// To the prefill instance the policy picks among the prefill pool's (with the mixed instances
+// lent to it), or to a mixed instance lent now because every one is over the threshold.
 void DisaggregatedRun::send(const Request& r) {
   loads_.clear();
-  for (const PrefillInstance& p : prefill_) {
+  candidates_.clear();
+  for (std::size_t k = 0; k < prefill_.size(); ++k) {
+    if (!in_prefill_pool(k)) continue;
+    const PrefillInstance& p = prefill_[k];
+    candidates_.push_back(k);
     loads_.push_back({p.queue.size() + (p.computing || p.waiting ? 1u : 0u), p.queued_tokens, 0});
   }
-  const auto i = static_cast<int>(d_.policy->prefill(loads_));
+  const std::optional<std::size_t> lent = lend_to_prefill();
+  const auto i = static_cast<int>(lent ? *lent : candidates_[d_.policy->prefill(loads_)]);
   PrefillInstance& p = prefill_[static_cast<std::size_t>(i)];
   p.queue.push_back(r);
   p.queued_tokens += r.prompt;
@@ -105,7 +102,11 @@ std::uint32_t DisaggregatedRun::new_flight(const Request& r, int instance) {
 // layer, its transfer (and so its decode reservation) starts with the prefill.
 void DisaggregatedRun::try_prefill(int instance) {
   PrefillInstance& p = prefill_[static_cast<std::size_t>(instance)];
-  if (p.computing || p.waiting || p.queue.empty()) return;
+  if (p.computing || p.waiting) return;
+  if (p.queue.empty()) {
+    return_to_mixed_pool_from_prefill(static_cast<std::size_t>(instance));
+    return;
+  }
   const std::uint32_t id = new_flight(p.queue.front(), instance);
   p.queue.pop_front();
   Flight& f = flights_[id];
@@ -154,8 +155,19 @@ bool DisaggregatedRun::start_transfer(std::uint32_t id) {
   const std::int64_t need = f.request.prompt + f.request.output;
   account();
   loads_.clear();
-  for (const DecodeInstance& d : decode_) loads_.push_back({d.held, d.reserved, d.capacity});
-  const auto j = d_.policy->decode(loads_, need);
+  candidates_.clear();
+  for (std::size_t k = 0; k < decode_.size(); ++k) {
+    if (!in_decode_pool(k)) continue;
+    const DecodeInstance& d = decode_[k];
+    candidates_.push_back(k);
+    loads_.push_back({d.held, d.reserved, d.capacity});
+  }
+  std::optional<std::size_t> j;
+  if (const auto c = d_.policy->decode(loads_, need)) {
+    j = candidates_[*c];
+  } else {
+    j = lend_to_decode();  // none has room: an idle mixed instance, if any
+  }
   if (!j) return false;
   DecodeInstance& d = decode_[*j];
   if (d.reserved + need > d.capacity) {
@@ -167,10 +179,15 @@ bool DisaggregatedRun::start_transfer(std::uint32_t id) {
   ++d.held;
   f.decode = static_cast<int>(*j);
   const PricedPrefill& priced = pricing_.price(f.prefill, f.request.prompt);
-  f.transfer = kv_transfer(*s_.topology, d_.prefill_gpus(f.prefill), priced.partition, d.gpus,
+  const std::vector<int> from = d_.prefill_gpus(f.prefill);
+  f.transfer = kv_transfer(*s_.topology, from, priced.partition, d.gpus,
                            kv_bytes_per_token_ * static_cast<double>(f.request.prompt));
   ++transfers_;
   transfer_bytes_ += f.transfer.bytes;
+  if (kv_flows_) {
+    send_as_flows(id, from, priced.partition);
+    return true;
+  }
   transfer_seconds_ += to_seconds(f.transfer.total());
   const Duration delay =
       d_.transfer == TransferMode::kWhole
@@ -178,6 +195,29 @@ bool DisaggregatedRun::start_transfer(std::uint32_t id) {
           : layerwise_end(f.prefill_time, f.transfer, s_.model.layers);
   queue_.schedule_in(delay, Phase::kArrival, [this, id] { kv_arrived(id); });
   return true;
+}
+
+// The transfer as flows (kv_flows.hpp): the whole cache now, or layer by layer as the prefill
+// that starts now computes them. Its time is counted from now (whole) or from the prefill's end
+// (layerwise: the part TTFT sees), beside the closed form of the same span.
+void DisaggregatedRun::send_as_flows(std::uint32_t id, const std::vector<int>& from,
+                                     const std::vector<std::int64_t>& shares) {
+  Flight& f = flights_[id];
+  const bool layerwise = d_.transfer == TransferMode::kLayerwise;
+  const std::int64_t layers = layerwise ? s_.model.layers : 1;
+  const Duration prefill = layerwise ? f.prefill_time : Duration{0};
+  f.transfer_timed_from = queue_.now() + prefill;
+  closed_form_seconds_ +=
+      to_seconds(layerwise ? layerwise_end(prefill, f.transfer, layers) - prefill
+                           : f.transfer.total());
+  kv_flows_->start(from, shares, decode_[static_cast<std::size_t>(f.decode)].gpus,
+                   f.transfer.bytes, layers, prefill, [this, id] { kv_landed(id); });
+}
+
+// Flows: the last byte landed.
+void DisaggregatedRun::kv_landed(std::uint32_t id) {
+  transfer_seconds_ += to_seconds(queue_.now() - flights_[id].transfer_timed_from);
+  kv_arrived(id);
 }
 
 // Decode memory was freed: the held instances, oldest first, try again; the first that still

@@ -9,31 +9,45 @@
 namespace kvsim::serving::disaggregation {
 
 std::vector<int> Disaggregation::prefill_gpus(int instance) const {
+  if (instance >= prefill.instances) return mixed_gpus(instance - prefill.instances);
   std::vector<int> gpus;
   for (int g = 0; g < prefill.gpus; ++g) gpus.push_back(instance * prefill.gpus + g);
   return gpus;
 }
 
 std::vector<int> Disaggregation::decode_gpus(int instance) const {
+  if (instance >= decode.instances) return mixed_gpus(instance - decode.instances);
   const int first = prefill.instances * prefill.gpus + instance * decode.tensor_parallel;
   std::vector<int> gpus;
   for (int t = 0; t < decode.tensor_parallel; ++t) gpus.push_back(first + t);
   return gpus;
 }
 
+std::vector<int> Disaggregation::mixed_gpus(int instance) const {
+  const int first = prefill.instances * prefill.gpus + decode.instances * decode.tensor_parallel +
+                    instance * prefill.gpus;
+  std::vector<int> gpus;
+  for (int g = 0; g < prefill.gpus; ++g) gpus.push_back(first + g);
+  return gpus;
+}
+
 Json Disaggregation::to_json() const {
   Json strategy = prefill.strategy->to_json();
-  return Json{{"prefill",
-               {{"instances", prefill.instances},
-                {"gpus", prefill.gpus},
-                {"strategy", strategy},
-                {"bucket", prefill.bucket}}},
-              {"decode",
-               {{"instances", decode.instances},
-                {"tensor_parallel", decode.tensor_parallel},
-                {"max_batch_size", decode.max_batch_size}}},
-              {"transfer", transfer == TransferMode::kWhole ? "whole" : "layerwise"},
-              {"policy", {{"type", policy->name()}}}};
+  Json out{{"prefill",
+            {{"instances", prefill.instances},
+             {"gpus", prefill.gpus},
+             {"strategy", strategy},
+             {"bucket", prefill.bucket}}},
+           {"decode",
+            {{"instances", decode.instances},
+             {"tensor_parallel", decode.tensor_parallel},
+             {"max_batch_size", decode.max_batch_size}}},
+           {"transfer", transfer == TransferMode::kWhole ? "whole" : "layerwise"},
+           {"policy", {{"type", policy->name()}}}};
+  if (mixed.instances > 0) {
+    out["mixed"] = {{"instances", mixed.instances}, {"threshold", mixed.threshold}};
+  }
+  return out;
 }
 
 namespace {
@@ -48,11 +62,6 @@ void refuse_colocated_keys(const ConfigNode& serving, const Scenario& s) {
           "batching (/serving/disaggregation/prefill and /decode); remove \"{}\"",
           key));
     }
-  }
-  if (serving.has("communication") && serving.at("communication").json() == "flows") {
-    serving.at("communication")
-        .fail("\"flows\" with \"disaggregation\" is not modelled yet: KV transfers and decode "
-              "all-reduces are costed in closed form; use \"closed-form\"");
   }
   if (s.model.windowed_layers() > 0 || s.model.moe.enabled()) {
     serving.at("disaggregation")
@@ -101,6 +110,20 @@ DecodePool read_decode_pool(const ConfigNode& n, const Scenario& s) {
   return d;
 }
 
+// Optional: no mixed pool unless "mixed" is given.
+MixedPool read_mixed_pool(const ConfigNode& n, const Disaggregation& d) {
+  MixedPool m;
+  m.instances = bounded(n, "instances");
+  m.threshold = n.count_or("threshold", 4);
+  if (d.prefill.gpus != d.decode.tensor_parallel) {
+    n.fail(fmt::format("a mixed instance runs prefill on the prefill pool's {} GPUs and decode "
+                       "at tensor_parallel {}: give both pools the same GPUs per instance",
+                       d.prefill.gpus, d.decode.tensor_parallel));
+  }
+  n.finish();
+  return m;
+}
+
 }  // namespace
 
 std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
@@ -120,15 +143,21 @@ std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
     const ConfigNode node(&fallback, s.file, Json::json_pointer("/serving/disaggregation/policy"));
     d->policy = global_schedulers().create(node);
   }
+  if (const auto mixed = n.find("mixed")) d->mixed = read_mixed_pool(*mixed, *d);
   n.finish();
   const std::int64_t needed =
       static_cast<std::int64_t>(d->prefill.instances) * d->prefill.gpus +
-      static_cast<std::int64_t>(d->decode.instances) * d->decode.tensor_parallel;
+      static_cast<std::int64_t>(d->decode.instances) * d->decode.tensor_parallel +
+      static_cast<std::int64_t>(d->mixed.instances) * d->prefill.gpus;
   if (needed > s.topology->gpu_count()) {
-    n.fail(fmt::format("{} prefill instance(s) of {} GPUs and {} decode instance(s) of {} need "
-                       "{} GPUs; the topology (/cluster/topology) has {}",
+    n.fail(fmt::format("{} prefill instance(s) of {} GPUs and {} decode instance(s) of {}{} "
+                       "need {} GPUs; the topology (/cluster/topology) has {}",
                        d->prefill.instances, d->prefill.gpus, d->decode.instances,
-                       d->decode.tensor_parallel, needed, s.topology->gpu_count()));
+                       d->decode.tensor_parallel,
+                       d->mixed.instances > 0
+                           ? fmt::format(" and {} mixed instance(s)", d->mixed.instances)
+                           : std::string(),
+                       needed, s.topology->gpu_count()));
   }
   return d;
 }

@@ -6,7 +6,8 @@
 //     "prefill":  { "instances": 2, "gpus": 4, "strategy": { "type": "kvr" }, "bucket": 1 },
 //     "decode":   { "instances": 4, "tensor_parallel": 2, "max_batch_size": 256 },
 //     "transfer": "whole",                     // or "layerwise" (Splitwise's overlap)
-//     "policy":   { "type": "join-shortest-queue" }   // global scheduler (global_scheduler.hpp)
+//     "policy":   { "type": "join-shortest-queue" },  // global scheduler (global_scheduler.hpp)
+//     "mixed":    { "instances": 1, "threshold": 4 }  // Splitwise's mixed pool (optional)
 //   }
 //
 // Placement: prefill instance i is GPUs [i x gpus, (i + 1) x gpus) of the topology in order
@@ -50,20 +51,36 @@ struct DecodePool {
   std::int64_t max_batch_size = 256;  // sequences decoding together on one instance
 };
 
+// Splitwise's mixed pool (Patel et al., ISCA 2024, section 4.2): machines that belong to
+// neither pool until one is overloaded. An idle mixed instance joins the prefill pool when every
+// prefill instance has `threshold` or more requests queued or running, and the decode pool when
+// no decode instance has room for a request's KV (it would otherwise wait); it returns to the
+// mixed pool once its work there is done (no prompt queued or running; no KV held). A mixed
+// instance has the prefill pool's GPUs per instance and strategy, which must equal the decode
+// pool's tensor_parallel (its decode layout); the instances follow the decode instances.
+struct MixedPool {
+  int instances = 0;
+  std::int64_t threshold = 4;  // requests queued or running per prefill instance
+};
+
 struct Disaggregation {
   PrefillPool prefill;
   DecodePool decode;
+  MixedPool mixed;
   TransferMode transfer = TransferMode::kWhole;
   std::unique_ptr<GlobalScheduler> policy;
 
+  // Instances past a pool's own are the mixed pool's: prefill_gpus(prefill.instances + m) and
+  // decode_gpus(decode.instances + m) are both mixed_gpus(m).
   std::vector<int> prefill_gpus(int instance) const;  // in chain order
   std::vector<int> decode_gpus(int instance) const;   // in rank order
+  std::vector<int> mixed_gpus(int instance) const;
   Json to_json() const;
 };
 
 /// Reads serving/disaggregation; `serving` is the whole serving section, whose colocated keys
 /// (replicas, tensor_parallel, pipeline_parallel, expert_parallel, router, scheduler, memory,
-/// drafter) and "flows" communication are refused by name. Throws InputError.
+/// drafter) are refused by name. Throws InputError.
 std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
                                                     const Scenario& s);
 

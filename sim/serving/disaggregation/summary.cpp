@@ -13,13 +13,15 @@ inline constexpr const char* kTtftDefinition =
 
 Json DisaggregatedRun::pools_summary(double span) const {
   Duration prefill_busy{0}, decode_busy{0};
-  for (const PrefillInstance& p : prefill_) prefill_busy += p.busy;
-  for (const DecodeInstance& d : decode_) decode_busy += d.busy;
+  // The pools' own instances (the mixed pool's are in mixed_summary).
+  for (int i = 0; i < d_.prefill.instances; ++i) prefill_busy += prefill_[i].busy;
+  for (int j = 0; j < d_.decode.instances; ++j) decode_busy += decode_[j].busy;
   const auto fraction = [span](Duration busy, int instances) {
     return span > 0 ? to_seconds(busy) / (span * instances) : 0.0;
   };
   const int prefill_gpus = d_.prefill.instances * d_.prefill.gpus;
   const int decode_gpus = d_.decode.instances * d_.decode.tensor_parallel;
+  const int mixed_gpus = d_.mixed.instances * d_.prefill.gpus;
   const double goodput = span > 0 ? static_cast<double>(totals_.good) / span : 0.0;
   return Json{
       {"ttft_definition", kTtftDefinition},
@@ -40,7 +42,7 @@ Json DisaggregatedRun::pools_summary(double span) const {
         {"seconds", transfer_seconds_},
         {"mean_s", transfers_ > 0 ? transfer_seconds_ / static_cast<double>(transfers_) : 0.0}}},
       {"decode_memory_waits", {{"count", waits_}, {"seconds", wait_seconds_}}},
-      {"goodput_per_gpu", goodput / (prefill_gpus + decode_gpus)},
+      {"goodput_per_gpu", goodput / (prefill_gpus + decode_gpus + mixed_gpus)},
       // No GPU prices in the catalog yet: cost per hour is stated as GPUs per pool.
       {"cost_per_hour", nullptr}};
 }
@@ -48,28 +50,14 @@ Json DisaggregatedRun::pools_summary(double span) const {
 ServingResult DisaggregatedRun::result() const {
   Totals t = totals_;
   for (const DecodeInstance& d : decode_) t.busy_seconds += to_seconds(d.busy);
-  const double span = to_seconds(queue_.now() - first_arrival_);
+  const double span = to_seconds(queue_.now() - arrivals_.first_arrival());
   ServingResult out;
   out.summary = t.summary({span, d_.decode.instances, 1, decode_.front().capacity, 0, 0,
                            queue_.executed()});
   out.summary["config"] = setup_.resolved;
   out.summary["disaggregation"] = pools_summary(span);
-  Json warnings = Json::array();
-  for (const std::string& w : s_.warnings) warnings.push_back(w);
-  if (first_rejected_) {
-    warnings.push_back(fmt::format(
-        "{} of {} requests were rejected, not served: their prompt + output exceeds {}'s "
-        "{}-token context; the first was {}",
-        totals_.rejected, workload_.total(), s_.model.name, s_.model.max_context,
-        workload_.describe(*first_rejected_)));
-  }
-  if (first_truncated_) {
-    warnings.push_back(fmt::format(
-        "{} of {} requests were truncated to lengths.max_tokens, {} tokens of prompt + output; "
-        "the first was {}",
-        totals_.truncated, workload_.total(), workload_.max_tokens(),
-        workload_.describe(*first_truncated_)));
-  }
+  if (d_.mixed.instances > 0) out.summary["disaggregation"]["mixed"] = mixed_summary(span);
+  Json warnings = arrivals_.warnings();
   if (d_.prefill.bucket > 1) {
     warnings.push_back(fmt::format(
         "prefill times are priced at prompts rounded up to /serving/disaggregation/prefill/"
