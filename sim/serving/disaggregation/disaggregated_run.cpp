@@ -154,20 +154,7 @@ bool DisaggregatedRun::start_transfer(std::uint32_t id) {
   Flight& f = flights_[id];
   const std::int64_t need = f.request.prompt + f.request.output;
   account();
-  loads_.clear();
-  candidates_.clear();
-  for (std::size_t k = 0; k < decode_.size(); ++k) {
-    if (!in_decode_pool(k)) continue;
-    const DecodeInstance& d = decode_[k];
-    candidates_.push_back(k);
-    loads_.push_back({d.held, d.reserved, d.capacity});
-  }
-  std::optional<std::size_t> j;
-  if (const auto c = d_.policy->decode(loads_, need)) {
-    j = candidates_[*c];
-  } else {
-    j = lend_to_decode();  // none has room: an idle mixed instance, if any
-  }
+  const std::optional<std::size_t> j = choose_decode(need);
   if (!j) return false;
   DecodeInstance& d = decode_[*j];
   if (d.reserved + need > d.capacity) {
@@ -195,6 +182,21 @@ bool DisaggregatedRun::start_transfer(std::uint32_t id) {
           : layerwise_end(f.prefill_time, f.transfer, s_.model.layers);
   queue_.schedule_in(delay, Phase::kArrival, [this, id] { kv_arrived(id); });
   return true;
+}
+
+// The decode instance the policy picks among the decode pool's (with the mixed instances lent
+// to it) for `need` KV tokens; when none has room, an idle mixed instance lent now, if any.
+std::optional<std::size_t> DisaggregatedRun::choose_decode(std::int64_t need) {
+  loads_.clear();
+  candidates_.clear();
+  for (std::size_t k = 0; k < decode_.size(); ++k) {
+    if (!in_decode_pool(k)) continue;
+    const DecodeInstance& d = decode_[k];
+    candidates_.push_back(k);
+    loads_.push_back({d.held, d.reserved, d.capacity});
+  }
+  if (const auto c = d_.policy->decode(loads_, need)) return candidates_[*c];
+  return lend_to_decode();
 }
 
 // The transfer as flows (kv_flows.hpp): the whole cache now, or layer by layer as the prefill

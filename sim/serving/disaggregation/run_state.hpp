@@ -69,6 +69,7 @@ class DisaggregatedRun {
   void start_prefill(int instance, std::uint32_t flight);
   void prefill_done(int instance, std::uint32_t flight);
   bool start_transfer(std::uint32_t flight);
+  std::optional<std::size_t> choose_decode(std::int64_t kv_tokens);
   void send_as_flows(std::uint32_t flight, const std::vector<int>& from,
                      const std::vector<std::int64_t>& shares);
   void kv_landed(std::uint32_t flight);
