@@ -149,6 +149,28 @@ base=scenarios/serving/disaggregated-splitwise-70b.json
   done
 } > "$out/mixed.csv"
 
+# --- Batched prefill on the same setup: 3P:5D and 4P:4D with prefill batches of up to 1 (one
+# prompt at a time) or 8 prompts (at most 4096 tokens), priced as one pass over the summed tokens
+# (attention as one causal sequence: an upper bound).
+{
+  echo "layout,rate,max_batch_size,$columns"
+  for rate in 24 32 40; do
+    for pd in 3:5 4:4; do
+      p=${pd%:*}
+      d=${pd#*:}
+      GPUS=$((p + d))
+      for batch in 1 8; do
+        row=$(serve "$base" "${common[@]}" \
+          --set "/serving/workload/arrivals/rate=\"$rate/s\"" \
+          --set "/serving/disaggregation/transfer=\"whole\"" \
+          --set "/serving/disaggregation/prefill={\"instances\":$p,\"gpus\":1,\"strategy\":{\"type\":\"tp\"},\"max_batch_size\":$batch}" \
+          --set "/serving/disaggregation/decode={\"instances\":$d,\"tensor_parallel\":1}")
+        echo "${p}P:${d}D,$rate,$batch,$row"
+      done
+    done
+  done
+} > "$out/batched.csv"
+
 sort -u "$tmp/stderr" > "$out/warnings.txt"
 
 plot() { "$kvsim" plot "$@" > /dev/null; }

@@ -258,9 +258,14 @@ std::vector<Section> scenario_sections() {
         {"threshold", "count", "4", "requests queued or running on every prefill instance before "
          "a mixed instance joins the prefill pool"}},
        "", ""},
-      {"/serving/disaggregation/prefill", "prefill instances, each running one prompt at a time",
+      {"/serving/disaggregation/prefill",
+       "prefill instances, each running one prompt, or one batch of prompts, at a time",
        {{"instances", "count", "1", "prefill instances"},
         {"gpus", "count", "1", "GPUs per prefill instance"},
+        {"max_batch_size", "count", "1",
+         "waiting prompts prefilled together as one pass over their summed tokens (tp, tsp; "
+         "attention priced as one causal sequence, an upper bound)"},
+        {"max_batched_tokens", "count", "the model's context", "most prompt tokens in a batch"},
         {"bucket", "count", "1", "prompt lengths rounded up to a multiple of this for caching"},
         {"strategy", "object", "", "the prefill strategy, as kvsim run's"}},
        "", ""},

@@ -42,6 +42,13 @@ ServingResult DisaggregatedRun::run() {
   queue_.run();
   arrivals_.check_all_served();
   ServingResult out = result();
+  if (d_.prefill.max_batch_size > 1) {
+    out.summary["warnings"].push_back(fmt::format(
+        "prefill batches (up to /serving/disaggregation/prefill/max_batch_size = {} prompts) are "
+        "priced as one causal pass over their summed tokens: attention also counts the pairs "
+        "across prompts, so batched prefill times are upper bounds",
+        d_.prefill.max_batch_size));
+  }
   if (kv_flows_) {  // what the same transfers take in closed form, for the contention's cost
     Json& kv = out.summary["disaggregation"]["kv_transfer"];
     kv["closed_form_seconds"] = closed_form_seconds_;
@@ -73,7 +80,7 @@ void DisaggregatedRun::send(const Request& r) {
     if (!in_prefill_pool(k)) continue;
     const PrefillInstance& p = prefill_[k];
     candidates_.push_back(k);
-    loads_.push_back({p.queue.size() + (p.computing || p.waiting ? 1u : 0u), p.queued_tokens, 0});
+    loads_.push_back({p.queue.size() + p.batch.size(), p.queued_tokens, 0});
   }
   const std::optional<std::size_t> lent = lend_to_prefill();
   const auto i = static_cast<int>(lent ? *lent : candidates_[d_.policy->prefill(loads_)]);
@@ -98,56 +105,6 @@ std::uint32_t DisaggregatedRun::new_flight(const Request& r, int instance) {
   return id;
 }
 
-// The instance's next prompt, unless it is computing or held for decode memory. Layer by
-// layer, its transfer (and so its decode reservation) starts with the prefill.
-void DisaggregatedRun::try_prefill(int instance) {
-  PrefillInstance& p = prefill_[static_cast<std::size_t>(instance)];
-  if (p.computing || p.waiting) return;
-  if (p.queue.empty()) {
-    return_to_mixed_pool_from_prefill(static_cast<std::size_t>(instance));
-    return;
-  }
-  const std::uint32_t id = new_flight(p.queue.front(), instance);
-  p.queue.pop_front();
-  Flight& f = flights_[id];
-  f.prefill_time = pricing_.price(instance, f.request.prompt).ttft;
-  if (d_.transfer == TransferMode::kLayerwise && !start_transfer(id)) {
-    p.waiting = id;
-    waiting_.push_back(instance);
-    wait_started_[static_cast<std::size_t>(instance)] = queue_.now();
-    ++waits_;
-    return;
-  }
-  start_prefill(instance, id);
-}
-
-void DisaggregatedRun::start_prefill(int instance, std::uint32_t id) {
-  PrefillInstance& p = prefill_[static_cast<std::size_t>(instance)];
-  Flight& f = flights_[id];
-  f.scheduled = queue_.now();
-  totals_.queueing.add(to_seconds(f.scheduled - f.request.arrival));
-  p.computing = true;
-  p.busy += f.prefill_time;
-  queue_.schedule_in(f.prefill_time, Phase::kCompletion,
-                     [this, instance, id] { prefill_done(instance, id); });
-}
-
-// The prompt is done: whole-cache transfers start now if a decode instance has room (else the
-// instance holds it and waits); the instance takes its next prompt once this one has left.
-void DisaggregatedRun::prefill_done(int instance, std::uint32_t id) {
-  PrefillInstance& p = prefill_[static_cast<std::size_t>(instance)];
-  p.computing = false;
-  p.queued_tokens -= flights_[id].request.prompt;
-  if (d_.transfer == TransferMode::kWhole && !start_transfer(id)) {
-    p.waiting = id;
-    waiting_.push_back(instance);
-    wait_started_[static_cast<std::size_t>(instance)] = queue_.now();
-    ++waits_;
-    return;
-  }
-  try_prefill(instance);
-}
-
 // Chooses the decode instance, reserves the request's KV there and schedules the cache's
 // arrival; false when no instance has room.
 bool DisaggregatedRun::start_transfer(std::uint32_t id) {
@@ -165,14 +122,20 @@ bool DisaggregatedRun::start_transfer(std::uint32_t id) {
   d.reserved += need;
   ++d.held;
   f.decode = static_cast<int>(*j);
-  const PricedPrefill& priced = pricing_.price(f.prefill, f.request.prompt);
+  // A prompt prefilled alone lies on the GPUs in its strategy's partition; one of a batch in
+  // the batch's even split (the strategies that batch split evenly or by heads).
+  static const std::vector<std::int64_t> kEven;
+  const std::vector<std::int64_t>& shares =
+      f.batch_tokens == f.request.prompt
+          ? pricing_.price(f.prefill, f.request.prompt).partition
+          : kEven;
   const std::vector<int> from = d_.prefill_gpus(f.prefill);
-  f.transfer = kv_transfer(*s_.topology, from, priced.partition, d.gpus,
+  f.transfer = kv_transfer(*s_.topology, from, shares, d.gpus,
                            kv_bytes_per_token_ * static_cast<double>(f.request.prompt));
   ++transfers_;
   transfer_bytes_ += f.transfer.bytes;
   if (kv_flows_) {
-    send_as_flows(id, from, priced.partition);
+    send_as_flows(id, from, shares);
     return true;
   }
   transfer_seconds_ += to_seconds(f.transfer.total());
@@ -220,25 +183,6 @@ void DisaggregatedRun::send_as_flows(std::uint32_t id, const std::vector<int>& f
 void DisaggregatedRun::kv_landed(std::uint32_t id) {
   transfer_seconds_ += to_seconds(queue_.now() - flights_[id].transfer_timed_from);
   kv_arrived(id);
-}
-
-// Decode memory was freed: the held instances, oldest first, try again; the first that still
-// finds no room keeps the rest waiting (no overtaking).
-void DisaggregatedRun::retry_waiting() {
-  while (!waiting_.empty()) {
-    const int instance = waiting_.front();
-    PrefillInstance& p = prefill_[static_cast<std::size_t>(instance)];
-    const std::uint32_t id = *p.waiting;
-    if (!start_transfer(id)) return;
-    waiting_.pop_front();
-    p.waiting.reset();
-    wait_seconds_ += to_seconds(queue_.now() - wait_started_[static_cast<std::size_t>(instance)]);
-    if (d_.transfer == TransferMode::kLayerwise) {
-      start_prefill(instance, id);
-    } else {
-      try_prefill(instance);
-    }
-  }
 }
 
 }  // namespace kvsim::serving::disaggregation

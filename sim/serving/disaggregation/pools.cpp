@@ -44,6 +44,10 @@ Json Disaggregation::to_json() const {
              {"max_batch_size", decode.max_batch_size}}},
            {"transfer", transfer == TransferMode::kWhole ? "whole" : "layerwise"},
            {"policy", {{"type", policy->name()}}}};
+  if (prefill.max_batch_size > 1) {
+    out["prefill"]["max_batch_size"] = prefill.max_batch_size;
+    out["prefill"]["max_batched_tokens"] = prefill.max_batched_tokens;
+  }
   if (mixed.instances > 0) {
     out["mixed"] = {{"instances", mixed.instances}, {"threshold", mixed.threshold}};
   }
@@ -85,12 +89,22 @@ PrefillPool read_prefill_pool(const ConfigNode& n, const Scenario& s) {
   p.instances = bounded(n, "instances");
   p.gpus = bounded(n, "gpus");
   p.bucket = n.count_or("bucket", 1);
+  p.max_batch_size = n.count_or("max_batch_size", 1);
+  p.max_batched_tokens = n.count_or("max_batched_tokens", s.model.max_context);
   const ConfigNode st = n.at("strategy");
   p.strategy = prefill::strategies().create(st);
   if (const std::string why = p.strategy->unsupported(s.model, p.gpus); !why.empty()) {
     st.fail(why);
   }
   s.engine.check_tensor_parallel(p.strategy->tensor_parallel(p.gpus));
+  const std::string type = st.json().value("type", "");
+  if (p.max_batch_size > 1 && type != "tp" && type != "tsp") {
+    n.at("max_batch_size")
+        .fail(fmt::format("batched prefill with the \"{}\" strategy is not modelled (its split "
+                          "follows token positions in one sequence): give max_batch_size 1, or "
+                          "the \"tp\" or \"tsp\" strategy",
+                          type));
+  }
   n.finish();
   return p;
 }
@@ -136,6 +150,10 @@ std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
   d->transfer = n.one_of_or("transfer", "whole", {"whole", "layerwise"}) == "whole"
                     ? TransferMode::kWhole
                     : TransferMode::kLayerwise;
+  if (d->prefill.max_batch_size > 1 && d->transfer == TransferMode::kLayerwise) {
+    n.at("transfer").fail("layer-by-layer transfers of a batched prefill are not modelled: give "
+                          "\"whole\", or prefill max_batch_size 1");
+  }
   const Json fallback{{"type", "join-shortest-queue"}};
   if (const auto policy = n.find("policy")) {
     d->policy = global_schedulers().create(*policy);

@@ -17,7 +17,13 @@
 //
 // A prefill instance runs one prompt at a time with its strategy (sim/prefill, the code
 // `kvsim run` runs), priced at the prompt rounded up to a multiple of "bucket" tokens (1:
-// exact) and cached per (instance, priced length). A decode instance batches every request
+// exact) and cached per (instance, priced length). With "max_batch_size" above 1 it runs a
+// batch of waiting prompts as one concatenated pass, priced as the strategy's prefill of their
+// summed tokens: the GEMMs, collectives and host costs of the batch exactly, attention as one
+// causal sequence over the concatenation, an upper bound (it also counts the pairs across
+// prompts, which a varlen kernel skips); a run says so in its warnings. Only strategies whose
+// split does not follow token positions batch (tp and tsp); kvr and ring are refused, and so is
+// "layerwise" (a batch's per-layer sends are not modelled). A decode instance batches every request
 // whose KV it holds, up to max_batch_size, one token each per iteration, priced as a colocated
 // replica's decode iteration (IterationCost and stage_time, tensor_parallel ranks, one stage).
 //
@@ -43,6 +49,11 @@ struct PrefillPool {
   int gpus = 1;  // per instance
   std::unique_ptr<prefill::PrefillStrategy> strategy;
   std::int64_t bucket = 1;  // tokens: prompts are priced rounded up to a multiple of it
+  // Batched prefill: the oldest waiting prompt and then more, in order, up to max_batch_size
+  // prompts and max_batched_tokens tokens (default: the model's context), run as one pass of
+  // the strategy over their summed tokens (see below).
+  std::int64_t max_batch_size = 1;
+  std::int64_t max_batched_tokens = 0;
 };
 
 struct DecodePool {

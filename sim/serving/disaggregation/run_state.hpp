@@ -29,7 +29,8 @@ struct Flight {
   std::int64_t generated = 0;
   int prefill = -1;
   int decode = -1;  // the instance holding its KV reservation
-  Duration prefill_time{0};
+  Duration prefill_time{0};  // of its batch
+  std::int64_t batch_tokens = 0;  // its batch's prompt tokens (its own prompt when alone)
   KvTransfer transfer;
   SimTime transfer_timed_from{0};  // flows: the send (whole) or the prefill's end (layerwise)
 };
@@ -37,7 +38,11 @@ struct Flight {
 struct PrefillInstance {
   std::deque<Request> queue;
   std::int64_t queued_tokens = 0;   // prompts queued or being prefilled
-  std::optional<std::uint32_t> waiting;  // a flight held for decode memory (back-pressure)
+  // The batch being prefilled, or held for decode memory (back-pressure) before its prefill
+  // (layerwise) or after it (whole); `held` are those of its flights whose transfer has not
+  // started yet.
+  std::vector<std::uint32_t> batch;
+  std::deque<std::uint32_t> held;
   bool computing = false;
   Duration busy{0};
 };
@@ -65,9 +70,13 @@ class DisaggregatedRun {
   // disaggregated_run.cpp
   void check_fits(const Request& r) const;
   void send(const Request& r);
+  // prefill_batches.cpp
   void try_prefill(int instance);
-  void start_prefill(int instance, std::uint32_t flight);
-  void prefill_done(int instance, std::uint32_t flight);
+  std::int64_t take_batch(int instance);
+  void start_prefill(int instance);
+  void prefill_done(int instance);
+  bool start_held_transfers(PrefillInstance& p);
+  void hold(int instance);
   bool start_transfer(std::uint32_t flight);
   std::optional<std::size_t> choose_decode(std::int64_t kv_tokens);
   void send_as_flows(std::uint32_t flight, const std::vector<int>& from,
