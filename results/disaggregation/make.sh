@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the tables and figures in results/disaggregation/ (about eight minutes on 2 busy cores):
+# Regenerates the tables and figures in results/disaggregation/ (about ten minutes on 2 busy cores):
 #   bash results/disaggregation/make.sh
 # Every point is kvsim serve on scenarios/serving/disaggregated-*.json, varied with --set.
 # README.md quotes the CSVs written here. The published claims it discusses (Splitwise,
@@ -145,6 +145,86 @@ split_layout() {  # prefill GPU, decode GPU, P, D servers
     done
   done
 } > "$out/splitwise.csv"
+# --- KV transfers as flows: the Splitwise-style Llama-2-70B layout (2 prefill instances of TP 4
+# on server 0, 2 decode instances of TP 4 on server 1, 400 Gb/s NICs), whole and layerwise,
+# closed form against flows, and flows with an uncapped background flow from GPU 0 to GPU 8
+# (prefill GPU 0's NIC out, decode GPU 8's NIC in). Prints the transfers' mean time (flows:
+# first byte sent to last landed) and the closed form's for the same transfers (ms).
+transfers() {
+  jq -r '[.disaggregation.kv_transfer.mean_s * 1e3,
+    ((.disaggregation.kv_transfer.closed_form_seconds // .disaggregation.kv_transfer.seconds)
+      / .disaggregation.kv_transfer.count * 1e3),
+    .ttft.p50_s * 1e3, .ttft.p99_s * 1e3, .tpot.p50_s * 1e3, .tpot.p99_s * 1e3]
+    | map(tostring) | join(",")' "$tmp/run/summary.json"
+}
+base=scenarios/serving/disaggregated-splitwise-70b.json
+background='[{"from":0,"to":8}]'
+{
+  echo "transfer,communication,rate,kv_mean_ms,kv_closed_form_mean_ms,ttft_p50_ms,ttft_p99_ms,tpot_p50_ms,tpot_p99_ms"
+  for transfer in whole layerwise; do
+    for rate in 2 4 6; do
+      for communication in closed-form flows flows+background; do
+        set_background=()
+        [ "$communication" = flows+background ] && set_background=(--set "/cluster/background=$background")
+        mode=${communication%+background}
+        rm -rf "$tmp/run"
+        "$kvsim" serve "$base" -q --out "$tmp/run" --set "/serving/communication=\"$mode\"" \
+          --set "/serving/disaggregation/transfer=\"$transfer\"" \
+          --set "/serving/workload/arrivals/rate=\"$rate/s\"" \
+          ${set_background[@]+"${set_background[@]}"} 2>> "$tmp/stderr"
+        echo "$transfer,$communication,$rate,$(transfers)"
+      done
+    done
+  done
+} > "$out/flows.csv"
+
+# --- Splitwise's mixed pool on the DistServe setup above: 3P:4D plus one mixed instance (8
+# GPUs), lent to the prefill pool when every prefill instance has 2 requests queued or running,
+# or to the decode pool when no decode instance has room, against 3P:5D, 4P:4D and 3P:4D.
+base=scenarios/serving/disaggregated-splitwise-70b.json
+{
+  echo "layout,rate,$columns,lent_to_prefill,lent_to_decode"
+  for rate in 24 32 40; do
+    for layout in 3:5:0 4:4:0 3:4:0 3:4:1; do
+      IFS=: read -r p d m <<< "$layout"
+      GPUS=$((p + d + m))
+      mixed=()
+      [ "$m" -gt 0 ] && mixed=(--set "/serving/disaggregation/mixed={\"instances\":$m,\"threshold\":2}")
+      row=$(serve "$base" "${common[@]}" \
+        --set "/serving/workload/arrivals/rate=\"$rate/s\"" \
+        --set "/serving/disaggregation/prefill={\"instances\":$p,\"gpus\":1,\"strategy\":{\"type\":\"tp\"}}" \
+        --set "/serving/disaggregation/decode={\"instances\":$d,\"tensor_parallel\":1}" \
+        ${mixed[@]+"${mixed[@]}"})
+      lent=$(jq -r '[.disaggregation.mixed.lent_to_prefill // 0, .disaggregation.mixed.lent_to_decode // 0]
+        | map(tostring) | join(",")' "$tmp/run/summary.json")
+      name="${p}P:${d}D"
+      [ "$m" -gt 0 ] && name="$name+${m}M"
+      echo "$name,$rate,$row,$lent"
+    done
+  done
+} > "$out/mixed.csv"
+
+# --- Batched prefill on the same setup: 3P:5D and 4P:4D with prefill batches of up to 1 (one
+# prompt at a time) or 8 prompts (at most 4096 tokens), priced as one pass over the summed tokens
+# (attention as one causal sequence: an upper bound).
+{
+  echo "layout,rate,max_batch_size,$columns"
+  for rate in 24 32 40; do
+    for pd in 3:5 4:4; do
+      p=${pd%:*}
+      d=${pd#*:}
+      GPUS=$((p + d))
+      for batch in 1 8; do
+        row=$(serve "$base" "${common[@]}" \
+          --set "/serving/workload/arrivals/rate=\"$rate/s\"" \
+          --set "/serving/disaggregation/transfer=\"whole\"" \
+          --set "/serving/disaggregation/prefill={\"instances\":$p,\"gpus\":1,\"strategy\":{\"type\":\"tp\"},\"max_batch_size\":$batch}" \
+          --set "/serving/disaggregation/decode={\"instances\":$d,\"tensor_parallel\":1}")
+        echo "${p}P:${d}D,$rate,$batch,$row"
+      done
+    done
+  done
+} > "$out/batched.csv"
 
 sort -u "$tmp/stderr" > "$out/warnings.txt"
 
@@ -170,3 +250,10 @@ for links in uniform uneven; do
     --y ttft_p50_ms,ttft_p90_ms --where "links=$links" --xlabel "layout" --ylabel "TTFT (ms)" \
     --title "Llama-3.1-8B, 32k-128k prompts, 16 x H100, $links links"
 done
+plot "$out/flows.csv" --out "$fig/kv-transfer-flows" --kind bars --x communication \
+  --y kv_mean_ms,kv_closed_form_mean_ms --where "transfer=whole" --where "rate=6" \
+  --xlabel "KV transfers" --ylabel "KV transfer time, mean (ms)" \
+  --title "Llama-2-70B, 2 x 8 A100, whole-cache transfers at 6 requests/s"
+plot "$out/mixed.csv" --out "$fig/mixed-pool-goodput" --x rate --y goodput_per_gpu --group layout \
+  --xlabel "arrival rate (requests/s)" --ylabel "goodput per GPU (requests/s meeting both SLOs)" \
+  --title "Llama-2-7B, A100s, Splitwise's mixed pool (M)"

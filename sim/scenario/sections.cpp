@@ -244,11 +244,28 @@ std::vector<Section> scenario_sections() {
         {"transfer", "whole|layerwise", "whole",
          "ship the KV cache after the prefill, or layer by layer during it (Splitwise)"},
         {"policy", "object", "{\"type\": \"join-shortest-queue\"}",
-         "which prefill and decode instance a request takes"}},
+         "which prefill and decode instance a request takes"},
+        {"mixed", "object", "none", "Splitwise's mixed pool: instances that join whichever pool "
+         "is overloaded"}},
        "", ""},
-      {"/serving/disaggregation/prefill", "prefill instances, each running one prompt at a time",
+      {"/serving/disaggregation/mixed",
+       "Splitwise's mixed pool: idle instances lent to the prefill pool when every prefill "
+       "instance has `threshold` requests queued or running, or to the decode pool when no decode "
+       "instance has room for a request's KV; back once their work there is done. Each has the "
+       "prefill pool's GPUs per instance (which must equal the decode tensor_parallel) and "
+       "follows the decode instances on the topology",
+       {{"instances", "count", "1", "mixed instances"},
+        {"threshold", "count", "4", "requests queued or running on every prefill instance before "
+         "a mixed instance joins the prefill pool"}},
+       "", ""},
+      {"/serving/disaggregation/prefill",
+       "prefill instances, each running one prompt, or one batch of prompts, at a time",
        {{"instances", "count", "1", "prefill instances"},
         {"gpus", "count", "1", "GPUs per prefill instance"},
+        {"max_batch_size", "count", "1",
+         "waiting prompts prefilled together as one pass over their summed tokens (tp, tsp; "
+         "attention priced as one causal sequence, an upper bound)"},
+        {"max_batched_tokens", "count", "the model's context", "most prompt tokens in a batch"},
         {"bucket", "count", "1", "prompt lengths rounded up to a multiple of this for caching"},
         {"strategy", "object", "", "the prefill strategy, as kvsim run's"},
         {"gpu", "name|object", "/cluster/gpu", "the pool's GPU type, as /cluster/gpu"},

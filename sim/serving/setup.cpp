@@ -70,7 +70,8 @@ void read_parallelism(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
 // The communication mode, the host overhead per iteration and the SLOs (seconds).
 void read_communication_and_slo(const ConfigNode& n, ServingSetup& c) {
   c.flows = n.one_of_or("communication", "closed-form", {"closed-form", "flows"}) == "flows";
-  if (c.flows && c.tensor_parallel * c.pipeline_parallel == 1) {
+  // Disaggregated pools communicate whatever their layout: the KV transfers are flows too.
+  if (c.flows && !c.disaggregation && c.tensor_parallel * c.pipeline_parallel == 1) {
     n.at("communication").fail("replicas of one GPU do not communicate; \"flows\" needs "
                                "tensor_parallel or pipeline_parallel above 1");
   }

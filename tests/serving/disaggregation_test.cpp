@@ -1,8 +1,10 @@
 // Prefill/decode disaggregation (sim/serving/disaggregation): a lone request's TTFT is kvsim
-// run's prefill plus the closed-form KV transfer, for every prefill strategy; a full decode
+// run's prefill plus the closed-form KV transfer, for every prefill strategy; a batched prefill
+// is kvsim run's prefill of the batch's summed tokens; a full decode
 // pool back-pressures prefill; every global scheduler and transfer mode finishes every request
-// deterministically (the conformance suite for instance roles and policies, with a
-// heterogeneous H100/A100 pool pair); refusals by name.
+// deterministically, with and without Splitwise's mixed pool and with a heterogeneous H100/A100
+// pool pair (the conformance suite for instance roles and policies); refusals by name.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -193,6 +195,18 @@ TEST(Disaggregation, FullDecodePoolBackPressuresPrefill) {
   const std::uint64_t one = waits(1);
   EXPECT_GT(one, 0u);
   EXPECT_LT(waits(4), one);
+  // Batches of 8 prompts: a batch's transfers start in order as decode memory frees, its
+  // instance held until the last has left; every request still completes.
+  ServingRun batched(Json{{"workload", workload},
+                          {"disaggregation", [] {
+                             Json d = pools({{"type", "tp"}}, 2, 2, 1, 1);
+                             d["prefill"]["max_batch_size"] = 8;
+                             return d;
+                           }()}},
+                     two_nodes());
+  const Json summary = batched.summary();
+  EXPECT_EQ(summary["requests"], 200);
+  EXPECT_GT(summary["disaggregation"]["decode_memory_waits"]["count"].get<std::uint64_t>(), 0u);
 }
 
 TEST(Disaggregation, EveryGlobalSchedulerAndTransferFinishesEveryRequest) {
@@ -228,6 +242,30 @@ TEST(Disaggregation, EveryGlobalSchedulerAndTransferFinishesEveryRequest) {
       EXPECT_EQ(m["requests"], 120) << policy << " " << transfer << " h100/a100";
       EXPECT_EQ(m["disaggregation"]["prefill"]["gpu"], "h100-sxm");
       EXPECT_EQ(m.dump(), mixed.summary().dump()) << "deterministic: h100/a100 " << policy;
+      // Batched prefill (whole transfers only): up to 4 prompts a pass.
+      if (transfer == "whole") {
+        for (const Json& strategy : {Json{{"type", "tp"}}, Json{{"type", "tsp"}}}) {
+          Json d = pools(strategy, 2, 2, 2, 2, transfer);
+          d["policy"] = {{"type", policy}};
+          d["prefill"]["max_batch_size"] = 4;
+          ServingRun run(Json{{"workload", workload}, {"disaggregation", d}}, two_nodes());
+          const Json a = run.summary();
+          const std::string what = policy + " batched " + strategy.dump();
+          EXPECT_EQ(a["requests"], 120) << what;
+          EXPECT_EQ(a.dump(), run.summary().dump()) << "deterministic: " << what;
+        }
+      }
+      // Splitwise's mixed pool: one prefill and two decode instances of 2 GPUs, and a mixed
+      // one lent to whichever pool is overloaded (threshold 2 queued or running).
+      Json d = pools(Json{{"type", "tp"}}, 1, 2, 2, 2, transfer);
+      d["policy"] = {{"type", policy}};
+      d["mixed"] = {{"instances", 1}, {"threshold", 2}};
+      ServingRun run(Json{{"workload", workload}, {"disaggregation", d}}, two_nodes());
+      const Json a = run.summary();
+      const std::string what = policy + " " + transfer + " mixed";
+      EXPECT_EQ(a["requests"], 120) << what;
+      EXPECT_GT(a["disaggregation"]["mixed"]["lent_to_prefill"].get<int>(), 0) << what;
+      EXPECT_EQ(a.dump(), run.summary().dump()) << "deterministic: " << what;
     }
   }
 }
@@ -244,9 +282,6 @@ TEST(Disaggregation, RefusesWhatItDoesNotModelByName) {
   };
   const Json d = pools({{"type", "tp"}}, 1, 4, 1, 1);
   EXPECT_NE(error(Json{{"disaggregation", d}, {"replicas", 2}}).find("/serving/replicas"),
-            std::string::npos);
-  EXPECT_NE(error(Json{{"disaggregation", d}, {"communication", "flows"}})
-                .find("not modelled yet"),
             std::string::npos);
   Json big = pools({{"type", "tp"}}, 2, 4, 1, 2);
   EXPECT_NE(error(Json{{"disaggregation", big}}).find("need 10 GPUs"), std::string::npos);
@@ -265,6 +300,73 @@ TEST(Disaggregation, RefusesWhatItDoesNotModelByName) {
     return std::string("no error");
   }();
   EXPECT_NE(short_prompt.find("/serving/disaggregation/prefill"), std::string::npos);
+}
+
+}  // namespace kvsim::serving
+
+namespace kvsim::serving {
+
+TEST(Disaggregation, BatchedPrefillIsOnePassOverTheSummedTokens) {
+  // One TP-4 prefill instance (GPUs 0-3) with max_batch_size 2 and three 1000-token prompts at
+  // one instant. The first arrives alone and starts at once: kvsim run's TP prefill of 1000
+  // tokens, T1. The other two wait and then go as one batch, priced as kvsim run's TP prefill
+  // of 2000 tokens, T2. Each ships its own KV to GPU 4 through GPU 4's NIC in closed form:
+  // 1000 x 524,288 B / 25e9 B/s = 20,971,520 ns, plus the route latency L. TTFTs:
+  // T1 + L + S, then T1 + T2 + L + S twice.
+  const Json tp{{"type", "tp"}};
+  const ServingRun probe(Json{{"workload", lone_request(1000, 4)}}, two_nodes());
+  const Duration latency = probe.scenario.topology->gpu_route(0, 4).latency;
+  const Duration s{20'971'520};
+  const Duration t1 = run_ttft(tp, 1000, 4), t2 = run_ttft(tp, 2000, 4);
+  const auto ttfts = [&](std::int64_t max_batched_tokens) {
+    Json d = pools(tp, 1, 4, 1, 1);
+    d["prefill"]["max_batch_size"] = 2;
+    d["prefill"]["max_batched_tokens"] = max_batched_tokens;
+    const Json workload{{"requests", 3},
+                        {"arrivals", {{"type", "burst"}}},
+                        {"lengths", {{"type", "fixed"}, {"prompt", 1000}, {"output", 4}}}};
+    ServingRun run(Json{{"workload", workload}, {"disaggregation", d}}, two_nodes());
+    std::vector<double> out;
+    ServingObservers observers;
+    observers.request = [&out](const RequestRecord& r) {
+      out.push_back(r.first_token - r.arrival);
+    };
+    const Json summary = run.summary(observers);
+    EXPECT_NE(summary["warnings"].dump().find("upper bounds"), std::string::npos);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const std::vector<double> batched = ttfts(4096);
+  ASSERT_EQ(batched.size(), 3u);
+  EXPECT_NEAR(batched[0], to_seconds(t1 + latency + s), 1e-12);
+  EXPECT_NEAR(batched[1], to_seconds(t1 + t2 + latency + s), 1e-12);
+  EXPECT_NEAR(batched[2], to_seconds(t1 + t2 + latency + s), 1e-12);
+  // The batch costs less than its prompts one by one (weights read once per pass).
+  EXPECT_LT(t2, t1 + t1);
+  // With max_batched_tokens 1500 no two prompts fit a batch: one at a time, k x T1 + L + S.
+  const std::vector<double> single = ttfts(1500);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_NEAR(single[static_cast<std::size_t>(k)], to_seconds((k + 1) * t1 + latency + s),
+                1e-12);
+  }
+}
+
+TEST(Disaggregation, RefusesBatchedPrefillItCannotPriceByName) {
+  const auto error = [](Json d) -> std::string {
+    try {
+      ServingRun(Json{{"workload", lone_request(100, 4)}, {"disaggregation", d}}, two_nodes())
+          .summary();
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  Json kvr = pools({{"type", "kvr"}}, 1, 4, 1, 1);
+  kvr["prefill"]["max_batch_size"] = 2;
+  EXPECT_NE(error(kvr).find("/serving/disaggregation/prefill/max_batch_size"), std::string::npos);
+  Json layerwise = pools({{"type", "tp"}}, 1, 4, 1, 1, "layerwise");
+  layerwise["prefill"]["max_batch_size"] = 2;
+  EXPECT_NE(error(layerwise).find("/serving/disaggregation/transfer"), std::string::npos);
 }
 
 }  // namespace kvsim::serving

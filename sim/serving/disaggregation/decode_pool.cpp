@@ -2,6 +2,7 @@
 // as a colocated replica's decode iteration, and the requests' completions (see
 // disaggregated_run.hpp).
 #include "sim/serving/disaggregation/run_state.hpp"
+#include "sim/serving/flow_stage.hpp"
 #include "sim/serving/stage_time.hpp"
 
 namespace kvsim::serving::disaggregation {
@@ -43,6 +44,13 @@ void DisaggregatedRun::try_iterate(int instance) {
   shape_.emitting = static_cast<std::int64_t>(d.running.size());
   const IterationCompute compute = cost_(shape_);
   const StageSpan whole{static_cast<int>(s_.model.layers), true, true};
+  if (communication_.flows() && d.gpus.size() > 1) {  // all-reduces as flows (flow_stage.hpp)
+    d.iterating = true;
+    d.iteration_started = queue_.now();
+    communication_.stage_walk(d.gpus).start(compute, whole, shape_.tokens(), setup_.host_overhead,
+                                            [this, instance] { iteration_done(instance); });
+    return;
+  }
   const Duration step = setup_.host_overhead +
                         stage_time(compute, whole, d.gpus, shape_.tokens(), communication_);
   d.iterating = true;
@@ -55,6 +63,7 @@ void DisaggregatedRun::iteration_done(int instance) {
   DecodeInstance& d = decode_[static_cast<std::size_t>(instance)];
   const SimTime now = queue_.now();
   d.iterating = false;
+  if (communication_.flows() && d.gpus.size() > 1) d.busy += now - d.iteration_started;
   std::size_t kept = 0;
   for (const std::uint32_t id : d.running) {
     Flight& f = flights_[id];
@@ -87,6 +96,7 @@ void DisaggregatedRun::complete(std::uint32_t id, SimTime now) {
   d.reserved -= f.request.prompt + f.request.output;
   d.used -= f.request.prompt + f.generated - 1;
   --d.held;
+  if (d.held == 0) return_to_mixed_pool_from_decode(static_cast<std::size_t>(f.decode));
   const double arrival = to_seconds(f.request.arrival - SimTime{0});
   const double first = to_seconds(f.first_token - SimTime{0});
   const double end = to_seconds(now - SimTime{0});
@@ -106,7 +116,7 @@ void DisaggregatedRun::complete(std::uint32_t id, SimTime now) {
     observers_.request({f.request.id, f.decode, arrival, to_seconds(f.scheduled - SimTime{0}),
                         first, end, f.request.prompt, f.request.output, 0});
   }
-  client_finished();
+  arrivals_.client_finished();
   if (totals_.completed + totals_.rejected == workload_.total()) queue_.stop();
 }
 
@@ -118,14 +128,6 @@ void DisaggregatedRun::account() {
   for (const DecodeInstance& d : decode_) {
     totals_.kv_used_area += dt * static_cast<double>(d.used);
     totals_.kv_held_area += dt * static_cast<double>(d.reserved);
-  }
-}
-
-// As simulate_serving's closed-loop client: a completion sends the oldest held request.
-void DisaggregatedRun::client_finished() {
-  if (client_.finish()) {
-    queue_.schedule_in(Duration{0}, Phase::kArrival,
-                       [this] { send(client_.release(queue_.now())); });
   }
 }
 

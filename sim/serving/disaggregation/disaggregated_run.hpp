@@ -1,7 +1,9 @@
 #pragma once
 // A disaggregated serving run (Splitwise, DistServe): requests queue at prefill instances, are
-// prefilled there with the pool's strategy, have their KV cache shipped to a decode instance,
-// and decode there to completion.
+// prefilled there with the pool's strategy (alone, or in batches: pools.hpp), have their KV
+// cache shipped to a decode instance (closed form, kv_transfer.hpp, or as flows under
+// "communication": "flows", kv_flows.hpp), and decode there to completion. Splitwise's mixed
+// pool lends idle instances to whichever pool is overloaded (pools.hpp's MixedPool).
 //
 // TTFT (the definition every disaggregated summary states): from the request's arrival to the
 // moment its decode instance holds the whole prompt's KV cache, when the first token (sampled
@@ -12,8 +14,9 @@
 // Memory: a decode instance reserves a request's prompt + output tokens of KV when its transfer
 // starts (after the prefill, or with "layerwise" when the prefill starts) and frees them when
 // the request completes; a request that fits no instance waits, and so does its prefill
-// instance (it holds the finished prompt's KV, or has not started), in order of arrival at the
-// wait: a full decode pool back-pressures prefill.
+// instance (it holds the finished batch's KV, or has not started), in order of arrival at the
+// wait: a full decode pool back-pressures prefill. A batch's transfers start in order; its
+// instance is held until the last has started.
 //
 // Who calls it: simulate_serving (engine.cpp) when the setup has a disaggregation. Each call
 // owns its event queue; single-threaded and deterministic. Units as engine.hpp's.

@@ -12,12 +12,14 @@
 namespace kvsim::serving::disaggregation {
 
 std::vector<int> Disaggregation::prefill_gpus(int instance) const {
+  if (instance >= prefill.instances) return mixed_gpus(instance - prefill.instances);
   std::vector<int> gpus;
   for (int g = 0; g < prefill.gpus; ++g) gpus.push_back(instance * prefill.gpus + g);
   return gpus;
 }
 
 std::vector<int> Disaggregation::decode_gpus(int instance) const {
+  if (instance >= decode.instances) return mixed_gpus(instance - decode.instances);
   const int first = prefill.instances * prefill.gpus + instance * decode.tensor_parallel;
   std::vector<int> gpus;
   for (int t = 0; t < decode.tensor_parallel; ++t) gpus.push_back(first + t);
@@ -34,6 +36,14 @@ void add_hardware(Json& pool, const PoolGpu& h) {
 
 }  // namespace
 
+std::vector<int> Disaggregation::mixed_gpus(int instance) const {
+  const int first = prefill.instances * prefill.gpus + decode.instances * decode.tensor_parallel +
+                    instance * prefill.gpus;
+  std::vector<int> gpus;
+  for (int g = 0; g < prefill.gpus; ++g) gpus.push_back(first + g);
+  return gpus;
+}
+
 Json Disaggregation::to_json() const {
   Json strategy = prefill.strategy->to_json();
   Json out{{"prefill",
@@ -49,6 +59,13 @@ Json Disaggregation::to_json() const {
            {"policy", {{"type", policy->name()}}}};
   add_hardware(out["prefill"], prefill.hardware);
   add_hardware(out["decode"], decode.hardware);
+  if (prefill.max_batch_size > 1) {
+    out["prefill"]["max_batch_size"] = prefill.max_batch_size;
+    out["prefill"]["max_batched_tokens"] = prefill.max_batched_tokens;
+  }
+  if (mixed.instances > 0) {
+    out["mixed"] = {{"instances", mixed.instances}, {"threshold", mixed.threshold}};
+  }
   return out;
 }
 
@@ -64,11 +81,6 @@ void refuse_colocated_keys(const ConfigNode& serving, const Scenario& s) {
           "batching (/serving/disaggregation/prefill and /decode); remove \"{}\"",
           key));
     }
-  }
-  if (serving.has("communication") && serving.at("communication").json() == "flows") {
-    serving.at("communication")
-        .fail("\"flows\" with \"disaggregation\" is not modelled yet: KV transfers and decode "
-              "all-reduces are costed in closed form; use \"closed-form\"");
   }
   if (s.model.windowed_layers() > 0 || s.model.moe.enabled()) {
     serving.at("disaggregation")
@@ -107,12 +119,22 @@ PrefillPool read_prefill_pool(const ConfigNode& n, const Scenario& s) {
   p.instances = bounded(n, "instances");
   p.gpus = bounded(n, "gpus");
   p.bucket = n.count_or("bucket", 1);
+  p.max_batch_size = n.count_or("max_batch_size", 1);
+  p.max_batched_tokens = n.count_or("max_batched_tokens", s.model.max_context);
   const ConfigNode st = n.at("strategy");
   p.strategy = prefill::strategies().create(st);
   if (const std::string why = p.strategy->unsupported(s.model, p.gpus); !why.empty()) {
     st.fail(why);
   }
   s.engine.check_tensor_parallel(p.strategy->tensor_parallel(p.gpus));
+  const std::string type = st.json().value("type", "");
+  if (p.max_batch_size > 1 && type != "tp" && type != "tsp") {
+    n.at("max_batch_size")
+        .fail(fmt::format("batched prefill with the \"{}\" strategy is not modelled (its split "
+                          "follows token positions in one sequence): give max_batch_size 1, or "
+                          "the \"tp\" or \"tsp\" strategy",
+                          type));
+  }
   n.finish();
   return p;
 }
@@ -164,6 +186,20 @@ void place_pools(Disaggregation& d, const Scenario& s, const ConfigNode& n) {
   }
 }
 
+// Optional: no mixed pool unless "mixed" is given.
+MixedPool read_mixed_pool(const ConfigNode& n, const Disaggregation& d) {
+  MixedPool m;
+  m.instances = bounded(n, "instances");
+  m.threshold = n.count_or("threshold", 4);
+  if (d.prefill.gpus != d.decode.tensor_parallel) {
+    n.fail(fmt::format("a mixed instance runs prefill on the prefill pool's {} GPUs and decode "
+                       "at tensor_parallel {}: give both pools the same GPUs per instance",
+                       d.prefill.gpus, d.decode.tensor_parallel));
+  }
+  n.finish();
+  return m;
+}
+
 }  // namespace
 
 std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
@@ -176,6 +212,10 @@ std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
   d->transfer = n.one_of_or("transfer", "whole", {"whole", "layerwise"}) == "whole"
                     ? TransferMode::kWhole
                     : TransferMode::kLayerwise;
+  if (d->prefill.max_batch_size > 1 && d->transfer == TransferMode::kLayerwise) {
+    n.at("transfer").fail("layer-by-layer transfers of a batched prefill are not modelled: give "
+                          "\"whole\", or prefill max_batch_size 1");
+  }
   const Json fallback{{"type", "join-shortest-queue"}};
   if (const auto policy = n.find("policy")) {
     d->policy = global_schedulers().create(*policy);
@@ -183,17 +223,28 @@ std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
     const ConfigNode node(&fallback, s.file, Json::json_pointer("/serving/disaggregation/policy"));
     d->policy = global_schedulers().create(node);
   }
+  if (const auto mixed = n.find("mixed")) d->mixed = read_mixed_pool(*mixed, *d);
   n.finish();
   const std::int64_t needed =
       static_cast<std::int64_t>(d->prefill.instances) * d->prefill.gpus +
-      static_cast<std::int64_t>(d->decode.instances) * d->decode.tensor_parallel;
+      static_cast<std::int64_t>(d->decode.instances) * d->decode.tensor_parallel +
+      static_cast<std::int64_t>(d->mixed.instances) * d->prefill.gpus;
   if (needed > s.topology->gpu_count()) {
-    n.fail(fmt::format("{} prefill instance(s) of {} GPUs and {} decode instance(s) of {} need "
-                       "{} GPUs; the topology (/cluster/topology) has {}",
+    n.fail(fmt::format("{} prefill instance(s) of {} GPUs and {} decode instance(s) of {}{} "
+                       "need {} GPUs; the topology (/cluster/topology) has {}",
                        d->prefill.instances, d->prefill.gpus, d->decode.instances,
-                       d->decode.tensor_parallel, needed, s.topology->gpu_count()));
+                       d->decode.tensor_parallel,
+                       d->mixed.instances > 0
+                           ? fmt::format(" and {} mixed instance(s)", d->mixed.instances)
+                           : std::string(),
+                       needed, s.topology->gpu_count()));
   }
   place_pools(*d, s, n);
+  if (d->mixed.instances > 0 && d->prefill_scenario != d->decode_scenario) {
+    // A mixed instance takes either role, so it would need both pools' GPU type at once.
+    n.at("mixed").fail("a mixed pool beside prefill and decode pools on different GPU types is "
+                       "not modelled: give both pools the same \"gpu\", or drop \"mixed\"");
+  }
   return d;
 }
 

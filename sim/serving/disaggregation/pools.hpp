@@ -8,7 +8,8 @@
 //     "decode":   { "instances": 4, "tensor_parallel": 2, "max_batch_size": 256,
 //                   "gpu": "a100-sxm4-80gb" },
 //     "transfer": "whole",                     // or "layerwise" (Splitwise's overlap)
-//     "policy":   { "type": "join-shortest-queue" }   // global scheduler (global_scheduler.hpp)
+//     "policy":   { "type": "join-shortest-queue" },  // global scheduler (global_scheduler.hpp)
+//     "mixed":    { "instances": 1, "threshold": 4 }  // Splitwise's mixed pool (optional)
 //   }
 //
 // Placement: prefill instance i is GPUs [i x gpus, (i + 1) x gpus) of the topology in order
@@ -24,7 +25,13 @@
 //
 // A prefill instance runs one prompt at a time with its strategy (sim/prefill, the code
 // `kvsim run` runs), priced at the prompt rounded up to a multiple of "bucket" tokens (1:
-// exact) and cached per (instance, priced length). A decode instance batches every request
+// exact) and cached per (instance, priced length). With "max_batch_size" above 1 it runs a
+// batch of waiting prompts as one concatenated pass, priced as the strategy's prefill of their
+// summed tokens: the GEMMs, collectives and host costs of the batch exactly, attention as one
+// causal sequence over the concatenation, an upper bound (it also counts the pairs across
+// prompts, which a varlen kernel skips); a run says so in its warnings. Only strategies whose
+// split does not follow token positions batch (tp and tsp); kvr and ring are refused, and so is
+// "layerwise" (a batch's per-layer sends are not modelled). A decode instance batches every request
 // whose KV it holds, up to max_batch_size, one token each per iteration, priced as a colocated
 // replica's decode iteration (IterationCost and stage_time, tensor_parallel ranks, one stage).
 //
@@ -60,6 +67,11 @@ struct PrefillPool {
   int gpus = 1;  // per instance
   std::unique_ptr<prefill::PrefillStrategy> strategy;
   std::int64_t bucket = 1;  // tokens: prompts are priced rounded up to a multiple of it
+  // Batched prefill: the oldest waiting prompt and then more, in order, up to max_batch_size
+  // prompts and max_batched_tokens tokens (default: the model's context), run as one pass of
+  // the strategy over their summed tokens (see below).
+  std::int64_t max_batch_size = 1;
+  std::int64_t max_batched_tokens = 0;
 };
 
 struct DecodePool {
@@ -69,9 +81,22 @@ struct DecodePool {
   std::int64_t max_batch_size = 256;  // sequences decoding together on one instance
 };
 
+// Splitwise's mixed pool (Patel et al., ISCA 2024, section 4.2): machines that belong to
+// neither pool until one is overloaded. An idle mixed instance joins the prefill pool when every
+// prefill instance has `threshold` or more requests queued or running, and the decode pool when
+// no decode instance has room for a request's KV (it would otherwise wait); it returns to the
+// mixed pool once its work there is done (no prompt queued or running; no KV held). A mixed
+// instance has the prefill pool's GPUs per instance and strategy, which must equal the decode
+// pool's tensor_parallel (its decode layout); the instances follow the decode instances.
+struct MixedPool {
+  int instances = 0;
+  std::int64_t threshold = 4;  // requests queued or running per prefill instance
+};
+
 struct Disaggregation {
   PrefillPool prefill;
   DecodePool decode;
+  MixedPool mixed;
   TransferMode transfer = TransferMode::kWhole;
   std::unique_ptr<GlobalScheduler> policy;
   // The scenario as each pool sees it (pool_hardware.hpp): the scenario itself when both pools
@@ -83,14 +108,17 @@ struct Disaggregation {
   /// The topology the pools and the KV transfers run on.
   const net::Topology& topology() const { return *prefill_scenario->topology; }
 
+  // Instances past a pool's own are the mixed pool's: prefill_gpus(prefill.instances + m) and
+  // decode_gpus(decode.instances + m) are both mixed_gpus(m).
   std::vector<int> prefill_gpus(int instance) const;  // in chain order
   std::vector<int> decode_gpus(int instance) const;   // in rank order
+  std::vector<int> mixed_gpus(int instance) const;
   Json to_json() const;
 };
 
 /// Reads serving/disaggregation; `serving` is the whole serving section, whose colocated keys
 /// (replicas, tensor_parallel, pipeline_parallel, expert_parallel, router, scheduler, memory,
-/// drafter) and "flows" communication are refused by name. Throws InputError.
+/// drafter) are refused by name. Throws InputError.
 std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
                                                     const Scenario& s);
 

@@ -23,8 +23,14 @@ Json cost_per_hour(const Disaggregation& d) {
   if (!d.prefill.hardware.usd_per_gpu_hour || !d.decode.hardware.usd_per_gpu_hour) return nullptr;
   Json prefill = pool_cost(d.prefill.hardware, d.prefill.instances * d.prefill.gpus);
   Json decode = pool_cost(d.decode.hardware, d.decode.instances * d.decode.tensor_parallel);
-  const double usd = prefill["usd"].get<double>() + decode["usd"].get<double>();
-  return Json{{"usd", usd}, {"prefill", std::move(prefill)}, {"decode", std::move(decode)}};
+  double usd = prefill["usd"].get<double>() + decode["usd"].get<double>();
+  Json out{{"prefill", std::move(prefill)}, {"decode", std::move(decode)}};
+  if (d.mixed.instances > 0) {  // on the decode pool's GPU type (pools.cpp refuses two types)
+    out["mixed"] = pool_cost(d.decode.hardware, d.mixed.instances * d.prefill.gpus);
+    usd += out["mixed"]["usd"].get<double>();
+  }
+  out["usd"] = usd;
+  return out;
 }
 
 // The run's cost over its span: per million output tokens and good requests per dollar.
@@ -52,13 +58,15 @@ inline constexpr const char* kTtftDefinition =
 
 Json DisaggregatedRun::pools_summary(double span) const {
   Duration prefill_busy{0}, decode_busy{0};
-  for (const PrefillInstance& p : prefill_) prefill_busy += p.busy;
-  for (const DecodeInstance& d : decode_) decode_busy += d.busy;
+  // The pools' own instances (the mixed pool's are in mixed_summary).
+  for (int i = 0; i < d_.prefill.instances; ++i) prefill_busy += prefill_[i].busy;
+  for (int j = 0; j < d_.decode.instances; ++j) decode_busy += decode_[j].busy;
   const auto fraction = [span](Duration busy, int instances) {
     return span > 0 ? to_seconds(busy) / (span * instances) : 0.0;
   };
   const int prefill_gpus = d_.prefill.instances * d_.prefill.gpus;
   const int decode_gpus = d_.decode.instances * d_.decode.tensor_parallel;
+  const int mixed_gpus = d_.mixed.instances * d_.prefill.gpus;
   const double goodput = span > 0 ? static_cast<double>(totals_.good) / span : 0.0;
   return Json{
       {"ttft_definition", kTtftDefinition},
@@ -81,14 +89,14 @@ Json DisaggregatedRun::pools_summary(double span) const {
         {"seconds", transfer_seconds_},
         {"mean_s", transfers_ > 0 ? transfer_seconds_ / static_cast<double>(transfers_) : 0.0}}},
       {"decode_memory_waits", {{"count", waits_}, {"seconds", wait_seconds_}}},
-      {"goodput_per_gpu", goodput / (prefill_gpus + decode_gpus)},
+      {"goodput_per_gpu", goodput / (prefill_gpus + decode_gpus + mixed_gpus)},
       {"cost_per_hour", cost_per_hour(d_)}};
 }
 
 ServingResult DisaggregatedRun::result() const {
   Totals t = totals_;
   for (const DecodeInstance& d : decode_) t.busy_seconds += to_seconds(d.busy);
-  const double span = to_seconds(queue_.now() - first_arrival_);
+  const double span = to_seconds(queue_.now() - arrivals_.first_arrival());
   ServingResult out;
   out.summary = t.summary({span, d_.decode.instances, 1, decode_.front().capacity, 0, 0,
                            queue_.executed()});
@@ -96,27 +104,13 @@ ServingResult DisaggregatedRun::result() const {
   out.summary["disaggregation"] = pools_summary(span);
   add_run_cost(out.summary["disaggregation"], out.summary["disaggregation"]["cost_per_hour"],
                span, totals_);
-  Json warnings = Json::array();
-  for (const std::string& w : s_.warnings) warnings.push_back(w);
+  if (d_.mixed.instances > 0) out.summary["disaggregation"]["mixed"] = mixed_summary(span);
+  Json warnings = arrivals_.warnings();
   for (const std::string& w : d_.warnings) warnings.push_back(w);
   if (!d_.prefill.hardware.usd_per_gpu_hour) {
     warnings.push_back(missing_price(d_.prefill.hardware, "prefill"));
   } else if (!d_.decode.hardware.usd_per_gpu_hour) {
     warnings.push_back(missing_price(d_.decode.hardware, "decode"));
-  }
-  if (first_rejected_) {
-    warnings.push_back(fmt::format(
-        "{} of {} requests were rejected, not served: their prompt + output exceeds {}'s "
-        "{}-token context; the first was {}",
-        totals_.rejected, workload_.total(), s_.model.name, s_.model.max_context,
-        workload_.describe(*first_rejected_)));
-  }
-  if (first_truncated_) {
-    warnings.push_back(fmt::format(
-        "{} of {} requests were truncated to lengths.max_tokens, {} tokens of prompt + output; "
-        "the first was {}",
-        totals_.truncated, workload_.total(), workload_.max_tokens(),
-        workload_.describe(*first_truncated_)));
   }
   if (d_.prefill.bucket > 1) {
     warnings.push_back(fmt::format(
