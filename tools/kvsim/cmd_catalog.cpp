@@ -7,7 +7,7 @@
 #include "models/catalog/catalog.hpp"
 #include "models/engine/builtin.hpp"
 #include "sim/core/input_error.hpp"
-#include "tools/kvsim/registries.hpp"
+#include "tools/api/registries.hpp"
 #include "sim/scenario/precision_config.hpp"
 #include "sim/scenario/prefill_memory.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -16,7 +16,7 @@
 #include "sim/serving/workload.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
-#include "tools/kvsim/overrides.hpp"
+#include "tools/api/overrides.hpp"
 #include "sim/scenario/json_schema.hpp"
 #include "sim/scenario/sections.hpp"
 
@@ -93,7 +93,7 @@ void print_section(const Section& s, DocumentKind kind) {
 // entries or a name-or-object field allow).
 int explain_pointer(const std::string& pointer) {
   for (const DocumentKind kind : {DocumentKind::kScenario, DocumentKind::kSweep}) {
-    const Json& schema = format_schema(kind);
+    const Json& schema = api::format_schema(kind);
     const std::vector<const Json*> nodes = schema_at(schema, pointer);
     if (nodes.empty()) continue;
     fmt::print("{} ({}):\n", pointer, kind == DocumentKind::kScenario ? "scenario" : "sweep");
@@ -116,7 +116,7 @@ int explain_pointer(const std::string& pointer) {
                    fmt::format("neither the scenario nor the sweep format has a field here; "
                                "at {} they have: {}",
                                parent.empty() ? "the top level" : parent,
-                               fmt::join(keys_at(format_schema(DocumentKind::kScenario), parent),
+                               fmt::join(keys_at(api::format_schema(DocumentKind::kScenario), parent),
                                          ", ")));
 }
 
@@ -192,7 +192,7 @@ void check_serving(const ConfigDocument& doc, const Scenario& s) {
 // that does not fit in memory.
 int validate(const ScenarioOptions& options) {
   ConfigDocument doc = ConfigDocument::load_file(options.path);
-  apply_overrides(doc, options.overrides);
+  api::apply_overrides(doc, options.overrides);
   const Scenario s = load_scenario(doc);
   refuse_warnings_if_strict(s, options.strict);
   check_serving(doc, s);
