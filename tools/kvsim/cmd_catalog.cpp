@@ -52,9 +52,15 @@ int list() {
              "\"profile\": NAME or PATH}}): {}\n",
              fmt::join(device, ", "));
   const auto engines = shipped_engine_profiles();
-  fmt::print("engine profiles (calibration/profiles/engines): {}\n",
+  fmt::print("engine profiles (calibration/profiles/engines; \"engine\": NAME or {{\"type\": "
+             "\"profile\", \"name\": NAME or PATH}}): {}\n",
              engines.empty() ? std::string("none shipped")
                              : fmt::format("{}", fmt::join(engines, ", ")));
+  const auto predictors = catalog::predictor_names();
+  fmt::print("predictors (predictors; KVR-P's partitioner {{\"type\": \"predicted\", "
+             "\"file\": NAME or PATH}}): {}\n",
+             predictors.empty() ? std::string("none shipped")
+                                : fmt::format("{}", fmt::join(predictors, ", ")));
   return 0;
 }
 
