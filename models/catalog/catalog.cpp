@@ -24,12 +24,15 @@ std::vector<std::string> names_under(std::string_view folder) {
 ConfigDocument document(const std::string& path) {
   for (const EmbeddedFile& f : embedded_files()) {
     if (f.path == path) {
+      // Named as in the checkout, so messages point at the shipped file.
       const bool profile = path.rfind("profiles/", 0) == 0;
       const bool engine = path.rfind("engines/", 0) == 0;
+      const bool predictor = path.rfind("predictors/", 0) == 0;
       return ConfigDocument::parse(std::string(f.text),
-                                   profile  ? "calibration/" + path
-                                   : engine ? "calibration/profiles/" + path
-                                            : "models/catalog/" + path);
+                                   profile     ? "calibration/" + path
+                                   : engine    ? "calibration/profiles/" + path
+                                   : predictor ? path
+                                               : "models/catalog/" + path);
     }
   }
   throw std::out_of_range(path);
@@ -46,6 +49,24 @@ ConfigDocument profile_document(const std::string& name) {
 std::vector<std::string> engine_profile_names() { return names_under("engines/"); }
 ConfigDocument engine_profile_document(const std::string& name) {
   return document("engines/" + name + ".json");
+}
+
+std::vector<std::string> predictor_names() { return names_under("predictors/"); }
+ConfigDocument predictor_document(const std::string& name) {
+  return document("predictors/" + name + ".json");
+}
+
+ConfigDocument shipped_or_file(const ConfigNode& field, std::string_view what,
+                               const std::vector<std::string>& shipped,
+                               ConfigDocument (*load)(const std::string& name)) {
+  const std::string value = field.as_string();
+  if (std::find(shipped.begin(), shipped.end(), value) != shipped.end()) return load(value);
+  if (value.find('/') != std::string::npos || value.ends_with(".json")) {
+    return ConfigDocument::load_file(field.resolve_path(value));
+  }
+  field.fail(fmt::format("no shipped {} '{}'; {}, or give a path to a .json file", what, value,
+                         shipped.empty() ? std::string("none is shipped")
+                                         : valid_values_hint(value, shipped)));
 }
 
 LlmSpec llm(const std::string& name) {

@@ -33,6 +33,19 @@ ConfigDocument profile_document(const std::string& name);  // throws std::out_of
 /// Names of the embedded calibration/profiles/engines/*.json files, and one as a document.
 std::vector<std::string> engine_profile_names();
 ConfigDocument engine_profile_document(const std::string& name);  // throws std::out_of_range
+/// Names of the embedded predictors/*.json files (kvsim train-predictor), and one as a document.
+std::vector<std::string> predictor_names();
+ConfigDocument predictor_document(const std::string& name);  // throws std::out_of_range
+
+/// A profile or predictor a scenario names, NAME or PATH, read the one way every such field
+/// is: a shipped document when `shipped` lists the value (`load` reads it), else the file at
+/// the value when it has a '/' or ends in .json (relative to the file naming it); anything else
+/// fails at `field`, naming the shipped ones (with a "did you mean") and that a path works too.
+/// `what` names the kind for that message ("engine profile"). Called by the collectives,
+/// compute (calibrated), engine and KVR-P partitioner readers.
+ConfigDocument shipped_or_file(const ConfigNode& field, std::string_view what,
+                               const std::vector<std::string>& shipped,
+                               ConfigDocument (*load)(const std::string& name));
 
 /// Reads a scenario's "model" value (name, hf_config, file or inline).
 LlmSpec resolve_llm(const ConfigNode& node);

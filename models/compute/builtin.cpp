@@ -30,15 +30,24 @@ GpuSpec measured_gpu(const ConfigNode& at, const DeviceProfile& profile, const G
   return measured;
 }
 
-// The shipped device profile `name`, parsing only its own document: listing every shipped
-// profile (shipped_profiles) parses all of them, which cost more than a short serving run. A
-// packed profile (packed_profiles.hpp) skips parsing its points too.
-std::optional<DeviceProfile> shipped_device_profile(const std::string& name) {
-  if (auto packed = packed_device_profile(name)) return packed;
-  const auto names = catalog::profile_names();
-  if (std::find(names.begin(), names.end(), name) == names.end()) return std::nullopt;
-  const ConfigDocument doc = catalog::profile_document(name);
-  if (doc.json().value("kind", "") != "kvsim-device-profile") return std::nullopt;
+// A device profile, NAME or PATH (shipped_or_file). Profiles of collectives share the folder,
+// so the kind is checked. A shipped profile packed at build time (packed_profiles.hpp) skips
+// parsing its points.
+DeviceProfile read_device_profile(const ConfigNode& field) {
+  if (field.json().is_string()) {
+    if (auto packed = packed_device_profile(field.json().get<std::string>())) {
+      return std::move(*packed);
+    }
+  }
+  const ConfigDocument doc = catalog::shipped_or_file(field, "device profile",
+                                                      catalog::profile_names(),
+                                                      catalog::profile_document);
+  if (doc.json().is_object() && doc.json().contains("collectives") &&
+      !doc.json().contains("kind")) {
+    field.fail(fmt::format("'{}' is a collective profile (use it as \"collectives\"), not a "
+                           "device profile (kvsim calibrate writes those)",
+                           field.as_string()));
+  }
   return DeviceProfile::from_json(doc.root());
 }
 
@@ -73,17 +82,7 @@ const ComputeModelRegistry& compute_models() {
             "roofline parameters for operations the profile does not cover"}},
           [](const ConfigNode& node, const GpuSpec& gpu) -> std::unique_ptr<ComputeModel> {
             const ConfigNode p = node.at("profile");
-            const std::string name = p.as_string();
-            DeviceProfile profile;
-            if (auto shipped = shipped_device_profile(name)) {
-              profile = std::move(*shipped);
-            } else if (name.ends_with(".json")) {
-              const std::string path = p.resolve_path(name);
-              profile = DeviceProfile::from_json(ConfigDocument::load_file(path).root());
-            } else {
-              p.fail(fmt::format("no shipped profile '{}'; {}, or give a path to a .json file",
-                                 name, valid_values_hint(name, shipped_profiles())));
-            }
+            DeviceProfile profile = read_device_profile(p);
             const Json no_fallback = Json::object();
             const auto f = node.find("fallback");
             const RooflineModel::Params fallback = RooflineModel::Params::from_config(

@@ -18,19 +18,10 @@ const std::vector<std::string> kProfileMetadata = {"kind", "description", "sourc
 // a parametric engine object ("type" optional), whose "name" defaults to the profile's.
 EngineModel read_profile(const ConfigNode& name_node) {
   const std::string name = name_node.as_string();
-  const auto shipped = shipped_engine_profiles();
-  std::optional<ConfigDocument> doc;
-  if (std::find(shipped.begin(), shipped.end(), name) != shipped.end()) {
-    doc.emplace(catalog::engine_profile_document(name));
-  } else if (name.ends_with(".json")) {
-    doc.emplace(ConfigDocument::load_file(name_node.resolve_path(name)));
-  } else {
-    name_node.fail(fmt::format("no shipped engine profile '{}'; {}, or give a path to a .json "
-                               "file (a parametric engine object)",
-                               name, shipped.empty() ? std::string("none is shipped")
-                                                     : valid_values_hint(name, shipped)));
-  }
-  const ConfigNode root = doc->root();
+  const ConfigDocument doc = catalog::shipped_or_file(name_node, "engine profile",
+                                                      shipped_engine_profiles(),
+                                                      catalog::engine_profile_document);
+  const ConfigNode root = doc.root();
   if (!root.json().is_object()) root.fail("an engine profile is a JSON object");
   if (const auto t = root.find("type")) (void)t->as_one_of({"parametric"});
   EngineParams p = read_parametric(root);

@@ -1,5 +1,7 @@
 #include "models/llm/spec_docs.hpp"
 
+#include "sim/core/doc_family.hpp"
+
 namespace kvsim {
 namespace {
 
@@ -34,6 +36,8 @@ std::vector<ParamDoc> spec_fields() {
        "dimensions of each head rotary embedding turns (GPT-J-6B: 64 of 256)"},
       {"mla", "object", "absent (no latent attention)",
        "multi-head latent attention (DeepSeek-V2/V3): see `kvsim explain mla`"},
+      {"moe", "object", "absent (a dense model)",
+       "mixture of experts (Mixtral, DeepSeek, Qwen3-MoE): see `kvsim explain moe`"},
   };
 }
 
@@ -51,30 +55,39 @@ std::vector<ParamDoc> mla_fields() {
   };
 }
 
-class SpecDocs final : public RegistryView {
- public:
-  const std::string& family() const override { return family_; }
-  const std::string& description() const override { return description_; }
-  std::vector<RegistryEntryInfo> infos() const override {
-    return {{"spec", "a model spec's fields (kvsim's catalog format)", spec_fields()},
-            {"mla",
-             "latent attention's widths: KV bytes per token and layer are (kv_lora_rank + "
-             "qk_rope_head_dim) x bytes; prefill decompresses K and V (kv_b_proj), decode "
-             "absorbs W_UK and W_UV around multi-query attention over the latent (vLLM's MLA "
-             "backend); needs kv_heads 1 and head_dim qk_nope + qk_rope",
-             mla_fields()}};
-  }
-
- private:
-  std::string family_ = "model";
-  std::string description_ =
-      "a model spec (models/catalog/llms/*.json, {\"file\": ...} or an inline \"model\")";
-};
+// models/llm/moe.cpp, parse_moe.
+std::vector<ParamDoc> moe_fields() {
+  return {
+      {"experts", "count >= 2", "", "routed experts per MoE layer (Mixtral: 8)"},
+      {"experts_per_token", "count", "", "routed experts each token goes to (top-k; Mixtral: 2)"},
+      {"expert_intermediate_size", "count", "", "MLP width of one routed expert"},
+      {"shared_experts", "count >= 0", "0", "experts every token goes to (DeepSeek: 1)"},
+      {"shared_expert_intermediate_size", "count", "",
+       "MLP width of one shared expert (needed when shared_experts > 0)"},
+      {"first_dense_layers", "count >= 0", "0",
+       "leading layers with a dense MLP (DeepSeek-V3: 3, first_k_dense_replace)"},
+      {"layer_step", "count", "1",
+       "after those, every layer_step-th layer is MoE, the others dense (Qwen's "
+       "decoder_sparse_step)"},
+  };
+}
 
 }  // namespace
 
 const RegistryView& model_spec_docs() {
-  static const SpecDocs docs;
+  static const DocFamily docs(
+      "model", "a model spec (models/catalog/llms/*.json, {\"file\": ...} or an inline \"model\")",
+      {{"spec", "a model spec's fields (kvsim's catalog format)", spec_fields()},
+       {"mla",
+        "latent attention's widths: KV bytes per token and layer are (kv_lora_rank + "
+        "qk_rope_head_dim) x bytes; prefill decompresses K and V (kv_b_proj), decode absorbs "
+        "W_UK and W_UV around multi-query attention over the latent (vLLM's MLA backend); needs "
+        "kv_heads 1 and head_dim qk_nope + qk_rope",
+        mla_fields()},
+       {"moe",
+        "mixture of experts: each MoE layer's MLP is a router and routed experts, of which each "
+        "token uses experts_per_token, plus shared experts every token uses (models/llm/moe.cpp)",
+        moe_fields()}});
   return docs;
 }
 

@@ -86,18 +86,17 @@ void warn_beyond_table(const Protocol& p, const std::string& profile, int gpus,
       gpus));
 }
 
-// "collectives": "vidur-dgx-a100": the collectives of a shipped profile (calibration/profiles).
-CollectiveConfig from_profile(const ConfigNode& node) {
-  const std::string name = node.as_string();
-  std::vector<std::string> names;
-  for (const std::string& n : catalog::profile_names()) {
-    if (catalog::profile_document(n).json().contains("collectives")) names.push_back(n);
+// "collectives": NAME or {"profile": NAME or PATH}: the collectives of a shipped profile
+// (calibration/profiles) or of a file calibrate-network wrote.
+CollectiveConfig from_profile(const ConfigNode& field) {
+  const ConfigDocument doc = catalog::shipped_or_file(field, "collective profile",
+                                                      catalog::profile_names(),
+                                                      catalog::profile_document);
+  if (!doc.root().has("collectives")) {
+    field.fail(fmt::format("'{}' is not a collective profile: it has no \"collectives\" (what "
+                           "kvsim calibrate-network writes)",
+                           field.as_string()));
   }
-  if (std::find(names.begin(), names.end(), name) == names.end()) {
-    node.fail(fmt::format("unknown collective profile '{}'; {}", name,
-                          valid_values_hint(name, names)));
-  }
-  const ConfigDocument doc = catalog::profile_document(name);
   return CollectiveConfig::from_config(doc.root().at("collectives"));
 }
 
@@ -119,27 +118,13 @@ std::vector<std::string> collective_warnings(const CollectiveConfig& config,
   return out;
 }
 
-// {"profile": NAME or PATH}: a shipped profile by name, or a file calibrate-network wrote
-// (a path: it has a '/' or ends in .json; relative to the file that names it).
-CollectiveConfig from_profile_field(const ConfigNode& node) {
-  const ConfigNode field = node.at("profile");
-  node.finish();
-  const std::string value = field.as_string();
-  const bool path = value.find('/') != std::string::npos ||
-                    (value.size() > 5 && value.substr(value.size() - 5) == ".json");
-  if (!path) return from_profile(field);
-  const ConfigDocument doc = ConfigDocument::load_file(field.resolve_path(value));
-  if (!doc.root().has("collectives")) {
-    field.fail(fmt::format("'{}' is not a collective profile: it has no \"collectives\" (what "
-                           "kvsim calibrate-network writes)",
-                           value));
-  }
-  return CollectiveConfig::from_config(doc.root().at("collectives"));
-}
-
 CollectiveConfig CollectiveConfig::from_config(const ConfigNode& node) {
   if (node.json().is_string()) return from_profile(node);
-  if (node.json().is_object() && node.json().contains("profile")) return from_profile_field(node);
+  if (node.json().is_object() && node.json().contains("profile")) {
+    const ConfigNode field = node.at("profile");
+    node.finish();
+    return from_profile(field);
+  }
   CollectiveConfig c;
   const std::string a =
       node.one_of_or("algorithm", "ring", {"ring", "tree", "direct", "mesh"});

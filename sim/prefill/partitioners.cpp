@@ -1,8 +1,10 @@
 #include "sim/prefill/partitioner.hpp"
 
+#include "models/catalog/catalog.hpp"
 #include "sim/prefill/predictor.hpp"
 #include "sim/prefill/search.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -153,12 +155,21 @@ const PartitionerRegistry& partitioners() {
           "when faster, among the partitions that fit in memory; outside the trained model, GPU, "
           "GPU counts, contexts or chain bandwidths, or where no prediction fits, a warning and "
           "the search (KVR-S, default options) instead",
-          {{"file", "path", "", "predictor JSON, relative to the scenario file"}},
+          {{"file", "name|path", "",
+            "a shipped predictor (predictors/, kvsim list) or a predictor JSON file "
+            "(kvsim train-predictor), relative to the scenario file"}},
           [](const ConfigNode& n) {
-            const std::string path = n.resolve_path(n.string("file"));
+            const ConfigNode field = n.at("file");
+            const auto shipped = catalog::predictor_names();
+            const ConfigDocument doc = catalog::shipped_or_file(field, "predictor", shipped,
+                                                                catalog::predictor_document);
+            // Outputs name a shipped predictor as the scenario does, a file by its path.
+            const std::string value = field.as_string();
+            const bool by_name = std::find(shipped.begin(), shipped.end(), value) != shipped.end();
             return make_predicted_partitioner(
-                std::make_shared<const PartitionPredictor>(PartitionPredictor::load(path)), path,
-                n.file(), n.pointer());
+                std::make_shared<const PartitionPredictor>(
+                    PartitionPredictor::from_json(doc.root())),
+                by_name ? value : field.resolve_path(value), n.file(), n.pointer());
           });
     return r;
   }();

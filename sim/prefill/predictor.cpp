@@ -274,7 +274,10 @@ PartitionPredictor::PartitionPredictor(std::vector<PredictorTable> tables, Json 
 
 PartitionPredictor PartitionPredictor::load(const std::string& path) {
   const ConfigDocument doc = ConfigDocument::load_file(path);
-  const ConfigNode root = doc.root();
+  return from_json(doc.root());
+}
+
+PartitionPredictor PartitionPredictor::from_json(const ConfigNode& root) {
   if (root.string("kind") != "kvsim-partition-predictor") {
     root.at("kind").fail("not a kvsim partition predictor (make one with kvsim train-predictor)");
   }

@@ -114,6 +114,8 @@ class PartitionPredictor {
   explicit PartitionPredictor(std::vector<PredictorTable> tables, Json validation = Json());
   /// Loads a predictor file; throws InputError.
   static PartitionPredictor load(const std::string& path);
+  /// Reads a predictor document's root (a file's, or a shipped one's); throws InputError.
+  static PartitionPredictor from_json(const ConfigNode& root);
   Json to_json() const;
   const std::vector<PredictorTable>& tables() const { return tables_; }
   /// The table trained for `key`, or nullptr.

@@ -1,26 +1,10 @@
 #include "sim/scenario/sections.hpp"
 
+#include "sim/core/doc_family.hpp"
 #include "sim/scenario/precision_config.hpp"
 
 namespace kvsim {
 namespace {
-
-// A family declared for its documentation only: its parser lives elsewhere (see the header).
-class DocFamily final : public RegistryView {
- public:
-  DocFamily(std::string family, std::string description, std::vector<RegistryEntryInfo> entries)
-      : family_(std::move(family)),
-        description_(std::move(description)),
-        entries_(std::move(entries)) {}
-  const std::string& family() const override { return family_; }
-  const std::string& description() const override { return description_; }
-  std::vector<RegistryEntryInfo> infos() const override { return entries_; }
-
- private:
-  std::string family_;
-  std::string description_;
-  std::vector<RegistryEntryInfo> entries_;
-};
 
 const ParamDoc kRate{"rate", "rate", "", "mean requests per second, e.g. \"4/s\""};
 

@@ -1,8 +1,6 @@
 // kvsim compare: synthetic measurements with known errors give the expected aggregates and
 // gate results; every input format is read; malformed files name the file and entry; rows at
 // the points of a sweep are predicted by their strategy on their point.
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/compare/compare.hpp"
+#include "tests/core/scratch_folder.hpp"
 
 namespace kvsim::compare {
 namespace {
@@ -21,10 +20,8 @@ const std::string kScenario = std::string(KVSIM_SOURCE_DIR) + "/scenarios/defaul
 // in parallel, or other checkouts sharing /tmp, never overwrite each other's files.
 std::string write(const std::string& name, const std::string& text) {
   const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
-                                    fmt::format("kvsim-{}-{}.{}", ::getpid(),
-                                                test->test_suite_name(), test->name());
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir =
+      scratch_folder(fmt::format("{}.{}", test->test_suite_name(), test->name()));
   const std::string path = (dir / name).string();
   std::ofstream(path) << text;
   return path;

@@ -2,8 +2,6 @@
 // repeats, their outliers reported, the column and GPU-name mapping, the TPOT formula of a
 // throughput), kvsim's CSV with precision, PP, output tokens and TPOT, a bad row naming its
 // line, and a TPOT row predicted as the mean of the serving decode steps.
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
@@ -13,6 +11,7 @@
 #include "sim/compare/compare.hpp"
 #include "sim/serving/iteration_cost.hpp"
 #include "tests/core/error_of.hpp"
+#include "tests/core/scratch_folder.hpp"
 
 namespace kvsim::compare {
 namespace {
@@ -20,10 +19,8 @@ namespace {
 // A file in a folder of this test's own (see compare_test.cpp).
 std::string write(const std::string& name, const std::string& text) {
   const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
-                                    fmt::format("kvsim-{}-{}.{}", ::getpid(),
-                                                test->test_suite_name(), test->name());
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir =
+      scratch_folder(fmt::format("{}.{}", test->test_suite_name(), test->name()));
   const std::string path = (dir / name).string();
   std::ofstream(path) << text;
   return path;

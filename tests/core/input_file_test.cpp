@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/core/input_error.hpp"
+#include "tests/core/scratch_folder.hpp"
 
 namespace kvsim {
 namespace {
@@ -38,9 +39,7 @@ class ScopedEnv {
 };
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("kvsim-input-file-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  return scratch_folder("input-file") / name;
 }
 
 }  // namespace

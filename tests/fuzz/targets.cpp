@@ -11,6 +11,7 @@
 #include "models/llm/llm_spec.hpp"
 #include "sim/compare/compare.hpp"
 #include "sim/core/input_error.hpp"
+#include "tests/core/scratch_folder.hpp"
 #include "sim/prefill/predictor.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/serving/workload.hpp"
@@ -24,9 +25,7 @@ namespace fs = std::filesystem;
 // Readers that take a path get the bytes through a file of this process's own, rewritten for
 // every input (the name's extension chooses between formats, as on the command line).
 std::string as_file(std::string_view input, const std::string& name) {
-  static const fs::path dir = fs::temp_directory_path() /
-                              ("kvsim-fuzz-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  static const fs::path dir = scratch_folder("fuzz");  // removed when the process exits
   const fs::path path = dir / name;
   std::ofstream(path, std::ios::binary | std::ios::trunc)
       .write(input.data(), static_cast<std::streamsize>(input.size()));

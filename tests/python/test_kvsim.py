@@ -19,11 +19,17 @@ BINARY = os.environ["KVSIM_BIN"]
 DEFAULT = os.path.join(SOURCE, "scenarios", "default.json")
 BURST = os.path.join(SOURCE, "tests", "serving", "golden", "burst.json")
 GOLDEN = os.path.join(SOURCE, "tests", "serving", "golden", "expected")
+# Every directory a test makes lies in this one, removed when the interpreter exits.
+SCRATCH = tempfile.TemporaryDirectory(prefix="kvsim-python-")
+
+
+def fresh_dir():
+    return tempfile.mkdtemp(dir=SCRATCH.name)
 
 
 def cli(*args):
     """Runs the kvsim binary into a fresh directory; returns the directory."""
-    out = tempfile.mkdtemp(prefix="kvsim-python-")
+    out = fresh_dir()
     subprocess.run([BINARY, *args, "--out", out, "-q"], check=True, stderr=subprocess.DEVNULL)
     return out
 
@@ -106,6 +112,45 @@ class ServeTest(unittest.TestCase):
         with self.assertRaises(kvsim.InputError):
             kvsim.serve(BURST, timeline=True, timeline_interval=0)
 
+    def test_trace_is_the_command_lines_trace_json(self):
+        sets = ["/serving/workload/requests=40"]
+        options = ["--trace-window", "0:5", "--trace-requests", "10"]
+        out = cli("serve", BURST, "--set", sets[0], "--trace", *options)
+        path = os.path.join(fresh_dir(), "burst.trace.json")
+        kvsim.serve(BURST, set=sets, trace=path, trace_window="0:5", trace_requests=10)
+        with open(path) as f, open(os.path.join(out, "trace.json")) as g:
+            self.assertEqual(f.read(), g.read())
+        self.assertEqual(os.listdir(os.path.dirname(path)), ["burst.trace.json"])
+        # The command line's bounds, named as keyword arguments; nothing written on an error.
+        refused = os.path.join(fresh_dir(), "refused.json")
+        for bad, name in ((dict(trace_window="5:1"), "trace_window"),
+                          (dict(trace_limit="1KB"), "trace_limit")):
+            with self.assertRaises(kvsim.InputError) as caught:
+                kvsim.serve(BURST, set=sets, trace=refused, **bad)
+            self.assertEqual(caught.exception.file, name)
+            self.assertEqual(os.listdir(os.path.dirname(refused)), [])
+
+    def test_set_adds_a_field_the_format_allows_like_the_command_line(self):
+        # The burst scenario has no "slo": set= adds it and its parent object, as --set does.
+        sets = ["/serving/workload/requests=30", "/serving/slo/ttft=100ms"]
+        out = cli("serve", BURST, *[a for s in sets for a in ("--set", s)])
+        s = kvsim.serve(BURST, set=sets)
+        self.assertEqual(s, read_json(os.path.join(out, "summary.json")))
+        self.assertIsNotNone(s["vllm_bench"]["request_goodput"])  # None without an SLO
+        # A key the format does not have is refused naming what it allows there.
+        with self.assertRaises(kvsim.InputError) as caught:
+            kvsim.serve(BURST, set=["/serving/scheduler/preemptoin=swap"])
+        self.assertEqual(caught.exception.pointer, "/serving/scheduler/preemptoin")
+        self.assertIn("did you mean 'preemption'", caught.exception.message)
+        # A dict goes through the same overrides.
+        scenario = {"name": "x", "model": "llama-2-7b", "cluster": {"gpu": "a100-sxm4-80gb"},
+                    "prefill": {"context_tokens": 1024, "strategies": [{"type": "single"}]}}
+        kvsim.run(scenario, set=["/seed=7"])  # absent from the dict: added, not refused
+        with self.assertRaises(kvsim.InputError) as caught:
+            kvsim.run(scenario, set=["/prefil/context_tokens=5"])
+        self.assertEqual(caught.exception.file, "<dict>")
+        self.assertIn("did you mean 'prefill'", caught.exception.message)
+
     # Every field `vllm bench serve --save-result` writes: vLLM's vllm/benchmarks/serve.py
     # (main_async's result_json, benchmark()'s result dict, calculate_metrics()).
     VLLM_FIELDS = (
@@ -158,7 +203,7 @@ class SweepSearchTest(unittest.TestCase):
         sweep = {"name": "python-sweep", "base": DEFAULT,
                  "axes": [{"name": "context", "pointer": "/prefill/context_tokens",
                            "values": [1024, 2048]}]}
-        path = os.path.join(tempfile.mkdtemp(prefix="kvsim-python-"), "sweep.json")
+        path = os.path.join(fresh_dir(), "sweep.json")
         with open(path, "w") as f:
             json.dump(sweep, f)
         out = cli("sweep", path)

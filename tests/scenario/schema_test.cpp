@@ -1,6 +1,6 @@
 // The scenario and sweep formats' JSON Schema (sim/scenario/json_schema.hpp) against every
 // shipped file, `kvsim explain`'s pointer lookup over every field they use, and `--set` adding
-// fields the format allows (tools/kvsim/overrides.hpp).
+// fields the format allows (tools/api/overrides.hpp).
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,8 +12,8 @@
 #include "core/error_of.hpp"
 #include "scenario/schema_validator.hpp"
 #include "sim/scenario/json_schema.hpp"
-#include "tools/kvsim/overrides.hpp"
-#include "tools/kvsim/registries.hpp"
+#include "tools/api/overrides.hpp"
+#include "tools/api/registries.hpp"
 
 namespace kvsim {
 namespace {
@@ -62,7 +62,7 @@ void pointers(const Json& j, const std::string& at, std::vector<std::string>& ou
   }
 }
 
-const Json& schema(DocumentKind kind) { return cli::format_schema(kind); }
+const Json& schema(DocumentKind kind) { return api::format_schema(kind); }
 
 TEST(Schema, ShippedInputsAreFound) {
   // 34 scenarios under scenarios/ (one of them, regression/kvr-strategies.json, a sweep) and
@@ -135,16 +135,16 @@ ConfigDocument serving_document() {
 TEST(SetOverride, AddsAFieldTheFormatAllows) {
   ConfigDocument doc = serving_document();
   ASSERT_FALSE(doc.json()["serving"]["scheduler"].contains("preemption"));
-  cli::apply_overrides(doc, {"/serving/scheduler/preemption=swap"});
+  api::apply_overrides(doc, {"/serving/scheduler/preemption=swap"});
   EXPECT_EQ(doc.json()["serving"]["scheduler"]["preemption"], "swap");
   ASSERT_FALSE(doc.json()["serving"].contains("slo"));
-  cli::apply_overrides(doc, {"/serving/slo/ttft=2s"});  // the parent object is added too
+  api::apply_overrides(doc, {"/serving/slo/ttft=2s"});  // the parent object is added too
   EXPECT_EQ(doc.json()["serving"]["slo"], (Json{{"ttft", "2s"}}));
 }
 
 TEST(SetOverride, RefusesAFieldTheFormatLacksNamingFileAndPointer) {
   ConfigDocument doc = serving_document();
-  const InputError e = error_of([&] { cli::apply_overrides(doc, {"/serving/scheduler/preemptoin=swap"}); });
+  const InputError e = error_of([&] { api::apply_overrides(doc, {"/serving/scheduler/preemptoin=swap"}); });
   EXPECT_NE(std::string(e.what()).find("anyscale-opt-13b.json"), std::string::npos) << e.what();
   EXPECT_NE(std::string(e.what()).find("/serving/scheduler/preemptoin"), std::string::npos)
       << e.what();
@@ -153,9 +153,9 @@ TEST(SetOverride, RefusesAFieldTheFormatLacksNamingFileAndPointer) {
 TEST(SetOverride, AddsToASweepByTheSweepFormat) {
   ConfigDocument doc = ConfigDocument::load_file(kRoot + "/sweeps/paper/scaling.json");
   ASSERT_FALSE(doc.json().contains("seed"));
-  cli::apply_overrides(doc, {"/seed=7"});
+  api::apply_overrides(doc, {"/seed=7"});
   EXPECT_EQ(doc.json()["seed"], 7);
-  EXPECT_THROW(cli::apply_overrides(doc, {"/baseline_label=single"}), InputError);
+  EXPECT_THROW(api::apply_overrides(doc, {"/baseline_label=single"}), InputError);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "sim/prefill/search.hpp"
 #include "sim/report/breakdown.hpp"
 #include "sim/report/cost_explanation.hpp"
+#include "sim/report/serving_trace.hpp"
 #include "sim/scenario/prefill_memory.hpp"
 #include "sim/serving/decode_step.hpp"
 #include "sim/serving/engine.hpp"
@@ -28,7 +29,8 @@
 
 namespace kvsim::api {
 
-/// A scenario or sweep file with "/pointer=value" overrides applied in order.
+/// A scenario or sweep file with "/pointer=value" overrides applied in order, as --set applies
+/// them (overrides.hpp: a field the format allows may be added).
 ConfigDocument read_document(const std::string& path, const std::vector<std::string>& overrides);
 /// Reads a scenario document; under `strict` its warnings are an InputError.
 Scenario read_scenario(const ConfigDocument& doc, bool strict);
@@ -71,6 +73,15 @@ struct ServeRequest {
 };
 ServeOutcome serve(const ConfigDocument& doc, const ServeRequest& request,
                    const ObserversFor& observers);
+/// serve's trace bounds (report/serving_trace.hpp): --trace-window, --trace-requests and
+/// --trace-limit on the command line, trace_window, trace_requests and trace_limit in Python.
+struct TraceOptions {
+  std::string window;          // "START:END", seconds of simulated time; empty: the whole run
+  std::uint64_t requests = 0;  // most request slices (every k-th id); 0: every request
+  std::string limit = "1GiB";  // a trace growing past this size is refused
+};
+/// The bounds `options` give; throws InputError naming the --trace-* option that is wrong.
+report::ServingTraceBounds trace_bounds(const TraceOptions& options);
 /// requests.csv and timeline.csv: the header, and one row (with its newline) per record.
 extern const char* const kRequestsHeader;
 std::string request_row(const serving::RequestRecord& q);

@@ -7,12 +7,13 @@
 
 #include "sim/core/input_error.hpp"
 #include "tools/api/api.hpp"
+#include "tools/api/overrides.hpp"
 
 namespace kvsim::api {
 
 ConfigDocument read_document(const std::string& path, const std::vector<std::string>& overrides) {
   ConfigDocument doc = ConfigDocument::load_file(path);
-  for (const auto& o : overrides) doc.apply_override(o);
+  apply_overrides(doc, overrides);
   return doc;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/input_error.hpp"
+#include "sim/report/trace.hpp"
 #include "sim/serving/speculative/baseline.hpp"
 #include "tools/api/api.hpp"
 #include "tools/api/vllm_bench.hpp"
@@ -27,6 +28,13 @@ ServeOutcome serve(const ConfigDocument& doc, const ServeRequest& request,
   // Speculative decoding's speed-up: the same run without the drafter.
   if (speculative) serving::speculative::add_baseline(s, *node, x.summary);
   return x;
+}
+
+report::ServingTraceBounds trace_bounds(const TraceOptions& options) {
+  report::ServingTraceBounds bounds{.requests = options.requests,
+                                    .limit_bytes = report::parse_trace_limit(options.limit)};
+  if (!options.window.empty()) report::parse_trace_window(options.window, bounds);
+  return bounds;
 }
 
 const char* const kRequestsHeader =

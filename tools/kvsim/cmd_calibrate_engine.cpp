@@ -10,7 +10,7 @@
 #include "calibration/engine/report.hpp"
 #include "sim/core/input_error.hpp"
 #include "sim/report/output.hpp"
-#include "tools/kvsim/overrides.hpp"
+#include "tools/api/overrides.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/progress.hpp"
 
@@ -49,7 +49,7 @@ Json load_base(const CalibrateEngineOptions& o) {
 
 ConfigDocument load_template(const std::string& path, const std::vector<std::string>& overrides) {
   ConfigDocument doc = ConfigDocument::load_file(path);
-  apply_overrides(doc, overrides);
+  api::apply_overrides(doc, overrides);
   return doc;
 }
 

@@ -7,7 +7,7 @@
 #include "models/catalog/catalog.hpp"
 #include "models/engine/builtin.hpp"
 #include "sim/core/input_error.hpp"
-#include "tools/kvsim/registries.hpp"
+#include "tools/api/registries.hpp"
 #include "sim/scenario/precision_config.hpp"
 #include "sim/scenario/prefill_memory.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -16,7 +16,7 @@
 #include "sim/serving/workload.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
-#include "tools/kvsim/overrides.hpp"
+#include "tools/api/overrides.hpp"
 #include "sim/scenario/json_schema.hpp"
 #include "sim/scenario/sections.hpp"
 
@@ -52,9 +52,15 @@ int list() {
              "\"profile\": NAME or PATH}}): {}\n",
              fmt::join(device, ", "));
   const auto engines = shipped_engine_profiles();
-  fmt::print("engine profiles (calibration/profiles/engines): {}\n",
+  fmt::print("engine profiles (calibration/profiles/engines; \"engine\": NAME or {{\"type\": "
+             "\"profile\", \"name\": NAME or PATH}}): {}\n",
              engines.empty() ? std::string("none shipped")
                              : fmt::format("{}", fmt::join(engines, ", ")));
+  const auto predictors = catalog::predictor_names();
+  fmt::print("predictors (predictors; KVR-P's partitioner {{\"type\": \"predicted\", "
+             "\"file\": NAME or PATH}}): {}\n",
+             predictors.empty() ? std::string("none shipped")
+                                : fmt::format("{}", fmt::join(predictors, ", ")));
   return 0;
 }
 
@@ -93,7 +99,7 @@ void print_section(const Section& s, DocumentKind kind) {
 // entries or a name-or-object field allow).
 int explain_pointer(const std::string& pointer) {
   for (const DocumentKind kind : {DocumentKind::kScenario, DocumentKind::kSweep}) {
-    const Json& schema = format_schema(kind);
+    const Json& schema = api::format_schema(kind);
     const std::vector<const Json*> nodes = schema_at(schema, pointer);
     if (nodes.empty()) continue;
     fmt::print("{} ({}):\n", pointer, kind == DocumentKind::kScenario ? "scenario" : "sweep");
@@ -116,7 +122,7 @@ int explain_pointer(const std::string& pointer) {
                    fmt::format("neither the scenario nor the sweep format has a field here; "
                                "at {} they have: {}",
                                parent.empty() ? "the top level" : parent,
-                               fmt::join(keys_at(format_schema(DocumentKind::kScenario), parent),
+                               fmt::join(keys_at(api::format_schema(DocumentKind::kScenario), parent),
                                          ", ")));
 }
 
@@ -192,7 +198,7 @@ void check_serving(const ConfigDocument& doc, const Scenario& s) {
 // that does not fit in memory.
 int validate(const ScenarioOptions& options) {
   ConfigDocument doc = ConfigDocument::load_file(options.path);
-  apply_overrides(doc, options.overrides);
+  api::apply_overrides(doc, options.overrides);
   const Scenario s = load_scenario(doc);
   refuse_warnings_if_strict(s, options.strict);
   check_serving(doc, s);

@@ -12,7 +12,7 @@
 #include "sim/core/input_error.hpp"
 #include "sim/report/output.hpp"
 #include "sim/core/progress.hpp"
-#include "tools/kvsim/overrides.hpp"
+#include "tools/api/overrides.hpp"
 #include "tools/kvsim/commands.hpp"
 
 namespace kvsim::cli {
@@ -76,7 +76,7 @@ Json load_baseline(const std::string& path) {
 // Reads the measurements and predicts them from the scenario, or from the sweep's points.
 compare::Comparison predict(const CompareCommandOptions& o, compare::Measurements& measured) {
   ConfigDocument doc = ConfigDocument::load_file(o.scenario);
-  apply_overrides(doc, o.overrides);
+  api::apply_overrides(doc, o.overrides);
   compare::CompareOptions options;
   options.fixed_overhead_ms = o.fixed_overhead_ms;
   options.queueing = o.queueing;

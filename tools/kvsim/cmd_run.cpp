@@ -142,7 +142,7 @@ std::string report_text(const RunOptions& o, const api::RunOutcome& x) {
 int run(const RunOptions& o) {
   // Every check and every simulation runs before anything is printed or written.
   const api::RunOutcome x =
-      api::run(read_document(o.scenario.path, o.scenario.overrides),
+      api::run(api::read_document(o.scenario.path, o.scenario.overrides),
                {.strict = o.scenario.strict, .trace = o.trace, .explain_costs = o.explain_costs});
   const Scenario& s = x.scenario;
   std::string text;

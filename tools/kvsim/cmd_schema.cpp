@@ -6,7 +6,7 @@
 
 #include "sim/report/output.hpp"
 #include "tools/kvsim/commands.hpp"
-#include "tools/kvsim/overrides.hpp"
+#include "tools/api/overrides.hpp"
 
 namespace kvsim::cli {
 namespace {
@@ -18,7 +18,7 @@ struct SchemaOptions {
 
 int schema(const SchemaOptions& o) {
   const DocumentKind kind = o.format == "sweep" ? DocumentKind::kSweep : DocumentKind::kScenario;
-  const std::string text = format_schema(kind).dump(2) + "\n";
+  const std::string text = api::format_schema(kind).dump(2) + "\n";
   if (o.out.empty()) {
     fmt::print("{}", text);
   } else {

@@ -55,7 +55,7 @@ int search(const SearchCommandOptions& o) {
   request.strict = o.scenario.strict;
   Heartbeat beat("kvsim search", !o.quiet);  // on a terminal only
   const api::SearchOutcome x =
-      api::search(read_document(o.scenario.path, o.scenario.overrides), request);
+      api::search(api::read_document(o.scenario.path, o.scenario.overrides), request);
   beat.stop();
   const Scenario& s = x.scenario;
   print_warnings(s);

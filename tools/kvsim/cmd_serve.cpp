@@ -175,9 +175,8 @@ int serve(const ServeOptions& o) {
     }
     // Opened (and checked) before the simulation; its files are committed together at the
     // end, and removed if the run fails or is interrupted.
-    report::ServingTraceBounds bounds{.requests = o.trace_requests,
-                                      .limit_bytes = report::parse_trace_limit(o.trace_limit)};
-    if (!o.trace_window.empty()) report::parse_trace_window(o.trace_window, bounds);
+    const report::ServingTraceBounds bounds = api::trace_bounds(
+        {.window = o.trace_window, .requests = o.trace_requests, .limit = o.trace_limit});
     if (!o.out.empty()) out.emplace(o.out);
     serving::ServingObservers streams = stream_observers(o, out);
     // Completed requests on a terminal (never in pipes; stdout and files are unchanged).
@@ -197,7 +196,7 @@ int serve(const ServeOptions& o) {
   };
   const auto start = std::chrono::steady_clock::now();
   const api::ServeOutcome x =
-      api::serve(read_document(o.scenario.path, o.scenario.overrides),
+      api::serve(api::read_document(o.scenario.path, o.scenario.overrides),
                  {.strict = o.scenario.strict, .save_detailed = o.save_detailed}, observers);
   if (progress) progress->finish();
   const double wall =

@@ -9,7 +9,7 @@
 #include "sim/sweep/sweep.hpp"
 #include "tools/kvsim/commands.hpp"
 #include "tools/kvsim/merge.hpp"
-#include "tools/kvsim/overrides.hpp"
+#include "tools/api/overrides.hpp"
 #include "tools/kvsim/progress.hpp"
 #include "tools/kvsim/scenario_loading.hpp"
 #include "tools/kvsim/workers.hpp"
@@ -28,7 +28,7 @@ struct SweepOptions {
 
 sweep::SweepSpec load_spec(const std::string& path, const std::vector<std::string>& sets) {
   ConfigDocument doc = ConfigDocument::load_file(path);
-  apply_overrides(doc, sets);
+  api::apply_overrides(doc, sets);
   return sweep::load_sweep(doc);
 }
 

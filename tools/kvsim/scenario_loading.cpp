@@ -4,8 +4,6 @@
 
 #include "tools/api/api.hpp"
 
-#include "tools/kvsim/overrides.hpp"
-
 namespace kvsim::cli {
 
 void add_scenario_options(CLI::App& cmd, ScenarioOptions& options) {
@@ -24,13 +22,8 @@ void add_strict_option(CLI::App& cmd, bool& strict) {
 }
 
 Scenario load(const ScenarioOptions& options) {
-  return api::read_scenario(read_document(options.path, options.overrides), options.strict);
-}
-
-ConfigDocument read_document(const std::string& path, const std::vector<std::string>& overrides) {
-  ConfigDocument doc = ConfigDocument::load_file(path);
-  apply_overrides(doc, overrides);
-  return doc;
+  return api::read_scenario(api::read_document(options.path, options.overrides),
+                            options.strict);
 }
 
 void refuse_warnings_if_strict(const Scenario& s, bool strict) {

@@ -13,9 +13,6 @@ void add_strict_option(CLI::App& cmd, bool& strict);
 /// Loads the file, applies overrides in order, and reads it; throws InputError (also for a
 /// warning under --strict).
 Scenario load(const ScenarioOptions& options);
-/// The file with the --set overrides applied as every command applies them (overrides.hpp: a
-/// field the format allows may be added); the Python module's api::read_document only replaces.
-ConfigDocument read_document(const std::string& path, const std::vector<std::string>& overrides);
 /// Under --strict, throws InputError naming the warnings of `s`; otherwise does nothing.
 void refuse_warnings_if_strict(const Scenario& s, bool strict);
 /// Prints each warning of `s` to stderr as "kvsim: warning: ...".

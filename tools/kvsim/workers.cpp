@@ -7,7 +7,7 @@
 
 #include "sim/core/input_error.hpp"
 #include "sim/report/output.hpp"
-#include "tools/kvsim/overrides.hpp"
+#include "tools/api/overrides.hpp"
 
 namespace kvsim::cli {
 
@@ -53,7 +53,7 @@ ConfigDocument reload_document(const distributed::Partial& first) {
         directory));
   }
   ConfigDocument doc = ConfigDocument::load_file(file);
-  apply_overrides(doc, input["set"].get<std::vector<std::string>>());  // as the shards did
+  api::apply_overrides(doc, input["set"].get<std::vector<std::string>>());  // as the shards did
   return doc;
 }
 

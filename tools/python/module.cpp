@@ -5,14 +5,19 @@
 // lists: pandas.DataFrame(result["tables"]["requests"])). Bad input raises kvsim.InputError
 // (a ValueError) with .file, .pointer (the JSON pointer) and .message. The GIL is released
 // while kvsim computes; results are the command line's, byte for byte in their numbers.
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include "sim/core/input_error.hpp"
 #include "sim/report/prefill_report.hpp"
+#include "sim/report/serving_trace.hpp"
 #include "tools/api/api.hpp"
+#include "tools/api/overrides.hpp"
 
 namespace py = pybind11;
 
@@ -39,7 +44,7 @@ using Tables = std::vector<std::pair<std::string, nlohmann::ordered_json>>;
 ConfigDocument document(const py::handle& input, const std::vector<std::string>& overrides) {
   if (py::isinstance<py::dict>(input)) {
     ConfigDocument doc(to_json(input), "<dict>", std::filesystem::current_path().string());
-    for (const auto& o : overrides) doc.apply_override(o);
+    api::apply_overrides(doc, overrides);  // as --set: a field the format allows may be added
     return doc;
   }
   const std::string path = py::module_::import("os").attr("fspath")(input).cast<std::string>();
@@ -72,36 +77,126 @@ py::object run(const py::handle& scenario, const std::vector<std::string>& set, 
   return with_tables(x.results, tables);
 }
 
-py::object serve(const py::handle& scenario, const std::vector<std::string>& set, bool strict,
-                 bool requests, bool timeline, double timeline_interval, bool save_detailed) {
-  ConfigDocument doc = document(scenario, set);
-  py::gil_scoped_release unlocked;
+// The file of serve(trace=PATH): streamed into a temporary beside it while the simulation
+// runs, renamed into place by commit(); removed instead on any error, so a failed run leaves no
+// half-written trace.
+class TraceFile {
+ public:
+  explicit TraceFile(std::string path)
+      : path_(std::move(path)),
+        temporary_((std::filesystem::path(path_).parent_path() /
+                    ("." + std::filesystem::path(path_).filename().string() + ".tmp"))
+                       .string()),
+        file_(std::fopen(temporary_.c_str(), "wb")) {
+    if (file_ == nullptr) throw InputError(path_, "", "cannot write the trace file here");
+  }
+  TraceFile(const TraceFile&) = delete;
+  TraceFile& operator=(const TraceFile&) = delete;
+  ~TraceFile() {
+    if (file_ != nullptr) std::fclose(file_);
+    if (!committed_) std::remove(temporary_.c_str());
+  }
+  std::FILE* stream() const { return file_; }
+  void commit() {
+    const bool closed = std::fclose(file_) == 0;
+    file_ = nullptr;
+    if (!closed || std::rename(temporary_.c_str(), path_.c_str()) != 0) {
+      throw InputError(path_, "", "cannot write the trace file");
+    }
+    committed_ = true;
+  }
+
+ private:
+  std::string path_;
+  std::string temporary_;
+  std::FILE* file_;
+  bool committed_ = false;
+};
+
+// An error of a --trace-* bound (a window out of range, a trace past its limit), named as this
+// module's keyword argument (trace_window, trace_limit) rather than the command's option.
+InputError as_keyword(const InputError& e) {
+  if (!e.file().starts_with("--trace")) return e;
+  std::string name = e.file().substr(2);
+  std::replace(name.begin(), name.end(), '-', '_');
+  return InputError(name, e.pointer(), e.message());
+}
+
+// What serve() collects while the simulation runs: the CSVs asked for, and the trace.
+struct ServeStreams {
+  bool requests = false;
+  bool timeline = false;
+  double timeline_interval = 1.0;
+  std::optional<std::string> trace_path;
+  api::TraceOptions trace_options;
   std::string requests_csv = api::kRequestsHeader;
   std::string timeline_csv = api::kTimelineHeader;
-  const auto observers = [&](const Scenario&, const serving::Workload&) {
+  std::optional<TraceFile> trace_file;
+  std::optional<report::ServingTrace> trace;
+
+  // Called once the scenario is checked, before the simulation (api::ObserversFor).
+  serving::ServingObservers observers(const serving::Workload& workload) {
     if (!(timeline_interval >= 1e-6 && timeline_interval <= serving::kMaxArrivalSeconds)) {
       throw InputError("timeline_interval", "",
                        "must be from 1e-06 to " +
                            std::to_string(serving::kMaxArrivalSeconds) + " seconds");
     }
     serving::ServingObservers o;
-    if (requests) {
-      o.request = [&](const serving::RequestRecord& q) { requests_csv += api::request_row(q); };
+    if (requests) o.request = [this](const serving::RequestRecord& q) {
+      requests_csv += api::request_row(q);
+    };
+    if (timeline || trace_path) o.timeline_interval = from_seconds(timeline_interval);
+    if (timeline) o.timeline = [this](const serving::TimelineSample& t) {
+      timeline_csv += api::timeline_row(t);
+    };
+    if (!trace_path) return o;
+    const report::ServingTraceBounds bounds = api::trace_bounds(trace_options);
+    trace_file.emplace(*trace_path);
+    trace.emplace(trace_file->stream(), bounds, workload.total());
+    return trace->attach(std::move(o));
+  }
+};
+
+py::object serve(const py::handle& scenario, const std::vector<std::string>& set, bool strict,
+                 bool requests, bool timeline, double timeline_interval, bool save_detailed,
+                 const std::optional<py::object>& trace, const std::string& trace_window,
+                 std::uint64_t trace_requests, const std::string& trace_limit) {
+  ConfigDocument doc = document(scenario, set);
+  ServeStreams streams;
+  streams.requests = requests;
+  streams.timeline = timeline;
+  streams.timeline_interval = timeline_interval;
+  streams.trace_options = {
+      .window = trace_window, .requests = trace_requests, .limit = trace_limit};
+  if (trace) {
+    streams.trace_path = py::module_::import("os").attr("fspath")(*trace).cast<std::string>();
+  }
+  py::gil_scoped_release unlocked;
+  const auto simulate = [&] {
+    const auto observers = [&](const Scenario&, const serving::Workload& w) {
+      return streams.observers(w);
+    };
+    api::ServeOutcome x =
+        api::serve(doc, {.strict = strict, .save_detailed = save_detailed}, observers);
+    if (streams.trace) {
+      (void)streams.trace->finish(x.scenario.name, x.summary["warnings"]);
+      streams.trace_file->commit();
     }
-    if (timeline) {
-      o.timeline = [&](const serving::TimelineSample& t) { timeline_csv += api::timeline_row(t); };
-      o.timeline_interval = from_seconds(timeline_interval);
-    }
-    return o;
+    return x;
   };
-  const api::ServeOutcome x =
-      api::serve(doc, {.strict = strict, .save_detailed = save_detailed}, observers);
+  std::optional<api::ServeOutcome> outcome;
+  try {
+    outcome.emplace(simulate());
+  } catch (const InputError& e) {
+    throw as_keyword(e);
+  }
+  const api::ServeOutcome& x = *outcome;
   Tables tables;
   if (requests) {
-    tables.emplace_back("requests", api::columns(parse_csv(requests_csv, "requests.csv")));
+    tables.emplace_back("requests", api::columns(parse_csv(streams.requests_csv, "requests.csv")));
   }
   if (timeline) {
-    tables.emplace_back("timeline", api::columns(parse_csv(timeline_csv, "timeline.csv")));
+    tables.emplace_back("timeline", api::columns(parse_csv(streams.timeline_csv, "timeline.csv")));
   }
   py::gil_scoped_acquire locked;
   return with_tables(x.summary, tables);
@@ -180,10 +275,14 @@ PYBIND11_MODULE(kvsim, m) {
         py::arg("explain_costs") = false);
   m.def("serve", &serve, "kvsim serve: the scenario's serving section; summary.json as a dict, "
                          "with requests=True table 'requests', with timeline=True 'timeline'; "
-                         "save_detailed=True: vllm_bench's per-request arrays",
+                         "save_detailed=True: vllm_bench's per-request arrays; trace=PATH: a "
+                         "Perfetto trace (serve --trace), bounded by trace_window='START:END' "
+                         "(seconds), trace_requests=N and trace_limit='1GiB'",
         py::arg("scenario"), py::kw_only(), py::arg("set") = Sets{}, py::arg("strict") = false,
         py::arg("requests") = false, py::arg("timeline") = false,
-        py::arg("timeline_interval") = 1.0, py::arg("save_detailed") = false);
+        py::arg("timeline_interval") = 1.0, py::arg("save_detailed") = false,
+        py::arg("trace") = py::none(), py::arg("trace_window") = "",
+        py::arg("trace_requests") = 0, py::arg("trace_limit") = "1GiB");
   m.def("sweep", &sweep, "kvsim sweep: every point; summary.json as a dict, table 'sweep' "
                          "(sweep.csv) as columns",
         py::arg("sweep"), py::kw_only(), py::arg("set") = Sets{}, py::arg("strict") = false);

@@ -1,11 +1,11 @@
-#include "tools/kvsim/overrides.hpp"
+#include "tools/api/overrides.hpp"
 
 #include <fmt/format.h>
 
 #include "sim/scenario/json_schema.hpp"
-#include "tools/kvsim/registries.hpp"
+#include "tools/api/registries.hpp"
 
-namespace kvsim::cli {
+namespace kvsim::api {
 namespace {
 
 bool exists(const Json& document, const std::string& pointer) {
@@ -90,4 +90,4 @@ void apply_overrides(ConfigDocument& doc, const std::vector<std::string>& overri
   }
 }
 
-}  // namespace kvsim::cli
+}  // namespace kvsim::api

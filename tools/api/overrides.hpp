@@ -1,5 +1,6 @@
 #pragma once
-// `--set /pointer=value` for every command: replaces a field, or adds one the format allows.
+// `--set /pointer=value` for every command, and the Python module's set=[...]: replaces a field,
+// or adds one the format allows.
 //
 // A pointer that reaches an existing value replaces it (ConfigDocument::apply_override). One
 // that does not is added when the JSON Schema of the document's format (a sweep when it has
@@ -14,7 +15,7 @@
 #include "sim/core/config.hpp"
 #include "sim/scenario/sections.hpp"
 
-namespace kvsim::cli {
+namespace kvsim::api {
 
 /// The JSON Schema of a format, built once from the declarations and every registry.
 const Json& format_schema(DocumentKind kind);
@@ -22,4 +23,4 @@ const Json& format_schema(DocumentKind kind);
 /// Applies the overrides in order to `doc` (see above); throws InputError.
 void apply_overrides(ConfigDocument& doc, const std::vector<std::string>& overrides);
 
-}  // namespace kvsim::cli
+}  // namespace kvsim::api

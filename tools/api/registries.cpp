@@ -1,4 +1,4 @@
-#include "tools/kvsim/registries.hpp"
+#include "tools/api/registries.hpp"
 
 #include "models/compute/builtin.hpp"
 #include "models/engine/builtin.hpp"

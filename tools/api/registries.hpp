@@ -1,5 +1,6 @@
 #pragma once
-// Every registered family, for `kvsim list` and `kvsim explain`.
+// Every registered family: for `kvsim list` and `kvsim explain`, and for the JSON Schema that
+// --set and the Python module's set= consult (overrides.hpp).
 
 #include <vector>
 
