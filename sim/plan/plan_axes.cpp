@@ -84,7 +84,8 @@ Scenario drafter_check_scenario(const PlanSpec& p, const std::string& model) {
          {"seed", p.seed},
          {"model", model},
          {"cluster", {{"gpu", p.space.gpus.front().name}}},
-         {"compute", p.compute}};
+         {"compute", p.compute},
+         {"decode", {{"batch_size", 1}, {"context_tokens", 1}}}};  // a scenario needs a section
   if (!p.precision.is_null()) s["precision"] = p.precision;
   return load_scenario(ConfigDocument(std::move(s), p.file));
 }

@@ -20,9 +20,8 @@ class PlanAxesBadInput : public ::testing::TestWithParam<BadAxes> {};
 TEST_P(PlanAxesBadInput, IsRefusedAtItsPointer) {
   const BadAxes& b = GetParam();
   Json j = test::chat_plan();
-  for (const auto& [pointer, value] : Json::parse(b.patch).items()) {
-    j[Json::json_pointer(pointer)] = value;
-  }
+  const Json patch = Json::parse(b.patch);
+  for (const auto& [pointer, value] : patch.items()) j[Json::json_pointer(pointer)] = value;
   try {
     load_plan(test::plan_document(j));
     FAIL() << "accepted " << b.patch;
