@@ -27,9 +27,10 @@ std::string prefill_memory(const Scenario& s, const serving::disaggregation::Dis
     why = e.what();
   }
   if (why.empty()) return why;
-  return fmt::format("a prefill instance ({} on {} GPUs) cannot hold the longest prompt, {} "
+  return fmt::format("a prefill instance ({} on {} GPU{}) cannot hold the longest prompt, {} "
                      "tokens: {}",
-                     strategy.label(), d.prefill.gpus, setup.context_tokens, why);
+                     strategy.label(), d.prefill.gpus, d.prefill.gpus == 1 ? "" : "s",
+                     setup.context_tokens, why);
 }
 
 }  // namespace

@@ -94,6 +94,26 @@ TEST(PlanAxes, APoolLayoutIsBoundByItsPrefillPoolsCompute) {
   EXPECT_EQ(s.screenings[0].pruned_kind, "throughput");
 }
 
+TEST(PlanAxes, BothPoolsMustHoldTheModelBeforeAnySimulation) {
+  // Llama-3-70B's 141 GB of bf16 weights do not fit one 80 GB H100, so a prefill instance of
+  // one GPU is pruned for memory (what serving would refuse when pricing the first prompt);
+  // one of 4 GPUs (35 GB each) fits, and so does the tp4 decode pool.
+  Json j = test::chat_plan();
+  j["model"] = "llama-3-70b";
+  j["gpus"] = {"h100-sxm"};
+  j["search"] = Json::parse(R"({
+      "layout": ["disaggregated"],
+      "disaggregated": { "prefill": { "gpus": [1, 4] }, "decode": { "tensor_parallel": [4] } } })");
+  const Screened s = screen_all(load_plan(test::plan_document(j)));
+  ASSERT_EQ(s.candidates.size(), 2u);
+  EXPECT_EQ(s.screenings[0].pruned_kind, "memory");
+  EXPECT_NE(s.screenings[0].reason.find("a prefill instance (tp on 1 GPU) cannot hold"),
+            std::string::npos)
+      << s.screenings[0].reason;
+  EXPECT_NE(s.screenings[1].pruned_kind, "memory") << s.screenings[1].reason;
+  EXPECT_EQ(s.candidates[1].gpus(), 4 + 4);
+}
+
 TEST(PlanAxes, OnlyTheDisaggregatedSplitMeetsATightTpotSlo) {
   // A colocated replica runs each arriving 8,192-token prompt (~33 ms) in an iteration that
   // also carries the running decodes, so a request's 63 decode steps (~1.84 ms each) absorb
