@@ -8,10 +8,11 @@
 
 #include "models/catalog/catalog.hpp"
 #include "sim/core/input_error.hpp"
-#include "sim/plan/axis_reading.hpp"
 #include "sim/plan/gpu_prices.hpp"
 #include "sim/serving/scheduler.hpp"
 #include "sim/serving/workload.hpp"
+
+#include "sim/plan/axis_reading.hpp"  // after the rest: read_axis, positive_integer
 
 namespace kvsim::plan {
 namespace {
