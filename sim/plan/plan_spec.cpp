@@ -12,7 +12,7 @@
 #include "sim/serving/scheduler.hpp"
 #include "sim/serving/workload.hpp"
 
-#include "sim/plan/axis_reading.hpp"  // after the rest: read_axis, positive_integer
+#include "sim/plan/axis_reading.hpp"  // read_axis, positive_integer
 
 namespace kvsim::plan {
 namespace {
