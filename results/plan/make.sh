@@ -24,6 +24,8 @@ plan() {
 for rate in 5 20 80; do plan chat-llama-3-8b scenarios/plan/chat-llama-3-8b.json "$rate"; done
 for rate in 1 4 16; do plan chat-llama-3-70b scenarios/plan/chat-llama-3-70b.json "$rate"; done
 plan long-context-llama-3.1-8b scenarios/plan/long-context-llama-3.1-8b.json 0.25
+# Colocated against disaggregated layouts (prefill pools of TP, TSP, KV-Runahead): ~2 min CPU.
+plan long-context-pools-llama-3.1-8b scenarios/plan/long-context-pools-llama-3.1-8b.json 0.25
 
 # Figures: the Pareto front (cost per hour against p99 TTFT at the target rate) and, per layout
 # family (model, GPU, tp x pp), the highest rate meeting the SLOs against cost per hour.

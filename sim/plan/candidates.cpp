@@ -25,41 +25,72 @@ Json topology(const PlanSpec& spec, const Candidate& c) {
 
 }  // namespace
 
+std::string PoolLayout::label() const {
+  return fmt::format("{}P({} x{}):{}D(tp{})", prefill_instances, strategy.label, prefill_gpus,
+                     decode_instances, decode_tensor_parallel);
+}
+
 std::string Candidate::label() const {
-  return fmt::format("{} {} {}x(tp{} pp{}){} {} b{} t{} {} kv{} u{}", model, gpu.name, replicas,
+  if (disaggregated) {
+    return fmt::format("{} {} {} b{} {} {}", model, gpu.name, pools.label(), max_batch_size,
+                       pools.transfer, pools.policy);
+  }
+  return fmt::format("{} {} {}x(tp{} pp{}){} {} b{} t{} {} kv{} u{}{}", model, gpu.name, replicas,
                      tensor_parallel, pipeline_parallel, expert_parallel ? " ep" : "", scheduler,
-                     max_batch_size, max_batched_tokens, preemption, block_size, utilization);
+                     max_batch_size, max_batched_tokens, preemption, block_size, utilization,
+                     drafter.config.is_null() ? "" : " " + drafter.label);
 }
 
 std::string Candidate::family() const {
+  if (disaggregated) {
+    return fmt::format("{} {} P({} x{}) D(tp{})", model, gpu.name, pools.strategy.label,
+                       pools.prefill_gpus, pools.decode_tensor_parallel);
+  }
   return fmt::format("{} {} tp{} pp{}", model, gpu.name, tensor_parallel, pipeline_parallel);
 }
 
 Json Candidate::to_json() const {
-  return Json{{"index", index},
-              {"model", model},
-              {"gpu", gpu.name},
-              {"price_per_gpu_hour", gpu.price_per_hour},
-              {"tensor_parallel", tensor_parallel},
-              {"pipeline_parallel", pipeline_parallel},
-              {"replicas", replicas},
-              {"expert_parallel", expert_parallel},
-              {"gpus", gpus()},
-              {"scheduler", scheduler},
-              {"max_batch_size", max_batch_size},
-              {"max_batched_tokens", max_batched_tokens},
-              {"preemption", preemption},
-              {"block_size", block_size},
-              {"utilization", utilization},
-              {"cost_per_hour", cost_per_hour()}};
+  Json j{{"index", index},
+         {"model", model},
+         {"gpu", gpu.name},
+         {"price_per_gpu_hour", gpu.price_per_hour},
+         {"tensor_parallel", tensor_parallel},
+         {"pipeline_parallel", pipeline_parallel},
+         {"replicas", replicas},
+         {"expert_parallel", expert_parallel},
+         {"gpus", gpus()},
+         {"scheduler", scheduler},
+         {"max_batch_size", max_batch_size},
+         {"max_batched_tokens", max_batched_tokens},
+         {"preemption", preemption},
+         {"block_size", block_size},
+         {"utilization", utilization},
+         {"cost_per_hour", cost_per_hour()},
+         {"layout", disaggregated ? pools.label() : "colocated"},
+         {"drafter", drafter.label},
+         {"draft_tokens", drafter.k}};
+  if (!disaggregated) return j;
+  // The colocated settings do not apply to pools (serving refuses them with disaggregation).
+  for (const char* key : {"tensor_parallel", "pipeline_parallel", "replicas", "expert_parallel",
+                          "scheduler", "max_batched_tokens", "preemption", "block_size",
+                          "utilization", "drafter", "draft_tokens"}) {
+    j[key] = nullptr;
+  }
+  j["prefill_instances"] = pools.prefill_instances;
+  j["prefill_gpus"] = pools.prefill_gpus;
+  j["prefill_strategy"] = pools.strategy.label;
+  j["decode_instances"] = pools.decode_instances;
+  j["decode_tensor_parallel"] = pools.decode_tensor_parallel;
+  j["transfer"] = pools.transfer;
+  j["policy"] = pools.policy;
+  return j;
 }
 
-// The last axis varies fastest, so digits are taken from the last axis first.
-Candidate candidate(const PlanSpec& spec, std::size_t index) {
-  const SearchSpace& a = spec.space;
-  Candidate c;
-  c.index = index;
-  std::size_t rest = index;
+namespace {
+
+// The colocated grid's digit `rest`: the last axis varies fastest, so it is taken first.
+void colocated(const SearchSpace& a, std::size_t rest, Candidate& c) {
+  c.drafter = take(a.drafters, rest);
   c.expert_parallel = take(a.expert_parallel, rest);
   c.utilization = take(a.utilization, rest);
   c.block_size = take(a.block_size, rest);
@@ -70,8 +101,38 @@ Candidate candidate(const PlanSpec& spec, std::size_t index) {
   c.replicas = take(a.replicas, rest);
   c.pipeline_parallel = take(a.pipeline_parallel, rest);
   c.tensor_parallel = take(a.tensor_parallel, rest);
+}
+
+// The disaggregated grid's digit `rest`, the policy fastest.
+void disaggregated(const PoolSpace& a, std::size_t rest, Candidate& c) {
+  c.disaggregated = true;
+  PoolLayout& p = c.pools;
+  p.policy = take(a.policies, rest);
+  p.transfer = take(a.transfers, rest);
+  c.max_batch_size = take(a.decode_max_batch_size, rest);
+  p.decode_tensor_parallel = take(a.decode_tensor_parallel, rest);
+  p.decode_instances = take(a.decode_instances, rest);
+  p.strategy = take(a.prefill_strategies, rest);
+  p.prefill_gpus = take(a.prefill_gpus, rest);
+  p.prefill_instances = take(a.prefill_instances, rest);
+}
+
+}  // namespace
+
+Candidate candidate(const PlanSpec& spec, std::size_t index) {
+  const SearchSpace& a = spec.space;
+  Candidate c;
+  c.index = index;
+  const std::size_t per_gpu = a.colocated_count() + a.disaggregated_count();
+  const std::size_t within = index % per_gpu;
+  std::size_t rest = index / per_gpu;
   c.gpu = take(a.gpus, rest);
   c.model = take(a.models, rest);
+  if (within < a.colocated_count()) {
+    colocated(a, within, c);
+  } else {
+    disaggregated(a.pools, within - a.colocated_count(), c);
+  }
   return c;
 }
 
@@ -80,22 +141,44 @@ std::int64_t nodes_needed(const PlanSpec& spec, const Candidate& c) {
   return (c.gpus() + per_node - 1) / per_node;
 }
 
+namespace {
+
+// The serving section's layout: colocated replicas with their scheduler, memory and drafter,
+// or the disaggregated pools (which replace all of those).
+void serving_layout(const PlanSpec& spec, const Candidate& c, Json& serving) {
+  if (c.disaggregated) {
+    const PoolLayout& p = c.pools;
+    serving["disaggregation"] = {
+        {"prefill", {{"instances", p.prefill_instances}, {"gpus", p.prefill_gpus},
+                     {"strategy", p.strategy.config}, {"bucket", spec.space.pools.bucket}}},
+        {"decode", {{"instances", p.decode_instances},
+                    {"tensor_parallel", p.decode_tensor_parallel},
+                    {"max_batch_size", c.max_batch_size}}},
+        {"transfer", p.transfer},
+        {"policy", {{"type", p.policy}}}};
+    return;
+  }
+  serving["replicas"] = c.replicas;
+  serving["tensor_parallel"] = c.tensor_parallel;
+  serving["pipeline_parallel"] = c.pipeline_parallel;
+  serving["router"] = {{"type", spec.router}};
+  serving["scheduler"] = {{"type", c.scheduler},
+                          {"max_batch_size", c.max_batch_size},
+                          {"max_batched_tokens", c.max_batched_tokens},
+                          {"preemption", c.preemption}};
+  serving["memory"] = {{"type", "paged"}, {"block_size", c.block_size},
+                       {"utilization", c.utilization}};
+  if (c.expert_parallel) serving["expert_parallel"] = true;
+  if (!c.drafter.config.is_null()) serving["drafter"] = c.drafter.config;
+}
+
+}  // namespace
+
 ConfigDocument scenario_document(const PlanSpec& spec, const Candidate& c, double rate) {
   Json workload = spec.workload;
   workload["arrivals"]["rate"] = fmt::format("{:.17g}/s", rate);
-  Json serving{{"workload", std::move(workload)},
-               {"replicas", c.replicas},
-               {"tensor_parallel", c.tensor_parallel},
-               {"pipeline_parallel", c.pipeline_parallel},
-               {"router", {{"type", spec.router}}},
-               {"scheduler",
-                {{"type", c.scheduler},
-                 {"max_batch_size", c.max_batch_size},
-                 {"max_batched_tokens", c.max_batched_tokens},
-                 {"preemption", c.preemption}}},
-               {"memory", {{"type", "paged"}, {"block_size", c.block_size},
-                           {"utilization", c.utilization}}}};
-  if (c.expert_parallel) serving["expert_parallel"] = true;
+  Json serving{{"workload", std::move(workload)}};
+  serving_layout(spec, c, serving);
   if (spec.slo.ttft_s) serving["slo"]["ttft"] = fmt::format("{:.17g}s", *spec.slo.ttft_s);
   if (spec.slo.tpot_s) serving["slo"]["tpot"] = fmt::format("{:.17g}s", *spec.slo.tpot_s);
   Json cluster{{"gpu", c.gpu.name}};

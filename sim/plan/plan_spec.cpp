@@ -12,28 +12,14 @@
 #include "sim/serving/scheduler.hpp"
 #include "sim/serving/workload.hpp"
 
+#include "sim/plan/axis_reading.hpp"  // read_axis, positive_integer
+
 namespace kvsim::plan {
 namespace {
 
 const std::vector<std::string> kMetrics{"ttft", "tpot", "itl", "e2e"};
 const std::vector<std::string> kStats{"mean", "p50", "p90", "p99"};
 const std::vector<std::string> kScaledArrivals{"poisson", "gamma", "fixed"};
-
-// A non-empty array axis at `key` of `node`, each element read by `read`.
-template <class T, class Read>
-void read_axis(const ConfigNode& node, const char* key, std::vector<T>& out, Read read) {
-  const auto axis = node.find(key);
-  if (!axis) return;
-  if (!axis->json().is_array() || axis->size() == 0) axis->fail("must be a non-empty array");
-  out.clear();
-  for (const ConfigNode& e : axis->elements()) out.push_back(read(e));
-}
-
-std::int64_t positive_integer(const ConfigNode& e) {
-  const std::int64_t v = e.as_integer();
-  if (v < 1) e.fail(fmt::format("must be at least 1, got {}", v));
-  return v;
-}
 
 void read_models(const ConfigNode& root, PlanSpec& p) {
   const auto many = root.find("models");
@@ -164,6 +150,7 @@ void read_search(const ConfigNode& root, PlanSpec& p) {
   });
   read_axis(*s, "expert_parallel", a.expert_parallel,
             [](const ConfigNode& e) { return e.as_bool(); });
+  read_layout_axes(*s, p);
   s->finish();
 }
 
@@ -187,12 +174,26 @@ void read_options(const ConfigNode& root, PlanSpec& p) {
 
 }  // namespace
 
+std::size_t SearchSpace::colocated_count() const {
+  if (!colocated) return 0;
+  return tensor_parallel.size() * pipeline_parallel.size() * replicas.size() * schedulers.size() *
+         max_batch_size.size() * max_batched_tokens.size() * preemption.size() *
+         block_size.size() * utilization.size() * expert_parallel.size() * drafters.size();
+}
+
+std::size_t SearchSpace::disaggregated_count() const {
+  return disaggregated ? pools.count() : 0;
+}
+
+std::size_t PoolSpace::count() const {
+  return prefill_instances.size() * prefill_gpus.size() * prefill_strategies.size() *
+         decode_instances.size() * decode_tensor_parallel.size() * decode_max_batch_size.size() *
+         transfers.size() * policies.size();
+}
+
 std::size_t PlanSpec::candidate_count() const {
   const SearchSpace& a = space;
-  return a.models.size() * a.gpus.size() * a.tensor_parallel.size() *
-         a.pipeline_parallel.size() * a.replicas.size() * a.schedulers.size() *
-         a.max_batch_size.size() * a.max_batched_tokens.size() * a.preemption.size() *
-         a.block_size.size() * a.utilization.size() * a.expert_parallel.size();
+  return a.models.size() * a.gpus.size() * (a.colocated_count() + a.disaggregated_count());
 }
 
 PlanSpec load_plan(const ConfigDocument& document) {

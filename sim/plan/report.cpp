@@ -30,8 +30,26 @@ std::string ms(const Json& seconds) {
   return seconds.is_null() ? "" : fmt::format("{:.3f}", 1e3 * seconds.get<double>());
 }
 
-std::vector<std::string> columns() {
+// The plan's setting columns: the colocated ones, then those of the layout axes it searches
+// (so a plan without them writes the columns it always did).
+std::vector<std::string> setting_columns(const PlanSpec& spec) {
   std::vector<std::string> c = kSettingColumns;
+  if (spec.space.disaggregated) {
+    for (const char* key : {"layout", "prefill_instances", "prefill_gpus", "prefill_strategy",
+                            "decode_instances", "decode_tensor_parallel", "transfer", "policy"}) {
+      c.push_back(key);
+    }
+  }
+  const auto& drafters = spec.space.drafters;
+  if (drafters.size() > 1 || !drafters.front().config.is_null()) {
+    c.push_back("drafter");
+    c.push_back("draft_tokens");
+  }
+  return c;
+}
+
+std::vector<std::string> columns(const PlanSpec& spec) {
+  std::vector<std::string> c = setting_columns(spec);
   for (const char* extra : {"family", "status", "rank", "pareto", "max_rate", "rate_bound",
                             "bound_by", "cost_per_million_output_tokens", "simulations"}) {
     c.push_back(extra);
@@ -68,9 +86,10 @@ Json verdict(const Candidate& c, const Screening& s, const Json& evaluation) {
   return v;
 }
 
-std::vector<std::string> row(const Json& v, const std::vector<std::string>& names) {
+std::vector<std::string> row(const Json& v, const std::vector<std::string>& names,
+                             const std::vector<std::string>& settings) {
   std::vector<std::string> r;
-  for (const auto& name : kSettingColumns) r.push_back(cell(v[name]));
+  for (const auto& name : settings) r.push_back(v.contains(name) ? cell(v[name]) : "");
   const std::string status =
       v["status"] == "pruned" ? "pruned:" + v["pruned"].get<std::string>() : cell(v["status"]);
   r.push_back(cell(v["family"]));
@@ -160,8 +179,9 @@ PlanReport build_report(const PlanSpec& spec, const Screened& screened,
   for (std::size_t k = 0; k < r.ranked.size(); ++k) verdicts[r.ranked[k]]["rank"] = k + 1;
   const std::vector<std::size_t> front = frontier(spec, verdicts, r.ranked);
   for (const std::size_t i : front) verdicts[i]["pareto"] = true;
-  r.table.columns = columns();
-  for (const Json& v : verdicts) r.table.rows.push_back(row(v, r.table.columns));
+  r.table.columns = columns(spec);
+  const std::vector<std::string> settings = setting_columns(spec);
+  for (const Json& v : verdicts) r.table.rows.push_back(row(v, r.table.columns, settings));
   r.pareto = pareto_table(spec, verdicts, front);
   r.warnings = layout_warnings(screened);
   r.json = Json{{"plan", spec.resolved},

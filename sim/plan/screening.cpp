@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "models/catalog/catalog.hpp"
+#include "sim/plan/screening_pools.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/serving/engine.hpp"
 
@@ -49,7 +50,8 @@ void throughput_bound(const Scenario& s, const WorkloadStats& w, const Candidate
                               static_cast<double>(m.parameters());
   if (w.mean_output > 1) {
     bandwidth = replicas * static_cast<double>(c.max_batch_size) * gpus_per_replica *
-                s.gpu.hbm_bandwidth / (active_bytes * (w.mean_output - 1));
+                s.gpu.hbm_bandwidth / (active_bytes * (w.mean_output - 1)) *
+                static_cast<double>(1 + c.drafter.k);
   }
   out.rate_bound = std::min(compute, bandwidth);
   out.bound_by = compute <= bandwidth ? "compute" : "memory bandwidth";
@@ -73,6 +75,7 @@ WorkloadStats workload_stats(const PlanSpec& spec) {
     prompt += static_cast<double>(r->prompt);
     output += static_cast<double>(r->output);
     st.longest = std::max(st.longest, r->prompt + r->output);
+    st.longest_prompt = std::max(st.longest_prompt, r->prompt);
     ++st.requests;
   }
   const double n = static_cast<double>(std::max<std::uint64_t>(st.requests, 1));
@@ -94,7 +97,13 @@ Screening screen(const PlanSpec& spec, const WorkloadStats& stats, const Candida
         serving::ServingSetup::from_config(doc.root().at("serving"), s);
     out.warnings = s.warnings;
     out.kv_tokens_per_stage = setup.memories.front()->capacity();
-    throughput_bound(s, stats, c, out);
+    if (!setup.disaggregation) {
+      throughput_bound(s, stats, c, out);
+    } else if (std::string why = screen_pools(s, *setup.disaggregation, stats, out);
+               !why.empty()) {
+      prune(out, "memory", std::move(why));
+      return out;
+    }
   } catch (const InputError& e) {
     const std::string message = e.message();
     const bool memory = message.find("no room for the KV cache") != std::string::npos;

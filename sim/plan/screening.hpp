@@ -12,6 +12,9 @@
 //              (weight bytes x active share x (O - 1))
 // with P and O the mean prompt and output tokens per request (attention and KV reads only add
 // work, so leaving them out keeps the bound an upper bound).
+// With a drafter of k tokens a decode step emits at most k + 1 tokens, so the bandwidth bound is
+// k + 1 times the above. Disaggregated candidates are screened by screen_pools
+// (screening_pools.hpp).
 // Who calls it: run_plan (plan.hpp). Pure: the same plan and candidate give the same answer.
 
 #include <string>
@@ -26,6 +29,7 @@ struct WorkloadStats {
   double mean_prompt = 0;       // tokens
   double mean_output = 0;       // tokens
   std::int64_t longest = 0;     // prompt + output tokens of the longest request
+  std::int64_t longest_prompt = 0;  // tokens of the longest prompt (a prefill pool holds it)
   std::uint64_t requests = 0;
 };
 
