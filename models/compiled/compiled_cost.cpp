@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "models/llm/decode_totals.hpp"
+#include "models/llm/moe_operations.hpp"
 
 namespace kvsim {
 namespace {
@@ -42,13 +43,15 @@ bool LayerBlocks::operator==(const LayerBlocks& other) const {
 }
 
 CompiledCost::CompiledCost(const LlmSpec& model, const DecomposeOptions& options,
-                           const ComputeModel& compute, const EngineModel& engine)
+                           const ComputeModel& compute, const EngineModel& engine,
+                           bool routed_experts)
     : model_(model),
       options_(options),
       compute_(compute),
       engine_(engine),
       parallel_block_(model.parallel_attention),
-      windowed_decode_(decode_attention_windowed(model, options)) {}
+      windowed_decode_(decode_attention_windowed(model, options)),
+      routed_experts_(routed_experts) {}
 
 const CompiledCost::Linear& CompiledCost::linear(std::int64_t tokens, PassKind pass) {
   if (tokens < 1 || tokens >= kTableLimit) {
@@ -104,14 +107,15 @@ void CompiledCost::add_attention(LayerBlocks& blocks, const AttentionOps& ops,
 }
 
 // The table's definition: the decomposition of a prefill chunk of `tokens` rows, its attention
-// left out, summed per block in decomposition order; the embedding from model_ends.
+// (and when asked its routed experts) left out, summed per block in decomposition order; the
+// embedding from model_ends.
 CompiledCost::Linear CompiledCost::price_linear(std::int64_t tokens, PassKind pass) const {
   Linear lin;
   lin.blocks = LayerBlocks(blocks());
   lin.embedding =
       engine_.op_seconds(compute_, model_ends(model_, tokens, 1, options_).front(), pass);
   for (const Operation& op : prefill_layer(model_, {tokens, tokens, Mask::kCausal}, options_)) {
-    if (!attention_part(op)) {
+    if (!attention_part(op) && (routed_experts_ || !is_routed_expert(op))) {
       lin.blocks[block_of(op, parallel_block_)] += engine_.op_seconds(compute_, op, pass);
     }
   }

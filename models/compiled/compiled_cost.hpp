@@ -53,8 +53,11 @@ class LayerBlocks {
 
 class CompiledCost {
  public:
+  /// `routed_experts` false leaves a MoE layer's routed experts out of the layer (data-parallel
+  /// attention prices them over every rank's tokens: sim/serving/dp_attention.hpp).
   CompiledCost(const LlmSpec& model, const DecomposeOptions& options,
-               const ComputeModel& compute, const EngineModel& engine);
+               const ComputeModel& compute, const EngineModel& engine,
+               bool routed_experts = true);
 
   /// Every operation of a layer except attention over `tokens` rows, per block, and the
   /// embedding of `tokens` tokens.
@@ -87,6 +90,7 @@ class CompiledCost {
   const EngineModel& engine_;
   bool parallel_block_;
   bool windowed_decode_;  // decode attention needs each KV length, not only their totals
+  bool routed_experts_;   // the layer includes the routed experts
   // Indexed [pass][count]; counts past kTableLimit are priced per call into overflow_.
   std::array<std::vector<Linear>, 2> linear_;
   std::array<std::vector<double>, 2> head_;  // NaN: not priced yet

@@ -147,6 +147,34 @@ scenario qwen3-235b-a22b h200 scenarios/moe/qwen3-235b-a22b-h200-ep8.json
 scenario qwen3-235b-a22b b200 scenarios/moe/qwen3-235b-a22b-h200-ep8.json "${b200[@]}"
 scenario deepseek-v3 h200 scenarios/moe/deepseek-v3-h200-ep8.json
 scenario deepseek-v3 b200 scenarios/moe/deepseek-v3-b200-ep8.json
+
+# 4. dp-attention.csv: the same scenarios with the decode step and the serving replica as
+# data-parallel attention ranks (one per GPU of the layout, the routed experts EP over them).
+echo "model,gpu,ranks,batch,context,tpot_ms,compute_ms,communication_ms,tokens_per_s,busiest_rank_sequences,all_to_all_kib,weights_gib_per_gpu,kv_gib_per_gpu,serve_ttft_mean_ms,serve_ttft_p99_ms,serve_tpot_mean_ms,serve_tpot_p99_ms,serve_output_tokens_per_s" > "$out/dp-attention.csv"
+dp() {  # model gpu scenario-file [--set ...]
+  local m=$1 gpu=$2 s=$3; shift 3
+  local dp_set=(--set /decode/data_parallel_attention=true --set /serving/data_parallel_attention=true)
+  "$kvsim" run "$s" "$@" "${dp_set[@]}" --out "$tmp/r" -q 2>>"$tmp/warnings"
+  "$kvsim" serve "$s" "$@" "${dp_set[@]}" --out "$tmp/s" -q 2>>"$tmp/warnings"
+  jq -r -n --arg row "$m,$gpu" --slurpfile r "$tmp/r/results.json" --slurpfile v "$tmp/s/summary.json" \
+    '$r[0].decode as $d | $d.data_parallel_attention as $p | $v[0] as $s | [$row,
+     $d.tensor_parallel, $d.batch_size, $d.context_tokens,
+     ($d.time_per_output_token_ns / 1e4 | round / 100), ($d.compute_ns / 1e4 | round / 100),
+     ($d.communication_ns / 1e4 | round / 100), ($d.tokens_per_second | round),
+     $p.busiest_rank_sequences, ($p.all_to_all_bytes / 1024 * 100 | round / 100),
+     ($p.weight_bytes_per_gpu / 1073741824 * 100 | round / 100),
+     ($p.kv_bytes_per_gpu / 1073741824 * 100 | round / 100),
+     ($s.ttft.mean_s * 1e5 | round / 100), ($s.ttft.p99_s * 1e5 | round / 100),
+     ($s.tpot.mean_s * 1e5 | round / 100), ($s.tpot.p99_s * 1e5 | round / 100),
+     ($s.output_throughput | round)] | join(",")' >> "$out/dp-attention.csv"
+  rm -rf "$tmp/r" "$tmp/s"
+}
+dp mixtral-8x7b h200 scenarios/moe/mixtral-8x7b-h200.json
+dp mixtral-8x7b b200 scenarios/moe/mixtral-8x7b-h200.json "${b200[@]}"
+dp qwen3-235b-a22b h200 scenarios/moe/qwen3-235b-a22b-h200-ep8.json
+dp qwen3-235b-a22b b200 scenarios/moe/qwen3-235b-a22b-h200-ep8.json "${b200[@]}"
+dp deepseek-v3 h200 scenarios/moe/deepseek-v3-h200-ep8.json
+dp deepseek-v3 b200 scenarios/moe/deepseek-v3-b200-ep8.json
 sort -u "$tmp/warnings" > "$out/warnings.txt"
 
 # tables.md: the CSVs as markdown (the breakdowns keep operations of at least 2% of their pass).
@@ -169,6 +197,7 @@ table("Weights and peak memory per GPU, prefill of 2,048 tokens", "weights.csv")
 table("TTFT of 8,192 tokens per strategy, 8 GPUs, and the fullest GPU's memory", "ttft.csv")
 table("Decode step, batch 64 at 8,192 KV tokens", "decode.csv")
 table("Serving with EP replicas (kvsim serve of the shipped scenarios)", "serve.csv")
+table("Data-parallel attention with EP: decode step and serving", "dp-attention.csv")
 table("Per-operation cost, operations of at least 2% of their pass", "breakdown.csv",
       lambda r: float(r["share"].rstrip("%")) >= 2.0)
 PY

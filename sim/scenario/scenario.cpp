@@ -127,6 +127,28 @@ void read_prefill(const ConfigNode& root, Scenario& s) {
   s.prefill = std::move(p);
 }
 
+// Data-parallel attention as sim/serving/dp_attention.hpp prices it; what it does not model is
+// refused by name at the key.
+void check_data_parallel_attention(const ConfigNode& n, const DecodeSpec& d, const Scenario& s) {
+  if (!d.data_parallel_attention) return;
+  const ConfigNode at = n.at("data_parallel_attention");
+  if (!s.model.moe.enabled()) {
+    at.fail(fmt::format("data-parallel attention is modelled with expert-parallel MoE layers "
+                        "(SGLang, DeepSeek), and {} is dense: use tensor_parallel alone",
+                        s.model.name));
+  }
+  if (d.pipeline_parallel > 1) {
+    at.fail("data-parallel attention with pipeline_parallel > 1 is not modelled: give "
+            "pipeline_parallel 1");
+  }
+  if (d.expert_degree() != d.tensor_parallel) {
+    at.fail(fmt::format("data-parallel attention needs \"expert_parallel\": true (the routed "
+                        "experts split over all {} ranks); a degree below the ranks (expert-TP "
+                        "inside data-parallel attention) is not modelled",
+                        d.tensor_parallel));
+  }
+}
+
 // The decode step's layout, with the checks kvsim serve makes for a replica: tensor_parallel
 // divides the heads, a stage has at least one layer, and the replica fits the topology.
 void read_decode_layout(const ConfigNode& n, DecodeSpec& d, const Scenario& s) {
@@ -136,7 +158,8 @@ void read_decode_layout(const ConfigNode& n, DecodeSpec& d, const Scenario& s) {
     n.at("tensor_parallel").fail(fmt::format("the topology has only {} GPUs",
                                              available));
   }
-  if (s.model.heads % tp != 0) {
+  d.data_parallel_attention = n.boolean_or("data_parallel_attention", false);
+  if (!d.data_parallel_attention && s.model.heads % tp != 0) {  // DP attention keeps every head
     n.at("tensor_parallel").fail(fmt::format("must divide the {} attention heads of {}",
                                              s.model.heads, s.model.name));
   }
@@ -154,6 +177,7 @@ void read_decode_layout(const ConfigNode& n, DecodeSpec& d, const Scenario& s) {
   d.tensor_parallel = static_cast<int>(tp);
   d.pipeline_parallel = static_cast<int>(pp);
   d.expert_parallel = read_layout_expert_parallel(n, "expert_parallel", s.model, tp);
+  check_data_parallel_attention(n, d, s);
 }
 
 // kvsim run prices the decode step on its layout's GPUs: a step whose shard of the weights and
@@ -170,13 +194,18 @@ void warn_if_decode_does_not_fit(const DecodeSpec& d, Scenario& s) {
   const std::int64_t rank_kv_heads = m.kv_heads >= tp ? m.kv_heads / tp : 1;
   const double kv_share = static_cast<double>(stage_layers * rank_kv_heads) /  // 1 at tp = pp = 1
                           static_cast<double>(m.layers * m.kv_heads);
-  const double weights =
+  double weights =
       m.moe.enabled()
           ? m.weight_bytes_per_gpu(s.precision, tp, d.expert_degree()) /
                 static_cast<double>(pp)
           : m.weight_bytes(s.precision) / static_cast<double>(tp * pp);
-  const double kv = m.kv_bytes_for(s.precision.kv_cache, d.context_tokens) * kv_share *
-                    static_cast<double>(d.batch_size);
+  double kv = m.kv_bytes_for(s.precision.kv_cache, d.context_tokens) * kv_share *
+              static_cast<double>(d.batch_size);
+  if (d.data_parallel_attention) {  // attention replicated, experts split; the busiest rank's KV
+    weights = m.weight_bytes_per_gpu(s.precision, 1, tp);
+    kv = m.kv_bytes_for(s.precision.kv_cache, d.context_tokens) *
+         static_cast<double>((d.batch_size + tp - 1) / tp);
+  }
   const double usable = s.gpu.hbm_bytes * s.memory_utilization;
   if (weights + kv <= usable) return;
   const std::string where =
@@ -208,6 +237,10 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   }
   read_decode_layout(*n, d, s);
   const auto drafter = n->find("drafter");  // built by kvsim run (sim/serving/speculative)
+  if (drafter && d.data_parallel_attention) {
+    n->at("drafter").fail("speculative decoding on data-parallel attention is not modelled: "
+                          "drop \"drafter\" or \"data_parallel_attention\"");
+  }
   n->finish();
   s.resolved["decode"] = Json{{"batch_size", d.batch_size},
                               {"context_tokens", d.context_tokens},
@@ -217,6 +250,7 @@ void read_decode(const ConfigNode& root, Scenario& s) {
   if (d.expert_parallel.on()) {
     s.resolved["decode"]["expert_parallel"] = d.expert_parallel.to_json();
   }
+  if (d.data_parallel_attention) s.resolved["decode"]["data_parallel_attention"] = true;
   warn_if_decode_does_not_fit(d, s);
   s.decode = d;
 }

@@ -36,6 +36,10 @@ struct DecodeSpec {
   int tensor_parallel = 1;
   int pipeline_parallel = 1;
   ExpertParallel expert_parallel;  // a MoE model's routed experts split over the tp ranks
+  // Data-parallel attention (sim/serving/dp_attention.hpp): the tensor_parallel GPUs are as
+  // many attention ranks, each running attention (tp 1) for its share of the batch with its
+  // own KV, and the routed experts run expert-parallel over all of them.
+  bool data_parallel_attention = false;
   /// The expert-parallel degree (1: off; each expert sharded over tp / degree ranks).
   std::int64_t expert_degree() const { return expert_parallel.over(tensor_parallel); }
 };

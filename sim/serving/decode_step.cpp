@@ -43,4 +43,20 @@ DecodeStep decode_step(const Scenario& s, int tensor_parallel, int pipeline_para
   return step;
 }
 
+DecodeStep decode_section_step(const Scenario& s, std::span<const std::int64_t> kv_lengths) {
+  const DecodeSpec& d = *s.decode;
+  if (!d.data_parallel_attention) {
+    return decode_step(s, d.tensor_parallel, d.pipeline_parallel, kv_lengths,
+                       static_cast<int>(d.expert_degree()));
+  }
+  const DpAttentionStep dp = dp_attention_step(s, d.tensor_parallel, kv_lengths);
+  DecodeStep step;
+  step.total = dp.total;
+  step.compute = dp.compute;
+  step.communication = dp.communication;
+  step.all_to_alls = dp.all_to_alls;
+  step.data_parallel = dp;
+  return step;
+}
+
 }  // namespace kvsim::serving

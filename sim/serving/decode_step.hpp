@@ -11,9 +11,11 @@
 // Units: Duration (integer ns).
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "sim/scenario/scenario.hpp"
+#include "sim/serving/dp_attention.hpp"
 
 namespace kvsim::serving {
 
@@ -23,6 +25,8 @@ struct DecodeStep {
   Duration communication{0};  // all-reduces and sends, summed
   int all_reduces = 0;        // per step, over all stages
   int sends = 0;              // stage-to-stage sends per step (pipeline_parallel - 1)
+  int all_to_alls = 0;        // data-parallel attention: dispatch and combine per layer
+  std::optional<DpAttentionStep> data_parallel;  // its breakdown, when the layout has it
 };
 
 /// One decode step of requests at `kv_lengths` (each the KV length with the token being
@@ -32,5 +36,9 @@ struct DecodeStep {
 /// `expert_parallel`: a MoE model's routed experts split over that many of the tp ranks.
 DecodeStep decode_step(const Scenario& scenario, int tensor_parallel, int pipeline_parallel,
                        std::span<const std::int64_t> kv_lengths, int expert_parallel = 1);
+
+/// The "decode" section's step on its layout at `kv_lengths`: decode_step, or with
+/// "data_parallel_attention" dp_attention_step over its tensor_parallel ranks.
+DecodeStep decode_section_step(const Scenario& scenario, std::span<const std::int64_t> kv_lengths);
 
 }  // namespace kvsim::serving

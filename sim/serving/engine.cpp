@@ -14,6 +14,7 @@
 #include "sim/serving/arrival_step.hpp"
 #include "sim/serving/communication.hpp"
 #include "sim/serving/disaggregation/disaggregated_run.hpp"
+#include "sim/serving/dp_attention.hpp"
 #include "sim/serving/iteration_cost.hpp"
 #include "sim/serving/replica.hpp"
 #include "sim/serving/speculative/speculation.hpp"
@@ -37,7 +38,11 @@ class ServingRun {
         context_{s,         setup,          queue_,
                  totals_,   cost_,          communication_,
                  observers, workload,       workload.total(),
-                 [this] { arrivals_.client_finished(); }} {
+                 [this] { arrivals_.client_finished(); }, nullptr} {
+    if (setup.data_parallel_attention) {
+      data_parallel_.emplace(s, setup.tensor_parallel);
+      context_.data_parallel = &*data_parallel_;
+    }
     make_replicas();
   }
 
@@ -50,12 +55,14 @@ class ServingRun {
   }
 
  private:
-  // The replicas take their KV memories (one per pipeline stage) out of the setup.
+  // The replicas take their KV memories (one per pipeline stage, or per data-parallel
+  // attention rank) out of the setup.
   void make_replicas() {
+    const int engines = setup_.engines_per_replica();
     for (int r = 0; r < setup_.replicas; ++r) {
       std::vector<std::unique_ptr<KvMemory>> memories;
-      for (int e = 0; e < setup_.pipeline_parallel; ++e) {
-        memories.push_back(std::move(setup_.memories[r * setup_.pipeline_parallel + e]));
+      for (int e = 0; e < engines; ++e) {
+        memories.push_back(std::move(setup_.memories[r * engines + e]));
       }
       replicas_.push_back(std::make_unique<Replica>(context_, r, std::move(memories)));
     }
@@ -119,6 +126,7 @@ class ServingRun {
   EventQueue queue_;
   Totals totals_;
   IterationCost cost_;
+  std::optional<DpAttentionCost> data_parallel_;  // with "data_parallel_attention"
   Communication communication_;
   ArrivalStep arrivals_;
   ReplicaContext context_;

@@ -9,6 +9,7 @@
 //     "memory":    { "type": "paged", "block_size": 16, "utilization": 0.9 },
 //     "router":    { "type": "round-robin" },
 //     "replicas": 2, "tensor_parallel": 2, "pipeline_parallel": 1, "expert_parallel": false,
+//     "data_parallel_attention": false,
 //     "communication": "closed-form",
 //     "host_overhead": "0us",
 //     "slo": { "ttft": "2s", "tpot": "100ms" }
@@ -22,7 +23,8 @@
 // the tp ranks (true) or over that many groups of tp / count ranks (each expert sharded over
 // its group: expert-TP) instead of sharded, each rank computing its experts' tokens of the
 // replicated batch, and the MLP's all-reduce combines them); between stages each rank sends its 1/tp share of the hidden
-// states to its peer. Communication is costed in closed form over each route's bottleneck with
+// states to its peer. With "data_parallel_attention" the tp GPUs are instead attention ranks,
+// each with its own requests and KV (sim/serving/dp_attention.hpp). Communication is costed in closed form over each route's bottleneck with
 // the scenario's collective protocols ("closed-form", fast, no contention), or run as flows on
 // the shared network with the scenario's background traffic ("flows": replicas contend for
 // links). A replica of pipeline_parallel p runs p schedulers (vLLM's virtual engines), each with
@@ -75,6 +77,14 @@ struct ServingSetup {
   /// The expert-parallel degree (1: off; each expert sharded over tp / degree ranks).
   int expert_degree() const {
     return static_cast<int>(expert_parallel.over(tensor_parallel));
+  }
+  // "data_parallel_attention" (sim/serving/dp_attention.hpp): each of a replica's
+  // tensor_parallel GPUs is an attention rank with its own scheduler state and KV memory, the
+  // routed experts split over all of them; the ranks' batches run as one iteration.
+  bool data_parallel_attention = false;
+  /// Schedulers and KV memories per replica: one per attention rank, else per pipeline stage.
+  int engines_per_replica() const {
+    return data_parallel_attention ? tensor_parallel : pipeline_parallel;
   }
   bool flows = false;  // communication as flows on the network (else closed form)
   bool flows_fast_path = true;  // tests: false runs even link-exclusive stages flow by flow

@@ -97,6 +97,10 @@ void Replica::decide() {
 void Replica::try_launch() {
   if (stages_[0].busy) return;
   account();
+  if (c_.data_parallel) {
+    launch_ranks();
+    return;
+  }
   for (std::size_t k = 0; k < engines_.size(); ++k) {
     const std::size_t i = (next_engine_ + k) % engines_.size();
     Engine& e = *engines_[i];
@@ -130,11 +134,7 @@ void Replica::launch(std::size_t engine) {
                                         shape_, 0, verifies_, c_.setup.expert_degree());
   }
   f.tokens = speculative::pass_rows(shape_, verifies_);
-  const double swap_bytes = static_cast<double>(batch.swap_out_tokens + batch.swap_in_tokens) *
-                            c_.setup.budget.kv_bytes_per_token;
-  f.before = c_.setup.host_overhead +
-             (swap_bytes > 0 ? from_seconds_ceil(swap_bytes / c_.scenario.gpu.pcie_bandwidth)
-                             : Duration{0});
+  f.before = c_.setup.host_overhead + swap_time(batch);
   if (c_.setup.speculation) {  // the drafter's passes precede the target's verify pass
     f.before += c_.setup.speculation->draft_time(e.state, batch, stages_[0].gpus,
                                                  c_.communication);
@@ -206,7 +206,18 @@ void Replica::stuck(const Engine& e) const {
                   "utilization, use more GPUs per replica, or cap the lengths",
                   c_.workload.describe(s.request), s.request.prompt, s.request.output,
                   e.memory->peak_tokens(s.request), e.memory->to_json()["type"].get<std::string>(),
-                  e.memory->capacity(), engines_.size() > 1 ? "'s pipeline virtual engine" : ""));
+                  e.memory->capacity(),
+                  c_.data_parallel        ? "'s data-parallel attention rank"
+                  : engines_.size() > 1 ? "'s pipeline virtual engine"
+                                        : ""));
+}
+
+// The swap copies of a batch over PCIe (preemption by swapping).
+Duration Replica::swap_time(const Batch& batch) const {
+  const double swap_bytes = static_cast<double>(batch.swap_out_tokens + batch.swap_in_tokens) *
+                            c_.setup.budget.kv_bytes_per_token;
+  return swap_bytes > 0 ? from_seconds_ceil(swap_bytes / c_.scenario.gpu.pcie_bandwidth)
+                        : Duration{0};
 }
 
 // A free batch-in-flight record, reused so that a long run does not grow flights_.

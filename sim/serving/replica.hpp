@@ -16,6 +16,7 @@
 // and borrows everything in its ReplicaContext, which outlives it.
 //
 // The code is split by responsibility: replica.cpp (arrivals, batch planning and launch),
+// replica_data_parallel.cpp (data-parallel attention ranks' batches launched as one),
 // replica_pipeline.cpp (a batch's walk through the stages, compute and communication; a
 // stage's closed-form time is stage_time.hpp's, which kvsim run's decode step shares),
 // replica_completion.cpp (tokens, finished requests and their metrics).
@@ -30,6 +31,7 @@
 #include "sim/core/event_queue.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/serving/communication.hpp"
+#include "sim/serving/dp_attention.hpp"
 #include "sim/serving/engine.hpp"
 #include "sim/serving/iteration_cost.hpp"
 #include "sim/serving/memory.hpp"
@@ -54,6 +56,9 @@ struct ReplicaContext {
   const Workload& workload;
   std::uint64_t total_requests;
   std::function<void()> finished;  // after each request completes (the client's closed loop)
+  // "data_parallel_attention": the engines are attention ranks whose batches run together,
+  // priced by this (sim/serving/dp_attention.hpp); null otherwise.
+  DpAttentionCost* data_parallel = nullptr;
 };
 
 /// A replica: its pipeline stages, and one scheduler per stage (vLLM's virtual engines), each
@@ -95,6 +100,10 @@ class Replica {
     IterationCompute compute;
     std::int64_t tokens = 0;
     Duration before{0};  // serving.host_overhead and swap copies, on the first stage
+    // Data-parallel attention: the iteration of every rank's batch (closed form), on the first
+    // rank's flight, and the other ranks' flights, which finish with it.
+    Duration data_parallel{0};
+    std::vector<std::uint32_t> riders;
   };
 
   // The sum of f over the virtual engines.
@@ -115,6 +124,9 @@ class Replica {
   void shape_batch(Engine& e, const Batch& batch);
   [[noreturn]] void stuck(const Engine& e) const;
   std::uint32_t allocate();
+  // replica_data_parallel.cpp: every attention rank's batch as one iteration.
+  void launch_ranks();
+  Duration swap_time(const Batch& batch) const;
 
   // replica_pipeline.cpp: a batch through the stages.
   StageSpan span(int stage) const;
@@ -127,6 +139,7 @@ class Replica {
   // replica_completion.cpp: what a finished batch produces.
   void account();
   void finish(std::uint32_t id);
+  void finish_one(std::uint32_t id);
   void deliver_tokens(const InFlight& f, ReplicaState& st, SimTime now);
   void retire_finished(Engine& e, SimTime now);
   void emit(Sequence& s, SimTime now, bool new_gap = true);
@@ -144,6 +157,7 @@ class Replica {
   std::vector<std::uint32_t> free_flights_;
   Batch planned_;  // the batch being planned; swapped with a flight's at launch
   IterationShape shape_;
+  std::vector<IterationShape> rank_shapes_;  // data-parallel attention: each rank's batch
   std::vector<std::pair<std::int64_t, std::int64_t>> verifies_;  // speculative verify chunks
   SimTime accounted_{0};
   bool decision_pending_ = false;  // decide() has asked for the end of this instant

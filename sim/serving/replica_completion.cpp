@@ -20,9 +20,16 @@ void Replica::account() {
   accounted_ = c_.queue.now();
 }
 
-// The batch has left the last stage: its tokens exist.
+// The batch has left the last stage: its tokens exist, and those of the data-parallel
+// attention ranks' batches that ran with it.
 void Replica::finish(std::uint32_t id) {
   account();
+  finish_one(id);
+  const std::vector<std::uint32_t>& riders = flights_[id].riders;  // untouched until relaunch
+  for (const std::uint32_t r : riders) finish_one(r);
+}
+
+void Replica::finish_one(std::uint32_t id) {
   const SimTime now = c_.queue.now();
   InFlight& f = flights_[id];
   Engine& e = *engines_[f.engine];

@@ -37,8 +37,10 @@ void Replica::start_stage(int stage) {
                                                [this, stage, id] { stage_finished(stage, id); });
     return;
   }
-  const Duration d = stage_time(f.compute, span(stage), st.gpus, f.tokens, c_.communication) +
-                     (stage == 0 ? f.before : Duration{0});
+  const Duration d =
+      (c_.data_parallel ? f.data_parallel
+                        : stage_time(f.compute, span(stage), st.gpus, f.tokens, c_.communication)) +
+      (stage == 0 ? f.before : Duration{0});
   c_.queue.schedule_in(d, Phase::kCompletion, [this, stage, id] { stage_finished(stage, id); });
 }
 

@@ -41,6 +41,37 @@ int bounded_count(const ConfigNode& n, const char* key) {
   return static_cast<int>(v);
 }
 
+// "data_parallel_attention" as sim/serving/dp_attention.hpp prices it; what it does not model
+// is refused by name at the key.
+void read_data_parallel_attention(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
+  c.data_parallel_attention = n.boolean_or("data_parallel_attention", false);
+  if (!c.data_parallel_attention) return;
+  const ConfigNode at = n.at("data_parallel_attention");
+  if (!s.model.moe.enabled()) {
+    at.fail(fmt::format("data-parallel attention is modelled with expert-parallel MoE layers "
+                        "(SGLang, DeepSeek), and {} is dense: use tensor_parallel alone",
+                        s.model.name));
+  }
+  if (c.pipeline_parallel > 1) {
+    at.fail("data-parallel attention with pipeline_parallel > 1 is not modelled: give "
+            "pipeline_parallel 1");
+  }
+  if (c.expert_degree() != c.tensor_parallel) {
+    at.fail(fmt::format("data-parallel attention needs \"expert_parallel\": true (the routed "
+                        "experts split over all {} ranks); a degree below the ranks (expert-TP "
+                        "inside data-parallel attention) is not modelled",
+                        c.tensor_parallel));
+  }
+  if (n.has("drafter")) {
+    at.fail("speculative decoding on data-parallel attention is not modelled: drop \"drafter\" "
+            "or \"data_parallel_attention\"");
+  }
+  if (n.has("communication") && n.string("communication") == "flows") {
+    at.fail("data-parallel attention's all-to-alls are priced in closed form only: give "
+            "\"communication\": \"closed-form\"");
+  }
+}
+
 // Replicas of tensor_parallel x pipeline_parallel GPUs that the model and topology allow.
 void read_parallelism(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
   c.replicas = bounded_count(n, "replicas");
@@ -48,7 +79,8 @@ void read_parallelism(const ConfigNode& n, const Scenario& s, ServingSetup& c) {
   c.pipeline_parallel = bounded_count(n, "pipeline_parallel");
   const LlmSpec& m = s.model;
   c.expert_parallel = read_layout_expert_parallel(n, "expert_parallel", m, c.tensor_parallel);
-  if (m.heads % c.tensor_parallel != 0) {
+  read_data_parallel_attention(n, s, c);
+  if (!c.data_parallel_attention && m.heads % c.tensor_parallel != 0) {
     n.at("tensor_parallel").fail(fmt::format("must divide the {} attention heads of {}", m.heads,
                                              m.name));
   }
@@ -83,6 +115,23 @@ void read_communication_and_slo(const ConfigNode& n, ServingSetup& c) {
   }
 }
 
+// Data-parallel attention: each GPU is a rank at tensor parallel 1 with its own batch (up to
+// max_batched_tokens) and the K and V of every layer and head of its own sequences; it holds
+// every weight but the routed experts, which are split over the ranks.
+KvBudget data_parallel_budget(const Scenario& s, const ServingSetup& c) {
+  const LlmSpec& m = s.model;
+  KvBudget b;
+  b.hbm_bytes = s.gpu.hbm_bytes;
+  b.fixed_bytes = m.weight_bytes_per_gpu(s.precision, 1, c.tensor_parallel) +
+                  m.activation_bytes_per_token(s.precision.activations) *
+                      static_cast<double>(c.scheduler->limits().max_batched_tokens);
+  b.kv_bytes_per_token = m.kv_bytes_per_token(s.precision.kv_cache);
+  b.max_context = m.max_context;
+  b.window = m.sliding_window;
+  b.windowed_share = static_cast<double>(m.windowed_layers()) / static_cast<double>(m.layers);
+  return b;
+}
+
 // One GPU's share: weights and one full iteration's activations, and K and V per token for
 // the most layers a stage holds and this rank's KV heads (replicated when tp exceeds them).
 KvBudget kv_budget(const Scenario& s, const ServingSetup& c) {
@@ -93,6 +142,7 @@ KvBudget kv_budget(const Scenario& s, const ServingSetup& c) {
       m.kv_heads >= c.tensor_parallel ? m.kv_heads / c.tensor_parallel : 1;
   KvBudget b;
   b.hbm_bytes = s.gpu.hbm_bytes;
+  if (c.data_parallel_attention) return data_parallel_budget(s, c);
   // A dense model's share exactly as before MoE existed (the same rounding, the same budgets).
   const double weights =
       m.moe.enabled() ? m.weight_bytes_per_gpu(s.precision, c.tensor_parallel,
@@ -146,6 +196,7 @@ Json resolved_config(const ServingSetup& c) {
            {"communication", c.flows ? "flows" : "closed-form"},
            {"host_overhead_ns", c.host_overhead.count()}};
   if (c.expert_parallel.on()) out["expert_parallel"] = c.expert_parallel.to_json();
+  if (c.data_parallel_attention) out["data_parallel_attention"] = true;
   if (c.ttft_slo) out["slo"]["ttft_s"] = *c.ttft_slo;
   if (c.tpot_slo) out["slo"]["tpot_s"] = *c.tpot_slo;
   return out;
@@ -170,7 +221,7 @@ ServingSetup ServingSetup::from_config(const ConfigNode& n, const Scenario& s) {
   // A decode pool's budget is on its own GPU (disaggregation/pool_hardware.hpp).
   c.budget = kv_budget(c.disaggregation ? *c.disaggregation->decode_scenario : s, c);
   read_drafter(n, s, c);
-  for (int r = 0; r < c.replicas * c.pipeline_parallel; ++r) {
+  for (int r = 0; r < c.replicas * c.engines_per_replica(); ++r) {
     c.memories.push_back(build_part(n, s, "memory", Json{{"type", c.scheduler->default_memory()}},
                                     [&c](const ConfigNode& node) {
                                       return kv_memories().create(node, c.budget);

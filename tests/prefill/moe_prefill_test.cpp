@@ -8,6 +8,7 @@
 #include "sim/prefill/builtin.hpp"
 #include "sim/prefill/impl/kvr.hpp"
 #include "sim/prefill/impl/synchronous.hpp"
+#include "sim/prefill/layer_plan.hpp"
 #include "sim/prefill/stage_costs.hpp"
 
 namespace kvsim::prefill {
@@ -234,6 +235,100 @@ TEST(MoePrefill, KvRunaheadPricesDenseAndMoeLayersEachAsTheirOwn) {
   // A model of one kind keeps its one averaged layer.
   f.model.moe.first_dense_layers = 0;
   EXPECT_FALSE(stage_costs(f.setup, 2048, 2048, Mask::kCausal).mixed);
+}
+
+namespace {
+
+// tp's two blocks of a layer of `kind` (split after the output projection), priced.
+std::pair<Duration, Duration> tp_blocks(const PrefillSetup& setup, const LlmSpec& kind,
+                                        const DecomposeOptions& o, std::int64_t tokens) {
+  std::vector<Operation> first;
+  std::vector<Operation> second;
+  bool split = false;
+  for (const Operation& op : prefill_layer(kind, PrefillChunk{tokens, tokens, Mask::kCausal}, o)) {
+    (split ? second : first).push_back(op);
+    if (op.kind == OpKind::kOutProj) split = true;
+  }
+  return {price(setup, first), price(setup, second)};
+}
+
+// Every slice of the trace named `name` (one per GPU) lasts `d`; false if there is none.
+bool slices_last(const PrefillResult& r, const std::string& name, Duration d) {
+  int found = 0;
+  for (const TraceSlice& t : r.trace) {
+    if (t.name != name) continue;
+    ++found;
+    if (t.end - t.start != d) return false;
+  }
+  return found > 0;
+}
+
+}  // namespace
+
+TEST(MoePrefill, TpAndTspPriceDenseAndMoeLayersEachAsTheirOwn) {
+  // Mixtral with its first 4 of 32 layers dense, 2,048 tokens on 4 GPUs of a free network:
+  // tp's MLP block and tsp's rest are a dense layer's in layers 0-3 and a MoE layer's (router,
+  // experts) in 4-31, as the trace shows; TTFT sums each layer's own kind.
+  const int p = 4;
+  testing::Fixture f("mixtral-8x7b", testing::ideal_network(p), 2048);
+  f.model.moe.first_dense_layers = 4;
+  const LayerPlan plan = layer_plan(f.model);
+  ASSERT_EQ(plan.kinds.size(), 2u);
+  EXPECT_EQ(plan.of_layer[3], 0);
+  EXPECT_EQ(plan.of_layer[4], 1);
+  DecomposeOptions o = f.setup.options;
+  o.tensor_parallel = p;
+  const auto [attention_dense, mlp_dense] = tp_blocks(f.setup, plan.kinds[0], o, 2048);
+  const auto [attention_moe, mlp_moe] = tp_blocks(f.setup, plan.kinds[1], o, 2048);
+  EXPECT_EQ(attention_dense, attention_moe);
+  EXPECT_NE(mlp_dense, mlp_moe);
+  const auto ends = model_ends(f.model, 2048, 1, o);
+  const Duration emb = price(f.setup, std::span(ends).subspan(0, 1));
+  const Duration head = price(f.setup, std::span(ends).subspan(1));
+  const PrefillResult tp = TpStrategy(false).run(f.setup, true);
+  // embedding + 4 x (attention + dense MLP) + 28 x (attention + MoE MLP) + head
+  EXPECT_EQ(tp.ttft, emb + 4 * (attention_dense + mlp_dense) + 28 * (attention_moe + mlp_moe) +
+                         head);
+  EXPECT_TRUE(slices_last(tp, "L3 mlp", mlp_dense));
+  EXPECT_TRUE(slices_last(tp, "L4 mlp", mlp_moe));
+  // The kinds sum to the averaged layer's 32 times, up to rounding each block to the ns.
+  EXPECT_LE(std::chrono::abs(tp.ttft - testing::tp_closed_form(f, o, 2048)), Duration(64));
+
+  // tsp/ep (dense mask: every rank's 512 queries see all 2,048 keys, so the ranks are equal):
+  // a dense layer is qkv + attention + its rest; a MoE layer moves its routed experts after
+  // the dispatch, to the slowest rank's over every rank's tokens.
+  PrefillSetup dense = f.setup;
+  dense.model = &plan.kinds[0];
+  PrefillSetup moe = f.setup;
+  moe.model = &plan.kinds[1];
+  const StageCosts cd = stage_costs(dense, 512, 2048, Mask::kDense);
+  const StageCosts cm = stage_costs(moe, 512, 2048, Mask::kDense);
+  const Duration moe_rest = cm.attention + cm.rest - cm.routed_experts;
+  const PrefillResult tsp = TspStrategy(false, 1, true).run(f.setup, true);
+  EXPECT_EQ(tsp.ttft, cd.embedding + 4 * (cd.qkv + cd.attention + cd.rest) +
+                          28 * (cm.qkv + moe_rest + slowest_experts(moe)) + cd.head);
+  EXPECT_TRUE(slices_last(tsp, "L3 attention+rest", cd.attention + cd.rest));
+  EXPECT_TRUE(slices_last(tsp, "L4 attention+rest", moe_rest));
+}
+
+TEST(MoePrefill, TpPricesWindowedAndGlobalLayersEachAsTheirOwn) {
+  // Gemma-2-9B alternates windowed (4,096 tokens) and global layers: at 8,192 tokens tp's
+  // attention block of an even layer (windowed) is cheaper than an odd one's (global).
+  testing::Fixture f("gemma-2-9b", testing::ideal_network(2), 8192);
+  const LayerPlan plan = layer_plan(f.model);
+  ASSERT_EQ(plan.kinds.size(), 2u);
+  EXPECT_TRUE(windowed_layer(f.model, 0));
+  EXPECT_FALSE(windowed_layer(f.model, 1));
+  DecomposeOptions o = f.setup.options;
+  o.tensor_parallel = 2;
+  const auto [windowed, mlp_w] = tp_blocks(f.setup, plan.kinds[plan.of_layer[0]], o, 8192);
+  const auto [global, mlp_g] = tp_blocks(f.setup, plan.kinds[plan.of_layer[1]], o, 8192);
+  EXPECT_LT(windowed, global);
+  EXPECT_EQ(mlp_w, mlp_g);
+  const PrefillResult tp = TpStrategy(false).run(f.setup, true);
+  EXPECT_TRUE(slices_last(tp, "L0 attention", windowed));
+  EXPECT_TRUE(slices_last(tp, "L1 attention", global));
+  EXPECT_LE(std::chrono::abs(tp.ttft - testing::tp_closed_form(f, o, 8192)), Duration(100));
 }
 
 }  // namespace kvsim::prefill

@@ -32,6 +32,22 @@ Json memory_json(const Scenario& s, const std::vector<CheckedPrefill>& runs) {
               {"strategies", strategies}};
 }
 
+// Data-parallel attention: the busiest rank's share of the batch on its GPU (attention at
+// tensor parallel 1); its routed experts are those of its own tokens, while the step prices
+// the busiest expert rank over every rank's tokens (sim/serving/dp_attention.hpp).
+report::PassBreakdown data_parallel_breakdown(const Scenario& s) {
+  const DecodeSpec& d = *s.decode;
+  const std::int64_t ranks = d.tensor_parallel;
+  const std::int64_t share = (d.batch_size + ranks - 1) / ranks;  // round-robin: rank 0's
+  report::PassBreakdown pass = report::decode_breakdown(
+      s.model, *s.compute, s.decompose_options(1, ranks), share, d.context_tokens);
+  pass.what += fmt::format(" (data-parallel attention: the busiest of {} ranks, {} of the {} "
+                           "sequences; its routed experts are its own tokens', the step's are "
+                           "the busiest expert rank's over all {} tokens)",
+                           ranks, share, d.batch_size, d.batch_size);
+  return pass;
+}
+
 std::vector<report::PassBreakdown> single_gpu_passes(const Scenario& s) {
   std::vector<report::PassBreakdown> passes;
   DecomposeOptions options = s.decompose_options(1);
@@ -39,7 +55,9 @@ std::vector<report::PassBreakdown> single_gpu_passes(const Scenario& s) {
     passes.push_back(report::prefill_breakdown(s.model, *s.compute, options,
                                                s.prefill->context_tokens));
   }
-  if (s.decode) {
+  if (s.decode && s.decode->data_parallel_attention) {
+    passes.push_back(data_parallel_breakdown(s));
+  } else if (s.decode) {
     options.tensor_parallel = s.decode->tensor_parallel;
     options.expert_parallel = s.decode->expert_degree();
     passes.push_back(report::decode_breakdown(s.model, *s.compute, options, s.decode->batch_size,
@@ -59,8 +77,7 @@ serving::DecodeStep decode_step(const Scenario& s) {
   const DecodeSpec& d = *s.decode;
   const std::vector<std::int64_t> lengths(static_cast<std::size_t>(d.batch_size),
                                           d.context_tokens);
-  return serving::decode_step(s, d.tensor_parallel, d.pipeline_parallel, lengths,
-                              static_cast<int>(d.expert_degree()));
+  return serving::decode_section_step(s, lengths);
 }
 
 Json decode_json(const DecodeSpec& d, const serving::DecodeStep& step) {
@@ -76,6 +93,23 @@ Json decode_json(const DecodeSpec& d, const serving::DecodeStep& step) {
               {"stage_sends", step.sends},
               {"tokens_per_second",
                static_cast<double>(d.batch_size) / to_seconds(step.total)}};
+}
+
+// Data-parallel attention's breakdown (sim/serving/dp_attention.hpp), when the step has it.
+void add_data_parallel_json(Json& decode, const serving::DecodeStep& step) {
+  if (!step.data_parallel) return;
+  const serving::DpAttentionStep& dp = *step.data_parallel;
+  decode["data_parallel_attention"] = Json{
+      {"ranks", decode["tensor_parallel"]},
+      {"split", "round-robin by sequence"},
+      {"busiest_rank_sequences", dp.busiest_sequences},
+      {"busiest_rank_attention_part_s_per_layer", dp.attention_seconds},
+      {"busiest_expert_rank_s_per_layer", dp.experts_seconds},
+      {"all_to_alls", dp.all_to_alls},
+      {"all_to_all_bytes", dp.all_to_all_bytes},
+      {"all_to_all_ns", dp.all_to_all_time.count()},
+      {"weight_bytes_per_gpu", dp.weight_bytes_per_gpu},
+      {"kv_bytes_per_gpu", dp.kv_bytes_per_gpu}};
 }
 
 // The decode section's drafter, if any: its step, and a warning when it does not fit.
@@ -96,7 +130,10 @@ Json results_json(const RunOutcome& x) {
   Json single = Json::array();
   for (const auto& p : x.passes) single.push_back(report::to_json(p));
   results["single_gpu"] = single;
-  if (x.step) results["decode"] = decode_json(*s.decode, *x.step);
+  if (x.step) {
+    results["decode"] = decode_json(*s.decode, *x.step);
+    add_data_parallel_json(results["decode"], *x.step);
+  }
   if (x.speculative) {
     Json spec = serving::speculative::to_json(*x.speculative);
     spec["drafter"] = x.drafter;
@@ -115,6 +152,12 @@ Json results_json(const RunOutcome& x) {
 RunOutcome run(const ConfigDocument& doc, const RunRequest& request) {
   RunOutcome x(read_scenario(doc, request.strict));
   const Scenario& s = x.scenario;
+  if (request.explain_costs && s.decode && s.decode->data_parallel_attention) {
+    throw InputError(s.file, "/decode/data_parallel_attention",
+                     "--explain-costs of a data-parallel-attention decode step is not built (its "
+                     "per-GPU shards differ by rank); run without --explain-costs, whose "
+                     "results.json \"decode\" carries the step's breakdown");
+  }
   if (!s.prefill && !s.decode) {  // a serving-only scenario: nothing for run to price
     throw InputError(s.file, "", "kvsim run prices a \"prefill\" or \"decode\" section and this "
                                  "scenario has neither; run its \"serving\" section with kvsim "

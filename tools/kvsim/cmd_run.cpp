@@ -83,7 +83,25 @@ std::string memory_table(const Scenario& s, const std::vector<CheckedPrefill>& r
   return out;
 }
 
+// Data-parallel attention's step (sim/serving/dp_attention.hpp), from results.json's.
+std::string data_parallel_text(const DecodeSpec& d, const serving::DecodeStep& step) {
+  const serving::DpAttentionStep& dp = *step.data_parallel;
+  return fmt::format(
+      "Decode step, batch {} at {} KV tokens, data-parallel attention on {} ranks with the "
+      "routed experts split over them (EP {}):\n  time per output token {:.6f} ms, {:.1f} "
+      "tokens/s\n  = compute {:.6f} ms + communication {:.6f} ms ({} all-to-alls of {} each)\n"
+      "  batch split round-robin by sequence: the busiest rank runs {} sequences; per GPU "
+      "weights {}, KV {}\n",
+      d.batch_size, d.context_tokens, d.tensor_parallel, d.tensor_parallel,
+      to_seconds(step.total) * 1e3,
+      static_cast<double>(d.batch_size) / to_seconds(step.total), to_seconds(step.compute) * 1e3,
+      to_seconds(step.communication) * 1e3, step.all_to_alls, format_bytes(dp.all_to_all_bytes),
+      dp.busiest_sequences, format_bytes(dp.weight_bytes_per_gpu),
+      format_bytes(dp.kv_bytes_per_gpu));
+}
+
 std::string decode_text(const DecodeSpec& d, const serving::DecodeStep& step, const Json& json) {
+  if (step.data_parallel) return data_parallel_text(d, step);
   const int gpus = d.tensor_parallel * d.pipeline_parallel;
   return fmt::format(
       "Decode step, batch {} at {} KV tokens, on tensor_parallel {} x pipeline_parallel {} ({} "

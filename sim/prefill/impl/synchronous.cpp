@@ -3,6 +3,8 @@
 #include "models/llm/moe_operations.hpp"
 
 #include "sim/prefill/impl/kvr.hpp"
+#include "sim/prefill/impl/synchronous_run.hpp"
+#include "sim/prefill/layer_plan.hpp"
 #include "sim/prefill/process_run.hpp"
 #include "sim/prefill/partitioner.hpp"
 #include "sim/prefill/stage_costs.hpp"
@@ -29,122 +31,6 @@ std::string expert_parallel_unsupported(const ExpertParallel& expert_parallel,
   }
   return {};
 }
-
-// One block of a layer: compute on every rank, then optionally a collective.
-struct Block {
-  const char* name;
-  std::vector<Duration> compute;  // per rank
-  bool has_collective = false;
-  net::CollectiveKind kind{};
-  double bytes = 0;  // collective buffer size
-  const char* collective_name = "";
-  // The engine's custom all-reduce: a fixed time in closed form instead of flows on the network.
-  std::optional<Duration> closed_form;
-  // The collective's lanes when not the run's (the expert-parallel groups' all-to-alls).
-  std::vector<std::vector<int>> lanes;
-};
-
-// Runs `layers` repetitions of a list of blocks on all ranks. Ranks proceed independently
-// through compute and meet at each collective (it starts when the last rank arrives). A
-// collective runs on every lane at once (lanes[k]: the GPUs taking part, one per rank; one lane
-// of every GPU for tp, one per TP shard for a two-level layout) and ends when all lanes have.
-class SynchronousRun {
- public:
-  SynchronousRun(const PrefillSetup& setup, std::vector<std::vector<int>> lanes,
-                 std::vector<Block> blocks, Duration embedding, Duration head, bool record_trace)
-      : setup_(setup),
-        lanes_(std::move(lanes)),
-        blocks_(std::move(blocks)),
-        embedding_(embedding),
-        head_(head),
-        p_(static_cast<int>(lanes_.front().size())),
-        run_(setup, p_, record_trace),
-        position_(static_cast<std::size_t>(p_), 0) {}
-
-  PrefillResult run() {
-    for (int r = 0; r < p_; ++r) {
-      run_.net.queue.schedule_at(SimTime{0}, Phase::kDecision, [this, r] {
-        run_.compute(r, embedding_, Timeline::kNone, "embedding", -1, [this, r] { step(r); });
-      });
-    }
-    return run_.run();
-  }
-
- private:
-  int total_steps() const {
-    return static_cast<int>(setup_.model->layers) * static_cast<int>(blocks_.size());
-  }
-
-  // Rank r runs its next block's compute, then joins the block's collective.
-  void step(int r) {
-    const int s = position_[r];
-    if (s == total_steps()) {
-      finish(r);
-      return;
-    }
-    const Block& b = blocks_[static_cast<std::size_t>(s) % blocks_.size()];
-    const int layer = s / static_cast<int>(blocks_.size());
-    const int after = run_.timeline.later(run_.last[r], collective_activity_);
-    run_.compute(r, b.compute[r], after, b.name, layer, [this, r] { arrive(r); });
-  }
-
-  void arrive(int r) {
-    const int s = position_[r]++;
-    const Block& b = blocks_[static_cast<std::size_t>(s) % blocks_.size()];
-    if (!b.has_collective) {
-      step(r);
-      return;
-    }
-    if (++arrived_ < p_) return;
-    arrived_ = 0;
-    collective_start_ = run_.net.queue.now();
-    collective_after_ = run_.last[r];  // the last rank to arrive released the collective
-    collective_layer_ = s / static_cast<int>(blocks_.size());
-    collective_name_ = b.collective_name;
-    if (b.closed_form) {
-      run_.net.queue.schedule_in(*b.closed_form, Phase::kCompletion, [this] { released(); });
-    } else {
-      const auto& lanes = b.lanes.empty() ? lanes_ : b.lanes;
-      lanes_left_ = static_cast<int>(lanes.size());
-      for (const auto& lane : lanes) {
-        run_.net.collectives.start(b.kind, lane, b.bytes, [this] {
-          if (--lanes_left_ == 0) released();
-        });
-      }
-    }
-  }
-
-  void released() {
-    collective_activity_ = run_.timeline.communication(collective_start_, run_.net.queue.now(),
-                                                   collective_after_, collective_name_,
-                                                   collective_layer_);
-    for (int r = 0; r < p_; ++r) step(r);
-  }
-
-  void finish(int r) {
-    if (r != p_ - 1) return;  // the last part's GPU produces the first token
-    const int after = run_.timeline.later(run_.last[r], collective_activity_);
-    run_.compute(r, head_, after, "lm_head", -1, [this, r] {
-      run_.first_token(r);
-    });
-  }
-
-  const PrefillSetup& setup_;
-  std::vector<std::vector<int>> lanes_;
-  int lanes_left_ = 0;
-  std::vector<Block> blocks_;
-  Duration embedding_;
-  Duration head_;
-  int p_;
-  ProcessRun run_;
-  std::vector<int> position_;  // blocks completed per rank
-  int arrived_ = 0;
-  int collective_activity_ = Timeline::kNone;
-  int collective_after_ = Timeline::kNone;
-  SimTime collective_start_{0};
-  int collective_layer_ = 0;
-  const char* collective_name_ = "";
-};
 
 // Expert parallelism after a block that ends at the router, in groups of `ep` consecutive
 // ranks (each group holds every expert once): the dispatch all-to-all inside each group (the
@@ -186,36 +72,55 @@ void add_expert_blocks(const PrefillSetup& setup, const Partition& parts, std::i
   blocks.push_back(std::move(experts));
 }
 
-}  // namespace
-
-PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) const {
-  const int p = sequence_ranks(setup, tp_);
-  const Partition parts = even_partition(setup.context_tokens, p);
+// One kind of tsp layer (`setup.model` every layer of that kind): the all-gather of K and V
+// after the QKV projection, attention and the rest, and under expert parallelism (ep > 0 on a
+// MoE kind) the routed experts between their all-to-alls. Each rank's costs go to `costs`.
+std::vector<Block> tsp_layer(const PrefillSetup& setup, const Partition& parts, int tp,
+                             bool causal_aware, std::int64_t ep, std::vector<StageCosts>& costs) {
   // Under a two-level layout each TP shard all-gathers its own heads' K and V on its lane.
   Block qkv{"qkv", {}, true, net::CollectiveKind::kAllGather,
-            static_cast<double>(setup.context_tokens) * kv_bytes_per_token_layer(setup) / tp_,
+            static_cast<double>(setup.context_tokens) * kv_bytes_per_token_layer(setup) / tp,
             "all-gather kv", std::nullopt, {}};
   Block rest{"attention+rest", {}, false, {}, 0, "", std::nullopt, {}};
-  std::vector<StageCosts> costs;
+  const bool experts = ep > 0 && setup.model->moe.enabled();
   std::int64_t prefix = 0;
-  for (int i = 0; i < p; ++i) {
+  for (std::size_t i = 0; i < parts.size(); ++i) {
     prefix += parts[i];
+    const int rank = static_cast<int>(i);
     const StageCosts c =
-        causal_aware_ ? rank_stage_costs(setup, tp_, i, parts[i], prefix, Mask::kCausal)
-                      : rank_stage_costs(setup, tp_, i, parts[i], setup.context_tokens, Mask::kDense);
+        causal_aware ? rank_stage_costs(setup, tp, rank, parts[i], prefix, Mask::kCausal)
+                     : rank_stage_costs(setup, tp, rank, parts[i], setup.context_tokens,
+                                        Mask::kDense);
     qkv.compute.push_back(c.qkv);
-    rest.compute.push_back(c.attention + c.rest - (expert_parallel_.on() ? c.routed_experts
-                                                                         : Duration{0}));
+    rest.compute.push_back(c.attention + c.rest - (experts ? c.routed_experts : Duration{0}));
     costs.push_back(c);
   }
   std::vector<Block> blocks{qkv, rest};
-  if (expert_parallel_.on()) {  // tp_ is 1 (unsupported())
-    add_expert_blocks(setup, parts, expert_parallel(p), blocks);
+  if (experts) add_expert_blocks(setup, parts, ep, blocks);  // tp is 1 (unsupported())
+  return blocks;
+}
+
+}  // namespace
+
+// Each kind of layer (dense or MoE, windowed or full: layer_plan.hpp) is priced as its own.
+PrefillResult TspStrategy::run(const PrefillSetup& setup, bool record_trace) const {
+  const int p = sequence_ranks(setup, tp_);
+  const Partition parts = even_partition(setup.context_tokens, p);
+  const LayerPlan plan = layer_plan(*setup.model);
+  std::vector<std::vector<Block>> kinds;
+  std::vector<StageCosts> costs;  // the first kind's, whose ends are every kind's
+  for (const LlmSpec& kind : plan.kinds) {
+    PrefillSetup k = setup;
+    k.model = &kind;
+    std::vector<StageCosts> kind_costs;
+    kinds.push_back(tsp_layer(k, parts, tp_, causal_aware_,
+                              expert_parallel_.on() ? expert_parallel(p) : 0, kind_costs));
+    if (costs.empty()) costs = std::move(kind_costs);
   }
   std::vector<std::vector<int>> lanes;
   for (int k = 0; k < tp_; ++k) lanes.push_back(lane_gpus(setup, tp_, k));
-  SynchronousRun run(setup, std::move(lanes), std::move(blocks), costs.front().embedding,
-                     costs.back().head, record_trace);
+  SynchronousRun run(setup, std::move(lanes), std::move(kinds), plan.of_layer,
+                     costs.front().embedding, costs.back().head, record_trace);
   PrefillResult out = run.run();
   expand_rank_times(out, tp_);
   out.label = label();
@@ -262,13 +167,16 @@ std::string TpStrategy::unsupported(const LlmSpec& model, std::int64_t gpus) con
                      gpus, model.heads, model.name, model.heads);
 }
 
-PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) const {
+namespace {
+
+// One kind of tp layer (`model` every layer of that kind): the attention block up to the output
+// projection and the MLP block, each ending in an all-reduce (reduce-scatter and all-gather
+// under sequence parallelism; one block for a parallel-attention model).
+std::vector<Block> tp_layer(const PrefillSetup& setup, const LlmSpec& model,
+                            const DecomposeOptions& options, bool sequence_parallel) {
   const int p = static_cast<int>(setup.gpus.size());
-  DecomposeOptions options = setup.options;
-  options.tensor_parallel = p;
-  options.expert_parallel = expert_parallel(p);
   const std::int64_t c = setup.context_tokens;
-  const auto ops = prefill_layer(*setup.model, PrefillChunk{c, c, Mask::kCausal}, options);
+  const auto ops = prefill_layer(model, PrefillChunk{c, c, Mask::kCausal}, options);
   // Split after the output projection: its partial sums are what the first all-reduce adds.
   std::vector<Operation> attention_block;
   std::vector<Operation> mlp_block;
@@ -277,7 +185,7 @@ PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) cons
     (after_out_proj ? mlp_block : attention_block).push_back(op);
     if (op.kind == OpKind::kOutProj) after_out_proj = true;
   }
-  const double activation_bytes = static_cast<double>(c * setup.model->hidden_size) *
+  const double activation_bytes = static_cast<double>(c * model.hidden_size) *
                                   bytes_of(setup.options.precision.activations);
   // The engine's rank synchronisation, once per layer, before the layer's first block.
   const Duration attention_time = setup.engine->tp_layer_sync(p) + price(setup, attention_block);
@@ -287,7 +195,7 @@ PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) cons
   const std::optional<Duration> custom = setup.engine->custom_all_reduce(activation_bytes, p);
   std::vector<Block> blocks;
   const auto reduce = [&](const char* name, Duration d) {
-    if (sequence_parallel_) {
+    if (sequence_parallel) {
       blocks.push_back(Block{name, std::vector<Duration>(p, d), true,
                              net::CollectiveKind::kReduceScatter, activation_bytes,
                              "reduce-scatter", std::nullopt, {}});
@@ -300,14 +208,31 @@ PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) cons
                              custom ? "custom all-reduce" : "all-reduce", custom, {}});
     }
   };
-  if (setup.model->parallel_attention) {
+  if (model.parallel_attention) {
     reduce("attention+mlp", attention_time + mlp_time);  // one all-reduce per parallel block
   } else {
     reduce("attention", attention_time);
     reduce("mlp", mlp_time);
   }
+  return blocks;
+}
+
+}  // namespace
+
+// Each kind of layer (dense or MoE, windowed or full: layer_plan.hpp) is priced as its own.
+PrefillResult TpStrategy::run(const PrefillSetup& setup, bool record_trace) const {
+  const int p = static_cast<int>(setup.gpus.size());
+  DecomposeOptions options = setup.options;
+  options.tensor_parallel = p;
+  options.expert_parallel = expert_parallel(p);
+  const std::int64_t c = setup.context_tokens;
+  const LayerPlan plan = layer_plan(*setup.model);
+  std::vector<std::vector<Block>> kinds;
+  for (const LlmSpec& kind : plan.kinds) {
+    kinds.push_back(tp_layer(setup, kind, options, sequence_parallel_));
+  }
   const auto ends = model_ends(*setup.model, c, 1, options);
-  SynchronousRun run(setup, {setup.gpus}, std::move(blocks),
+  SynchronousRun run(setup, {setup.gpus}, std::move(kinds), plan.of_layer,
                      pass_host(setup, c) + price(setup, std::span(ends).subspan(0, 1)),
                      price(setup, std::span(ends).subspan(1)), record_trace);
   PrefillResult out = run.run();
