@@ -16,6 +16,7 @@
 //                      "topology": "multi-node" },
 //     "search": { "tensor_parallel": [1, 2, 4, 8], "replicas": [1, 2, 4], ... },
 //     "rate_tolerance": 0.05,
+//     "shortcuts": { "estimate_from_fewer_replicas": true, "reuse_equivalent_layouts": true },
 //     "pareto_metric": "ttft_p99"
 //   }
 //
@@ -93,6 +94,9 @@ struct PlanSpec {
   Constraints constraints;
   SearchSpace space;
   double rate_tolerance = 0.05;  // the rate search stops when hi / lo <= 1 + this
+  // Search shortcuts (evaluation.hpp), each giving the same answer with fewer simulations.
+  bool estimate_from_fewer_replicas = true;  // start the rate search at a smaller layout's rate
+  bool reuse_equivalent_layouts = true;      // share provably identical runs (equivalence.hpp)
   std::string pareto_metric = "ttft_p99";
   Json resolved;  // the plan file as read (with --set overrides applied)
 
