@@ -8,7 +8,7 @@
 namespace kvsim::plan {
 namespace {
 
-// The largest sum of `peak` over the spans in the system at once, on each replica, at most.
+// The largest sum of `peak` over the spans admitted at once, on each replica, at most.
 template <class Peak>
 std::int64_t largest_in_system(const Trace& trace, int replicas, const Peak& peak) {
   // Events (time, +peak at arrival, -peak after completion); at equal times additions come
@@ -71,7 +71,9 @@ Trace TraceRecorder::trace(bool stopped) const {
   for (std::size_t id = 0; id < expected_.size(); ++id) {
     const Expected& e = expected_[id];
     if (const serving::RequestRecord* r = by_id[id]) {
-      t.spans.push_back({e.arrival, r->completion, r->replica, e.prompt, e.output});
+      // Admitted (holding KV) from its first scheduling: Replica::try_launch plans a batch and
+      // launches it, stamping `scheduled`, at the same instant.
+      t.spans.push_back({r->scheduled, r->completion, r->replica, e.prompt, e.output});
     } else if (stopped && e.arrival <= stop) {
       t.spans.push_back({e.arrival, stop, -1, e.prompt, e.output});
     }
@@ -105,7 +107,11 @@ bool MemoryBound::never_binds(const Trace& trace) const {
     r.output = s.output;
     return memory_->peak_tokens(r);
   };
-  return largest_in_system(trace, replicas_, peak) <= limit_;
+  // An admission refused at time t would need what the admitted sequences hold (at most their
+  // peaks) plus the newcomer's charge (at most the largest peak) past the limit.
+  std::int64_t largest_peak = 0;
+  for (const Trace::Span& s : trace.spans) largest_peak = std::max(largest_peak, peak(s));
+  return largest_in_system(trace, replicas_, peak) + largest_peak <= limit_;
 }
 
 }  // namespace kvsim::plan

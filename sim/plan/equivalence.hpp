@@ -7,13 +7,13 @@
 // runs out. A run in which KV memory never refused an admission or a growth is therefore the
 // same run, request by request, for any block size and preemption mode under which memory
 // would not have refused either. That is checked per simulation from its requests:
-//   each request is in the system from its arrival to its completion (a run stopped early at
-//   time T: every request that arrived by T and did not finish is in it until T, on every
-//   replica); while in the system it holds at most peak_tokens (its prompt + output rounded up
-//   to blocks, KvMemory::peak_tokens). If, on every replica, the largest sum of in-system
-//   peaks over time is at most one scheduler's KV capacity less vLLM's watermark reserve, no
-//   admit or grow of that layout could fail on this trajectory (what a scheduler holds is at
-//   most that sum), and nothing was preempted.
+//   each request holds KV from its admission (its first scheduling) to its completion (a run
+//   stopped early at time T: every request that arrived by T and did not finish, from its
+//   arrival until T, on every replica), at most peak_tokens (its prompt + output rounded up to
+//   blocks, KvMemory::peak_tokens). If, on every replica, the largest sum of admitted peaks
+//   over time plus the largest peak of any request (a newcomer's admission) is at most one
+//   scheduler's KV capacity less vLLM's watermark reserve, no admit or grow of that layout could
+//   fail on this trajectory, and nothing was preempted.
 // When the proof holds for the layout that simulated AND for another layout of its group, the
 // other layout's run is the same (the same timings, so the same summary; only KV held
 // statistics differ, which the plan does not report). Runs with speculative decoding or
@@ -38,7 +38,7 @@ std::string equivalence_key(const Candidate& c, const Screening& s);
 /// A simulation's requests as the proof sees them.
 struct Trace {
   struct Span {
-    double from = 0, to = 0;  // seconds: arrival, and completion (or the stop)
+    double from = 0, to = 0;  // seconds: admission (or arrival), and completion (or the stop)
     int replica = -1;         // -1: not finished when the run stopped (counted on every one)
     std::int64_t prompt = 0, output = 0;
   };

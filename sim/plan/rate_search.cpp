@@ -65,15 +65,19 @@ SearchResult search_rate(const RateGrid& grid, const Start& start, Probe at_targ
     return met;
   };
   if (grid.top() == 0) return r;  // the target is the bound
-  const std::size_t grow = start.growing ? 2 : 1;
+  // Growing steps go s, s, 2s, 4s, ...: an estimate is most often within a point or two.
+  const auto steps = [&start](std::size_t k) {
+    const std::size_t s = std::max<std::size_t>(start.step, 1);
+    return start.growing && k > 2 ? s << std::min<std::size_t>(k - 2, 40) : s;
+  };
   const std::size_t first = std::clamp<std::size_t>(start.first, 1, grid.top());
   if (ask(first)) {
-    for (std::size_t step = std::max<std::size_t>(start.step, 1); hi > r.lo + 1; step *= grow) {
-      if (!ask(std::min(r.lo + step, hi - 1))) break;
+    for (std::size_t k = 1; hi > r.lo + 1; ++k) {
+      if (!ask(std::min(r.lo + steps(k), hi - 1))) break;
     }
   } else {
-    for (std::size_t step = std::max<std::size_t>(start.step, 1); hi > r.lo + 1; step *= grow) {
-      if (ask(hi - std::min(step, hi - r.lo - 1))) break;
+    for (std::size_t k = 1; hi > r.lo + 1; ++k) {
+      if (ask(hi - std::min(steps(k), hi - r.lo - 1))) break;
     }
   }
   while (hi > r.lo + 1) ask(r.lo + (hi - r.lo) / 2);

@@ -12,10 +12,10 @@
 //
 // The search: the target p_0 is known to meet (the caller simulated it). The first probe is at
 // `Start::first`; from it the search gallops away in steps of `Start::step` points (up while the
-// probes meet, down while they miss; steps doubling after each probe when `growing`) until the
+// probes meet, down while they miss; steps s, s, 2s, 4s, ... when `growing`) until the
 // answer is bracketed, then bisects the bracket's indices. Without an estimate: first = step =
 // the points in a doubling of the rate, not growing (the rate doubles from the target until it
-// misses, then bisection). With an estimate: first = its point, steps 1, 2, 4, ...; a first
+// misses, then bisection). With an estimate: first = its point, steps 1, 1, 2, 4, ...; a first
 // probe on the answer costs two simulations, a guess g points off about 2 log2(g) more.
 //
 // Who calls it: evaluation.cpp, once per feasible layout. Pure: the same probes give the same
@@ -68,7 +68,7 @@ struct SearchResult {
 struct Start {
   std::size_t first = 1;  // clamped to [1, top]
   std::size_t step = 1;   // at least 1
-  bool growing = true;    // steps double after each probe
+  bool growing = true;    // steps s, s, 2s, 4s, ...
 };
 
 /// The start without an estimate: doubling the rate from the target.
