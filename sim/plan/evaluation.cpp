@@ -1,18 +1,21 @@
-// The rate search over serving simulations (see evaluation.hpp).
+// Evaluating screened layouts: the target, the rate search, and reuse between equivalent
+// layouts (see evaluation.hpp).
 #include "sim/plan/evaluation.hpp"
 
 #include "sim/distributed/work_split.hpp"
 
 #include <algorithm>
-#include <cmath>
+#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "sim/plan/equivalence.hpp"
+#include "sim/plan/rate_search.hpp"
+#include "sim/plan/slo_watch.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/serving/engine.hpp"
-#include "sim/sweep/sweep.hpp"
 
 namespace kvsim::plan {
 namespace {
@@ -23,132 +26,174 @@ double attainment(const Json& summary) {
   return all > 0 ? summary.at("requests_meeting_slo").get<double>() / all : 0.0;
 }
 
-// Thrown by an observer to stop a simulation whose SLOs are already certainly missed.
-struct SloCertainlyMissed {
-  std::string what;  // "ttft_p99: 21 of 2000 requests over 2 s"
-};
-
-// Counts finished requests that certainly break a limit (beyond 1% over it: serving's
-// histogram percentiles are within 0.39% of the sample at their rank), and stops the run once
-// the limit cannot be met whatever the remaining requests do. With N requests in the workload
-// and c <= N samples, a percentile q is missed once more than N - ceil(q N) samples exceed the
-// limit (c - ceil(q c) grows with c); a mean once the samples' sum exceeds the limit x N; the
-// attainment share once more than N (1 - share) requests miss their targets. A run that
-// rejects a request misses its SLOs anyway, so N may count it. ITL limits are not watched.
-class SloWatch {
- public:
-  SloWatch(const PlanSpec& spec, std::uint64_t requests)
-      : spec_(spec), n_(static_cast<double>(requests)), bad_(spec.slo.limits.size(), 0.0) {}
-
-  void finished(const serving::RequestRecord& q) {
-    const double ttft = q.first_token - q.arrival;
-    const double e2e = q.completion - q.arrival;
-    const std::optional<double> tpot =
-        q.output > 1 ? std::optional<double>((q.completion - q.first_token) /
-                                             static_cast<double>(q.output - 1))
-                     : std::nullopt;
-    for (std::size_t i = 0; i < bad_.size(); ++i) {
-      const SloLimit& l = spec_.slo.limits[i];
-      const std::optional<double> v = l.metric == "ttft" ? std::optional<double>(ttft)
-                                      : l.metric == "e2e" ? std::optional<double>(e2e)
-                                      : l.metric == "tpot" ? tpot
-                                                           : std::nullopt;
-      if (!v) continue;
-      if (l.stat == "mean") {
-        bad_[i] += *v;
-        if (bad_[i] > kMargin * l.seconds * n_) {
-          throw SloCertainlyMissed{fmt::format("{}: the sum so far exceeds {:.4g} s x {} requests",
-                                               l.key, l.seconds, n_)};
-        }
-      } else if (*v > kMargin * l.seconds && ++bad_[i] > n_ - std::ceil(quantile(l.stat) * n_)) {
-        throw SloCertainlyMissed{
-            fmt::format("{}: {} of {} requests over {:.4g} s", l.key, bad_[i], n_, l.seconds)};
-      }
-    }
-    const SloSpec& a = spec_.slo;
-    if (a.has_attainment() && ((a.ttft_s && ttft > kMargin * *a.ttft_s) ||
-                               (a.tpot_s && tpot && *tpot > kMargin * *a.tpot_s))) {
-      if (++missed_attainment_ > n_ * (1 - a.share)) {
-        throw SloCertainlyMissed{fmt::format("attainment: {} of {} requests miss their targets",
-                                             missed_attainment_, n_)};
-      }
-    }
-  }
-
- private:
-  static constexpr double kMargin = 1.01;
-  static double quantile(const std::string& stat) {
-    return stat == "p50" ? 0.5 : stat == "p90" ? 0.9 : 0.99;
-  }
-  const PlanSpec& spec_;
-  double n_;
-  std::vector<double> bad_;  // per limit: samples over it, or the sum of samples (mean)
-  double missed_attainment_ = 0;
-};
-
-// One serving simulation of the candidate at `rate`, on the candidate's loaded scenario; when
-// it was stopped because its SLOs were certainly missed (SloWatch), {"stopped": why}.
-Json simulate(const PlanSpec& spec, const Candidate& c, const Scenario& s, double rate) {
-  const ConfigDocument doc = scenario_document(spec, c, rate);
-  const ConfigNode serving = doc.root().at("serving");
-  serving::ServingSetup setup = serving::ServingSetup::from_config(serving, s);
-  serving::Workload workload(serving.at("workload"), RandomStreams(s.seed), s.model.max_context);
-  SloWatch watch(spec, workload.total());
-  serving::ServingObservers observers;
-  observers.request = [&watch](const serving::RequestRecord& q) { watch.finished(q); };
-  try {
-    return serving::simulate_serving(s, setup, std::move(workload), observers).summary;
-  } catch (const SloCertainlyMissed& e) {
-    return Json{{"stopped", e.what}};
-  }
-}
-
-bool stopped(const Json& summary) { return summary.contains("stopped"); }
-
 // The SLOs a simulation missed; a stopped one says which, without the run's statistics.
 std::vector<std::string> missed_slos(const PlanSpec& spec, const Json& summary) {
-  if (stopped(summary)) {
+  if (summary.contains("stopped")) {
     return {fmt::format("{} (stopped early: certainly missed)",
                         summary["stopped"].get<std::string>())};
   }
   return slo_violations(spec, summary);
 }
 
-struct Search {
-  double lo = 0;                 // the highest rate known to meet the SLOs
-  std::optional<double> hi;      // the lowest rate known to miss them
-  Json at_lo;                    // summary at lo
-  std::vector<std::string> missed_at_hi;
-  int simulations = 0;
-  bool reached_bound = false;
+struct Simulation {
+  Probe probe;
+  Trace trace;  // when asked for (equivalent layouts to share with)
 };
 
-// Doubles from the target rate up to the bound until a rate misses, then bisects.
-void bracket(const PlanSpec& spec, const Candidate& c, const Scenario& s, double bound,
-             Search& r) {
-  const double close = 1 + spec.rate_tolerance;
-  const auto probe = [&](double rate) {
-    Json summary = simulate(spec, c, s, rate);
-    ++r.simulations;
-    auto missed = missed_slos(spec, summary);
-    if (missed.empty()) {
-      r.lo = rate;
-      r.at_lo = std::move(summary);
-    } else {
-      r.hi = rate;
-      r.missed_at_hi = std::move(missed);
+// One serving simulation of the candidate at `rate`, on the candidate's loaded scenario; when
+// it was stopped because its SLOs were certainly missed (SloWatch), {"stopped": why}.
+Simulation simulate(const PlanSpec& spec, const Candidate& c, const Scenario& s, double rate,
+                    bool trace) {
+  const ConfigDocument doc = scenario_document(spec, c, rate);
+  const ConfigNode serving = doc.root().at("serving");
+  serving::ServingSetup setup = serving::ServingSetup::from_config(serving, s);
+  serving::Workload workload(serving.at("workload"), RandomStreams(s.seed), s.model.max_context);
+  TraceRecorder recorder;
+  if (trace) {  // the same requests, streamed from a copy for their arrivals and lengths
+    serving::Workload copy(serving.at("workload"), RandomStreams(s.seed), s.model.max_context);
+    while (const auto r = copy.next()) {
+      recorder.expect(to_seconds(r->arrival - SimTime{0}), r->prompt, r->output);
     }
-  };
-  while (!r.hi && !r.reached_bound) {
-    const double next = std::min(2 * r.lo, bound);
-    if (next <= r.lo * close) {
-      r.reached_bound = true;
-      break;
-    }
-    probe(next);
-    if (!r.hi && next == bound) r.reached_bound = true;
   }
-  while (r.hi && *r.hi > r.lo * close) probe(std::sqrt(r.lo * *r.hi));
+  SloWatch watch(spec, workload.total());
+  serving::ServingObservers observers;
+  observers.request = [&](const serving::RequestRecord& q) {
+    if (trace) recorder.finished(q);
+    watch.finished(q);
+  };
+  Simulation out;
+  bool stopped = false;
+  try {
+    out.probe.summary =
+        serving::simulate_serving(s, setup, std::move(workload), observers).summary;
+  } catch (const SloCertainlyMissed& e) {
+    out.probe.summary = Json{{"stopped", e.what}};
+    stopped = true;
+  }
+  out.probe.missed = missed_slos(spec, out.probe.summary);
+  if (trace) out.trace = recorder.trace(stopped);
+  return out;
+}
+
+// A simulation kept for the later layouts of a family that the proof lets reuse it.
+struct Shared {
+  double rate;
+  Probe probe;
+  std::size_t by;                // family position of the layout that ran it
+  std::vector<bool> for_layout;  // by family position
+};
+
+// A family being evaluated: its layouts, their equivalence keys and memory bounds, the
+// simulations to share, and the highest rates found so far (the estimates' sources).
+struct FamilyRun {
+  const PlanSpec& spec;
+  const std::vector<Survivor>& family;
+  std::vector<std::string> keys;                   // equivalence_key, by position
+  std::vector<std::optional<MemoryBound>> bounds;  // none: this layout never shares
+  std::vector<Shared> memo;
+  std::vector<std::optional<double>> max_rate;     // of the feasible layouts evaluated
+
+  bool shares(std::size_t j) const { return bounds[j].has_value(); }
+
+  void remember(std::size_t j, double rate, const Simulation& sim) {
+    if (!bounds[j] || !bounds[j]->never_binds(sim.trace)) return;
+    Shared x{rate, sim.probe, j, std::vector<bool>(family.size(), false)};
+    bool any = false;
+    for (std::size_t k = j + 1; k < family.size(); ++k) {
+      x.for_layout[k] = keys[k] == keys[j] && bounds[k] && bounds[k]->never_binds(sim.trace);
+      any = any || x.for_layout[k];
+    }
+    if (any) memo.push_back(std::move(x));
+  }
+
+  // The estimate shortcut: the highest rate of the first feasible layout with the most replicas
+  // below this one's, scaled by the replicas (replicas behind a router serve about in
+  // proportion); none without such a layout.
+  std::optional<double> estimate(std::size_t j) const {
+    if (!spec.estimate_from_fewer_replicas) return std::nullopt;
+    const std::int64_t replicas = family[j].candidate->replicas;
+    std::optional<std::size_t> from;
+    for (std::size_t k = 0; k < j; ++k) {
+      const std::int64_t r = family[k].candidate->replicas;
+      if (max_rate[k] && r < replicas && (!from || r > family[*from].candidate->replicas)) {
+        from = k;
+      }
+    }
+    if (!from) return std::nullopt;
+    return *max_rate[*from] * static_cast<double>(replicas) /
+           static_cast<double>(family[*from].candidate->replicas);
+  }
+};
+
+// The memory bounds of the layouts that have an equivalent in the family (the reuse shortcut).
+void add_memory_bounds(FamilyRun& f) {
+  f.bounds.resize(f.family.size());
+  if (!f.spec.reuse_equivalent_layouts) return;
+  for (std::size_t j = 0; j < f.family.size(); ++j) {
+    if (std::count(f.keys.begin(), f.keys.end(), f.keys[j]) < 2) continue;
+    try {
+      const ConfigDocument doc = scenario_document(f.spec, *f.family[j].candidate, f.spec.rate);
+      const Scenario s = load_scenario(doc);
+      f.bounds[j].emplace(serving::ServingSetup::from_config(doc.root().at("serving"), s));
+    } catch (const InputError&) {
+      // Rejected when evaluated; it shares nothing.
+    }
+  }
+}
+
+// The search's verdict for a layout that meets the SLOs at the target.
+void feasible(const PlanSpec& spec, const Screening& screen, std::optional<double> estimate,
+              Probe at_target, const std::function<Probe(double)>& probe, Json& out) {
+  const RateGrid grid(spec.rate, spec.rate_tolerance, screen.rate_bound);
+  const Start start = estimate ? estimated_start(grid, *estimate) : doubling_start(grid);
+  const SearchResult r = search_rate(grid, start, std::move(at_target), probe);
+  out["status"] = "feasible";
+  out["max_rate"] = grid.rate(r.lo);
+  out["rate_bracket"] = {grid.rate(r.lo), r.hi ? Json(grid.rate(*r.hi)) : Json(nullptr)};
+  out["reached_bound"] = !r.hi;
+  out["missed_above"] = fmt::format("{}", fmt::join(r.missed_at_hi, "; "));
+  out["at_max_rate"] = summary_metrics(r.at_lo.summary);
+}
+
+std::string evaluate_in_family(FamilyRun& f, std::size_t j) {
+  const PlanSpec& spec = f.spec;
+  const Candidate& c = *f.family[j].candidate;
+  Json out{{"index", c.index}};
+  int simulations = 0;
+  std::optional<std::size_t> source;  // the first earlier layout whose simulation it took
+  try {
+    const Scenario s = load_scenario(scenario_document(spec, c, spec.rate));
+    const auto probe = [&](double rate) {
+      for (const Shared& x : f.memo) {
+        if (x.rate == rate && x.for_layout[j]) {
+          if (!source || x.by < *source) source = x.by;
+          return x.probe;
+        }
+      }
+      Simulation sim = simulate(spec, c, s, rate, f.shares(j));
+      ++simulations;
+      f.remember(j, rate, sim);
+      return std::move(sim.probe);
+    };
+    Probe at_target = probe(spec.rate);
+    if (!at_target.summary.contains("stopped")) {
+      out["at_target"] = summary_metrics(at_target.summary);
+    }
+    if (!at_target.meets()) {
+      out["status"] = "rejected";
+      out["reason"] = fmt::format("at the target {:.4g} requests/s: {}", spec.rate,
+                                  fmt::join(at_target.missed, "; "));
+    } else {
+      feasible(spec, *f.family[j].screening, f.estimate(j), std::move(at_target), probe, out);
+      f.max_rate[j] = out["max_rate"].get<double>();
+    }
+  } catch (const InputError& e) {
+    out["status"] = "rejected";
+    out["reason"] = e.message();
+  }
+  out["simulations"] = simulations;
+  if (simulations == 0 && source) out["same_result_as"] = f.family[*source].candidate->index;
+  return out.dump();
 }
 
 Json stats(const Json& latency) {
@@ -192,35 +237,18 @@ Json summary_metrics(const Json& summary) {
               {"preemptions", summary.at("preemptions")}};
 }
 
+std::vector<std::string> evaluate_family(const PlanSpec& spec,
+                                         const std::vector<Survivor>& family) {
+  FamilyRun f{spec, family, {}, {}, {}, std::vector<std::optional<double>>(family.size())};
+  for (const Survivor& v : family) f.keys.push_back(equivalence_key(*v.candidate, *v.screening));
+  add_memory_bounds(f);
+  std::vector<std::string> out;
+  for (std::size_t j = 0; j < family.size(); ++j) out.push_back(evaluate_in_family(f, j));
+  return out;
+}
+
 std::string evaluate_candidate(const PlanSpec& spec, const Candidate& c, const Screening& screen) {
-  Json out{{"index", c.index}};
-  try {
-    const Scenario s = load_scenario(scenario_document(spec, c, spec.rate));
-    Search r;
-    const Json at_target = simulate(spec, c, s, spec.rate);
-    r.simulations = 1;
-    if (!stopped(at_target)) out["at_target"] = summary_metrics(at_target);
-    if (const auto missed = missed_slos(spec, at_target); !missed.empty()) {
-      out["status"] = "rejected";
-      out["reason"] = fmt::format("at the target {:.4g} requests/s: {}", spec.rate,
-                                  fmt::join(missed, "; "));
-    } else {
-      r.lo = spec.rate;
-      r.at_lo = at_target;
-      bracket(spec, c, s, screen.rate_bound, r);
-      out["status"] = "feasible";
-      out["max_rate"] = r.lo;
-      out["rate_bracket"] = {r.lo, r.hi ? Json(*r.hi) : Json(nullptr)};
-      out["reached_bound"] = r.reached_bound;
-      out["missed_above"] = fmt::format("{}", fmt::join(r.missed_at_hi, "; "));
-      out["at_max_rate"] = summary_metrics(r.at_lo);
-    }
-    out["simulations"] = r.simulations;
-  } catch (const InputError& e) {
-    out["status"] = "rejected";
-    out["reason"] = e.message();
-  }
-  return out.dump();
+  return evaluate_family(spec, {Survivor{&c, &screen}}).front();
 }
 
 std::vector<std::string> evaluate_candidates(

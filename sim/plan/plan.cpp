@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -11,6 +12,30 @@
 #include "sim/sweep/sweep.hpp"
 
 namespace kvsim::plan {
+namespace {
+
+// Layouts differing only in replicas, KV block size and preemption: one family.
+std::string family_key(const Candidate& c) {
+  Json key = c.to_json();
+  for (const char* differs :
+       {"index", "replicas", "gpus", "cost_per_hour", "block_size", "preemption"}) {
+    key.erase(differs);
+  }
+  return key.dump();
+}
+
+std::vector<std::vector<std::size_t>> families(const Screened& s) {
+  std::vector<std::vector<std::size_t>> groups;
+  std::map<std::string, std::size_t> by_key;  // the group of each key
+  for (const std::size_t i : s.survivors) {
+    const auto [at, added] = by_key.try_emplace(family_key(s.candidates[i]), groups.size());
+    if (added) groups.emplace_back();
+    groups[at->second].push_back(i);
+  }
+  return groups;
+}
+
+}  // namespace
 
 Screened screen_all(const PlanSpec& spec) {
   const std::size_t n = spec.candidate_count();
@@ -31,6 +56,7 @@ Screened screen_all(const PlanSpec& spec) {
   for (std::size_t i = 0; i < n; ++i) {
     if (!out.screenings[i].pruned()) out.survivors.push_back(i);
   }
+  out.groups = families(out);
   return out;
 }
 
@@ -44,16 +70,25 @@ std::vector<std::string> layout_warnings(const Screened& screened) {
   return out;
 }
 
-std::string evaluate_survivor(const PlanSpec& spec, const Screened& screened, std::size_t i) {
-  const std::size_t index = screened.survivors.at(i);
-  return evaluate_candidate(spec, screened.candidates[index], screened.screenings[index]);
+std::string evaluate_group(const PlanSpec& spec, const Screened& screened, std::size_t g) {
+  std::vector<Survivor> group;
+  for (const std::size_t i : screened.groups.at(g)) {
+    group.push_back({&screened.candidates[i], &screened.screenings[i]});
+  }
+  Json results = Json::array();
+  for (const std::string& r : evaluate_family(spec, group)) results.push_back(Json::parse(r));
+  return results.dump();
 }
 
 std::vector<Json> evaluations_from(const Screened& screened,
                                    const std::vector<std::string>& results) {
   std::vector<Json> out(screened.candidates.size());
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    out[screened.survivors.at(i)] = Json::parse(results[i]);
+  for (std::size_t g = 0; g < results.size(); ++g) {
+    const Json members = Json::parse(results[g]);
+    const std::vector<std::size_t>& group = screened.groups.at(g);
+    for (std::size_t k = 0; k < group.size(); ++k) {
+      out[group[k]] = members.at(k);
+    }
   }
   return out;
 }
@@ -63,7 +98,7 @@ std::vector<Json> evaluate_all(const PlanSpec& spec, const Screened& screened,
   std::atomic<std::size_t> finished{0};
   std::mutex report;
   const auto evaluate = [&](std::size_t i) {
-    std::string result = evaluate_survivor(spec, screened, i);
+    std::string result = evaluate_group(spec, screened, i);
     const std::size_t n = ++finished;
     if (done) {
       const std::lock_guard lock(report);
@@ -71,7 +106,7 @@ std::vector<Json> evaluate_all(const PlanSpec& spec, const Screened& screened,
     }
     return result;
   };
-  return evaluations_from(screened, evaluate_candidates(screened.survivors.size(), evaluate));
+  return evaluations_from(screened, evaluate_candidates(screened.groups.size(), evaluate));
 }
 
 }  // namespace kvsim::plan

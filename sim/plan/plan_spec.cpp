@@ -163,6 +163,13 @@ void read_options(const ConfigNode& root, PlanSpec& p) {
   p.router = root.string_or("router", p.router);
   p.rate_tolerance = root.number_or("rate_tolerance", p.rate_tolerance, 0.001, 1);
   p.pareto_metric = root.string_or("pareto_metric", p.pareto_metric);
+  if (const auto cuts = root.find("shortcuts")) {
+    p.estimate_from_fewer_replicas =
+        cuts->boolean_or("estimate_from_fewer_replicas", p.estimate_from_fewer_replicas);
+    p.reuse_equivalent_layouts =
+        cuts->boolean_or("reuse_equivalent_layouts", p.reuse_equivalent_layouts);
+    cuts->finish();
+  }
   const auto cut = p.pareto_metric.find('_');
   if (cut == std::string::npos ||
       std::find(kMetrics.begin(), kMetrics.end(), p.pareto_metric.substr(0, cut)) ==

@@ -25,6 +25,7 @@
 //                                    "transfer": ["whole"],
 //                                    "policy": [{ "type": "join-shortest-queue" }] } },
 //     "rate_tolerance": 0.05,
+//     "shortcuts": { "estimate_from_fewer_replicas": true, "reuse_equivalent_layouts": true },
 //     "pareto_metric": "ttft_p99"
 //   }
 //
@@ -144,6 +145,9 @@ struct PlanSpec {
   Constraints constraints;
   SearchSpace space;
   double rate_tolerance = 0.05;  // the rate search stops when hi / lo <= 1 + this
+  // Search shortcuts (evaluation.hpp), each giving the same answer with fewer simulations.
+  bool estimate_from_fewer_replicas = true;  // start the rate search at a smaller layout's rate
+  bool reuse_equivalent_layouts = true;      // share provably identical runs (equivalence.hpp)
   std::string pareto_metric = "ttft_p99";
   Json resolved;  // the plan file as read (with --set overrides applied)
 

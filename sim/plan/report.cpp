@@ -58,7 +58,9 @@ std::vector<std::string> columns(const PlanSpec& spec) {
     c.push_back(m + "_p50_ms");
     c.push_back(m + "_p99_ms");
   }
-  for (const char* extra : {"gpu_utilization", "attainment", "reason"}) c.push_back(extra);
+  for (const char* extra : {"gpu_utilization", "attainment", "reason", "same_result_as"}) {
+    c.push_back(extra);
+  }
   return c;
 }
 
@@ -106,6 +108,7 @@ std::vector<std::string> row(const Json& v, const std::vector<std::string>& name
   r.push_back(at.empty() ? "" : cell(at["gpu_busy_fraction"]));
   r.push_back(at.empty() ? "" : cell(at["attainment"]));
   r.push_back(v.contains("reason") ? cell(v["reason"]) : "");
+  r.push_back(v.contains("same_result_as") ? cell(v["same_result_as"]) : "");
   if (r.size() != names.size()) throw std::logic_error("plan.csv row and header disagree");
   return r;
 }

@@ -43,8 +43,9 @@ void header(std::string& md, const PlanSpec& spec, const Screened& screened) {
 
 void counts(std::string& md, const Screened& screened, const Json& verdicts) {
   std::map<std::string, std::size_t> by;
-  std::size_t simulations = 0;
+  std::size_t simulations = 0, reused = 0;
   for (const Json& v : verdicts) {
+    reused += v.contains("same_result_as") ? 1 : 0;
     ++by[v["status"] == "pruned" ? "pruned (" + v["pruned"].get<std::string>() + ")"
                                  : v["status"].get<std::string>()];
     if (v.contains("simulations")) simulations += v["simulations"].get<std::size_t>();
@@ -53,6 +54,11 @@ void counts(std::string& md, const Screened& screened, const Json& verdicts) {
                  "simulations):",
                  screened.candidates.size(), screened.survivors.size(), simulations);
   for (const auto& [what, n] : by) fmt::format_to(std::back_inserter(md), " {} {};", what, n);
+  if (reused > 0) {
+    fmt::format_to(std::back_inserter(md), " {} layouts took every simulation from an equivalent "
+                   "layout (same_result_as in plan.csv: KV memory provably never binds, so block "
+                   "size and preemption cannot change their runs);", reused);
+  }
   md += "\n\n";
 }
 

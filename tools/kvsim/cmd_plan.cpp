@@ -124,6 +124,13 @@ int finish_plan(const plan::PlanSpec& spec, const plan::Screened& screened,
     print_ranked(r, show);
     fmt::print("rejected after simulation:\n");
     print_rejected(r, show);
+    std::size_t simulations = 0, reused = 0;
+    for (const Json& v : r.json["candidates"]) {
+      if (v.contains("simulations")) simulations += v["simulations"].get<std::size_t>();
+      if (v.contains("same_result_as")) ++reused;
+    }
+    fmt::print("{} serving simulations; {} layouts took every simulation from an equivalent "
+               "layout (same_result_as)\n", simulations, reused);
     fmt::print("{} candidates in {:.2f} s\n", screened.candidates.size(), o.wall_seconds);
   }
   if (!o.out.empty()) {
@@ -152,8 +159,8 @@ int run_plan_command(const PlanOptions& o) {
   };
   const distributed::Job job{"plan", job_input(o.path, o.sets), plan_hash(doc)};
   const auto results = evaluate_items(
-      o.workers, job, o.out, screened.survivors.size(),
-      [&](std::size_t i) { return plan::evaluate_survivor(spec, screened, i); }, report);
+      o.workers, job, o.out, screened.groups.size(),
+      [&](std::size_t g) { return plan::evaluate_group(spec, screened, g); }, report);
   progress.reset();  // ends its line before the report
   if (!results) {
     if (talk && !o.workers.shard.empty()) {
@@ -177,10 +184,10 @@ int finish_merged_plan(const distributed::Partial& first, const std::vector<std:
   }
   const plan::PlanSpec spec = plan::load_plan(doc);
   const plan::Screened screened = plan::screen_all(spec);  // deterministic: as the shards saw it
-  if (results.size() != screened.survivors.size()) {
+  if (results.size() != screened.groups.size()) {
     throw InputError(first.file, "/items", fmt::format(
-        "{} evaluations, but the plan screens to {} layouts to simulate", results.size(),
-        screened.survivors.size()));
+        "{} evaluations, but the plan screens to {} groups of layouts to simulate",
+        results.size(), screened.groups.size()));
   }
   const std::size_t show = 10;  // plan's --show default
   if (!o.quiet) print_screening(spec, screened, show);
