@@ -51,7 +51,12 @@ CompiledCost::CompiledCost(const LlmSpec& model, const DecomposeOptions& options
       engine_(engine),
       parallel_block_(model.parallel_attention),
       windowed_decode_(decode_attention_windowed(model, options)),
-      routed_experts_(routed_experts) {}
+      routed_experts_(routed_experts),
+      decode_template_(DecodeAttentionTemplate::make(model, options)) {
+  if (decode_template_) {
+    decode_pricer_ = compute.decode_attention_pricer(decode_template_->at({1, 1, 1}));
+  }
+}
 
 const CompiledCost::Linear& CompiledCost::linear(std::int64_t tokens, PassKind pass) {
   if (tokens < 1 || tokens >= kTableLimit) {
@@ -81,7 +86,7 @@ void CompiledCost::add_prefill_attention(LayerBlocks& blocks, std::int64_t q, st
 
 void CompiledCost::add_decode_attention(LayerBlocks& blocks,
                                         std::span<const std::int64_t> kv_lengths,
-                                        PassKind pass) const {
+                                        PassKind pass) {
   if (windowed_decode_ || kv_lengths.empty()) {
     add_attention(blocks, decode_attention(model_, kv_lengths, options_), pass);
     return;
@@ -96,7 +101,20 @@ void CompiledCost::add_decode_attention(LayerBlocks& blocks,
     t.most = std::max(t.most, l);
   }
   t.kv = static_cast<std::int64_t>(kv);
+  if (decode_template_) {
+    const Operation& op = decode_template_->at(t);
+    blocks[block_of(op, parallel_block_)] += decode_kernel_seconds(op, pass);
+    return;
+  }
   add_attention(blocks, decode_attention(model_, t, options_), pass);
+}
+
+// engine_.op_seconds(compute_, op, pass), the compute time from the decode pricer when there is
+// one (equal to compute_.cost(op).seconds: fused_decode_attention.hpp).
+double CompiledCost::decode_kernel_seconds(const Operation& op, PassKind pass) {
+  if (engine_.fused(op)) return 0.0;
+  const double compute = decode_pricer_ ? decode_pricer_->seconds(op) : compute_.cost(op).seconds;
+  return engine_.kernel_seconds(op, compute, pass);
 }
 
 void CompiledCost::add_attention(LayerBlocks& blocks, const AttentionOps& ops,

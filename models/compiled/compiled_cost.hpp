@@ -12,20 +12,28 @@
 //   - the final norm, LM head and sampling per emitting-row count, likewise;
 //   - attention, which depends on each sequence's KV length: built per call as at most six
 //     operations on the stack (operations.hpp's AttentionOps) and priced by the compute model,
-//     without decomposing the rest of the layer and without allocating.
+//     without decomposing the rest of the layer and without allocating. A decode batch's
+//     attention that is one fused kernel (full attention, not latent) is patched from a template
+//     (decode_attention_template.hpp) and priced by the compute model's decode pricer where it
+//     has one (a calibrated profile's decode fit, memoised per launch grid:
+//     models/compute/fused_decode_attention.hpp), else by cost().
 // The decomposition stays the one source of truth: the tables are filled from prefill_layer and
 // model_ends, and attention from the same functions prefill_layer and decode_layer use. Every
 // number equals the decomposition's (each operation priced by EngineModel::op_seconds, summed in
 // decomposition order) bit for bit; tests/serving/iteration_cost_test.cpp checks it.
-// The model, compute model and engine must outlive it. Not thread-safe (tables fill lazily).
+// The model, compute model and engine must outlive it. Not thread-safe (tables and the decode
+// pricer's memo fill lazily).
 // Units: double seconds on one GPU.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "models/compiled/decode_attention_template.hpp"
 #include "models/compute/compute_model.hpp"
 #include "models/engine/engine_model.hpp"
 #include "models/llm/operations.hpp"
@@ -76,13 +84,14 @@ class CompiledCost {
   /// Adds a decode batch's attention: one request per KV length, each at its own length (pairs
   /// are the sum, not an average; a windowed layer sees at most its window of each).
   void add_decode_attention(LayerBlocks& blocks, std::span<const std::int64_t> kv_lengths,
-                            PassKind pass) const;
+                            PassKind pass);
   std::size_t blocks() const { return parallel_block_ ? 1 : 2; }
 
  private:
   Linear price_linear(std::int64_t tokens, PassKind pass) const;
   double price_head(std::int64_t rows, PassKind pass) const;
   void add_attention(LayerBlocks& blocks, const AttentionOps& ops, PassKind pass) const;
+  double decode_kernel_seconds(const Operation& op, PassKind pass);
 
   const LlmSpec& model_;
   DecomposeOptions options_;
@@ -91,6 +100,8 @@ class CompiledCost {
   bool parallel_block_;
   bool windowed_decode_;  // decode attention needs each KV length, not only their totals
   bool routed_experts_;   // the layer includes the routed experts
+  std::optional<DecodeAttentionTemplate> decode_template_;  // one fused kernel, else none
+  std::unique_ptr<OperationPricer> decode_pricer_;          // null: compute_.cost()
   // Indexed [pass][count]; counts past kTableLimit are priced per call into overflow_.
   std::array<std::vector<Linear>, 2> linear_;
   std::array<std::vector<double>, 2> head_;  // NaN: not priced yet

@@ -49,6 +49,15 @@ KernelShape kernel_shape(const AttentionShape& a) {
 
 }  // namespace
 
+// The inputs of attention_grid's decode arithmetic: batch (clamped), q (q_tiles), kv_tiles
+// (splits, per_split) and mean_tiles (reach and the visits); k.heads follows from q.
+DecodeGridKey decode_grid_key(const AttentionShape& a) {
+  const KernelShape k = kernel_shape(a);
+  const std::int64_t tkv = tile_kv(a.head_dim);
+  return {std::max<std::int64_t>(1, a.batch), k.q, ceil_div(k.kv_mean, tkv),
+          ceil_div(k.kv_max, tkv)};
+}
+
 std::int64_t flash_num_splits(std::int64_t blocks, std::int64_t slots, std::int64_t kv_tiles) {
   if (static_cast<float>(blocks) >= 0.8f * static_cast<float>(slots)) return 1;
   const std::int64_t most = std::min({kMaxSplits, slots, kv_tiles});

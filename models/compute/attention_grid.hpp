@@ -43,6 +43,21 @@ using AttentionFeatures = std::array<double, 7>;
 AttentionGrid attention_grid(const AttentionShape& shape, int sms, int ctas_per_sm,
                              std::int64_t splits = 0);
 
+/// What attention_grid's answer for a decode launch (shape.prefill false) depends on besides the
+/// layer's fixed widths (heads, KV heads, head dimensions) and `splits`: the batch, the query
+/// rows per request, and the key tiles of the mean and of the longest request. Two decode shapes
+/// of one layer with equal keys have equal grids (tests/models/fast_paths_test.cpp), so a caller
+/// pricing one layer's decode batch after batch memoises on it
+/// (models/compute/fused_decode_attention.hpp): the key repeats where the summed KV does not.
+struct DecodeGridKey {
+  std::int64_t batch = -1;  // at least 1 (attention_grid's own clamp); -1: no key
+  std::int64_t q = 0;
+  std::int64_t mean_tiles = 0;
+  std::int64_t kv_tiles = 0;
+  bool operator==(const DecodeGridKey&) const = default;
+};
+DecodeGridKey decode_grid_key(const AttentionShape& shape);
+
 /// FlashAttention-2's choice of KV splits for `blocks` blocks, `slots` CTA slots, `kv_tiles`
 /// key tiles per request (at most 128 splits).
 std::int64_t flash_num_splits(std::int64_t blocks, std::int64_t slots, std::int64_t kv_tiles);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "models/compute/derived_profile.hpp"
+#include "models/compute/fused_decode_attention.hpp"
 #include "models/compute/attention_derivation.hpp"
 
 namespace kvsim {
@@ -174,6 +175,18 @@ OpCost CalibratedModel::unfloored_cost(const Operation& op) const {
     return {*fitted, inside ? Provenance::kInterpolated : Provenance::kExtrapolated};
   }
   return {*fitted, Provenance::kExtrapolated};
+}
+
+// Exactly the operations cost() prices by the decode fit: fused decode attention (no weights,
+// so not W8A16; 16-bit, so not fp8; no table key, rows being 0), in one group.
+std::unique_ptr<OperationPricer> CalibratedModel::decode_attention_pricer(
+    const Operation& shape) const {
+  const bool by_decode_fit = shape.op_class == OpClass::kAttention &&
+                             shape.kind == OpKind::kAttention && !shape.attention.prefill &&
+                             shape.groups == 1 && shape.weight_bytes == 0 &&
+                             calibrated_dtype(shape) && profile_.attention_decode.has_value();
+  if (!by_decode_fit || ShapeKey::of(shape)) return nullptr;
+  return std::make_unique<FusedDecodeAttention>(*profile_.attention_decode, gpu_, shape);
 }
 
 std::string CalibratedModel::describe() const {

@@ -101,6 +101,9 @@ class CalibratedModel final : public ComputeModel {
   std::string describe() const override;
   Json to_json() const override;
   std::vector<std::string> warnings(const Precision& precision) const override;
+  /// Fused decode attention in 16-bit math priced by the profile's decode fit: a memoising
+  /// pricer (fused_decode_attention.hpp); null for any other operation.
+  std::unique_ptr<OperationPricer> decode_attention_pricer(const Operation& shape) const override;
   const DeviceProfile& profile() const { return profile_; }
   /// The profile the attention fits were derived from; empty when they were measured here.
   const std::string& attention_source() const { return attention_source_; }

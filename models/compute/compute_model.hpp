@@ -24,6 +24,17 @@ struct OpCost {
   Provenance provenance = Provenance::kRoofline;
 };
 
+/// Prices many operations of one shape that differ only in their sizes (one layer's decode
+/// attention, batch after batch) exactly as ComputeModel::cost would, with less work per call.
+/// Built by ComputeModel::decode_attention_pricer for a caller in a loop (the compiled cost);
+/// not thread-safe (it may memoise as it goes); its compute model must outlive it.
+class OperationPricer {
+ public:
+  virtual ~OperationPricer() = default;
+  /// cost(op).seconds, for `op` of the shape the pricer was built for.
+  virtual double seconds(const Operation& op) = 0;
+};
+
 class ComputeModel {
  public:
   virtual ~ComputeModel() = default;
@@ -36,6 +47,13 @@ class ComputeModel {
   virtual std::vector<std::string> warnings(const Precision& precision) const {
     (void)precision;
     return {};
+  }
+  /// A pricer for decode attention operations shaped like `shape` (the same kind, data type,
+  /// heads and head widths; other batch, KV and longest request), or null where this model has
+  /// none faster than cost() (the caller then calls cost()).
+  virtual std::unique_ptr<OperationPricer> decode_attention_pricer(const Operation& shape) const {
+    (void)shape;
+    return nullptr;
   }
 };
 

@@ -49,7 +49,12 @@ bool EngineModel::fused(const Operation& op) const {
 double EngineModel::op_seconds(const ComputeModel& compute, const Operation& op,
                                PassKind pass) const {
   if (fused(op)) return 0.0;
-  double seconds = compute.cost(op).seconds;
+  return kernel_seconds(op, compute.cost(op).seconds, pass);
+}
+
+double EngineModel::kernel_seconds(const Operation& op, double compute_seconds,
+                                   PassKind pass) const {
+  double seconds = compute_seconds;
   if (op.op_class == OpClass::kAttention) seconds *= p_.attention_time_scale;
   if (pass == PassKind::kPureDecode && p_.decode_cuda_graphs) return seconds;
   // A kernel of a share of the layers (Gemma's local or global attention) launches there only.

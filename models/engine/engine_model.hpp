@@ -80,6 +80,9 @@ class EngineModel {
   /// Seconds of one operation as this engine runs it: 0 when fused; else the compute model's
   /// time (attention x time_scale) plus the launch gap (none in a graph-captured decode pass).
   double op_seconds(const ComputeModel& compute, const Operation& op, PassKind pass) const;
+  /// op_seconds for an operation that is not fused, given its compute time (compute.cost's
+  /// seconds), for a caller that priced it another way (models/compiled/compiled_cost.cpp).
+  double kernel_seconds(const Operation& op, double compute_seconds, PassKind pass) const;
   /// Sum of op_seconds over a list, in list order.
   double ops_seconds(const ComputeModel& compute, std::span<const Operation> ops,
                      PassKind pass) const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -14,10 +15,14 @@ class Contiguous final : public KvMemory {
   Contiguous(std::int64_t capacity, double utilization, std::int64_t max_sequence,
              const KvBudget& b)
       : KvMemory(capacity, utilization, b.window, b.windowed_share),
-        max_sequence_(max_sequence) {}
+        max_sequence_(max_sequence) {
+    // grow_to never changes what a sequence holds, and charged(tokens) <= tokens: any tokens up
+    // to what it holds succeed.
+    set_grow_slack(std::numeric_limits<std::int64_t>::max());
+  }
 
   bool admit(Sequence& s, std::int64_t) override { return hold(s, peak_tokens(s.request)); }
-  bool grow(Sequence& s, std::int64_t tokens) override {
+  bool grow_to(Sequence& s, std::int64_t tokens) override {
     return charged(tokens, window()) <= s.held;
   }
   std::int64_t peak_tokens(const Request& r) const override {
@@ -37,7 +42,12 @@ class Paged final : public KvMemory {
   Paged(std::int64_t capacity, double utilization, std::int64_t block, double watermark,
         const KvBudget& b)
       : KvMemory(capacity, utilization, b.window, b.windowed_share), block_(block),
-        watermark_(watermark) {}
+        watermark_(watermark) {
+    // Without a window a sequence holds whole blocks (a multiple of block_, or 0): tokens in
+    // (held - block, held] need exactly those, so hold() adds nothing and succeeds (held never
+    // passes the capacity). A windowed layer's charge is not its blocks: no shortcut.
+    if (b.window == 0) set_grow_slack(block);
+  }
 
   bool admit(Sequence& s, std::int64_t tokens) override {
     // vLLM's watermark: new sequences leave a share of the blocks to the running ones, so that
@@ -46,7 +56,9 @@ class Paged final : public KvMemory {
         static_cast<std::int64_t>(watermark_ * static_cast<double>(capacity()));
     return hold(s, charged_blocks(tokens), reserve);
   }
-  bool grow(Sequence& s, std::int64_t tokens) override { return hold(s, charged_blocks(tokens)); }
+  bool grow_to(Sequence& s, std::int64_t tokens) override {
+    return hold(s, charged_blocks(tokens));
+  }
   // The last token is sampled, never cached: at most prompt + output - 1 tokens of K and V.
   std::int64_t peak_tokens(const Request& r) const override {
     return charged_blocks(r.prompt + r.output - 1);

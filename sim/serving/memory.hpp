@@ -46,8 +46,16 @@ class KvMemory {
   /// Admits a waiting sequence that will hold `tokens` after its first iteration; false when
   /// it does not fit (keeping a small reserve for the running sequences' growth).
   virtual bool admit(Sequence& s, std::int64_t tokens) = 0;
-  /// Makes `s` hold at least `tokens`; false when that does not fit.
-  virtual bool grow(Sequence& s, std::int64_t tokens) = 0;
+  /// Makes `s` hold at least `tokens`; false when that does not fit. Inline for the common
+  /// case, which serving asks per running sequence per iteration: `tokens` in
+  /// (s.held - grow_slack, s.held], where the manager's answer is "yes, and nothing changes"
+  /// (set_grow_slack; the managers' constructors in memory.cpp say why).
+  bool grow(Sequence& s, std::int64_t tokens) {
+    if (tokens <= s.held && tokens > s.held - grow_slack_) return true;
+    return grow_to(s, tokens);
+  }
+  /// grow() without its inline shortcut (what it defers to; tests compare the two).
+  virtual bool grow_to(Sequence& s, std::int64_t tokens) = 0;
   virtual Json to_json() const = 0;
   /// KV tokens `r` holds at its longest (its cached tokens rounded up to blocks, or reserved).
   virtual std::int64_t peak_tokens(const Request& r) const = 0;
@@ -72,6 +80,9 @@ class KvMemory {
     return window_ == 0 || tokens <= kept ? tokens : windowed(tokens, kept);
   }
   std::int64_t window() const { return window_; }
+  /// Set by a manager for whom growing to any `tokens` in (s.held - slack, s.held] keeps what
+  /// `s` holds and succeeds; 0: no shortcut.
+  void set_grow_slack(std::int64_t slack) { grow_slack_ = slack; }
   /// Sets what `s` holds to `tokens` (already charged) if the difference fits.
   bool hold(Sequence& s, std::int64_t tokens, std::int64_t reserve = 0) {
     const std::int64_t more = tokens - s.held;
@@ -89,6 +100,7 @@ class KvMemory {
   std::int64_t window_;
   double windowed_share_;
   std::int64_t held_ = 0;
+  std::int64_t grow_slack_ = 0;
 };
 
 using KvMemoryRegistry = Registry<std::unique_ptr<KvMemory>, const KvBudget&>;

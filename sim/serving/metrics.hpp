@@ -97,13 +97,17 @@ struct Totals {
   std::int64_t token_second = -1, tokens_this_second = 0, peak_tokens_per_second = 0;
 
   /// An output token at `now_ns` (nanoseconds from the start of simulated time).
-  void count_token(std::int64_t now_ns) {
+  void count_token(std::int64_t now_ns) { count_tokens(now_ns, 1); }
+  /// `n` output tokens at `now_ns`: the counts of n count_token calls (none when n is 0).
+  void count_tokens(std::int64_t now_ns, std::int64_t n) {
+    if (n == 0) return;
     const std::int64_t second = now_ns / 1'000'000'000;
     if (second != token_second) {
       token_second = second;
       tokens_this_second = 0;
     }
-    if (++tokens_this_second > peak_tokens_per_second) peak_tokens_per_second = tokens_this_second;
+    tokens_this_second += n;
+    peak_tokens_per_second = std::max(peak_tokens_per_second, tokens_this_second);
   }
 
   /// summary.json: aggregates, and under "vllm_bench" the same quantities with the names

@@ -40,15 +40,26 @@ void Replica::arrive(const Request& r) {
     if (e->outstanding() < target->outstanding()) target = e.get();
   }
   target->state.waiting.push_back(target->state.pool.add(s));
+  ++outstanding_;
   decide();
 }
 
-ReplicaLoad Replica::load() const {
-  return {total(&Engine::outstanding),
-          static_cast<double>(held()) / static_cast<double>(capacity())};
-}
-
+// The timeline also checks the running counts (used tokens, requests outstanding) against
+// walks (rows are seconds apart, so the walks cost nothing that matters).
 TimelineSample Replica::sample(double time) const {
+  if (outstanding_ != total(&Engine::outstanding)) {
+    throw std::logic_error(fmt::format("replica {}: {} requests outstanding by the count, {} in "
+                                       "the queues",
+                                       index_, outstanding_, total(&Engine::outstanding)));
+  }
+  for (const auto& e : engines_) {
+    if (e->state.used_tokens() != e->state.used_tokens_walked()) {
+      throw std::logic_error(fmt::format("replica {}: {} KV tokens used by the running sum, {} "
+                                         "by the walk",
+                                         index_, e->state.used_tokens(),
+                                         e->state.used_tokens_walked()));
+    }
+  }
   return {time,
           index_,
           total([](const Engine& e) { return e.state.waiting.size(); }),
@@ -66,18 +77,8 @@ std::uint64_t Replica::swaps() const {
   return total([](const Engine& e) { return e.state.swaps; });
 }
 
-std::int64_t Replica::held() const {
-  return total([](const Engine& e) { return e.memory->held(); });
-}
-
 std::int64_t Replica::used_tokens() const {
-  std::int64_t t = 0;
-  for (const auto& e : engines_) {
-    const KvMemory& memory = *e->memory;
-    const SequencePool& pool = e->state.pool;
-    for (const Slot slot : e->state.running) t += memory.used(pool[slot].cached);
-  }
-  return t;
+  return total([](const Engine& e) { return e.state.used_tokens(); });
 }
 
 // Schedulers decide once at the end of the instant, after every completion and arrival at

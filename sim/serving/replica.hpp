@@ -72,7 +72,12 @@ class Replica {
   /// A request sent to this replica now: it joins the least loaded virtual engine.
   void arrive(const Request& r);
 
-  ReplicaLoad load() const;
+  /// What the router reads of every replica at every arrival: inline, with the requests
+  /// outstanding counted as they arrive and complete (a request is outstanding, waiting or
+  /// running, from arrive() to complete(); preemption only moves it between the two).
+  ReplicaLoad load() const {
+    return {outstanding_, static_cast<double>(held()) / static_cast<double>(capacity_)};
+  }
   TimelineSample sample(double time) const;  // time in seconds
   std::uint64_t preemptions() const;
   std::uint64_t swaps() const;
@@ -113,7 +118,9 @@ class Replica {
     for (const auto& e : engines_) sum += std::invoke(f, *e);
     return sum;
   }
-  std::int64_t held() const;
+  std::int64_t held() const {
+    return total([](const Engine& e) { return e.memory->held(); });
+  }
   std::int64_t used_tokens() const;
 
   // replica.cpp: planning and launching batches.
@@ -140,7 +147,7 @@ class Replica {
   void account();
   void finish(std::uint32_t id);
   void finish_one(std::uint32_t id);
-  void deliver_tokens(const InFlight& f, ReplicaState& st, SimTime now);
+  std::size_t deliver_tokens(const InFlight& f, ReplicaState& st, SimTime now);
   void retire_finished(Engine& e, SimTime now);
   void emit(Sequence& s, SimTime now, bool new_gap = true);
   void complete(Engine& e, Slot slot, SimTime now);
@@ -151,6 +158,7 @@ class Replica {
   std::vector<std::unique_ptr<Engine>> engines_;
   std::size_t next_engine_ = 0;
   std::int64_t capacity_ = 0;  // fixed at construction; the router reads it per arrival
+  std::size_t outstanding_ = 0;  // requests arrived and not completed (load())
   std::uint64_t batches_ = 0;
   std::vector<Stage> stages_;
   std::vector<InFlight> flights_;

@@ -34,38 +34,65 @@ void Replica::finish_one(std::uint32_t id) {
   InFlight& f = flights_[id];
   Engine& e = *engines_[f.engine];
   e.in_flight = false;
-  deliver_tokens(f, e.state, now);
+  const std::size_t finished = deliver_tokens(f, e.state, now);
   free_flights_.push_back(id);
-  retire_finished(e, now);
+  if (finished > 0 || c_.setup.scheduler->completes_together()) retire_finished(e, now);
 }
 
 // Each sequence of the batch takes its new tokens; a prompt's last position, and each decode,
-// samples the next output token.
-void Replica::deliver_tokens(const InFlight& f, ReplicaState& st, SimTime now) {
-  for (const auto& [slot, tokens] : f.batch.prefills) {
+// samples the next output token. Returns how many of the batch's sequences have finished.
+// The tokens are counted for the per-second peak once per batch (they share `now`: adding n
+// at once reaches the same counts as n increments).
+std::size_t Replica::deliver_tokens(const InFlight& f, ReplicaState& st, SimTime now) {
+  std::size_t finished = 0;
+  std::int64_t tokens = 0;
+  for (const auto& [slot, chunk] : f.batch.prefills) {
     Sequence& s = st.pool[slot];
     s.in_flight = false;
-    s.prefilled += tokens;
-    s.cached += tokens;
+    s.prefilled += chunk;
+    st.add_cached(s, chunk);
     if (s.prompt_done()) {
       if (s.first_token.count() < 0) s.first_token = now;
       emit(s, now);  // the prompt's last position samples the next token
+      ++tokens;
+      if (s.finished()) ++finished;
     }
   }
-  for (const Slot slot : f.batch.decodes) {
-    Sequence& s = st.pool[slot];
-    s.in_flight = false;
-    // Speculative decoding keeps the accepted drafts (the rest's KV is rolled back) and the
-    // token the target sampled after them.
-    const std::int64_t accepted = c_.setup.speculation ? c_.setup.speculation->accept(s) : 0;
-    s.cached += 1 + accepted;  // the token it consumed, and the accepted drafts
-    emit(s, now);
-    for (std::int64_t i = 0; i < accepted; ++i) emit(s, now, false);
+  if (!c_.setup.speculation && !c_.observers.token) {
+    // The common case, per sequence per iteration: emit() without the token observer.
+    for (const Slot slot : f.batch.decodes) {
+      Sequence& s = st.pool[slot];
+      s.in_flight = false;
+      st.add_cached(s, 1);
+      if (s.last_token.count() >= 0) c_.totals.itl.add(to_seconds(now - s.last_token));
+      s.last_token = now;
+      ++s.generated;
+      if (s.finished()) ++finished;
+    }
+    tokens += static_cast<std::int64_t>(f.batch.decodes.size());
+  } else {
+    for (const Slot slot : f.batch.decodes) {
+      Sequence& s = st.pool[slot];
+      s.in_flight = false;
+      // Speculative decoding keeps the accepted drafts (the rest's KV is rolled back) and the
+      // token the target sampled after them.
+      const std::int64_t accepted =
+          c_.setup.speculation ? c_.setup.speculation->accept(s) : 0;
+      st.add_cached(s, 1 + accepted);  // the token it consumed, and the accepted drafts
+      emit(s, now);
+      for (std::int64_t i = 0; i < accepted; ++i) emit(s, now, false);
+      tokens += 1 + accepted;
+      if (s.finished()) ++finished;
+    }
   }
+  c_.totals.count_tokens(now.count(), tokens);  // vllm_bench's max_output_tokens_per_s
+  return finished;
 }
 
 // Finished sequences leave the running list, keeping the others in order. A scheduler that
 // completes together (static batching) releases its batch only when every sequence is done.
+// finish() skips this when none of the batch finished: a running sequence finishes only when
+// its batch delivers (and leaves here then), so there is nothing to retire.
 void Replica::retire_finished(Engine& e, SimTime now) {
   ReplicaState& st = e.state;
   if (c_.setup.scheduler->completes_together()) {
@@ -90,12 +117,12 @@ void Replica::retire_finished(Engine& e, SimTime now) {
   st.running.resize(out);
 }
 
-// `new_gap` false: another token of the same step, which streams with the first (one gap per
-// step, as `vllm bench serve` counts one per streamed chunk).
+// One output token of `s` at `now` (the caller counts it for the per-second peak). `new_gap`
+// false: another token of the same step, which streams with the first (one gap per step, as
+// `vllm bench serve` counts one per streamed chunk).
 void Replica::emit(Sequence& s, SimTime now, bool new_gap) {
   if (new_gap && s.last_token.count() >= 0) c_.totals.itl.add(to_seconds(now - s.last_token));
   s.last_token = now;
-  c_.totals.count_token(now.count());  // vllm_bench's max_output_tokens_per_s
   if (c_.observers.token) {
     c_.observers.token(s.request.id, s.generated, to_seconds(now - SimTime{0}));
   }
@@ -104,9 +131,11 @@ void Replica::emit(Sequence& s, SimTime now, bool new_gap) {
 
 void Replica::complete(Engine& e, Slot slot, SimTime now) {
   Sequence& s = e.state.pool[slot];
+  e.state.stop_running(s);
   e.memory->release(s);
   record_latencies(s, now);
   e.state.pool.remove(slot);
+  --outstanding_;
   c_.finished();
   const Totals& t = c_.totals;
   if (t.completed + t.rejected == c_.total_requests) c_.queue.stop();  // background never ends

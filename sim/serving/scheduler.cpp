@@ -44,6 +44,7 @@ void ReplicaState::admit_waiting(Batch& batch, std::int64_t& budget,
     }
     s.in_flight = true;
     running.push_back(slot);
+    used_ += memory.used(s.cached);
     waiting.pop_front();
   }
 }
@@ -76,6 +77,12 @@ void ReplicaState::continue_prompts(Batch& batch, std::int64_t& budget) {
   }
 }
 
+std::int64_t ReplicaState::used_tokens_walked() const {
+  std::int64_t t = 0;
+  for (const Slot slot : running) t += memory.used(pool[slot].cached);
+  return t;
+}
+
 std::int64_t ReplicaState::verify_tokens(const Sequence& s) const {
   return speculation->verify_tokens(s);
 }
@@ -89,6 +96,7 @@ bool ReplicaState::preempt_newest_after(std::size_t position, Batch& batch,
     Sequence& s = pool[slot];
     if (s.in_flight) continue;
     running.erase(running.begin() + static_cast<std::ptrdiff_t>(v));
+    stop_running(s);
     memory.release(s);
     ++preemptions;
     ++s.preemptions;

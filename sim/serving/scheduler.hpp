@@ -105,6 +105,21 @@ class ReplicaState {
   /// The next chunk of every prompt already started, within the budget.
   void continue_prompts(Batch& batch, std::int64_t& budget);
   std::int64_t swap_used() const { return swap_used_; }
+  /// KV token equivalents the running sequences' cached tokens fill (KvMemory::used summed
+  /// over `running`), kept as sequences start and stop running and cache tokens: exact
+  /// (integers). The replica's memory integrals read it at every launch and completion, where
+  /// walking the running sequences cost a tenth of an iteration.
+  std::int64_t used_tokens() const { return used_; }
+  /// The same by walking the running sequences (the replica's timeline checks the two agree).
+  std::int64_t used_tokens_walked() const;
+  /// `s`, running, has `tokens` more K and V cached.
+  void add_cached(Sequence& s, std::int64_t tokens) {
+    used_ -= memory.used(s.cached);
+    s.cached += tokens;
+    used_ += memory.used(s.cached);
+  }
+  /// `s` leaves the running list (the caller removes it).
+  void stop_running(const Sequence& s) { used_ -= memory.used(s.cached); }
   /// New tokens a decode of `s` brings (budget and KV): 1, or its verified draft tokens.
   std::int64_t decode_tokens(const Sequence& s) const {
     return speculation ? verify_tokens(s) : 1;
@@ -116,6 +131,7 @@ class ReplicaState {
 
   std::int64_t swap_capacity_;
   std::int64_t swap_used_ = 0;
+  std::int64_t used_ = 0;  // used_tokens()
 };
 
 class Scheduler {
