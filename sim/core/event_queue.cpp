@@ -17,6 +17,10 @@ struct LaterRank {
     return a.rank > b.rank;
   }
 };
+// Entries every bucket's storage grows to at once: most buckets hold a handful of entries, and
+// without a floor each of their first pushes would scan all buckets for room to borrow.
+constexpr std::size_t kBucketFloor = 64;
+
 struct Later {
   template <typename E>
   bool operator()(const E& a, const E& b) const {
@@ -41,6 +45,12 @@ int EventQueue::bucket_of(std::uint64_t time) const {
 // few buckets in use at any time recycle the capacity earlier ones grew to; failing that it grows
 // to hold every pending entry. Once the queue has run for a while, pushing allocates nothing.
 void EventQueue::make_room(std::vector<Entry>& bucket) {
+  if (bucket.capacity() < kBucketFloor) {
+    // Each of the kBuckets storages (swaps only move them) is upgraded once, so steady state
+    // still allocates nothing.
+    bucket.reserve(kBucketFloor);
+    return;
+  }
   std::vector<Entry>* roomiest = nullptr;
   for (std::vector<Entry>& other : buckets_) {
     if (other.empty() && other.capacity() > bucket.capacity() &&
