@@ -46,9 +46,11 @@ int EventQueue::bucket_of(std::uint64_t time) const {
 // to hold every pending entry. Once the queue has run for a while, pushing allocates nothing.
 void EventQueue::make_room(std::vector<Entry>& bucket) {
   if (bucket.capacity() < kBucketFloor) {
-    // Each of the kBuckets storages (swaps only move them) is upgraded once, so steady state
-    // still allocates nothing.
-    bucket.reserve(kBucketFloor);
+    // The first push of a run: every storage grows to the floor at once (swaps only move the
+    // kBuckets storages), so no later push allocates for it.
+    for (std::vector<Entry>& b : buckets_) {
+      if (b.capacity() < kBucketFloor) b.reserve(kBucketFloor);
+    }
     return;
   }
   std::vector<Entry>* roomiest = nullptr;
