@@ -66,6 +66,10 @@ TEST(MixedPool, AnIdleInstanceJoinsTheDecodePoolWhenNoDecodeInstanceHasRoom) {
   EXPECT_GE(m["lent_to_decode"].get<int>(), 1);
   EXPECT_EQ(m["lent_to_prefill"], 0);
   EXPECT_GT(m["decode_busy_fraction"].get<double>(), 0);
+  // Busy time and KV area of the lent instance are divided over the decode slots it adds too:
+  // a full decode instance plus a busy mixed one stays a fraction.
+  EXPECT_LE(with["kv_utilization"].get<double>(), 1.0);
+  EXPECT_LE(with["gpu_busy_fraction"].get<double>(), 1.0);
   EXPECT_LT(with["disaggregation"]["decode_memory_waits"]["count"].get<int>(),
             without["disaggregation"]["decode_memory_waits"]["count"].get<int>());
   EXPECT_LT(with["e2e_latency"]["max_s"].get<double>(),

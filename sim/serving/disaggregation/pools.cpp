@@ -241,9 +241,10 @@ std::shared_ptr<Disaggregation> read_disaggregation(const ConfigNode& serving,
   }
   place_pools(*d, s, n);
   if (d->mixed.instances > 0 && d->prefill_scenario != d->decode_scenario) {
-    // A mixed instance takes either role, so it would need both pools' GPU type at once.
-    n.at("mixed").fail("a mixed pool beside prefill and decode pools on different GPU types is "
-                       "not modelled: give both pools the same \"gpu\", or drop \"mixed\"");
+    // A mixed instance takes either role on the cluster's GPUs: pools placed on another GPU
+    // type (pool_hardware.hpp) would leave its hardware undefined.
+    n.at("mixed").fail("a mixed pool beside pools whose \"gpu\" is not /cluster/gpu is not "
+                       "modelled: leave out the pools' \"gpu\", or drop \"mixed\"");
   }
   return d;
 }

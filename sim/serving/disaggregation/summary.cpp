@@ -98,8 +98,10 @@ ServingResult DisaggregatedRun::result() const {
   for (const DecodeInstance& d : decode_) t.busy_seconds += to_seconds(d.busy);
   const double span = to_seconds(queue_.now() - arrivals_.first_arrival());
   ServingResult out;
-  out.summary = t.summary({span, d_.decode.instances, 1, decode_.front().capacity, 0, 0,
-                           queue_.executed()});
+  // Busy time and KV area add up every decode slot, the mixed instances' included: so does the
+  // count they are divided by.
+  const int slots = static_cast<int>(decode_.size());
+  out.summary = t.summary({span, slots, 1, decode_.front().capacity, 0, 0, queue_.executed()});
   out.summary["config"] = setup_.resolved;
   out.summary["disaggregation"] = pools_summary(span);
   add_run_cost(out.summary["disaggregation"], out.summary["disaggregation"]["cost_per_hour"],
@@ -109,7 +111,8 @@ ServingResult DisaggregatedRun::result() const {
   for (const std::string& w : d_.warnings) warnings.push_back(w);
   if (!d_.prefill.hardware.usd_per_gpu_hour) {
     warnings.push_back(missing_price(d_.prefill.hardware, "prefill"));
-  } else if (!d_.decode.hardware.usd_per_gpu_hour) {
+  }
+  if (!d_.decode.hardware.usd_per_gpu_hour) {
     warnings.push_back(missing_price(d_.decode.hardware, "decode"));
   }
   if (d_.prefill.bucket > 1) {
