@@ -27,6 +27,10 @@ std::size_t block_of(const Operation& op, bool parallel_block) {
 
 std::size_t index_of(PassKind pass) { return pass == PassKind::kPureDecode ? 1 : 0; }
 
+// Prefill attention memo entries (a power of two, 72 bytes each): a trace's distinct prompt
+// lengths number in the low thousands (splitwise_conv: 2,339).
+constexpr std::size_t kPrefillMemoEntries = 4096;
+
 // Grows `table` to hold index `count` (doubling, up to kTableLimit entries).
 template <typename T>
 void reserve_entry(std::vector<T>& table, std::int64_t count, const T& empty) {
@@ -80,8 +84,21 @@ double CompiledCost::head(std::int64_t rows, PassKind pass) {
 }
 
 void CompiledCost::add_prefill_attention(LayerBlocks& blocks, std::int64_t q, std::int64_t kv,
-                                         PassKind pass) const {
-  add_attention(blocks, prefill_attention(model_, {q, kv, Mask::kCausal}, options_), pass);
+                                         PassKind pass) {
+  if (prefill_memo_.empty()) prefill_memo_.resize(kPrefillMemoEntries);
+  const std::uint64_t h = (static_cast<std::uint64_t>(q) * 0x9E3779B97F4A7C15ULL) ^
+                          (static_cast<std::uint64_t>(kv) * 0xC2B2AE3D27D4EB4FULL) ^
+                          static_cast<std::uint64_t>(index_of(pass));
+  PrefillAttention& e = prefill_memo_[(h >> 32) & (kPrefillMemoEntries - 1)];
+  if (e.q != q || e.kv != kv || e.pass != pass) {
+    const AttentionOps ops = prefill_attention(model_, {q, kv, Mask::kCausal}, options_);
+    e = PrefillAttention{q, kv, pass, ops.count};
+    for (std::size_t i = 0; i < ops.count; ++i) {
+      e.block[i] = static_cast<std::uint8_t>(block_of(ops.ops[i], parallel_block_));
+      e.seconds[i] = engine_.op_seconds(compute_, ops.ops[i], pass);
+    }
+  }
+  for (std::size_t i = 0; i < e.count; ++i) blocks[e.block[i]] += e.seconds[i];
 }
 
 void CompiledCost::add_decode_attention(LayerBlocks& blocks,

@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <tuple>
 #include <vector>
 
 #include "models/compiled/decode_attention_template.hpp"
@@ -78,9 +79,10 @@ class CompiledCost {
   /// Final norm, LM head and sampling over `rows` rows.
   double head(std::int64_t rows, PassKind pass);
   /// Adds a causal prefill chunk's attention (q new tokens over kv keys) to its block, one
-  /// operation at a time (the decomposition's summation order).
+  /// operation at a time (the decomposition's summation order). Memoised per (q, kv, pass):
+  /// serving's prompts repeat their lengths (a trace's rows are drawn again and again).
   void add_prefill_attention(LayerBlocks& blocks, std::int64_t q, std::int64_t kv,
-                             PassKind pass) const;
+                             PassKind pass);
   /// Adds a decode batch's attention: one request per KV length, each at its own length (pairs
   /// are the sum, not an average; a windowed layer sees at most its window of each).
   void add_decode_attention(LayerBlocks& blocks, std::span<const std::int64_t> kv_lengths,
@@ -91,6 +93,18 @@ class CompiledCost {
   Linear price_linear(std::int64_t tokens, PassKind pass) const;
   double price_head(std::int64_t rows, PassKind pass) const;
   void add_attention(LayerBlocks& blocks, const AttentionOps& ops, PassKind pass) const;
+  // One prefill chunk's attention, priced: each operation's block and seconds, in order, so a
+  // hit adds the same doubles in the same order as pricing again. A fixed table (allocated on
+  // first use; a key that collides replaces the entry).
+  struct PrefillAttention {
+    std::int64_t q = -1, kv = -1;
+    PassKind pass = PassKind::kWithPrefill;
+    std::size_t count = 0;
+    static constexpr std::size_t kOps = std::tuple_size_v<decltype(AttentionOps::ops)>;
+    std::array<std::uint8_t, kOps> block{};
+    std::array<double, kOps> seconds{};
+  };
+  std::vector<PrefillAttention> prefill_memo_;
   double decode_kernel_seconds(const Operation& op, PassKind pass);
 
   const LlmSpec& model_;

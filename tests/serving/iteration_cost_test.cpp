@@ -154,6 +154,27 @@ TEST(IterationCost, CompiledEqualsTheDecompositionBitForBitOnMixtureOfExperts) {
   expect_compiled_equals_decomposition(qwen, 8);
 }
 
+TEST(IterationCost, PrefillAttentionMemoHitsEqualTheDecompositionBitForBit) {
+  // The compiled cost memoises each prefill chunk's attention per (q, kv, pass): shapes priced
+  // again, in another order and with entries replaced by colliding keys in between, still equal
+  // the decomposition bit for bit.
+  const std::vector<CostSetup> all = setups();
+  const CostSetup& setup = all.front();
+  SCOPED_TRACE(setup.label);
+  const Scenario s = load_scenario(ConfigDocument(setup.scenario, "iteration.json"));
+  IterationCost compiled(s, setup.tensor_parallel);
+  std::mt19937_64 rng(21);
+  std::vector<IterationShape> shapes;
+  for (int i = 0; i < 400; ++i) shapes.push_back(random_shape(rng, setup.max_kv));
+  for (int pass = 0; pass < 3; ++pass) {
+    for (std::size_t k = 0; k < shapes.size(); ++k) {
+      const IterationShape& shape = shapes[pass == 1 ? shapes.size() - 1 - k : k];
+      const IterationCompute want = reference_iteration_cost(s, setup.tensor_parallel, shape);
+      ASSERT_EQ(compiled(shape).layer_blocks, want.layer_blocks) << "pass " << pass;
+    }
+  }
+}
+
 TEST(IterationCost, PricesALongPassPastItsTablesAsTheDecompositionDoes) {
   // 70,000 new tokens in one iteration: past the compiled tables' 2^16 counts, priced per call.
   const Scenario s = load_scenario(ConfigDocument(
