@@ -33,12 +33,9 @@ struct Later {
 void EventQueue::reserve(std::size_t events) {
   buckets_[0].reserve(events);
   live_slots_.reserve(events);
+  callbacks_.reserve(events);
   slot_sequence_.reserve(events);
   free_slots_.reserve(events);
-}
-
-int EventQueue::bucket_of(std::uint64_t time) const {
-  return time == last_ ? 0 : 64 - std::countl_zero(time ^ last_);
 }
 
 // A bucket about to grow takes the storage of an empty bucket with more room instead, so the
@@ -144,6 +141,7 @@ EventId EventQueue::schedule_at(SimTime time, Phase phase, InlineCallback callba
     slot = static_cast<std::uint32_t>(live_slots_.size());
     live_slots_.push_back(0);
     slot_sequence_.push_back(0);
+    callbacks_.emplace_back();
   } else {
     slot = free_slots_.back();
     free_slots_.pop_back();
@@ -151,9 +149,10 @@ EventId EventQueue::schedule_at(SimTime time, Phase phase, InlineCallback callba
   const std::uint64_t sequence = sequence_++;
   live_slots_[slot] = 1;
   slot_sequence_[slot] = sequence;
+  callbacks_[slot] = callback;
   const std::uint64_t rank =
       (static_cast<std::uint64_t>(phase) << kPhaseShift) | (sequence << kSlotBits) | slot;
-  push(Entry{static_cast<std::uint64_t>(time.count()), rank, callback});
+  push(Entry{static_cast<std::uint64_t>(time.count()), rank});
   ++live_;
   return EventId{slot, sequence};
 }
@@ -189,6 +188,7 @@ bool EventQueue::step(SimTime limit) {
     const std::uint32_t slot = slot_of(e);
     const bool live = live_slots_[slot] != 0;
     live_slots_[slot] = 0;
+    const InlineCallback callback = callbacks_[slot];  // the slot may be reused from here on
     free_slots_.push_back(slot);
     if (!live) continue;  // cancelled
     --live_;
@@ -198,7 +198,7 @@ bool EventQueue::step(SimTime limit) {
       observer_->on_event(now_, static_cast<Phase>(e.rank >> kPhaseShift),
                           (e.rank >> kSlotBits) & ((1ULL << kSequenceBits) - 1));
     }
-    e.callback();
+    callback();
     return true;
   }
 }

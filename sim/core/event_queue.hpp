@@ -12,15 +12,18 @@
 // pop that finds bucket 0 empty redistributes the first non-empty bucket into lower ones (each
 // event moves at most 64 times in all). Bucket 0 holds the events at the current time, kept as a
 // heap on (phase, sequence). The rare event scheduled below the last popped time (after
-// run_until stopped early) goes to a small ordinary heap that pops compare against. Entries carry
-// their callbacks, so running an event reads nothing else; a byte per slot records cancellation.
-// All storage is reused: scheduling allocates nothing once the queue has reached its working
-// size.
+// run_until stopped early) goes to a small ordinary heap that pops compare against. Entries are
+// 16-byte keys (time, and a rank packing phase, sequence and slot); the callback waits in its
+// slot, so redistributing a bucket moves keys only (serving's queues, a few dozen events over a
+// span of milliseconds, move each event about four times). A byte per slot records
+// cancellation. All storage is reused: scheduling allocates nothing once the queue has reached
+// its working size.
 //
 // End-of-instant work: a component whose state changes several times at one instant (a flow
 // network, as P flows of a collective step start together) can ask to run once after the last
 // event at that instant, before the clock moves on, instead of after every change.
 
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -91,7 +94,6 @@ class EventQueue {
   struct Entry {
     std::uint64_t time;  // ns (never negative)
     std::uint64_t rank;
-    InlineCallback callback;
   };
   static constexpr int kSlotBits = 24;
   static constexpr int kSequenceBits = 38;
@@ -103,7 +105,9 @@ class EventQueue {
   static bool before(const Entry& a, const Entry& b) {
     return a.time < b.time || (a.time == b.time && a.rank < b.rank);
   }
-  int bucket_of(std::uint64_t time) const;
+  int bucket_of(std::uint64_t time) const {
+    return time == last_ ? 0 : 64 - std::countl_zero(time ^ last_);
+  }
   void make_room(std::vector<Entry>& bucket);
   void push(const Entry& e);
   /// The earliest entry, or nullptr when empty; may redistribute a bucket.
@@ -117,8 +121,10 @@ class EventQueue {
   std::uint64_t last_ = 0;                // the time all bucket indices are relative to
   std::vector<Entry> early_;              // heap on (time, rank) of entries below last_
   std::size_t size_ = 0;                  // entries held, live or cancelled
-  // Per slot: pending or not (read on every pop: a byte), and which event holds it (for cancel).
+  // Per slot: pending or not (read on every pop: a byte), which event holds it (for cancel), and
+  // its callback.
   std::vector<std::uint8_t> live_slots_;
+  std::vector<InlineCallback> callbacks_;
   std::vector<std::uint64_t> slot_sequence_;
   std::vector<std::uint32_t> free_slots_;
   std::vector<InlineCallback> end_of_instant_;

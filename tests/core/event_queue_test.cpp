@@ -124,6 +124,26 @@ TEST(EventQueue, StopEndsRunAfterTheCurrentCallback) {
   EXPECT_EQ(q.pending(), 1u);
 }
 
+TEST(EventQueue, ACallbackThatReusesItsOwnSlotRunsToItsEnd) {
+  // A popped event's slot is free before its callback runs, so the events that callback
+  // schedules may take it: each callback must still run as it was scheduled (with its own
+  // captures), and the new events run later, in order.
+  EventQueue q;
+  std::vector<int> log;
+  struct Ctx {
+    EventQueue* q;
+    std::vector<int>* log;
+  } ctx{&q, &log};
+  q.schedule_at(Duration(1), Phase::kDecision, [c = &ctx, id = 1] {
+    c->q->schedule_in(Duration(0), Phase::kDecision, [c, id2 = 2] { c->log->push_back(id2); });
+    c->q->schedule_in(Duration(5), Phase::kDecision, [c, id3 = 3] { c->log->push_back(id3); });
+    c->log->push_back(id);  // after the schedules that reused this event's slot
+  });
+  q.run();
+  EXPECT_EQ(log, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(q.executed(), 3u);
+}
+
 // Hold model: every event schedules one successor, so the pending count stays constant.
 struct Hold {
   EventQueue* q;
