@@ -71,6 +71,8 @@ class KvMemory {
   /// Token equivalents that `cached` tokens of K and V fill (no block rounding), for the
   /// used-memory statistics.
   std::int64_t used(std::int64_t cached) const { return charged(cached, window_); }
+  /// No sliding-window layers: used(t) == t.
+  bool windowless() const { return window_ == 0; }
 
  protected:
   /// Token equivalents that `tokens` cached tokens hold when a windowed layer keeps at most

@@ -36,6 +36,20 @@ class LatencyHistogram {
     sum_squares_ += seconds * seconds;
     max_ = std::max(max_, seconds);
   }
+  /// `n` samples of the same latency: what n add(seconds) calls do, to the bit (the sums still
+  /// take it n times, in order), with the bucket found once. Serving adds a batch's equal
+  /// inter-token gaps this way.
+  void add_repeated(double seconds, std::uint64_t n) {
+    if (!std::isfinite(seconds) || seconds < 0) [[unlikely]] not_a_latency(seconds);
+    bins_[bin_of(seconds)] += n;
+    count_ += n;
+    const double square = seconds * seconds;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      sum_ += seconds;
+      sum_squares_ += square;
+    }
+    if (n > 0) max_ = std::max(max_, seconds);
+  }
   std::uint64_t count() const { return count_; }
   double mean() const { return count_ == 0 ? 0 : sum_ / static_cast<double>(count_); }
   /// The population standard deviation (numpy's np.std, as vllm bench serve reports it), exact

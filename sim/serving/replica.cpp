@@ -160,15 +160,13 @@ void Replica::check_limits(const Engine& e) const {
 }
 
 // The batch's operations for the cost model, into shape_. No sequence twice in a batch, nor in
-// two batches at once (the scheduler marks what it takes as in flight, and finish() clears it).
+// two batches at once: the scheduler marks what it takes as in flight, this marks it batched,
+// and the delivery of its tokens clears both.
 void Replica::shape_batch(Engine& e, const Batch& batch) {
   ++batches_;
   const auto take = [&](Slot slot) -> Sequence& {
     Sequence& s = e.state.pool[slot];
-    if (!s.in_flight || s.last_batch == batches_) {
-      throw std::logic_error(fmt::format("scheduler {} put request {} in a batch twice",
-                                         c_.setup.scheduler->name(), s.request.id));
-    }
+    if (!s.in_flight || s.last_batch == batches_) [[unlikely]] taken_twice(s);
     s.last_batch = batches_;
     return s;
   };
@@ -179,6 +177,14 @@ void Replica::shape_batch(Engine& e, const Batch& batch) {
     if (s.scheduled.count() < 0) s.scheduled = c_.queue.now();
     shape_.prefills.emplace_back(tokens, s.cached + tokens);
     if (s.prefilled + tokens == s.to_prefill) ++shape_.emitting;
+  }
+  if (!e.state.speculation) {
+    // The common case, per sequence per iteration: one token each, written in place.
+    shape_.decodes.resize(batch.decodes.size());
+    std::int64_t* kv = shape_.decodes.data();
+    for (const Slot slot : batch.decodes) *kv++ = take(slot).cached + 1;
+    shape_.emitting += static_cast<std::int64_t>(batch.decodes.size());
+    return;
   }
   for (const Slot slot : batch.decodes) {
     Sequence& s = take(slot);
@@ -192,6 +198,11 @@ void Replica::shape_batch(Engine& e, const Batch& batch) {
     }
     shape_.emitting += tokens;
   }
+}
+
+void Replica::taken_twice(const Sequence& s) const {
+  throw std::logic_error(fmt::format("scheduler {} put request {} in a batch twice",
+                                     c_.setup.scheduler->name(), s.request.id));
 }
 
 // Bad input, not a bug: the workload asks for more KV memory than a replica has. The culprit

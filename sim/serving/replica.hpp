@@ -75,9 +75,7 @@ class Replica {
   /// What the router reads of every replica at every arrival: inline, with the requests
   /// outstanding counted as they arrive and complete (a request is outstanding, waiting or
   /// running, from arrive() to complete(); preemption only moves it between the two).
-  ReplicaLoad load() const {
-    return {outstanding_, static_cast<double>(held()) / static_cast<double>(capacity_)};
-  }
+  ReplicaLoad load() const { return {outstanding_, held(), capacity_}; }
   TimelineSample sample(double time) const;  // time in seconds
   std::uint64_t preemptions() const;
   std::uint64_t swaps() const;
@@ -129,6 +127,7 @@ class Replica {
   void launch(std::size_t engine);
   void check_limits(const Engine& e) const;
   void shape_batch(Engine& e, const Batch& batch);
+  [[noreturn]] void taken_twice(const Sequence& s) const;  // a scheduler's bug
   [[noreturn]] void stuck(const Engine& e) const;
   std::uint32_t allocate();
   // replica_data_parallel.cpp: every attention rank's batch as one iteration.

@@ -35,7 +35,7 @@ class LeastOutstanding final : public Router {
 class LeastKv final : public Router {
  public:
   std::size_t route(std::span<const ReplicaLoad> replicas) override {
-    return argmin(replicas, [](const ReplicaLoad& r) { return r.kv_held; });
+    return argmin(replicas, [](const ReplicaLoad& r) { return r.kv_held(); });
   }
   const char* name() const override { return "least-kv"; }
 };

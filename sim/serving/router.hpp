@@ -17,7 +17,10 @@ namespace kvsim::serving {
 /// What a router sees of each replica when a request arrives.
 struct ReplicaLoad {
   std::size_t outstanding = 0;  // requests waiting or running
-  double kv_held = 0;           // fraction of KV memory held
+  std::int64_t held = 0;        // KV tokens of memory held
+  std::int64_t capacity = 1;    // KV tokens the replica holds at most
+  /// The fraction of KV memory held (divided when a router asks: most routers never do).
+  double kv_held() const { return static_cast<double>(held) / static_cast<double>(capacity); }
 };
 
 class Router {

@@ -49,20 +49,41 @@ void ReplicaState::admit_waiting(Batch& batch, std::int64_t& budget,
   }
 }
 
+// Serving's hottest loop (once per running sequence per iteration). Each running sequence adds
+// at most one decode, and preempting only shortens `running` (and never touches the decode
+// list), so the list is sized once for all of them and written in place; a decode of one token
+// (no speculation) reads no draft state, and memory that must preempt is handled out of line.
 void ReplicaState::decode_running(Batch& batch, std::int64_t& budget, Preemption preemption) {
+  const std::size_t first = batch.decodes.size();
+  batch.decodes.resize(first + running.size());
+  Slot* const start = batch.decodes.data() + first;
+  Slot* out = start;
+  std::int64_t spent = 0;
   for (std::size_t i = 0; i < running.size(); ++i) {
-    Sequence& s = pool[running[i]];
+    const Slot slot = running[i];
+    Sequence& s = pool[slot];
     if (s.in_flight || !s.prompt_done() || s.finished()) continue;
-    const std::int64_t tokens = decode_tokens(s);
-    bool room = memory.grow(s, s.cached + tokens);
-    while (!room && preempt_newest_after(i, batch, preemption)) {
-      room = memory.grow(s, s.cached + tokens);
+    const std::int64_t tokens = speculation ? verify_tokens(s) : 1;
+    if (!memory.grow(s, s.cached + tokens) && !grow_preempting(i, tokens, batch, preemption)) {
+      continue;
     }
-    if (!room) continue;
     s.in_flight = true;
-    batch.decodes.push_back(running[i]);
-    budget -= tokens;
+    *out++ = slot;
+    spent += tokens;
   }
+  batch.decodes.resize(first + static_cast<std::size_t>(out - start));
+  budget -= spent;
+}
+
+// running[i] could not grow by `tokens`: the newest sequences after it are preempted until it
+// can; false when it still cannot.
+bool ReplicaState::grow_preempting(std::size_t i, std::int64_t tokens, Batch& batch,
+                                   Preemption preemption) {
+  Sequence& s = pool[running[i]];
+  while (preempt_newest_after(i, batch, preemption)) {
+    if (memory.grow(s, s.cached + tokens)) return true;
+  }
+  return false;
 }
 
 void ReplicaState::continue_prompts(Batch& batch, std::int64_t& budget) {

@@ -114,10 +114,18 @@ class ReplicaState {
   std::int64_t used_tokens_walked() const;
   /// `s`, running, has `tokens` more K and V cached.
   void add_cached(Sequence& s, std::int64_t tokens) {
+    if (memory.windowless()) {  // the common case: used(t) == t
+      s.cached += tokens;
+      used_ += tokens;
+      return;
+    }
     used_ -= memory.used(s.cached);
     s.cached += tokens;
     used_ += memory.used(s.cached);
   }
+  /// With windowless memory (used(t) == t), running sequences whose `cached` the caller raised
+  /// by `tokens` in all: add_cached's count for them at once.
+  void count_cached(std::int64_t tokens) { used_ += tokens; }
   /// `s` leaves the running list (the caller removes it).
   void stop_running(const Sequence& s) { used_ -= memory.used(s.cached); }
   /// New tokens a decode of `s` brings (budget and KV): 1, or its verified draft tokens.
@@ -128,6 +136,7 @@ class ReplicaState {
  private:
   std::int64_t verify_tokens(const Sequence& s) const;
   bool preempt_newest_after(std::size_t position, Batch& batch, Preemption preemption);
+  bool grow_preempting(std::size_t i, std::int64_t tokens, Batch& batch, Preemption preemption);
 
   std::int64_t swap_capacity_;
   std::int64_t swap_used_ = 0;

@@ -94,4 +94,23 @@ TEST(LatencyHistogram, RefusesWhatIsNotALatency) {
   EXPECT_EQ(h.quantile(0.5), 1e12);
 }
 
+TEST(LatencyHistogram, AddRepeatedEqualsRepeatedAddsBitForBit) {
+  // Serving adds a batch's equal inter-token gaps as one run: the statistics must be those of
+  // one add per sample, to the last bit (the sums take the value n times, in order).
+  std::mt19937_64 rng(3);
+  LatencyHistogram runs;
+  LatencyHistogram one_by_one;
+  for (int step = 0; step < 20000; ++step) {
+    const double gap = static_cast<double>(1 + rng() % 60'000'000) * 1e-9;  // up to 60 ms
+    const std::uint64_t n = rng() % 130;  // 0 to 129 sequences
+    runs.add_repeated(gap, n);
+    for (std::uint64_t k = 0; k < n; ++k) one_by_one.add(gap);
+  }
+  ASSERT_GT(runs.count(), 1'000'000U);
+  EXPECT_EQ(runs.count(), one_by_one.count());
+  EXPECT_EQ(runs.to_json().dump(), one_by_one.to_json().dump());
+  EXPECT_EQ(runs.stddev(), one_by_one.stddev());
+  EXPECT_THROW(runs.add_repeated(-1e-9, 3), std::logic_error);
+}
+
 }  // namespace kvsim::serving
