@@ -100,6 +100,8 @@ class ConfigDocument {
   ConfigNode root() const;
   const Json& json() const { return json_; }
   const std::string& name() const { return name_; }
+  /// The directory relative paths in the document are resolved against ("": the working dir).
+  const std::string& directory() const { return directory_; }
 
  private:
   Json json_;

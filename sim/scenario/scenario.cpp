@@ -310,6 +310,10 @@ prefill::PrefillSetup Scenario::prefill_setup() const {
   return setup;
 }
 
+std::unique_ptr<ComputeModel> Scenario::compute_on(const GpuSpec& on) const {
+  return compute_models().create(compute_given->root().at("compute"), on);
+}
+
 prefill::MemoryCapacity Scenario::memory_capacity() const {
   return prefill::MemoryCapacity{gpu.name, gpu.hbm_bytes, memory_utilization};
 }
@@ -333,13 +337,12 @@ Scenario load_scenario(const ConfigDocument& document) {
   const PrecisionOnGpu run_as = precision_on_gpu(s.precision, s.gpu, s.model.dtype);
   s.precision = run_as.precision;  // e.g. fp8 on an A100 runs as W8A16
   if (!run_as.warning.empty()) s.warnings.push_back(run_as.warning);
-  if (const auto c = root.find("compute")) {
-    s.compute = compute_models().create(*c, s.gpu);
-  } else {
-    const Json fallback{{"type", "roofline"}};
-    const ConfigNode node(&fallback, s.file, Json::json_pointer("/compute"));
-    s.compute = compute_models().create(node, s.gpu);
-  }
+  const auto c = root.find("compute");
+  Json given = Json::object();
+  given["compute"] = c ? c->json() : Json{{"type", "roofline"}};
+  s.compute_given =
+      std::make_shared<const ConfigDocument>(std::move(given), s.file, document.directory());
+  s.compute = s.compute_on(s.gpu);
   s.resolved["compute"] = s.compute->to_json();
   for (const std::string& w : s.compute->warnings(s.precision)) {
     s.warnings.push_back(fmt::format("{}: at /compute: {}", s.file, w));

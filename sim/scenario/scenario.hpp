@@ -15,6 +15,7 @@
 #include "models/compute/compute_model.hpp"
 #include "models/engine/engine_model.hpp"
 #include "models/llm/expert_parallel.hpp"
+#include "sim/core/config.hpp"
 #include "sim/network/collectives.hpp"
 #include "sim/network/heterogeneity.hpp"
 #include "sim/prefill/prefill_strategy.hpp"
@@ -52,6 +53,11 @@ struct Scenario {
   GpuSpec gpu;
   Precision precision;
   std::unique_ptr<ComputeModel> compute;
+  // The /compute node as given ({"type": "roofline"} when absent) under "compute", with the
+  // scenario's file name and directory (for a profile path relative to it): compute_on reads it
+  // again for another GPU. compute->to_json() cannot stand in for it (a calibrated model
+  // writes its profile's internal name, not the path given, and drops "fallback").
+  std::shared_ptr<const ConfigDocument> compute_given;
   EngineModel engine;  // "engine"; kernels-only when absent
   std::unique_ptr<net::Topology> topology;
   net::CollectiveConfig collectives;
@@ -69,6 +75,11 @@ struct Scenario {
   /// split over `expert_parallel` of them: the scenario's precision and expert shares.
   DecomposeOptions decompose_options(std::int64_t tensor_parallel,
                                      std::int64_t expert_parallel = 1) const;
+
+  /// The /compute node as given, resolved for `gpu` (the scenario's own `compute` on `gpu`):
+  /// what a disaggregated pool on another GPU type is priced by. Throws InputError where the
+  /// given model cannot price `gpu` (a calibrated profile of another SM generation).
+  std::unique_ptr<ComputeModel> compute_on(const GpuSpec& gpu) const;
 
   /// The setup a prefill strategy runs on (requires `prefill`).
   prefill::PrefillSetup prefill_setup() const;

@@ -3,10 +3,10 @@
 #include "sim/serving/disaggregation/pool_hardware.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
-#include "models/compute/builtin.hpp"
 #include "models/compute/precision_on_gpu.hpp"
 #include "models/compute/roofline.hpp"
 #include "sim/core/input_error.hpp"
@@ -36,7 +36,8 @@ bool crosses_network(const net::Topology& t, const net::Route& r) {
   });
 }
 
-// The cluster GPU's compute model, shared by a pool on that GPU (bit for bit the same costs).
+// The cluster GPU's compute model, shared by a pool on that GPU (bit for bit the same costs,
+// and the same fast paths: every virtual is forwarded).
 class SharedCompute final : public ComputeModel {
  public:
   explicit SharedCompute(const ComputeModel& m) : m_(m) {}
@@ -44,54 +45,43 @@ class SharedCompute final : public ComputeModel {
   std::string describe() const override { return m_.describe(); }
   Json to_json() const override { return m_.to_json(); }
   std::vector<std::string> warnings(const Precision& p) const override { return m_.warnings(p); }
+  std::unique_ptr<OperationPricer> decode_attention_pricer(const Operation& shape) const override {
+    return m_.decode_attention_pricer(shape);
+  }
 
  private:
   const ComputeModel& m_;
 };
 
-// The roofline on `gpu` with the scenario's parameters where they are its own (they differ from
-// what the cluster GPU's defaults resolve to) and `gpu`'s defaults otherwise.
-std::unique_ptr<ComputeModel> pool_roofline(const Scenario& s, const GpuSpec& gpu) {
+// The roofline for a pool whose GPU the scenario's calibrated profile cannot price: the
+// parameters /compute/fallback gives for what the profile lacks (here, everything), the pool
+// GPU's defaults for the rest.
+std::unique_ptr<ComputeModel> fallback_roofline(const std::optional<ConfigNode>& fallback,
+                                                const GpuSpec& gpu) {
   const Json none = Json::object();
-  const ConfigNode empty(&none, s.file, Json::json_pointer("/compute"));
-  RooflineModel::Params p = RooflineModel::Params::from_config(empty, gpu);
-  const Json given = s.compute->to_json();
-  const Json cluster = RooflineModel(s.gpu, RooflineModel::Params::from_config(empty, s.gpu))
-                           .to_json();
-  if (given.value("compute_efficiency", 0.0) != cluster.value("compute_efficiency", 0.0)) {
-    p.compute_efficiency = given["compute_efficiency"].get<double>();
-    p.fp8_compute_efficiency.reset();  // as when the scenario gives it
-  }
-  if (given.value("memory_efficiency", 0.0) != cluster.value("memory_efficiency", 0.0)) {
-    p.memory_efficiency = given["memory_efficiency"].get<double>();
-  }
-  if (given.value("launch_overhead", "") != cluster.value("launch_overhead", "")) {
-    const ConfigNode launch(&given["launch_overhead"], s.file,
-                            Json::json_pointer("/compute/launch_overhead"));
-    p.launch_overhead = launch.as_seconds();
-  }
-  return std::make_unique<RooflineModel>(gpu, p);
+  const ConfigNode params =
+      fallback ? *fallback : ConfigNode(&none, "", Json::json_pointer("/compute/fallback"));
+  return std::make_unique<RooflineModel>(gpu, RooflineModel::Params::from_config(params, gpu));
 }
 
-// The scenario's compute model resolved for the pool's GPU (see pool_hardware.hpp).
+// The scenario's compute model resolved for the pool's GPU (see pool_hardware.hpp): the
+// /compute node as given, so a profile file, the roofline parameters given and
+// /compute/fallback all reach the pool.
 std::unique_ptr<ComputeModel> pool_compute(const Scenario& s, const PoolGpus& pool,
                                            std::vector<std::string>& warnings) {
   if (to_json(pool.gpu) == to_json(s.gpu)) return std::make_unique<SharedCompute>(*s.compute);
-  const Json given = s.compute->to_json();
-  if (given.value("type", "") == "roofline") return pool_roofline(s, pool.gpu);
-  const Json calibrated{{"type", "calibrated"}, {"profile", given.value("profile", "")}};
-  const ConfigNode node(&calibrated, s.file, Json::json_pointer("/compute"));
   try {
-    return compute_models().create(node, pool.gpu);
-  } catch (const InputError& e) {
+    return s.compute_on(pool.gpu);
+  } catch (const InputError& e) {  // only a calibrated profile refuses a GPU
+    const auto fallback = s.compute_given->root().at("compute").find("fallback");
     warnings.push_back(fmt::format(
-        "{}: the {} pool's {} is priced by the roofline with its own default efficiencies: "
-        "the calibrated profile cannot price it ({})",
-        s.file, pool.name, pool.gpu.name, e.what()));
-    const Json none = Json::object();
-    const ConfigNode empty(&none, s.file, Json::json_pointer("/compute"));
-    return std::make_unique<RooflineModel>(pool.gpu,
-                                           RooflineModel::Params::from_config(empty, pool.gpu));
+        "{}: the {} pool's {} is priced by the roofline with {}: the calibrated profile "
+        "cannot price it ({})",
+        s.file, pool.name, pool.gpu.name,
+        fallback ? "/compute/fallback's parameters (its own defaults where it gives none)"
+                 : "its own default efficiencies",
+        e.what()));
+    return fallback_roofline(fallback, pool.gpu);
   }
 }
 
@@ -161,6 +151,7 @@ std::shared_ptr<const Scenario> pool_scenario(const Scenario& s, const PoolGpus&
       read_precision(ConfigNode(&asked, s.file, Json::json_pointer()), s.model.dtype);
   const PrecisionOnGpu run_as = precision_on_gpu(requested, pool.gpu, s.model.dtype);
   v->precision = run_as.precision;
+  v->compute_given = s.compute_given;
   v->compute = pool_compute(s, pool, warnings);
   if (other_gpu) {  // the cluster GPU's warnings are the scenario's own
     if (!run_as.warning.empty()) {

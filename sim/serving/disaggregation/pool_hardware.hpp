@@ -14,13 +14,14 @@
 // Each pool then sees the scenario on its own GPU (pool_scenario): the spec (HBM for the memory
 // checks and decode KV budget, peaks for pricing), the precision adapted to it
 // (precision_on_gpu, as load_scenario adapts the cluster's: fp8 on an A100 runs as W8A16), the
-// scenario's compute model resolved again for it (a pool on /cluster/gpu shares the scenario's
-// own): a roofline keeps the parameters the scenario gives (those that differ from what the
-// cluster GPU's defaults resolve to) and takes the pool GPU's defaults (its achieved GEMM and
-// stream figures) for the rest; a calibrated profile is carried over by name where it can price
-// the pool's GPU (the GPU it was measured on, or its SM generation by rule, derived); otherwise
-// the pool is priced by the roofline with its GPU's defaults, with a warning. Then the rescaled
-// topology. Everything else (model, engine, collectives, background, seed) is the scenario's.
+// scenario's /compute node as given resolved again for it (Scenario::compute_on; a pool on
+// /cluster/gpu shares the scenario's own model): a roofline keeps the parameters the scenario
+// gives and takes the pool GPU's defaults (its achieved GEMM and stream figures) for the rest;
+// a calibrated profile (a shipped name or a file, with its "fallback") is read again where it
+// can price the pool's GPU (the GPU it was measured on, or its SM generation by rule, derived);
+// otherwise the pool is priced by the roofline with /compute/fallback's parameters where given
+// and its GPU's defaults for the rest, with a warning. Then the rescaled topology. Everything
+// else (model, engine, collectives, background, seed) is the scenario's.
 //
 // Who calls it: read_disaggregation (pools.cpp). Warnings go to the run's summary.
 
