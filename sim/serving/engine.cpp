@@ -72,7 +72,13 @@ class ServingRun {
 
   // To the replica the router picks from every replica's load now.
   void send(const Request& r) {
-    for (std::size_t i = 0; i < replicas_.size(); ++i) loads_[i] = replicas_[i]->load();
+    if (setup_.router->reads_kv()) {
+      for (std::size_t i = 0; i < replicas_.size(); ++i) loads_[i] = replicas_[i]->load();
+    } else {
+      for (std::size_t i = 0; i < replicas_.size(); ++i) {
+        loads_[i].outstanding = replicas_[i]->outstanding();
+      }
+    }
     replicas_[setup_.router->route(loads_)]->arrive(r);
   }
 

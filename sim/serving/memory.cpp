@@ -57,6 +57,11 @@ class Paged final : public KvMemory {
     return hold(s, charged_blocks(tokens), reserve);
   }
   bool grow_to(Sequence& s, std::int64_t tokens) override {
+    // A decode crossing into the next block (the common call): without a window, tokens in
+    // (held, held + block] need exactly one more block, as blocks() rounds (held is whole blocks).
+    if (window() == 0 && tokens > s.held && tokens <= s.held + block_) {
+      return hold(s, s.held + block_);
+    }
     return hold(s, charged_blocks(tokens));
   }
   // The last token is sampled, never cached: at most prompt + output - 1 tokens of K and V.

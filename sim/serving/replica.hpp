@@ -76,6 +76,7 @@ class Replica {
   /// outstanding counted as they arrive and complete (a request is outstanding, waiting or
   /// running, from arrive() to complete(); preemption only moves it between the two).
   ReplicaLoad load() const { return {outstanding_, held(), capacity_}; }
+  std::size_t outstanding() const { return outstanding_; }
   TimelineSample sample(double time) const;  // time in seconds
   std::uint64_t preemptions() const;
   std::uint64_t swaps() const;

@@ -37,6 +37,7 @@ class LeastKv final : public Router {
   std::size_t route(std::span<const ReplicaLoad> replicas) override {
     return argmin(replicas, [](const ReplicaLoad& r) { return r.kv_held(); });
   }
+  bool reads_kv() const override { return true; }
   const char* name() const override { return "least-kv"; }
 };
 

@@ -1,7 +1,8 @@
 // The exact shortcuts of serving's per-sequence loop (issue 20, the 1M-request goal), each
 // against what it replaces:
 //   - KvMemory::grow's inline shortcut answers as the manager's own grow_to, and leaves the same
-//     holdings, for paged (with and without a sliding window) and contiguous memory;
+//     holdings, for paged (with and without a sliding window) and contiguous memory; paged
+//     memory without a window holds whole blocks (grow_to's one-block shortcut);
 //   - Totals::count_tokens(n) reaches the counts of n count_token calls.
 // (finish() skipping retire_finished when none of the batch finished is checked end to end by
 // the golden serving runs, tests/serving/golden, across schedulers and preemption modes.)
@@ -42,6 +43,8 @@ TEST(FastPaths, GrowShortcutAnswersAsTheManagerOnRandomGrowth) {
     // The same random walk on two copies: one through grow(), one through grow_to().
     auto fast = make(json, budget);
     auto slow = make(json, budget);
+    const bool paged_windowless = json["type"] == "paged" && budget.window == 0;
+    const std::int64_t block = json.value("block_size", 1);
     std::vector<Sequence> a(12);
     std::vector<Sequence> c(12);
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -65,7 +68,13 @@ TEST(FastPaths, GrowShortcutAnswersAsTheManagerOnRandomGrowth) {
             roll < 80 ? base - static_cast<std::int64_t>(rng() % 20) + 1
                       : std::max<std::int64_t>(1, base + static_cast<std::int64_t>(rng() % 64) - 32);
         if (tokens <= a[i].held) ++shortcuts;
-        ASSERT_EQ(fast->grow(a[i], tokens), slow->grow_to(c[i], tokens)) << step;
+        const bool grew = fast->grow(a[i], tokens);
+        ASSERT_EQ(grew, slow->grow_to(c[i], tokens)) << step;
+        if (grew && paged_windowless && tokens > base) {
+          // Whole blocks: what a token count needs, rounded up (grow_to's one-block shortcut
+          // included).
+          ASSERT_EQ(a[i].held, (tokens + block - 1) / block * block) << step;
+        }
       }
       ASSERT_EQ(a[i].held, c[i].held) << step;
       ASSERT_EQ(fast->held(), slow->held()) << step;
