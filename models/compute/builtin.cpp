@@ -1,13 +1,14 @@
 #include "models/compute/builtin.hpp"
 
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+
 #include "models/catalog/catalog.hpp"
 #include "models/compute/calibrated.hpp"
 #include "models/compute/derived_profile.hpp"
 #include "models/compute/packed_profiles.hpp"
 #include "models/compute/roofline.hpp"
-
-#include <filesystem>
-#include <optional>
 
 #include <fmt/format.h>
 
@@ -51,6 +52,24 @@ DeviceProfile read_device_profile(const ConfigNode& field) {
   return DeviceProfile::from_json(doc.root());
 }
 
+// The compute section a calibrated model is written back as (the resolved scenario), loading
+// again to the same model: a shipped profile by its name; a profile file by its absolute path,
+// since its internal name may be a shipped profile's (which a name would silently load
+// instead) or none; and the fallback as given.
+Json calibrated_as_given(const ConfigNode& node) {
+  const ConfigNode p = node.at("profile");
+  const std::string value = p.as_string();
+  const std::vector<std::string> shipped = catalog::profile_names();
+  const bool by_name = std::find(shipped.begin(), shipped.end(), value) != shipped.end();
+  Json out{{"type", "calibrated"},
+           {"profile", by_name ? value
+                               : std::filesystem::absolute(p.resolve_path(value))
+                                     .lexically_normal()
+                                     .string()}};
+  if (const auto f = node.find("fallback")) out["fallback"] = f->json();
+  return out;
+}
+
 }  // namespace
 
 const ComputeModelRegistry& compute_models() {
@@ -88,12 +107,16 @@ const ComputeModelRegistry& compute_models() {
             const RooflineModel::Params fallback = RooflineModel::Params::from_config(
                 f ? *f : ConfigNode(&no_fallback, "", Json::json_pointer("/compute/fallback")),
                 gpu);
+            std::unique_ptr<CalibratedModel> model;
             if (profile.gpu == gpu.name) {
-              return std::make_unique<CalibratedModel>(gpu, std::move(profile), fallback);
+              model = std::make_unique<CalibratedModel>(gpu, std::move(profile), fallback);
+            } else {
+              const GpuSpec measured = measured_gpu(p, profile, gpu);
+              model = std::make_unique<CalibratedModel>(
+                  gpu, derive_for_gpu(profile, measured, gpu), fallback, measured);
             }
-            const GpuSpec measured = measured_gpu(p, profile, gpu);
-            return std::make_unique<CalibratedModel>(
-                gpu, derive_for_gpu(profile, measured, gpu), fallback, measured);
+            model->set_written_as(calibrated_as_given(node));
+            return model;
           });
     return r;
   }();

@@ -199,6 +199,7 @@ std::string CalibratedModel::describe() const {
 
 // The scenario's compute section as resolved (loadable again): derivation is not an option.
 Json CalibratedModel::to_json() const {
+  if (!written_as_.is_null()) return written_as_;
   return Json{{"type", "calibrated"}, {"profile", profile_.name}};
 }
 

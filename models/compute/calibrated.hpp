@@ -99,7 +99,10 @@ class CalibratedModel final : public ComputeModel {
                   std::optional<GpuSpec> measured_on = std::nullopt);
   OpCost cost(const Operation& op) const override;
   std::string describe() const override;
+  /// The compute section, loadable again to this model: the profile's name unless
+  /// set_written_as() gave what the scenario named (a file's path, a fallback).
   Json to_json() const override;
+  void set_written_as(Json section) { written_as_ = std::move(section); }
   std::vector<std::string> warnings(const Precision& precision) const override;
   /// Fused decode attention in 16-bit math priced by the profile's decode fit: a memoising
   /// pricer (fused_decode_attention.hpp); null for any other operation.
@@ -131,6 +134,7 @@ class CalibratedModel final : public ComputeModel {
   std::string attention_source_;
   RooflineModel roofline_;
   std::optional<GpuSpec> measured_on_;
+  Json written_as_;  // null: {"type": "calibrated", "profile": <the profile's name>}
   AttentionRange attention_range_;
 };
 

@@ -187,3 +187,32 @@ TEST(PoolCompute, APoolOnTheClusterGpuKeepsTheDecodeAttentionFastPath) {
 }
 
 }  // namespace kvsim::serving::disaggregation
+
+namespace kvsim::serving::disaggregation {
+
+TEST(PoolCompute, TheResolvedScenarioNamesAProfileFileSoItLoadsAgainToTheSameModel) {
+  // scenario.resolved.json is loadable again: a profile file whose internal name is a shipped
+  // profile's is written as its absolute path (its name would load the shipped profile, at
+  // half the file's times), with /compute/fallback as given; a shipped profile by its name.
+  const std::filesystem::path folder = scratch_folder("resolved-profile-file");
+  write_scaled_profile(folder, "a100-sxm4-80gb");
+  const Json given{{"type", "calibrated"},
+                   {"profile", "scaled.json"},
+                   {"fallback", {{"memory_efficiency", 0.5}}}};
+  const Scenario s = load("a100-sxm4-80gb", given, (folder / "s.json").string());
+  const Json& written = s.resolved.at("compute");
+  EXPECT_EQ(written.at("profile"),
+            std::filesystem::absolute(folder / "scaled.json").lexically_normal().string());
+  EXPECT_EQ(written.at("fallback"), given.at("fallback"));
+  // Loaded again from another folder, it prices the file's times.
+  const Scenario again = load("a100-sxm4-80gb", written, "elsewhere/s.json");
+  const double file_seconds = s.compute->cost(measured_gemm()).seconds;
+  EXPECT_EQ(again.compute->cost(measured_gemm()).seconds, file_seconds);
+  const Scenario shipped =
+      load("a100-sxm4-80gb", {{"type", "calibrated"}, {"profile", "a100-sxm4-80gb"}}, "s.json");
+  EXPECT_EQ(shipped.resolved.at("compute"),
+            (Json{{"type", "calibrated"}, {"profile", "a100-sxm4-80gb"}}));
+  EXPECT_EQ(file_seconds, 2 * shipped.compute->cost(measured_gemm()).seconds);
+}
+
+}  // namespace kvsim::serving::disaggregation
