@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <vector>
 
@@ -17,6 +18,12 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 std::int64_t tile_kv(std::int64_t head_dim) {
   if (head_dim <= 64) return 256;
   return head_dim <= 128 ? 128 : 64;
+}
+
+// ceil_div(keys, tile_kv(...)) for keys >= 0: the tile is a power of two, so a shift (serving
+// asks it every iteration, where a 64-bit division is most of decode_grid_key).
+std::int64_t key_tiles(std::int64_t keys, std::int64_t tile) {
+  return (keys + tile - 1) >> std::countr_zero(static_cast<std::uint64_t>(tile));
 }
 
 // Wave efficiency of `blocks` over `slots`: the fraction of the last wave's slots in use, as
@@ -54,8 +61,8 @@ KernelShape kernel_shape(const AttentionShape& a) {
 DecodeGridKey decode_grid_key(const AttentionShape& a) {
   const KernelShape k = kernel_shape(a);
   const std::int64_t tkv = tile_kv(a.head_dim);
-  return {std::max<std::int64_t>(1, a.batch), k.q, ceil_div(k.kv_mean, tkv),
-          ceil_div(k.kv_max, tkv)};
+  return {std::max<std::int64_t>(1, a.batch), k.q, key_tiles(k.kv_mean, tkv),
+          key_tiles(k.kv_max, tkv)};
 }
 
 std::int64_t flash_num_splits(std::int64_t blocks, std::int64_t slots, std::int64_t kv_tiles) {
