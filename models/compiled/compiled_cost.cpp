@@ -27,8 +27,8 @@ std::size_t block_of(const Operation& op, bool parallel_block) {
 
 std::size_t index_of(PassKind pass) { return pass == PassKind::kPureDecode ? 1 : 0; }
 
-// Prefill attention memo entries (a power of two, 72 bytes each): a trace's distinct prompt
-// lengths number in the low thousands (splitwise_conv: 2,339).
+// Prefill attention memo entries (a power of two; 80 bytes each, 320 KiB allocated on first
+// use): a trace's distinct prompt lengths number in the low thousands (splitwise_conv: 2,339).
 constexpr std::size_t kPrefillMemoEntries = 4096;
 
 // Grows `table` to hold index `count` (doubling, up to kTableLimit entries).
@@ -86,17 +86,22 @@ double CompiledCost::head(std::int64_t rows, PassKind pass) {
 void CompiledCost::add_prefill_attention(LayerBlocks& blocks, std::int64_t q, std::int64_t kv,
                                          PassKind pass) {
   if (prefill_memo_.empty()) prefill_memo_.resize(kPrefillMemoEntries);
+  // Multiplicative hashing (golden-ratio and xxHash primes) of the key, top bits kept.
   const std::uint64_t h = (static_cast<std::uint64_t>(q) * 0x9E3779B97F4A7C15ULL) ^
                           (static_cast<std::uint64_t>(kv) * 0xC2B2AE3D27D4EB4FULL) ^
                           static_cast<std::uint64_t>(index_of(pass));
   PrefillAttention& e = prefill_memo_[(h >> 32) & (kPrefillMemoEntries - 1)];
-  if (e.q != q || e.kv != kv || e.pass != pass) {
+  // An empty entry (count 0) is never a hit, whatever is asked: a chunk's attention has at least
+  // one operation, and prefill_attention() refuses what it must refuse.
+  if (e.count == 0 || e.q != q || e.kv != kv || e.pass != pass) {
     const AttentionOps ops = prefill_attention(model_, {q, kv, Mask::kCausal}, options_);
-    e = PrefillAttention{q, kv, pass, ops.count};
+    PrefillAttention priced{q, kv, pass};
     for (std::size_t i = 0; i < ops.count; ++i) {
-      e.block[i] = static_cast<std::uint8_t>(block_of(ops.ops[i], parallel_block_));
-      e.seconds[i] = engine_.op_seconds(compute_, ops.ops[i], pass);
+      priced.block[i] = static_cast<std::uint8_t>(block_of(ops.ops[i], parallel_block_));
+      priced.seconds[i] = engine_.op_seconds(compute_, ops.ops[i], pass);
     }
+    priced.count = static_cast<std::uint8_t>(ops.count);
+    e = priced;  // whole, once priced: a throw above leaves the entry as it was
   }
   for (std::size_t i = 0; i < e.count; ++i) blocks[e.block[i]] += e.seconds[i];
 }

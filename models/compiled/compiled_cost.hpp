@@ -97,14 +97,13 @@ class CompiledCost {
   // hit adds the same doubles in the same order as pricing again. A fixed table (allocated on
   // first use; a key that collides replaces the entry).
   struct PrefillAttention {
-    std::int64_t q = -1, kv = -1;
-    PassKind pass = PassKind::kWithPrefill;
-    std::size_t count = 0;
     static constexpr std::size_t kOps = std::tuple_size_v<decltype(AttentionOps::ops)>;
+    std::int64_t q = 0, kv = 0;
+    PassKind pass = PassKind::kWithPrefill;
+    std::uint8_t count = 0;  // 0: empty
     std::array<std::uint8_t, kOps> block{};
     std::array<double, kOps> seconds{};
   };
-  std::vector<PrefillAttention> prefill_memo_;
   double decode_kernel_seconds(const Operation& op, PassKind pass);
 
   const LlmSpec& model_;
@@ -120,6 +119,7 @@ class CompiledCost {
   std::array<std::vector<Linear>, 2> linear_;
   std::array<std::vector<double>, 2> head_;  // NaN: not priced yet
   Linear overflow_;
+  std::vector<PrefillAttention> prefill_memo_;  // empty until the first prefill is priced
 };
 
 }  // namespace kvsim

@@ -8,6 +8,7 @@ class RoundRobin final : public Router {
   std::size_t route(std::span<const ReplicaLoad> replicas) override {
     return next_++ % replicas.size();
   }
+  bool reads_kv() const override { return false; }
   const char* name() const override { return "round-robin"; }
 
  private:
@@ -29,6 +30,7 @@ class LeastOutstanding final : public Router {
   std::size_t route(std::span<const ReplicaLoad> replicas) override {
     return argmin(replicas, [](const ReplicaLoad& r) { return r.outstanding; });
   }
+  bool reads_kv() const override { return false; }
   const char* name() const override { return "least-outstanding"; }
 };
 

@@ -28,8 +28,8 @@ class Router {
   virtual ~Router() = default;
   virtual std::size_t route(std::span<const ReplicaLoad> replicas) = 0;
   /// Whether route() reads the KV memory held (else only `outstanding` is filled in: summing
-  /// each replica's memories at every arrival is most of routing's cost).
-  virtual bool reads_kv() const { return false; }
+  /// each replica's memories at every arrival is most of routing's cost). Every router says.
+  virtual bool reads_kv() const = 0;
   virtual const char* name() const = 0;
 };
 

@@ -63,7 +63,7 @@ void ReplicaState::decode_running(Batch& batch, std::int64_t& budget, Preemption
     const Slot slot = running[i];
     Sequence& s = pool[slot];
     if (s.in_flight || !s.prompt_done() || s.finished()) continue;
-    const std::int64_t tokens = speculation ? verify_tokens(s) : 1;
+    const std::int64_t tokens = decode_tokens(s);
     if (!memory.grow(s, s.cached + tokens) && !grow_preempting(i, tokens, batch, preemption)) {
       continue;
     }

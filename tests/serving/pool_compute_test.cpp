@@ -186,10 +186,6 @@ TEST(PoolCompute, APoolOnTheClusterGpuKeepsTheDecodeAttentionFastPath) {
   EXPECT_EQ(pricer->seconds(attention), s.compute->cost(attention).seconds);
 }
 
-}  // namespace kvsim::serving::disaggregation
-
-namespace kvsim::serving::disaggregation {
-
 TEST(PoolCompute, TheResolvedScenarioNamesAProfileFileSoItLoadsAgainToTheSameModel) {
   // scenario.resolved.json is loadable again: a profile file whose internal name is a shipped
   // profile's is written as its absolute path (its name would load the shipped profile, at

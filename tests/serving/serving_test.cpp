@@ -307,7 +307,7 @@ TEST(ServingMetrics, InterTokenLatencyOfALoneRequestIsTheDecodeStep) {
 }
 
 TEST(ServingRouters, EveryRouterSpreadsTheLoadAndFinishes) {
-  for (const std::string router : {"round-robin", "least-outstanding", "least-kv"}) {
+  for (const std::string& router : routers().names()) {
     Json serving{{"workload", workload(300, "30/s", {{"type", "lognormal"},
                                                      {"prompt_median", 400}, {"prompt_sigma", 1},
                                                      {"output_median", 100}, {"output_sigma", 1},
