@@ -44,7 +44,7 @@ void ArrivalStep::arrive() {
     return;
   }
   if (check_) check_(r);
-  if (client_.admit(r)) send_(r);
+  if (client_.admit(r)) send(r);
 }
 
 // A closed-loop client holds requests due while its limit is reached; each completion sends
@@ -52,8 +52,15 @@ void ArrivalStep::arrive() {
 void ArrivalStep::client_finished() {
   if (client_.finish()) {
     queue_.schedule_in(Duration{0}, Phase::kArrival,
-                       [this] { send_(client_.release(queue_.now())); });
+                       [this] { send(client_.release(queue_.now())); });
   }
+}
+
+// A request is in flight from when the client sends it (its arrival; a held one's is its
+// release).
+void ArrivalStep::send(const Request& r) {
+  totals_.request_arrived(queue_.now().count());
+  send_(r);
 }
 
 void ArrivalStep::check_all_served() const {

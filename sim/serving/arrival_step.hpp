@@ -44,6 +44,7 @@ class ArrivalStep {
 
  private:
   void arrive();
+  void send(const Request& r);
 
   const Scenario& s_;
   Workload& workload_;

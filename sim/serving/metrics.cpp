@@ -99,6 +99,7 @@ Json Totals::summary(const RunShape& run) const {
         {"total_token_throughput",
          per_s(static_cast<double>(input_tokens + output_tokens))},
         {"max_output_tokens_per_s", static_cast<double>(peak_tokens_per_second)},
+        {"max_concurrent_requests", max_concurrent_requests()},
         {"mean_ttft_ms", ms(ttft, "mean_s")},
         {"median_ttft_ms", ms(ttft, "p50_s")},
         {"std_ttft_ms", std_ms(ttft)},

@@ -124,9 +124,39 @@ struct Totals {
     peak_tokens_per_second = std::max(peak_tokens_per_second, tokens_this_second);
   }
 
+  // Requests in flight per whole second (vllm bench serve's max_concurrent_requests: the most
+  // that arrived by the end of a second and had not completed before it began), counted as
+  // served requests arrive and complete, in time order: memory does not grow with the run.
+  std::int64_t arrivals = 0, completions = 0, completions_before_second = 0;
+  std::int64_t concurrency_second = -1, peak_concurrent = 0;
+
+  /// A request to be served arrives, or one completes, at `now_ns`.
+  void request_arrived(std::int64_t now_ns) {
+    enter_second(now_ns);
+    ++arrivals;
+  }
+  void request_completed(std::int64_t now_ns) {
+    enter_second(now_ns);
+    ++completions;
+  }
+  /// The most requests in flight in any one second so far.
+  std::int64_t max_concurrent_requests() const {
+    return std::max(peak_concurrent, arrivals - completions_before_second);
+  }
+
   /// summary.json: aggregates, and under "vllm_bench" the same quantities with the names
   /// `vllm bench serve` writes.
   Json summary(const RunShape& run) const;
+
+ private:
+  // The second of `now_ns` begins: the one before it is final (later events are later).
+  void enter_second(std::int64_t now_ns) {
+    const std::int64_t second = now_ns / 1'000'000'000;
+    if (second == concurrency_second) return;
+    peak_concurrent = max_concurrent_requests();
+    completions_before_second = completions;
+    concurrency_second = second;
+  }
 };
 
 }  // namespace kvsim::serving

@@ -174,6 +174,7 @@ void Replica::record_latencies(const Sequence& s, SimTime now) {
     t.tpot.add(*tpot);
   }
   ++t.completed;
+  t.request_completed(now.count());
   t.input_tokens += static_cast<std::uint64_t>(s.request.prompt);
   t.output_tokens += static_cast<std::uint64_t>(s.request.output);
   const ServingSetup& c = c_.setup;

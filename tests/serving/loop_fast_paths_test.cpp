@@ -3,11 +3,14 @@
 //   - KvMemory::grow's inline shortcut answers as the manager's own grow_to, and leaves the same
 //     holdings, for paged (with and without a sliding window) and contiguous memory; paged
 //     memory without a window holds whole blocks (grow_to's one-block shortcut);
-//   - Totals::count_tokens(n) reaches the counts of n count_token calls.
+//   - Totals::count_tokens(n) reaches the counts of n count_token calls;
+//   - Totals' max_concurrent_requests, counted in time order, equals the per-second tally.
 // (finish() skipping retire_finished when none of the batch finished is checked end to end by
 // the golden serving runs, tests/serving/golden, across schedulers and preemption modes.)
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <map>
 #include <random>
 
 #include "sim/serving/memory.hpp"
@@ -98,6 +101,39 @@ TEST(FastPaths, CountTokensReachesTheCountsOfOneAtATime) {
     ASSERT_EQ(batched.token_second, single.token_second);
   }
   EXPECT_GT(single.peak_tokens_per_second, 3000);
+}
+
+TEST(FastPaths, ConcurrencyCountedInTimeOrderEqualsThePerSecondTally) {
+  // max_concurrent_requests counted as requests arrive and complete (memory flat in the run)
+  // against the tally vllm bench serve's definition needs: +1 at each request's arrival second,
+  // -1 after its completion second, the peak of the running sum over the seconds.
+  std::mt19937_64 rng(9);
+  for (int run = 0; run < 20; ++run) {
+    Totals t;
+    std::map<std::int64_t, std::int64_t> change;
+    std::multimap<std::int64_t, std::int64_t> pending;  // completion ns -> arrival ns
+    std::int64_t now = 0;
+    const auto complete_until = [&](std::int64_t until) {
+      while (!pending.empty() && pending.begin()->first <= until) {
+        const auto [done, arrived] = *pending.begin();
+        t.request_completed(done);
+        ++change[arrived / 1'000'000'000];
+        --change[done / 1'000'000'000 + 1];
+        pending.erase(pending.begin());
+      }
+    };
+    for (int i = 0; i < 3000; ++i) {
+      now += static_cast<std::int64_t>(rng() % (run % 2 == 0 ? 400'000'000 : 40'000'000));
+      complete_until(now);
+      t.request_arrived(now);
+      pending.emplace(now + static_cast<std::int64_t>(rng() % 20'000'000'000), now);
+    }
+    complete_until(std::numeric_limits<std::int64_t>::max());
+    std::int64_t in_flight = 0, peak = 0;
+    for (const auto& [second, c] : change) peak = std::max(peak, in_flight += c);
+    ASSERT_EQ(t.max_concurrent_requests(), peak) << run;
+    EXPECT_GT(peak, 10);
+  }
 }
 
 }  // namespace kvsim::serving

@@ -2,12 +2,9 @@
 #include "tools/api/vllm_bench.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 namespace kvsim::api {
 namespace {
-
-std::int64_t second_of(double t) { return static_cast<std::int64_t>(std::floor(t)); }
 
 // vLLM's request_rate and burstiness for the workload's arrivals: a Poisson process is rate r
 // with burstiness 1, a gamma process of coefficient of variation cv has shape 1/cv^2 (vLLM's
@@ -36,6 +33,7 @@ serving::ServingObservers VllmBench::attach(serving::ServingObservers o) {
       token(id, time);
     };
   }
+  if (!detailed_) return o;
   o.request = [this, before = std::move(o.request)](const serving::RequestRecord& q) {
     if (before) before(q);
     request(q);
@@ -53,9 +51,6 @@ void VllmBench::token(std::uint64_t id, double time) {
 }
 
 void VllmBench::request(const serving::RequestRecord& q) {
-  ++concurrency_change_[second_of(q.arrival)];
-  --concurrency_change_[second_of(q.completion) + 1];
-  if (!detailed_) return;
   last_token_.erase(q.id);
   Detail d{q.id,       q.prompt, q.output, q.first_token - q.arrival, q.completion - q.arrival,
            q.arrival, {}};
@@ -103,12 +98,7 @@ void VllmBench::complete(Json& summary, const Scenario& s, const serving::Servin
   v["max_concurrency"] =
       workload.has("max_concurrency") ? workload.at("max_concurrency").json() : Json(nullptr);
   v["request_goodput"] = setup.ttft_slo || setup.tpot_slo ? summary["goodput"] : Json(nullptr);
-  std::int64_t in_flight = 0, peak_requests = 0;
-  for (const auto& [second, change] : concurrency_change_) {
-    in_flight += change;
-    peak_requests = std::max(peak_requests, in_flight);
-  }
-  v["max_concurrent_requests"] = peak_requests;
+  // max_concurrent_requests is the simulation's own count (serving::Totals).
   if (detailed_) v.update(detailed_arrays());
 }
 

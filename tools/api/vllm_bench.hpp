@@ -5,19 +5,18 @@
 // summary and `kvsim compare` reads it back as a measurement.
 //
 // The engine's summary (sim/serving/metrics.cpp) holds the aggregates, std_{ttft,tpot,itl,
-// e2el}_ms (numpy's population np.std) and max_output_tokens_per_s (per whole second of simulated
-// time from time 0, where vLLM counts from its first request's send time); this adds what
-// needs the requests one by one, observed while the simulation runs: max_concurrent_requests
-// (the same seconds), request_goodput (null without an SLO, as vLLM's without --goodput), the
-// setup keys (backend "kvsim", label, model_id, num_prompts, request_rate, burstiness,
-// max_concurrency; date null: a simulated run has no date and its output is
-// byte-identical run to run) and, with `detailed` (--save-detailed), the per-request arrays of
-// the completed requests in id order (input_lens, output_lens, ttfts, itls, errors,
-// generated_texts: "" as kvsim generates no text; and latencies and start_times, which
-// kvsim compare also reads). Who calls it: api::serve. Times in the arrays are seconds, as vLLM's.
+// e2el}_ms (numpy's population np.std), max_output_tokens_per_s (per whole second of simulated
+// time from time 0, where vLLM counts from its first request's send time) and
+// max_concurrent_requests (the same seconds); this adds request_goodput (null without an SLO,
+// as vLLM's without --goodput), the setup keys (backend "kvsim", label, model_id, num_prompts,
+// request_rate, burstiness, max_concurrency; date null: a simulated run has no date and its
+// output is byte-identical run to run) and, with `detailed` (--save-detailed), the per-request
+// arrays of the completed requests in id order, observed while the simulation runs
+// (input_lens, output_lens, ttfts, itls, errors, generated_texts: "" as kvsim generates no
+// text; and latencies and start_times, which kvsim compare also reads). Who calls it:
+// api::serve. Times in the arrays are seconds, as vLLM's.
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -33,8 +32,8 @@ class VllmBench {
   VllmBench(const VllmBench&) = delete;
   VllmBench& operator=(const VllmBench&) = delete;
 
-  /// `observers` with this one's request observer added after theirs (and, with `detailed`,
-  /// its token observer: the inter-token gaps of each request).
+  /// `observers` with, when `detailed`, this one's request and token observers added after
+  /// theirs (each request's inter-token gaps and times).
   serving::ServingObservers attach(serving::ServingObservers observers);
   /// Adds the fields to summary["vllm_bench"]; `serving` is the scenario's "serving" section.
   void complete(Json& summary, const Scenario& s, const serving::ServingSetup& setup,
@@ -54,7 +53,6 @@ class VllmBench {
   bool detailed_;
   std::unordered_map<std::uint64_t, double> last_token_;  // with detailed_: in flight
   std::unordered_map<std::uint64_t, std::vector<double>> itls_;
-  std::map<std::int64_t, std::int64_t> concurrency_change_;  // +1 at a request's first second
   std::vector<Detail> details_;
 };
 

@@ -108,6 +108,7 @@ void DisaggregatedRun::complete(std::uint32_t id, SimTime now) {
     totals_.tpot.add(*tpot);
   }
   ++totals_.completed;
+  totals_.request_completed(now.count());
   totals_.input_tokens += static_cast<std::uint64_t>(f.request.prompt);
   totals_.output_tokens += static_cast<std::uint64_t>(f.request.output);
   const bool tpot_ok = !setup_.tpot_slo || !tpot || *tpot <= *setup_.tpot_slo;
