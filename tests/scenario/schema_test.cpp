@@ -142,6 +142,16 @@ TEST(SetOverride, AddsAFieldTheFormatAllows) {
   EXPECT_EQ(doc.json()["serving"]["slo"], (Json{{"ttft", "2s"}}));
 }
 
+TEST(SetOverride, AddingAFieldKeepsTheFoldersThatRelativePathsResolveAgainst) {
+  // A document whose relative paths resolve against a folder other than its file's (a sweep
+  // point's: its sweep file's) keeps that folder when an override adds a field.
+  ConfigDocument doc(serving_document().json(), "points/p.json", "sweeps/here");
+  api::apply_overrides(doc, {"/serving/slo/ttft=2s"});
+  EXPECT_EQ(doc.json()["serving"]["slo"], (Json{{"ttft", "2s"}}));
+  EXPECT_EQ(doc.directory(), "sweeps/here");
+  EXPECT_EQ(doc.name(), "points/p.json");
+}
+
 TEST(SetOverride, RefusesAFieldTheFormatLacksNamingFileAndPointer) {
   ConfigDocument doc = serving_document();
   const InputError e = error_of([&] { api::apply_overrides(doc, {"/serving/scheduler/preemptoin=swap"}); });

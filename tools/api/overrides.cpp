@@ -83,7 +83,7 @@ void apply_overrides(ConfigDocument& doc, const std::vector<std::string>& overri
           set_at_pointer(json, field, field == add.back() ? Json() : Json::object(), doc.name(),
                          /*may_create=*/true);
         }
-        doc = ConfigDocument(std::move(json), doc.name());
+        doc = ConfigDocument(std::move(json), doc.name(), doc.directory());  // paths as before
       }
     }
     doc.apply_override(o);  // replaces the value (new or old), or names what is wrong
