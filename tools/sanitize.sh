@@ -16,4 +16,9 @@ cd "$dir"
 # standard library that every stable_sort reports (gperftools issue 1348 describes the same
 # routing); every other ASan check stays on.
 export UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:alloc_dealloc_mismatch=0
-ctest --output-on-failure --parallel "${KVSIM_JOBS:-$(nproc)}" --label-exclude heavy
+ctest --output-on-failure --parallel "${KVSIM_JOBS:-$(nproc)}" --label-exclude "heavy|mpi"
+# The MPI tests run without leak checking: Open MPI 4 leaves its own allocations (ompi_op_base,
+# and MCA components it dlopens and unloads, whose frames no suppression can name) at
+# MPI_Finalize; LeakSanitizer reports them as leaks of every rank. Every other check stays on.
+ASAN_OPTIONS=detect_leaks=0:alloc_dealloc_mismatch=0 \
+  ctest --output-on-failure --parallel "${KVSIM_JOBS:-$(nproc)}" --label-regex mpi --label-exclude heavy

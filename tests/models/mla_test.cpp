@@ -126,7 +126,7 @@ TEST(Mla, DecodeAbsorbsTheProjectionsAndAttendsOverTheLatent) {
 TEST(Mla, TensorParallelSplitsHeadsAndReplicatesTheLatent) {
   const LlmSpec s = parse(deepseek_v3_dense());
   const std::vector<std::int64_t> lengths{1000, 3000};
-  const Operation& attn = find(decode_layer(s, lengths, bf16(8)), OpKind::kAttention);
+  const Operation attn = find(decode_layer(s, lengths, bf16(8)), OpKind::kAttention);  // a copy
   // 16 heads per GPU: 2 x 16 x 4,000 x 1,088 = 139,264,000 FLOPs; every GPU reads all latents.
   EXPECT_DOUBLE_EQ(attn.flops, 139264000.0);
   EXPECT_DOUBLE_EQ(attn.bytes_read, 2.0 * 16 * 576 * 2 + 4608000.0);
